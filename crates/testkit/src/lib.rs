@@ -1,0 +1,11 @@
+//! Test fixtures shared by the workspace's tests: a throwaway PKI, loopback helpers, and the
+//! rules for real peers (skip loudly when missing, fail under `TLS_PEERS_REQUIRED=1`).
+#![forbid(unsafe_code)]
+
+mod net;
+mod peers;
+mod pki;
+
+pub use net::{connect, echo_lines, serve_once, ServerThread, TIMEOUT};
+pub use peers::{peer, peers_required, PeerProcess};
+pub use pki::{Identity, Pki};

@@ -1,0 +1,65 @@
+//! Loopback helpers: one-shot TLS servers on ephemeral ports, clients with timeouts.
+
+use std::io::{BufRead, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// The read/write timeout on every test socket: a hang becomes an error, not a stuck test.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A server thread that accepted one connection; `join` gives its result.
+pub struct ServerThread<T> {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    handle: JoinHandle<T>,
+}
+
+impl<T> ServerThread<T> {
+    /// Waits for the server's result.
+    pub fn join(self) -> T {
+        self.handle.join().expect("server thread panicked")
+    }
+}
+
+/// Listens on 127.0.0.1 (ephemeral port), accepts one connection (timeouts set) and returns
+/// what `serve` makes of it.
+pub fn serve_once<T: Send + 'static>(
+    serve: impl Fn(TcpStream) -> T + Send + 'static,
+) -> ServerThread<T> {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let handle = std::thread::spawn(move || {
+        let (sock, _) = listener.accept().expect("accept");
+        sock.set_read_timeout(Some(TIMEOUT)).expect("timeout");
+        sock.set_write_timeout(Some(TIMEOUT)).expect("timeout");
+        serve(sock)
+    });
+    ServerThread { addr, handle }
+}
+
+/// A TCP connection to `addr` with the test timeouts.
+pub fn connect(addr: SocketAddr) -> TcpStream {
+    let sock = TcpStream::connect(addr).expect("connect");
+    sock.set_read_timeout(Some(TIMEOUT)).expect("timeout");
+    sock.set_write_timeout(Some(TIMEOUT)).expect("timeout");
+    sock
+}
+
+/// Echoes lines back until the peer closes, then answers with close_notify (best effort: the
+/// peer may already be gone). Returns the lines seen.
+pub fn echo_lines<S: std::io::Read + Write>(
+    mut stream: tls::TlsStream<S>,
+) -> Result<Vec<String>, tls::Error> {
+    let mut seen = Vec::new();
+    loop {
+        let mut line = String::new();
+        if stream.read_line(&mut line)? == 0 {
+            break;
+        }
+        stream.write_all(line.as_bytes())?;
+        seen.push(line);
+    }
+    let _ = stream.close();
+    Ok(seen)
+}

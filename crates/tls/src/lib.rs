@@ -1,0 +1,47 @@
+//! TLS streams with the authentication modes tlslite users know: certificate fingerprint
+//! pinning, post-handshake [`Checker`]s and client certificates today, TLS-SRP next — over
+//! rustls, behind one blocking [`TlsStream`] that works on any `Read + Write`.
+//!
+//! Secure by default: a client verifies the server against the Mozilla roots and the host name
+//! unless told to use other roots or a pinned fingerprint. There is no accept-anything mode.
+//!
+//! ```no_run
+//! use std::io::{Read, Write};
+//! use std::net::TcpStream;
+//!
+//! let config = tls::ClientConfig::builder().build()?;
+//! let mut tls = config.connect("example.org", TcpStream::connect("example.org:443")?)?;
+//! let session = tls.session();
+//! println!("{} {} {}", session.version(), session.cipher_suite(),
+//!     session.peer_fingerprint_sha256().unwrap());
+//! tls.write_all(b"GET / HTTP/1.1\r\nHost: example.org\r\nConnection: close\r\n\r\n")?;
+//! let mut page = Vec::new();
+//! tls.read_to_end(&mut page)?;
+//! tls.close()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod alert;
+mod checker;
+mod client;
+mod engine;
+mod error;
+mod fingerprint;
+mod keys;
+mod server;
+mod session;
+mod settings;
+mod stream;
+
+pub use alert::AlertDescription;
+pub use checker::Checker;
+pub use client::{probe, ClientConfig, ClientConfigBuilder, ServerAuth, SessionStore};
+pub use error::{AuthenticationError, Error};
+pub use fingerprint::{Fingerprint, FingerprintAlgorithm, FingerprintParseError};
+pub use keys::{CertificateChain, PrivateKey, TrustRoots};
+pub use server::{ClientAuth, ServerConfig, ServerConfigBuilder, SessionCache};
+pub use session::Session;
+pub use settings::{HandshakeSettings, ProtocolVersion};
+pub use stream::TlsStream;

@@ -1,0 +1,83 @@
+//! What a finished handshake negotiated and who the peer is.
+
+use rustls_pki_types::CertificateDer;
+
+use crate::{Fingerprint, FingerprintAlgorithm, ProtocolVersion};
+
+/// A snapshot of the negotiated connection, taken when the handshake completes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    pub(crate) version: ProtocolVersion,
+    pub(crate) cipher_suite: String,
+    pub(crate) peer_certificates: Vec<CertificateDer<'static>>,
+    pub(crate) resumed: bool,
+    pub(crate) alpn: Option<Vec<u8>>,
+    pub(crate) server_name: Option<String>,
+}
+
+impl Session {
+    /// The negotiated protocol version.
+    pub fn version(&self) -> ProtocolVersion {
+        self.version
+    }
+
+    /// The IANA name of the negotiated suite, e.g. `TLS_AES_128_GCM_SHA256`.
+    pub fn cipher_suite(&self) -> &str {
+        &self.cipher_suite
+    }
+
+    /// The peer's certificate chain in DER, leaf first; empty if it sent none.
+    pub fn peer_certificates(&self) -> &[CertificateDer<'static>] {
+        &self.peer_certificates
+    }
+
+    /// The peer's leaf certificate in DER.
+    pub fn peer_certificate(&self) -> Option<&[u8]> {
+        self.peer_certificates.first().map(|c| c.as_ref())
+    }
+
+    /// The fingerprint of the peer's leaf certificate.
+    pub fn peer_fingerprint(&self, algorithm: FingerprintAlgorithm) -> Option<Fingerprint> {
+        self.peer_certificate()
+            .map(|der| Fingerprint::of(algorithm, der))
+    }
+
+    /// SHA-1 fingerprint of the peer's leaf certificate (tlslite's form).
+    pub fn peer_fingerprint_sha1(&self) -> Option<Fingerprint> {
+        self.peer_fingerprint(FingerprintAlgorithm::Sha1)
+    }
+
+    /// SHA-256 fingerprint of the peer's leaf certificate.
+    pub fn peer_fingerprint_sha256(&self) -> Option<Fingerprint> {
+        self.peer_fingerprint(FingerprintAlgorithm::Sha256)
+    }
+
+    /// Whether this connection resumed an earlier session (abbreviated handshake).
+    pub fn resumed(&self) -> bool {
+        self.resumed
+    }
+
+    /// The application protocol agreed by ALPN, if any.
+    pub fn alpn_protocol(&self) -> Option<&[u8]> {
+        self.alpn.as_deref()
+    }
+
+    /// On a server, the host name the client asked for by SNI; on a client, the name it sent.
+    pub fn server_name(&self) -> Option<&str> {
+        self.server_name.as_deref()
+    }
+}
+
+impl Session {
+    /// Stands in until the handshake completes; never seen by callers.
+    pub(crate) fn placeholder() -> Self {
+        Self {
+            version: ProtocolVersion::Tls12,
+            cipher_suite: String::new(),
+            peer_certificates: Vec::new(),
+            resumed: false,
+            alpn: None,
+            server_name: None,
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! `TlsStream`: one blocking stream over any `Read + Write`, driving any [`Engine`].
+
+use std::io::{self, BufRead, Read, Write};
+
+use crate::engine::Engine;
+use crate::{Checker, Error, Session};
+
+/// Size of the buffer behind [`BufRead`]; a full TLS record's plaintext.
+const BUF_READ_SIZE: usize = 16 * 1024;
+
+/// A TLS connection over a transport `S` (usually a `TcpStream`), after a successful handshake.
+///
+/// It implements `Read`, `Write` and `BufRead`. Errors from those come as `io::Error`s that
+/// carry a [`tls::Error`](Error) inside (`Error::from(io_error)` gets it back).
+/// Call [`close`](Self::close) to send close_notify; dropping the stream just drops the socket.
+pub struct TlsStream<S> {
+    sock: S,
+    engine: Box<dyn Engine>,
+    session: Session,
+    ignore_abrupt_close: bool,
+    /// Plaintext read ahead by `fill_buf`, served before anything else.
+    read_ahead: Vec<u8>,
+    read_ahead_pos: usize,
+}
+
+impl<S: Read + Write> TlsStream<S> {
+    /// Runs the handshake to completion, then the checker. A client passes the name it sent
+    /// by SNI, which its engine cannot report.
+    pub(crate) fn handshake(
+        sock: S,
+        engine: Box<dyn Engine>,
+        checker: Option<&Checker>,
+        sent_server_name: Option<String>,
+    ) -> Result<Self, Error> {
+        let mut stream = Self {
+            sock,
+            engine,
+            session: Session::placeholder(),
+            ignore_abrupt_close: false,
+            read_ahead: Vec::new(),
+            read_ahead_pos: 0,
+        };
+        while stream.engine.is_handshaking() {
+            stream.exchange()?;
+        }
+        stream.flush_tls()?;
+        stream.session = stream.engine.session();
+        if sent_server_name.is_some() {
+            stream.session.server_name = sent_server_name;
+        }
+        if let Some(checker) = checker {
+            if let Err(e) = checker.check(&stream.session) {
+                stream.engine.send_close_notify();
+                let _ = stream.flush_tls();
+                return Err(Error::Authentication(e));
+            }
+        }
+        Ok(stream)
+    }
+
+    /// What the handshake negotiated.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// When set, a peer that closes without close_notify reads as a clean end of stream
+    /// instead of [`Error::AbruptClose`] (for peers known to do so, e.g. old HTTP/1.0 servers).
+    pub fn set_ignore_abrupt_close(&mut self, ignore: bool) {
+        self.ignore_abrupt_close = ignore;
+    }
+
+    /// The transport.
+    pub fn get_ref(&self) -> &S {
+        &self.sock
+    }
+
+    /// The transport, e.g. to set timeouts. Reading or writing it directly corrupts the stream.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.sock
+    }
+
+    /// Sends close_notify and hands the transport back (still open).
+    pub fn close(mut self) -> Result<S, Error> {
+        self.engine.send_close_notify();
+        self.flush_tls()?;
+        self.sock.flush()?;
+        Ok(self.sock)
+    }
+
+    /// Writes out everything the engine has queued.
+    fn flush_tls(&mut self) -> Result<(), Error> {
+        while self.engine.wants_write() {
+            match self.engine.write_tls(&mut self.sock) {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::Io(e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends what is queued, then reads and processes one batch of records.
+    fn exchange(&mut self) -> Result<(), Error> {
+        self.flush_tls()?;
+        let read = loop {
+            match self.engine.read_tls(&mut self.sock) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::Io(e)),
+            }
+        };
+        if let Err(e) = self.engine.process_new_packets() {
+            // Deliver the alert the engine queued; the error we report is ours, not the write's.
+            let _ = self.flush_tls();
+            return Err(e);
+        }
+        if read == 0 && self.engine.is_handshaking() {
+            return Err(Error::AbruptClose);
+        }
+        Ok(())
+    }
+
+    fn read_plaintext(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            match self.engine.read_plaintext(buf) {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.exchange()?,
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    return match self.ignore_abrupt_close {
+                        true => Ok(0),
+                        false => Err(Error::AbruptClose),
+                    };
+                }
+                Err(e) => return Err(Error::Io(e)),
+            }
+        }
+    }
+}
+
+impl<S: Read + Write> Read for TlsStream<S> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.read_ahead_pos < self.read_ahead.len() {
+            let n = (&self.read_ahead[self.read_ahead_pos..]).read(buf)?;
+            self.consume(n);
+            return Ok(n);
+        }
+        Ok(self.read_plaintext(buf)?)
+    }
+}
+
+impl<S: Read + Write> BufRead for TlsStream<S> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.read_ahead_pos >= self.read_ahead.len() {
+            let mut buf = std::mem::take(&mut self.read_ahead);
+            buf.resize(BUF_READ_SIZE, 0);
+            let n = self.read_plaintext(&mut buf);
+            buf.truncate(*n.as_ref().unwrap_or(&0));
+            self.read_ahead = buf;
+            self.read_ahead_pos = 0;
+            n?;
+        }
+        Ok(&self.read_ahead[self.read_ahead_pos..])
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.read_ahead_pos = (self.read_ahead_pos + amount).min(self.read_ahead.len());
+    }
+}
+
+impl<S: Read + Write> Write for TlsStream<S> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.engine.write_plaintext(buf)?;
+        self.flush_tls()?;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.flush_tls()?;
+        self.sock.flush()
+    }
+}
+
+impl<S> std::fmt::Debug for TlsStream<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsStream")
+            .field("session", &self.session)
+            .finish_non_exhaustive()
+    }
+}
