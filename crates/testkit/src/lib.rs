@@ -6,6 +6,6 @@ mod net;
 mod peers;
 mod pki;
 
-pub use net::{connect, echo_lines, serve_once, ServerThread, TIMEOUT};
+pub use net::{answer_http, connect, echo_lines, serve_once, ServerThread, TIMEOUT};
 pub use peers::{peer, peers_required, PeerProcess};
 pub use pki::{Identity, Pki};

@@ -63,3 +63,27 @@ pub fn echo_lines<S: std::io::Read + Write>(
     let _ = stream.close();
     Ok(seen)
 }
+
+/// Answers one HTTP/1.1 request with `200 OK` and `body`, then sends close_notify.
+/// Returns the request head as received.
+pub fn answer_http<S: std::io::Read + Write>(
+    mut stream: tls::TlsStream<S>,
+    body: &[u8],
+) -> Result<String, tls::Error> {
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        if stream.read_line(&mut line)? == 0 || line == "\r\n" {
+            break;
+        }
+        head.push_str(&line);
+    }
+    write!(
+        stream,
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )?;
+    stream.write_all(body)?;
+    stream.close()?;
+    Ok(head)
+}

@@ -1,7 +1,8 @@
 //! Real peers: find them, skip loudly when missing, and never leave a process behind.
 
+use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
-use std::process::{Child, Command};
+use std::process::{Child, Command, Stdio};
 
 /// Whether a missing peer must fail the test (`TLS_PEERS_REQUIRED=1`).
 pub fn peers_required() -> bool {
@@ -34,6 +35,38 @@ impl PeerProcess {
     /// Spawns the command.
     pub fn spawn(command: &mut Command) -> Self {
         Self(command.spawn().expect("spawn peer"))
+    }
+
+    /// Spawns a server that listens on an ephemeral port and prints it on stdout, as
+    /// `openssl s_server -accept 0` does (`ACCEPT [::]:PORT`): waits for the first line holding
+    /// `marker` and returns the number at its end. The rest of stdout is drained in the background.
+    pub fn spawn_printing_port(command: &mut Command, marker: &str) -> (Self, u16) {
+        let mut child = Self::spawn(command.stdout(Stdio::piped()));
+        let mut stdout = BufReader::new(child.0.stdout.take().expect("piped stdout"));
+        let mut seen = String::new();
+        let port = loop {
+            let mut line = String::new();
+            if stdout.read_line(&mut line).unwrap_or(0) == 0 {
+                panic!("{command:?} exited before printing {marker:?}; it said:\n{seen}");
+            }
+            if line.contains(marker) {
+                let digits: String = line
+                    .trim_end()
+                    .chars()
+                    .rev()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                break digits
+                    .chars()
+                    .rev()
+                    .collect::<String>()
+                    .parse()
+                    .expect("port number");
+            }
+            seen.push_str(&line);
+        };
+        std::thread::spawn(move || std::io::copy(&mut stdout.take(u64::MAX), &mut std::io::sink()));
+        (child, port)
     }
 }
 

@@ -1,0 +1,80 @@
+//! `tls client`: handshake, print the session, optionally fetch a path.
+
+use std::io::Write;
+use std::time::Duration;
+
+use lexopt::Arg::{Long, Short, Value};
+use lexopt::ValueExt;
+use tls::{CertificateChain, ClientConfig, HandshakeSettings, PrivateKey, ServerAuth, TrustRoots};
+
+use crate::args::{parse_timeout, print_session, CliError, Target, DEFAULT_TIMEOUT};
+use crate::http_get::http_get;
+
+pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
+    let mut server_auth = ServerAuth::WebPki;
+    let (mut cert, mut key) = (None, None);
+    let mut settings = HandshakeSettings::default();
+    let mut target = None;
+    let mut get = None;
+    let mut resume = false;
+    let mut timeout = DEFAULT_TIMEOUT;
+    while let Some(arg) = args.next()? {
+        match arg {
+            Long("fingerprint") => {
+                let text = args.value()?.string()?;
+                let fp = text
+                    .parse()
+                    .map_err(|e| CliError::Usage(format!("--fingerprint: {e}")))?;
+                server_auth = ServerAuth::Fingerprint(fp);
+            }
+            Long("cafile") => {
+                server_auth = ServerAuth::Roots(TrustRoots::from_pem_file(args.value()?)?)
+            }
+            Short('c') | Long("cert") => {
+                cert = Some(CertificateChain::from_pem_file(args.value()?)?)
+            }
+            Short('k') | Long("key") => key = Some(PrivateKey::from_pem_file(args.value()?)?),
+            Long("alpn") => settings.alpn.push(args.value()?.string()?),
+            Long("min-ver") => settings.min_version = args.value()?.string()?.parse()?,
+            Long("max-ver") => settings.max_version = args.value()?.string()?.parse()?,
+            Long("no-sni") => settings.sni = false,
+            Long("get") => get = Some(args.value()?.string()?),
+            Long("resume") => resume = true,
+            Long("timeout") => timeout = parse_timeout(args.value()?)?,
+            Value(v) if target.is_none() => target = Some(Target::parse(&v.string()?)?),
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    let target = target.ok_or_else(|| CliError::Usage("missing HOST:PORT".into()))?;
+    let mut builder = ClientConfig::builder()
+        .server_auth(server_auth)
+        .settings(settings);
+    match (cert, key) {
+        (Some(cert), Some(key)) => builder = builder.client_cert(cert, key),
+        (None, None) => {}
+        _ => return Err(CliError::Usage("-c CERT and -k KEY go together".into())),
+    }
+    let config = builder.build()?;
+    session(&config, &target, get.as_deref(), timeout)?;
+    if resume {
+        writeln!(std::io::stdout()).map_err(CliError::Output)?;
+        session(&config, &target, get.as_deref(), timeout)?;
+    }
+    Ok(())
+}
+
+fn session(
+    config: &ClientConfig,
+    target: &Target,
+    get: Option<&str>,
+    timeout: Duration,
+) -> Result<(), CliError> {
+    let mut tls = config.connect(&target.host, target.connect(timeout)?)?;
+    print_session(tls.session())?;
+    if let Some(path) = get {
+        http_get(&mut tls, &target.host, path)?;
+    }
+    // A server may already have closed; the session was printed, so that is no failure.
+    let _ = tls.close();
+    Ok(())
+}

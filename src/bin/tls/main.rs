@@ -1,0 +1,56 @@
+//! `tls`: a TLS client and trust-on-first-use probe (tlslite's `tls.py`).
+
+#![forbid(unsafe_code)]
+
+mod args;
+mod client;
+mod fingerprint;
+mod http_get;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage:
+  tls client [--fingerprint FP] [--cafile PEM] [-c CERT -k KEY] [--alpn P]...
+             [--min-ver tls1.2|tls1.3] [--max-ver tls1.2|tls1.3] [--no-sni]
+             [--resume] [--get PATH] [--timeout SECS] HOST:PORT
+      Handshake with HOST:PORT and print the session as `Name: value` lines.
+      The server is verified against the Mozilla roots unless --cafile or
+      --fingerprint (SHA-1 or SHA-256 of its certificate) says otherwise.
+      --get PATH fetches PATH over HTTP/1.1 and prints the body.
+      --resume connects a second time, resuming, and prints that session too.
+  tls fingerprint [--timeout SECS] HOST:PORT
+      Print the fingerprints of the server's certificate without trusting it
+      or sending any data, so that it can be pinned with --fingerprint.
+";
+
+fn main() -> ExitCode {
+    let mut args = lexopt::Parser::from_env();
+    let result = match args.next() {
+        Ok(Some(lexopt::Arg::Value(cmd))) if cmd == "client" => client::run(args),
+        Ok(Some(lexopt::Arg::Value(cmd))) if cmd == "fingerprint" => fingerprint::run(args),
+        Ok(Some(lexopt::Arg::Short('h') | lexopt::Arg::Long("help"))) => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Ok(_) => Err(args::CliError::Usage(
+            "expected a command: client or fingerprint".into(),
+        )),
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        // The reader of our output went away (`tls client … | head`): nothing left to say.
+        Err(args::CliError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            ExitCode::SUCCESS
+        }
+        Err(args::CliError::Usage(why)) => {
+            eprintln!("tls: {why}\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("tls: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
