@@ -478,3 +478,27 @@ fn bufread_lines_then_bulk_data_keep_every_byte() {
     );
     thread.join();
 }
+
+#[test]
+fn sessions_resume_only_under_the_configuration_that_made_them() {
+    let pki = Pki::new();
+    let server = server_config(&pki.server).build().unwrap();
+    let store = tls::SessionStore::new(16);
+    let a = roots_client(&pki)
+        .session_store(store.clone())
+        .build()
+        .unwrap();
+    assert!(!echo_pair(&server, &a, "localhost").0.unwrap().resumed());
+    assert!(echo_pair(&server, &a.clone(), "localhost")
+        .0
+        .unwrap()
+        .resumed());
+    // Another configuration authenticates the server its own way: a session made under `a`
+    // must not let it skip that, even with the store shared.
+    let b = roots_client(&pki).session_store(store).build().unwrap();
+    assert!(!echo_pair(&server, &b, "localhost").0.unwrap().resumed());
+
+    let never = roots_client(&pki).no_resumption().build().unwrap();
+    echo_pair(&server, &never, "localhost").0.unwrap();
+    assert!(!echo_pair(&server, &never, "localhost").0.unwrap().resumed());
+}

@@ -30,7 +30,11 @@ pub enum ServerAuth {
     Fingerprint(Fingerprint),
 }
 
-/// Resumable sessions a client remembers, shareable between configurations.
+/// Resumable sessions a client remembers.
+///
+/// A session resumes only under the configuration that made it (the same server
+/// authentication and client certificate): configurations sharing a store keep their sessions
+/// apart, so a session made under a pin never lets another configuration skip its own checks.
 #[derive(Clone, Debug)]
 pub struct SessionStore(Arc<ClientSessionMemoryCache>);
 
@@ -55,6 +59,7 @@ pub struct ClientConfigBuilder {
     checker: Option<Checker>,
     settings: HandshakeSettings,
     session_store: Option<SessionStore>,
+    no_resumption: bool,
 }
 
 impl ClientConfigBuilder {
@@ -85,6 +90,12 @@ impl ClientConfigBuilder {
     /// Where to keep sessions for resumption (default: one store per configuration).
     pub fn session_store(mut self, store: SessionStore) -> Self {
         self.session_store = Some(store);
+        self
+    }
+
+    /// Never resume: every connection makes a full handshake (default: resume when possible).
+    pub fn no_resumption(mut self) -> Self {
+        self.no_resumption = true;
         self
     }
 
@@ -120,7 +131,9 @@ impl ClientConfigBuilder {
         };
         config.alpn_protocols = self.settings.alpn_protocols();
         config.enable_sni = self.settings.sni;
-        if let Some(store) = self.session_store {
+        if self.no_resumption {
+            config.resumption = Resumption::disabled();
+        } else if let Some(store) = self.session_store {
             config.resumption = Resumption::store(store.0);
         }
         Ok(ClientConfig {
