@@ -1,4 +1,5 @@
-//! `tls`: a TLS client and trust-on-first-use probe (tlslite's `tls.py`).
+//! `tls`: an HTTPS file server, a TLS client and a trust-on-first-use probe (tlslite's
+//! `tls.py`).
 
 #![forbid(unsafe_code)]
 
@@ -6,11 +7,19 @@ mod args;
 mod client;
 mod fingerprint;
 mod http_get;
+mod logger;
+mod server;
 
 use std::process::ExitCode;
 
 const USAGE: &str = "\
 usage:
+  tls server [-c CERT -k KEY] [-d DIR] [--reqcert --cafile PEM] [--alpn P]...
+             [--max-connections N] HOST:PORT
+      Serve DIR (default: the current folder) over HTTPS. Without -c/-k, a
+      self-signed certificate is made for HOST and its fingerprints printed,
+      ready for `tls client --fingerprint`. Port 0 picks a free port.
+      --reqcert demands a client certificate issued by the --cafile roots.
   tls client [--fingerprint FP] [--cafile PEM] [-c CERT -k KEY] [--alpn P]...
              [--min-ver tls1.2|tls1.3] [--max-ver tls1.2|tls1.3] [--no-sni]
              [--resume] [--get PATH] [--timeout SECS] HOST:PORT
@@ -27,6 +36,10 @@ usage:
 fn main() -> ExitCode {
     let mut args = lexopt::Parser::from_env();
     let result = match args.next() {
+        Ok(Some(lexopt::Arg::Value(cmd))) if cmd == "server" => {
+            logger::init();
+            server::run(args)
+        }
         Ok(Some(lexopt::Arg::Value(cmd))) if cmd == "client" => client::run(args),
         Ok(Some(lexopt::Arg::Value(cmd))) if cmd == "fingerprint" => fingerprint::run(args),
         Ok(Some(lexopt::Arg::Short('h') | lexopt::Arg::Long("help"))) => {
@@ -34,7 +47,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Ok(_) => Err(args::CliError::Usage(
-            "expected a command: client or fingerprint".into(),
+            "expected a command: server, client or fingerprint".into(),
         )),
         Err(e) => Err(e.into()),
     };

@@ -1,0 +1,225 @@
+//! From a request target to a file on disk, safely, and the answer for it.
+
+use std::fs::{self, File};
+use std::io::{Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::listing::{listing, percent_encode_path};
+use super::mime::content_type;
+use super::request::Request;
+use super::response::{Body, Response};
+
+/// Answers a GET or HEAD for `request.target` under `root` (canonical).
+pub(crate) fn respond(root: &Path, request: &Request) -> Response {
+    let url_path = match decode_target(&request.target) {
+        Ok(path) => path,
+        Err(why) => return Response::error(400, why),
+    };
+    let Some(path) = resolve(root, &url_path) else {
+        return Response::error(404, "no such file");
+    };
+    if path.is_dir() {
+        if !url_path.ends_with('/') {
+            let location = format!("{}/", percent_encode_path(&url_path));
+            return Response::new(301, Body::Empty).header("Location", location);
+        }
+        return match resolve(root, &format!("{url_path}index.html")) {
+            Some(index) if index.is_file() => file(&index, request),
+            _ => match listing(&path, &url_path) {
+                Ok(html) => Response::new(200, Body::Bytes(html.into_bytes()))
+                    .header("Content-Type", "text/html; charset=utf-8"),
+                Err(_) => Response::error(403, "the folder cannot be listed"),
+            },
+        };
+    }
+    file(&path, request)
+}
+
+/// The decoded path of a request target: `/a%20b/c?q` → `/a b/c`. Refuses `..`, NUL,
+/// backslashes and anything that is not valid UTF-8 once decoded.
+pub(crate) fn decode_target(target: &str) -> Result<String, &'static str> {
+    // Absolute form (`https://host/path`) carries the path after the authority.
+    let target = match target.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
+        None => target,
+    };
+    let path = target.split(['?', '#']).next().unwrap_or("");
+    if !path.starts_with('/') {
+        return Err("the target must be a path");
+    }
+    let bytes = percent_decode(path).ok_or("bad percent-encoding")?;
+    let decoded = String::from_utf8(bytes).map_err(|_| "the path is not UTF-8")?;
+    if decoded.contains('\0') || decoded.contains('\\') {
+        return Err("forbidden character in path");
+    }
+    if decoded.split('/').any(|segment| segment == "..") {
+        return Err("'..' is not allowed in paths");
+    }
+    Ok(decoded)
+}
+
+fn percent_decode(text: &str) -> Option<Vec<u8>> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3)?;
+            let hex = std::str::from_utf8(hex).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    Some(out)
+}
+
+/// The real path for a decoded URL path, if it exists and lies inside `root` once every
+/// symbolic link is followed.
+fn resolve(root: &Path, url_path: &str) -> Option<PathBuf> {
+    let mut path = root.to_path_buf();
+    for segment in url_path.split('/').filter(|s| !s.is_empty() && *s != ".") {
+        path.push(segment);
+    }
+    let real = path.canonicalize().ok()?;
+    real.starts_with(root).then_some(real)
+}
+
+fn file(path: &Path, request: &Request) -> Response {
+    let opened = File::open(path).and_then(|f| f.metadata().map(|m| (f, m)));
+    let Ok((mut file, meta)) = opened else {
+        return Response::error(403, "the file cannot be read");
+    };
+    let len = meta.len();
+    // HTTP dates have whole seconds; compare at that precision.
+    let modified = meta.modified().ok().map(whole_seconds);
+    let since = request
+        .header("if-modified-since")
+        .and_then(|v| httpdate::parse_http_date(v).ok());
+    if let (Some(modified), Some(since)) = (modified, since) {
+        if request.header("range").is_none() && modified <= since {
+            return last_modified(Response::new(304, Body::Empty), modified);
+        }
+    }
+    let (status, start, count) = match request.header("range").map(|r| parse_range(r, len)) {
+        None | Some(RangeAnswer::Whole) => (200, 0, len),
+        Some(RangeAnswer::Part(start, end)) => (206, start, end - start + 1),
+        Some(RangeAnswer::Unsatisfiable) => {
+            return Response::error(416, "range not satisfiable")
+                .header("Content-Range", format!("bytes */{len}"));
+        }
+    };
+    if start > 0 && file.seek(SeekFrom::Start(start)).is_err() {
+        return Response::error(403, "the file cannot be read");
+    }
+    let mut response = Response::new(status, Body::File(file, count))
+        .header("Content-Type", content_type(path))
+        .header("Accept-Ranges", "bytes");
+    if status == 206 {
+        let end = start + count - 1;
+        response = response.header("Content-Range", format!("bytes {start}-{end}/{len}"));
+    }
+    match modified {
+        Some(modified) => last_modified(response, modified),
+        None => response,
+    }
+}
+
+fn last_modified(response: Response, modified: SystemTime) -> Response {
+    response.header("Last-Modified", httpdate::fmt_http_date(modified))
+}
+
+fn whole_seconds(t: SystemTime) -> SystemTime {
+    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    UNIX_EPOCH + Duration::from_secs(secs)
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum RangeAnswer {
+    /// No usable single range (or several ranges): send the whole file, as RFC 9110 allows.
+    Whole,
+    /// Inclusive byte positions.
+    Part(u64, u64),
+    Unsatisfiable,
+}
+
+/// A single `bytes=` range against a file of `len` bytes.
+pub(crate) fn parse_range(header: &str, len: u64) -> RangeAnswer {
+    let Some(spec) = header.trim().strip_prefix("bytes=") else {
+        return RangeAnswer::Whole;
+    };
+    if spec.contains(',') {
+        return RangeAnswer::Whole;
+    }
+    let Some((first, last)) = spec.trim().split_once('-') else {
+        return RangeAnswer::Whole;
+    };
+    let number = |s: &str| s.trim().parse::<u64>().ok();
+    match (first.trim().is_empty(), number(first), number(last)) {
+        // `-N`: the last N bytes.
+        (true, _, Some(suffix)) if suffix > 0 && len > 0 => {
+            RangeAnswer::Part(len.saturating_sub(suffix), len - 1)
+        }
+        (true, _, _) => RangeAnswer::Unsatisfiable,
+        (false, Some(start), _) if start >= len => RangeAnswer::Unsatisfiable,
+        (false, Some(start), None) if last.trim().is_empty() => RangeAnswer::Part(start, len - 1),
+        (false, Some(start), Some(end)) if end >= start => {
+            RangeAnswer::Part(start, end.min(len - 1))
+        }
+        _ => RangeAnswer::Whole,
+    }
+}
+
+/// Lists what a folder holds: (name, is a folder), sorted, hidden entries included.
+pub(crate) fn entries(dir: &Path) -> std::io::Result<Vec<(String, bool)>> {
+    let mut names: Vec<(String, bool)> = fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|e| {
+            let is_dir = e.path().is_dir();
+            (e.file_name().to_string_lossy().into_owned(), is_dir)
+        })
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_decode_and_traversal_is_refused() {
+        assert_eq!(decode_target("/a%20b/c.txt?x=1").unwrap(), "/a b/c.txt");
+        assert_eq!(decode_target("https://host:1/x/y#f").unwrap(), "/x/y");
+        for bad in [
+            "/../etc/passwd",
+            "/a/%2e%2e/%2E%2E/etc/passwd",
+            "/..%2fetc",
+            "/a%00b",
+            "/a%5c..%5cb",
+            "/%zz",
+            "/%ff",
+            "relative",
+        ] {
+            assert!(decode_target(bad).is_err(), "accepted {bad}");
+        }
+    }
+
+    #[test]
+    fn ranges_follow_rfc_9110() {
+        assert_eq!(parse_range("bytes=0-9", 100), RangeAnswer::Part(0, 9));
+        assert_eq!(parse_range("bytes=90-", 100), RangeAnswer::Part(90, 99));
+        assert_eq!(parse_range("bytes=-10", 100), RangeAnswer::Part(90, 99));
+        assert_eq!(parse_range("bytes=-1000", 100), RangeAnswer::Part(0, 99));
+        assert_eq!(parse_range("bytes=50-5000", 100), RangeAnswer::Part(50, 99));
+        assert_eq!(parse_range("bytes=100-", 100), RangeAnswer::Unsatisfiable);
+        assert_eq!(parse_range("bytes=-0", 100), RangeAnswer::Unsatisfiable);
+        assert_eq!(parse_range("bytes=0-1,5-6", 100), RangeAnswer::Whole);
+        assert_eq!(parse_range("items=0-1", 100), RangeAnswer::Whole);
+        assert_eq!(parse_range("bytes=9-3", 100), RangeAnswer::Whole);
+        assert_eq!(parse_range("bytes=0-0", 0), RangeAnswer::Unsatisfiable);
+    }
+}

@@ -1,0 +1,107 @@
+//! An HTTP/1.1 static-file handler (tlslite's `SimpleHTTPRequestHandler`): GET and HEAD,
+//! keep-alive, index.html or a directory listing, ranges, conditional requests.
+
+mod files;
+mod listing;
+mod mime;
+mod request;
+mod response;
+
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use tls::TlsStream;
+
+use crate::{ConnectionInfo, Handler};
+use request::{read_request, Request, RequestError};
+use response::Response;
+
+/// Serves the files under one folder over HTTP/1.1. Nothing outside it can be reached: `..`
+/// (plain or percent-encoded), NUL bytes and symbolic links leading outside are refused.
+///
+/// ```no_run
+/// let files = tls_server::StaticFiles::new(".")?;
+/// # let server: tls_server::TlsServer = unimplemented!();
+/// server.serve(files)?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct StaticFiles {
+    root: PathBuf,
+}
+
+impl StaticFiles {
+    /// Serves `root`, which must be an existing folder.
+    pub fn new(root: impl AsRef<Path>) -> io::Result<Self> {
+        let root = root.as_ref().canonicalize()?;
+        if !root.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} is not a folder", root.display()),
+            ));
+        }
+        Ok(Self { root })
+    }
+
+    /// The folder served.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Answers one request; says whether the connection may carry another.
+    fn answer(&self, request: &Request, out: &mut impl Write) -> io::Result<bool> {
+        let keep_alive = request.keep_alive();
+        let response = match request.method.as_str() {
+            "GET" | "HEAD" if request.has_body() => {
+                Response::error(413, "request bodies are not accepted")
+            }
+            "GET" | "HEAD" => files::respond(&self.root, request),
+            _ => Response::error(405, "only GET and HEAD are served").header("Allow", "GET, HEAD"),
+        };
+        let keep_alive = keep_alive && response.reusable();
+        response.send(out, request.method == "HEAD", keep_alive)?;
+        Ok(keep_alive)
+    }
+
+    /// Serves requests on one connection until the client is done, the connection idles out
+    /// or the server shuts down.
+    pub fn serve_connection<S: Read + Write>(
+        &self,
+        tls: &mut TlsStream<S>,
+        shutting_down: impl Fn() -> bool,
+    ) -> io::Result<()> {
+        loop {
+            let request = match read_request(tls) {
+                Ok(Some(request)) => request,
+                // The client is done, or went quiet past the idle timeout.
+                Ok(None) => return Ok(()),
+                Err(RequestError::Io(e)) => return quiet_end(e),
+                Err(RequestError::Bad(status, why)) => {
+                    Response::error(status, why).send(tls, false, false)?;
+                    return Ok(());
+                }
+            };
+            let keep_alive = self.answer(&request, tls)? && !shutting_down();
+            if !keep_alive {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Ends a connection without fuss when the client simply left or idled out.
+fn quiet_end(e: io::Error) -> io::Result<()> {
+    match e.kind() {
+        io::ErrorKind::WouldBlock
+        | io::ErrorKind::TimedOut
+        | io::ErrorKind::UnexpectedEof
+        | io::ErrorKind::ConnectionReset => Ok(()),
+        _ => Err(e),
+    }
+}
+
+impl Handler for StaticFiles {
+    fn handle(&self, tls: &mut TlsStream<crate::Socket>, conn: &ConnectionInfo) -> io::Result<()> {
+        self.serve_connection(tls, || conn.is_shutting_down())
+    }
+}

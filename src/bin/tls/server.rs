@@ -1,0 +1,126 @@
+//! `tls server`: serve a folder over HTTPS.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use lexopt::Arg::{Long, Short, Value};
+use lexopt::ValueExt;
+use tls::{CertificateChain, HandshakeSettings, PrivateKey, ServerConfig, TrustRoots};
+use tls_server::{StaticFiles, TlsServer};
+
+use crate::args::{CliError, Target};
+
+/// How long connections in flight get to finish after Ctrl-C.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
+    let (mut cert, mut key) = (None, None);
+    let mut dir = PathBuf::from(".");
+    let (mut reqcert, mut cafile) = (false, None);
+    let mut settings = HandshakeSettings::default();
+    let mut max_connections = None;
+    let mut target = None;
+    while let Some(arg) = args.next()? {
+        match arg {
+            Short('c') | Long("cert") => {
+                cert = Some(CertificateChain::from_pem_file(args.value()?)?)
+            }
+            Short('k') | Long("key") => key = Some(PrivateKey::from_pem_file(args.value()?)?),
+            Short('d') | Long("dir") => dir = args.value()?.into(),
+            Long("reqcert") => reqcert = true,
+            Long("cafile") => cafile = Some(TrustRoots::from_pem_file(args.value()?)?),
+            Long("alpn") => settings.alpn.push(args.value()?.string()?),
+            Long("max-connections") => max_connections = Some(args.value()?.parse()?),
+            Value(v) if target.is_none() => target = Some(Target::parse(&v.string()?)?),
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    let target = target.ok_or_else(|| CliError::Usage("missing HOST:PORT".into()))?;
+    if settings.alpn.is_empty() {
+        settings.alpn.push("http/1.1".into());
+    }
+    let (chain, key) = match (cert, key) {
+        (Some(cert), Some(key)) => (cert, key),
+        (None, None) => self_signed(&target.host)?,
+        _ => return Err(CliError::Usage("-c CERT and -k KEY go together".into())),
+    };
+    let leaf = chain.certificates()[0].as_ref();
+    let mut out = std::io::stdout().lock();
+    for algorithm in [
+        tls::FingerprintAlgorithm::Sha1,
+        tls::FingerprintAlgorithm::Sha256,
+    ] {
+        let label = match algorithm {
+            tls::FingerprintAlgorithm::Sha1 => "SHA-1",
+            tls::FingerprintAlgorithm::Sha256 => "SHA-256",
+        };
+        let fp = tls::Fingerprint::of(algorithm, leaf).to_hex();
+        writeln!(out, "Fingerprint {label}: {fp}").map_err(CliError::Output)?;
+    }
+    let mut builder = ServerConfig::builder()
+        .cert_chain(chain, key)
+        .settings(settings);
+    match (reqcert, cafile) {
+        (true, Some(roots)) => builder = builder.require_client_cert(roots),
+        (false, None) => {}
+        _ => {
+            return Err(CliError::Usage(
+                "--reqcert and --cafile PEM go together".into(),
+            ))
+        }
+    }
+    let files = StaticFiles::new(&dir)
+        .map_err(|e| CliError::Other(format!("cannot serve {}: {e}", dir.display())))?;
+    let mut server = TlsServer::builder(builder.build()?);
+    if let Some(n) = max_connections {
+        server = server.max_connections(n);
+    }
+    let server = server
+        .bind((target.host.as_str(), target.port))
+        .map_err(|e| {
+            CliError::Other(format!(
+                "cannot listen on {}:{}: {e}",
+                target.host, target.port
+            ))
+        })?;
+    let addr = server.local_addr();
+    let host = if addr.is_ipv6() {
+        format!("[{}]", target.host)
+    } else {
+        target.host.clone()
+    };
+    writeln!(
+        out,
+        "Serving {} on https://{host}:{}/",
+        files.root().display(),
+        addr.port()
+    )
+    .and_then(|_| out.flush())
+    .map_err(CliError::Output)?;
+    drop(out);
+    let stop = server.shutdown_handle();
+    ctrlc::set_handler(move || {
+        log::info!("shutting down (up to {SHUTDOWN_GRACE:?} for connections in flight)");
+        stop.shutdown(SHUTDOWN_GRACE);
+    })
+    .map_err(|e| CliError::Other(format!("cannot handle Ctrl-C: {e}")))?;
+    server.serve(files)?;
+    Ok(())
+}
+
+/// A fresh self-signed certificate for `host` (and localhost), ECDSA P-256, not a CA.
+fn self_signed(host: &str) -> Result<(CertificateChain, PrivateKey), CliError> {
+    let mut names = vec![host.to_owned()];
+    for name in ["localhost", "127.0.0.1", "::1"] {
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_owned());
+        }
+    }
+    names.retain(|n| n != "0.0.0.0" && n != "::");
+    let generated = rcgen::generate_simple_self_signed(names)
+        .map_err(|e| CliError::Other(format!("cannot make a certificate: {e}")))?;
+    let chain = CertificateChain::from_der([generated.cert.der().to_vec()])?;
+    let key = PrivateKey::from_pkcs8_der(generated.signing_key.serialize_der());
+    Ok((chain, key))
+}
