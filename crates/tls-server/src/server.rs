@@ -154,9 +154,20 @@ impl TlsServerBuilder {
         self
     }
 
-    /// Binds the listening socket.
+    /// Binds the listening socket (the first address that works), with a backlog of 1024.
     pub fn bind(self, addr: impl ToSocketAddrs) -> io::Result<TlsServer> {
-        let listener = TcpListener::bind(addr)?;
+        let mut last = io::Error::new(io::ErrorKind::InvalidInput, "no address to bind");
+        let mut bound = None;
+        for addr in addr.to_socket_addrs()? {
+            match listen(addr) {
+                Ok(listener) => {
+                    bound = Some(listener);
+                    break;
+                }
+                Err(e) => last = e,
+            }
+        }
+        let listener = bound.ok_or(last)?;
         let local_addr = listener.local_addr()?;
         Ok(TlsServer {
             listener,
@@ -173,6 +184,18 @@ impl TlsServerBuilder {
             }),
         })
     }
+}
+
+/// Room for bursts of connections while threads start (std's own `bind` leaves 128).
+const BACKLOG: i32 = 1024;
+
+fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    Ok(socket.into())
 }
 
 /// A threaded TLS server: tlslite's `TLSSocketServerMixIn` with `ThreadingMixIn`.

@@ -1,0 +1,286 @@
+//! `TlsServer` under load and misbehaviour: caps, timeouts, hooks, STARTTLS, shutdown.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use tls::{ClientConfig, ServerAuth, ServerConfig, TlsStream};
+use tls_server::{ConnectionInfo, PlainConnection, Socket, TlsServer, TlsServerBuilder};
+use tls_testkit::{connect, Pki};
+
+fn builder(pki: &Pki) -> TlsServerBuilder {
+    let config = ServerConfig::builder()
+        .cert_chain(pki.server.chain(), pki.server.key())
+        .build()
+        .unwrap();
+    TlsServer::builder(config)
+}
+
+fn client(pki: &Pki) -> ClientConfig {
+    ClientConfig::builder()
+        .server_auth(ServerAuth::Roots(pki.roots()))
+        .build()
+        .unwrap()
+}
+
+/// Echoes lines until the client leaves.
+fn echo(tls: &mut TlsStream<Socket>, _: &ConnectionInfo) -> std::io::Result<()> {
+    loop {
+        let mut line = String::new();
+        if tls.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        tls.write_all(line.as_bytes())?;
+    }
+}
+
+fn say_hello(config: &ClientConfig, addr: std::net::SocketAddr) -> Result<(), tls::Error> {
+    let mut tls = config.connect("localhost", connect(addr))?;
+    tls.write_all(b"hello\n")?;
+    let mut line = String::new();
+    tls.read_line(&mut line)?;
+    assert_eq!(line, "hello\n");
+    tls.close()?;
+    Ok(())
+}
+
+#[test]
+fn a_hundred_parallel_clients_are_all_served() {
+    let pki = Pki::new();
+    let server = builder(&pki).bind("127.0.0.1:0").unwrap().spawn(echo);
+    let config = client(&pki);
+    let served = Arc::new(AtomicUsize::new(0));
+    let threads: Vec<_> = (0..100)
+        .map(|_| {
+            let (config, served, addr) = (config.clone(), served.clone(), server.addr);
+            thread::spawn(move || {
+                say_hello(&config, addr).unwrap();
+                served.fetch_add(1, Ordering::SeqCst);
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(served.load(Ordering::SeqCst), 100);
+    server.shutdown(Duration::from_secs(1)).unwrap();
+}
+
+#[test]
+fn silent_connections_do_not_delay_a_new_client_and_time_out() {
+    let pki = Pki::new();
+    let server = builder(&pki)
+        .handshake_timeout(Duration::from_secs(2))
+        .bind("127.0.0.1:0")
+        .unwrap()
+        .spawn(echo);
+    let silent: Vec<TcpStream> = (0..300)
+        .map(|_| TcpStream::connect(server.addr).unwrap())
+        .collect();
+    thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    say_hello(&client(&pki), server.addr).unwrap();
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(1),
+        "a new client waited {took:?}"
+    );
+    // The silent ones are dropped at the handshake deadline.
+    for mut sock in silent {
+        sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut buf = [0u8; 1];
+        assert_eq!(
+            sock.read(&mut buf).unwrap_or(0),
+            0,
+            "silent connection not closed"
+        );
+    }
+    server.shutdown(Duration::from_secs(1)).unwrap();
+}
+
+#[test]
+fn a_client_trickling_its_handshake_is_cut_at_the_deadline() {
+    let pki = Pki::new();
+    let server = builder(&pki)
+        .handshake_timeout(Duration::from_millis(800))
+        .idle_timeout(Duration::from_secs(60))
+        .bind("127.0.0.1:0")
+        .unwrap()
+        .spawn(echo);
+    let mut sock = TcpStream::connect(server.addr).unwrap();
+    let started = Instant::now();
+    // A byte every 100 ms never trips a per-read timeout; the handshake deadline still holds.
+    let mut cut = false;
+    for byte in [0x16u8, 3, 1, 0x02, 0x00].iter().cycle().take(60) {
+        if sock.write_all(&[*byte]).is_err() {
+            cut = true;
+            break;
+        }
+        thread::sleep(Duration::from_millis(100));
+        let mut probe = [0u8; 1];
+        sock.set_nonblocking(true).unwrap();
+        let closed = matches!(sock.read(&mut probe), Ok(0));
+        sock.set_nonblocking(false).unwrap();
+        if closed {
+            cut = true;
+            break;
+        }
+    }
+    assert!(cut, "trickling client was never cut");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    server.shutdown(Duration::from_secs(1)).unwrap();
+}
+
+#[test]
+fn clients_vanishing_mid_handshake_or_mid_transfer_do_not_disturb_others() {
+    let pki = Pki::new();
+    let stream_forever = |tls: &mut TlsStream<Socket>, _: &ConnectionInfo| {
+        let mut line = String::new();
+        tls.read_line(&mut line)?;
+        if line == "firehose\n" {
+            let chunk = vec![b'x'; 64 * 1024];
+            loop {
+                tls.write_all(&chunk)?;
+            }
+        }
+        tls.write_all(line.as_bytes())
+    };
+    let server = TlsServer::builder(
+        ServerConfig::builder()
+            .cert_chain(pki.server.chain(), pki.server.key())
+            .build()
+            .unwrap(),
+    )
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let addr = server.local_addr();
+    let stop = server.shutdown_handle();
+    let serving = thread::spawn(move || server.serve(stream_forever));
+    let config = client(&pki);
+
+    // Vanish mid-handshake: half a ClientHello, then gone.
+    let mut half = TcpStream::connect(addr).unwrap();
+    half.write_all(&[0x16, 0x03, 0x01, 0x01, 0x00, 0x01, 0x00])
+        .unwrap();
+    drop(half);
+    // Vanish mid-transfer.
+    let mut hose = config.connect("localhost", connect(addr)).unwrap();
+    hose.write_all(b"firehose\n").unwrap();
+    let mut buf = vec![0u8; 256 * 1024];
+    hose.read_exact(&mut buf).unwrap();
+    drop(hose);
+    // Others are served meanwhile and after.
+    for _ in 0..5 {
+        say_hello(&config, addr).unwrap();
+    }
+    stop.shutdown(Duration::from_secs(1));
+    serving.join().unwrap().unwrap();
+}
+
+#[test]
+fn the_handshake_hook_sees_the_session_and_can_drop_the_client() {
+    let pki = Pki::new();
+    let seen = Arc::new(AtomicUsize::new(0));
+    let seen2 = seen.clone();
+    let server = builder(&pki)
+        .handshake_hook(move |tls, conn| {
+            seen2.fetch_add(1, Ordering::SeqCst);
+            assert!(conn.peer_addr().ip().is_loopback());
+            tls.session().server_name() == Some("localhost")
+        })
+        .bind("127.0.0.1:0")
+        .unwrap()
+        .spawn(echo);
+    say_hello(&client(&pki), server.addr).unwrap();
+    let by_ip = client(&pki).connect("127.0.0.1", connect(server.addr));
+    // Dropped after the handshake: the client's first read finds the connection over.
+    let mut by_ip = by_ip.unwrap();
+    by_ip.write_all(b"hello\n").unwrap();
+    let mut line = String::new();
+    assert!(by_ip.read_line(&mut line).map_or(true, |n| n == 0));
+    assert_eq!(seen.load(Ordering::SeqCst), 2);
+    server.shutdown(Duration::from_secs(1)).unwrap();
+}
+
+#[test]
+fn shutdown_waits_for_connections_in_flight_then_cuts_them() {
+    let pki = Pki::new();
+    let server = builder(&pki).bind("127.0.0.1:0").unwrap().spawn(echo);
+    let addr = server.addr;
+    let config = client(&pki);
+    // One idle keep-alive connection that never leaves by itself.
+    let mut idle = config.connect("localhost", connect(addr)).unwrap();
+    idle.write_all(b"ping\n").unwrap();
+    let mut line = String::new();
+    idle.read_line(&mut line).unwrap();
+    let started = Instant::now();
+    server.shutdown(Duration::from_millis(500)).unwrap();
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(450) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    let mut rest = Vec::new();
+    assert!(idle.read_to_end(&mut rest).is_err() || rest.is_empty());
+    assert!(TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err());
+}
+
+#[test]
+fn starttls_upgrades_a_plaintext_connection_and_refuses_injected_commands() {
+    let pki = Pki::new();
+    let plain = |mut conn: PlainConnection| -> std::io::Result<()> {
+        conn.write_all(b"220 ready\r\n")?;
+        let mut line = String::new();
+        conn.read_line(&mut line)?;
+        if line != "STARTTLS\r\n" {
+            return conn.write_all(b"500 say STARTTLS\r\n");
+        }
+        conn.write_all(b"220 go ahead\r\n")?;
+        let mut tls = conn.starttls()?;
+        tls.write_all(b"250 secure now\r\n")?;
+        tls.close()?;
+        Ok(())
+    };
+    let server = builder(&pki)
+        .bind("127.0.0.1:0")
+        .unwrap()
+        .spawn_plain(plain);
+
+    let sock = connect(server.addr);
+    let mut reader = BufReader::new(sock.try_clone().unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert_eq!(line, "220 ready\r\n");
+    (&sock).write_all(b"STARTTLS\r\n").unwrap();
+    line.clear();
+    reader.read_line(&mut line).unwrap();
+    assert_eq!(line, "220 go ahead\r\n");
+    assert!(reader.buffer().is_empty());
+    let mut tls = client(&pki).connect("localhost", sock).unwrap();
+    line.clear();
+    tls.read_line(&mut line).unwrap();
+    assert_eq!(line, "250 secure now\r\n");
+
+    // Plaintext smuggled behind STARTTLS must not be taken for what came over TLS.
+    let mut sock = connect(server.addr);
+    let mut greeting = [0u8; 11];
+    sock.read_exact(&mut greeting).unwrap();
+    sock.write_all(b"STARTTLS\r\nRCPT TO:<evil@example.org>\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    let _ = BufReader::new(&sock).read_line(&mut answer);
+    assert_eq!(answer, "220 go ahead\r\n");
+    let upgraded = client(&pki).connect("localhost", sock);
+    assert!(
+        upgraded.is_err(),
+        "server upgraded despite injected plaintext"
+    );
+    server.shutdown(Duration::from_secs(1)).unwrap();
+}

@@ -1,0 +1,277 @@
+//! `StaticFiles` on `TlsServer`, seen by our client: what an HTTPS file server must get right.
+
+use std::io::{BufRead, Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use tls::{ClientConfig, ServerAuth, ServerConfig, TlsStream};
+use tls_server::{RunningServer, StaticFiles, TlsServer};
+use tls_testkit::{connect, Pki};
+
+struct Site {
+    pki: Pki,
+    dir: tempfile::TempDir,
+    server: Option<RunningServer>,
+}
+
+impl Site {
+    fn new() -> Self {
+        let pki = Pki::new();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("www");
+        std::fs::create_dir_all(root.join("docs/empty")).unwrap();
+        std::fs::write(root.join("hello.txt"), "hello, world\n").unwrap();
+        std::fs::write(root.join("docs/index.html"), "<p>docs</p>").unwrap();
+        std::fs::write(root.join("docs/a <b>&c.txt"), "odd name").unwrap();
+        std::fs::write(root.join("big.bin"), big_file()).unwrap();
+        std::fs::write(dir.path().join("secret.txt"), "outside the root").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("secret.txt"), root.join("leak.txt")).unwrap();
+        std::os::unix::fs::symlink(dir.path(), root.join("up")).unwrap();
+        let config = ServerConfig::builder()
+            .cert_chain(pki.server.chain(), pki.server.key())
+            .build()
+            .unwrap();
+        let server = TlsServer::builder(config)
+            .bind("127.0.0.1:0")
+            .unwrap()
+            .spawn(StaticFiles::new(&root).unwrap());
+        Site {
+            pki,
+            dir,
+            server: Some(server),
+        }
+    }
+
+    fn connect(&self) -> TlsStream<TcpStream> {
+        let client = ClientConfig::builder()
+            .server_auth(ServerAuth::Roots(self.pki.roots()))
+            .build()
+            .unwrap();
+        let addr = self.server.as_ref().unwrap().addr;
+        client.connect("localhost", connect(addr)).unwrap()
+    }
+
+    fn get(&self, path: &str) -> Reply {
+        fetch(&mut self.connect(), "GET", path, "")
+    }
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.shutdown(Duration::from_millis(100)).unwrap();
+        }
+    }
+}
+
+fn big_file() -> Vec<u8> {
+    (0..5_000_000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
+        .collect()
+}
+
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Sends one request and reads one response (by Content-Length), leaving the connection open.
+fn fetch(tls: &mut TlsStream<TcpStream>, method: &str, path: &str, headers: &str) -> Reply {
+    write!(
+        tls,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\n{headers}\r\n"
+    )
+    .unwrap();
+    tls.flush().unwrap();
+    read_reply(tls, method == "HEAD")
+}
+
+fn read_reply(tls: &mut TlsStream<TcpStream>, head_only: bool) -> Reply {
+    let mut line = String::new();
+    tls.read_line(&mut line).unwrap();
+    let status = line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("status line {line:?}"));
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        tls.read_line(&mut line).unwrap();
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        let (name, value) = line.split_once(':').unwrap();
+        headers.push((name.to_owned(), value.trim().to_owned()));
+    }
+    let mut reply = Reply {
+        status,
+        headers,
+        body: Vec::new(),
+    };
+    let len: usize = reply
+        .header("content-length")
+        .map_or(0, |v| v.parse().unwrap());
+    if !head_only && status != 304 {
+        reply.body.resize(len, 0);
+        tls.read_exact(&mut reply.body).unwrap();
+    }
+    reply
+}
+
+#[test]
+fn files_arrive_intact_with_type_length_and_date() {
+    let site = Site::new();
+    let reply = site.get("/hello.txt");
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body, b"hello, world\n");
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+    assert!(reply.header("last-modified").is_some());
+    let big = site.get("/big.bin");
+    assert_eq!(big.status, 200);
+    assert!(big.body == big_file(), "5 MB file differs");
+    assert_eq!(big.header("content-type"), Some("application/octet-stream"));
+}
+
+#[test]
+fn head_range_and_conditional_requests() {
+    let site = Site::new();
+    let mut tls = site.connect();
+    let head = fetch(&mut tls, "HEAD", "/big.bin", "");
+    assert_eq!(
+        (head.status, head.header("content-length")),
+        (200, Some("5000000"))
+    );
+    assert!(head.body.is_empty());
+
+    let part = fetch(&mut tls, "GET", "/big.bin", "Range: bytes=1000-1999\r\n");
+    assert_eq!(part.status, 206);
+    assert_eq!(
+        part.header("content-range"),
+        Some("bytes 1000-1999/5000000")
+    );
+    assert!(part.body == big_file()[1000..2000]);
+    let tail = fetch(&mut tls, "GET", "/hello.txt", "Range: bytes=-6\r\n");
+    assert_eq!((tail.status, tail.text().as_str()), (206, "world\n"));
+    let beyond = fetch(&mut tls, "GET", "/hello.txt", "Range: bytes=100-\r\n");
+    assert_eq!(beyond.status, 416);
+    assert_eq!(beyond.header("content-range"), Some("bytes */13"));
+
+    let modified = fetch(&mut tls, "HEAD", "/hello.txt", "");
+    let stamp = modified.header("last-modified").unwrap().to_owned();
+    let since = format!("If-Modified-Since: {stamp}\r\n");
+    assert_eq!(fetch(&mut tls, "GET", "/hello.txt", &since).status, 304);
+    let older = "If-Modified-Since: Thu, 01 Jan 1998 00:00:00 GMT\r\n";
+    assert_eq!(fetch(&mut tls, "GET", "/hello.txt", older).status, 200);
+}
+
+#[test]
+fn keep_alive_serves_several_requests_on_one_connection_until_close() {
+    let site = Site::new();
+    let mut tls = site.connect();
+    for _ in 0..3 {
+        let reply = fetch(&mut tls, "GET", "/hello.txt", "");
+        assert_eq!(
+            (reply.status, reply.header("connection")),
+            (200, Some("keep-alive"))
+        );
+    }
+    let last = fetch(&mut tls, "GET", "/hello.txt", "Connection: close\r\n");
+    assert_eq!(last.header("connection"), Some("close"));
+    let mut rest = Vec::new();
+    tls.read_to_end(&mut rest).unwrap();
+    assert!(
+        rest.is_empty(),
+        "the server ends with close_notify after Connection: close"
+    );
+}
+
+#[test]
+fn folders_show_index_html_or_an_escaped_listing() {
+    let site = Site::new();
+    let redirect = site.get("/docs");
+    assert_eq!(
+        (redirect.status, redirect.header("location")),
+        (301, Some("/docs/"))
+    );
+    assert_eq!(site.get("/docs/").text(), "<p>docs</p>");
+    let html = site.get("/").text();
+    assert!(
+        html.contains(r#"<a href="hello.txt">hello.txt</a>"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"<a href="docs/">docs/</a>"#), "{html}");
+    assert!(site
+        .get("/docs/empty/")
+        .text()
+        .contains(r#"<a href="../">"#));
+    // Without index.html, the odd name is listed escaped, and its link works.
+    std::fs::remove_file(site.dir.path().join("www/docs/index.html")).unwrap();
+    let html = site.get("/docs/").text();
+    assert!(html.contains("a &lt;b&gt;&amp;c.txt</a>"), "{html}");
+    assert!(html.contains(r#"href="a%20%3Cb%3E%26c.txt""#), "{html}");
+    assert_eq!(site.get("/docs/a%20%3Cb%3E%26c.txt").text(), "odd name");
+}
+
+#[test]
+fn nothing_outside_the_root_can_be_reached() {
+    let site = Site::new();
+    for path in [
+        "/../secret.txt",
+        "/docs/..%2f..%2fsecret.txt",
+        "/%2e%2e/secret.txt",
+        "/hello.txt%00.html",
+        "/..\\secret.txt",
+    ] {
+        let reply = site.get(path);
+        assert_eq!(reply.status, 400, "{path}");
+        assert!(!reply.text().contains("outside the root"));
+    }
+    for path in ["/leak.txt", "/up/secret.txt", "/missing.txt"] {
+        let reply = site.get(path);
+        assert_eq!(reply.status, 404, "{path}");
+        assert!(!reply.text().contains("outside the root"));
+    }
+}
+
+#[test]
+fn bad_requests_get_clear_status_codes() {
+    let site = Site::new();
+    let mut tls = site.connect();
+    let delete = fetch(&mut tls, "DELETE", "/hello.txt", "");
+    assert_eq!(
+        (delete.status, delete.header("allow")),
+        (405, Some("GET, HEAD"))
+    );
+    // 405 leaves the connection usable.
+    assert_eq!(fetch(&mut tls, "GET", "/hello.txt", "").status, 200);
+
+    let body = fetch(&mut site.connect(), "GET", "/", "Content-Length: 5\r\n");
+    assert_eq!(body.status, 413);
+    let long = format!("/{}", "a".repeat(9000));
+    assert_eq!(site.get(&long).status, 414);
+    let many = "X-Filler: 0123456789012345678901234567890123456789\r\n".repeat(400);
+    assert_eq!(fetch(&mut site.connect(), "GET", "/", &many).status, 431);
+    let mut garbage = site.connect();
+    garbage.write_all(b"\x00\x01\x02 nonsense\r\n\r\n").unwrap();
+    assert_eq!(read_reply(&mut garbage, false).status, 400);
+}
