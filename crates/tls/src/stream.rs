@@ -93,10 +93,27 @@ impl<S: Read + Write> TlsStream<S> {
             match self.engine.write_tls(&mut self.sock) {
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::Io(e)),
+                Err(e) => return Err(self.alert_behind(e)),
             }
         }
         Ok(())
+    }
+
+    /// A write failed because the peer hung up; it often sent a fatal alert first (a TLS 1.3
+    /// server refusing our certificate after we finished). Report that alert, which says why,
+    /// rather than the broken pipe, when it is there to read.
+    fn alert_behind(&mut self, write_error: io::Error) -> Error {
+        use io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset};
+        if matches!(
+            write_error.kind(),
+            BrokenPipe | ConnectionReset | ConnectionAborted
+        ) && matches!(self.engine.read_tls(&mut self.sock), Ok(n) if n > 0)
+        {
+            if let Err(alert @ Error::RemoteAlert { .. }) = self.engine.process_new_packets() {
+                return alert;
+            }
+        }
+        Error::Io(write_error)
     }
 
     /// Sends what is queued, then reads and processes one batch of records.

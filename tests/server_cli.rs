@@ -1,0 +1,290 @@
+//! `tls server`, the project's main job, against curl, Python, OpenSSL and our own client.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use tls_testkit::{peer, PeerProcess, Pki};
+
+struct Served {
+    _process: PeerProcess,
+    port: u16,
+    sha256: String,
+    dir: tempfile::TempDir,
+}
+
+/// Starts `tls server` on port 0 over a folder with a few files; `args` come before HOST:PORT.
+fn start(args: &[&str]) -> Served {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hello.txt"), "hello from tls server\n").unwrap();
+    let blob: Vec<u8> = (0..1_500_000u32).map(|i| (i % 253) as u8).collect();
+    std::fs::write(dir.path().join("blob.bin"), blob).unwrap();
+    let mut process = PeerProcess::spawn(
+        Command::new(env!("CARGO_BIN_EXE_tls"))
+            .arg("server")
+            .arg("-d")
+            .arg(dir.path())
+            .args(args)
+            .arg("127.0.0.1:0")
+            .env("TLS_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped()),
+    );
+    let mut out = BufReader::new(process.0.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    for _ in 0..3 {
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        lines.push(line.trim_end().to_owned());
+    }
+    let sha256 = lines[1]
+        .strip_prefix("Fingerprint SHA-256: ")
+        .unwrap()
+        .to_owned();
+    assert!(lines[0].starts_with("Fingerprint SHA-1: "), "{lines:?}");
+    let url = lines[2].rsplit(' ').next().unwrap();
+    let port = url
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    Served {
+        _process: process,
+        port,
+        sha256,
+        dir,
+    }
+}
+
+fn run(cmd: &mut Command, stdin: &[u8]) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn file(dir: &Path, name: &str) -> Vec<u8> {
+    std::fs::read(dir.join(name)).unwrap()
+}
+
+#[test]
+fn our_client_pins_the_self_signed_default_and_fetches_a_file() {
+    let served = start(&[]);
+    let out = run(
+        Command::new(env!("CARGO_BIN_EXE_tls")).args([
+            "client",
+            "--fingerprint",
+            &served.sha256,
+            "--alpn",
+            "http/1.1",
+            "--get",
+            "/hello.txt",
+            &format!("localhost:{}", served.port),
+        ]),
+        b"",
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("ALPN: http/1.1"), "{stdout}");
+    assert!(stdout.ends_with("hello from tls server\n"), "{stdout}");
+}
+
+#[test]
+fn curl_fetches_files_ranges_heads_listings_and_404s() {
+    let Some(curl) = peer("curl") else { return };
+    let served = start(&[]);
+    let base = format!("https://localhost:{}", served.port);
+    let curl_out = |args: &[&str]| {
+        run(
+            Command::new(&curl)
+                .args(["--silent", "--show-error", "--insecure", "--max-time", "10"])
+                .args(args),
+            b"",
+        )
+    };
+    let blob = curl_out(&[&format!("{base}/blob.bin")]);
+    assert!(
+        blob.status.success(),
+        "{}",
+        String::from_utf8_lossy(&blob.stderr)
+    );
+    assert!(blob.stdout == file(served.dir.path(), "blob.bin"));
+    let range = curl_out(&["--range", "10-19", &format!("{base}/blob.bin")]);
+    assert_eq!(range.stdout, file(served.dir.path(), "blob.bin")[10..20]);
+    let head = curl_out(&["--head", &format!("{base}/hello.txt")]);
+    let head = String::from_utf8_lossy(&head.stdout).to_lowercase();
+    assert!(
+        head.starts_with("http/1.1 200") && head.contains("content-length: 22"),
+        "{head}"
+    );
+    let listing = String::from_utf8_lossy(&curl_out(&[&format!("{base}/")]).stdout).into_owned();
+    assert!(
+        listing.contains("blob.bin") && listing.contains("hello.txt"),
+        "{listing}"
+    );
+    let missing = curl_out(&[
+        "--write-out",
+        "%{http_code}",
+        "--output",
+        "/dev/null",
+        &format!("{base}/nope"),
+    ]);
+    assert_eq!(missing.stdout, b"404");
+    let escape = curl_out(&[
+        "--path-as-is",
+        "--write-out",
+        "%{http_code}",
+        "--output",
+        "/dev/null",
+        &format!("{base}/../../etc/passwd"),
+    ]);
+    assert_eq!(escape.stdout, b"400");
+    // Two URLs in one curl run reuse one connection (keep-alive).
+    let both = curl_out(&[
+        "--verbose",
+        &format!("{base}/hello.txt"),
+        &format!("{base}/hello.txt"),
+    ]);
+    let log = String::from_utf8_lossy(&both.stderr);
+    assert!(
+        log.contains("Re-using existing connection") || log.contains("Reusing existing"),
+        "{log}"
+    );
+    assert_eq!(
+        both.stdout,
+        b"hello from tls server\nhello from tls server\n"
+    );
+}
+
+#[test]
+fn python_http_client_and_openssl_s_client() {
+    let served = start(&[]);
+    if let Some(python) = peer("python3") {
+        let script = r#"
+import http.client, ssl, sys
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+conn = http.client.HTTPSConnection("127.0.0.1", int(sys.argv[1]), context=ctx, timeout=10)
+for _ in range(2):
+    conn.request("GET", "/hello.txt")
+    r = conn.getresponse()
+    sys.stdout.write(f"{r.status} {r.read().decode()}")
+der = conn.sock.getpeercert(binary_form=True)
+import hashlib
+print(hashlib.sha256(der).hexdigest())
+"#;
+        let out = run(
+            Command::new(python)
+                .arg("-c")
+                .arg(script)
+                .arg(served.port.to_string()),
+            b"",
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            stdout,
+            format!(
+                "200 hello from tls server\n200 hello from tls server\n{}\n",
+                served.sha256
+            )
+        );
+    }
+    if let Some(openssl) = peer("openssl") {
+        let out = run(
+            Command::new(openssl).args([
+                "s_client",
+                "-connect",
+                &format!("127.0.0.1:{}", served.port),
+                "-ign_eof",
+                "-servername",
+                "localhost",
+            ]),
+            b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains("HTTP/1.1 200 OK") && stdout.contains("hello from tls server"),
+            "{stdout}"
+        );
+    }
+}
+
+#[test]
+fn reqcert_refuses_clients_without_a_certificate() {
+    let pki = Pki::new();
+    let path = |name: &str| pki.path(name).display().to_string();
+    let served = start(&[
+        "-c",
+        &path("server.pem"),
+        "-k",
+        &path("server.key"),
+        "--reqcert",
+        "--cafile",
+        &path("client-ca.pem"),
+    ]);
+    let target = format!("localhost:{}", served.port);
+    let tls = env!("CARGO_BIN_EXE_tls");
+    let with = run(
+        Command::new(tls).args([
+            "client",
+            "--cafile",
+            &path("root.pem"),
+            "-c",
+            &path("client.pem"),
+            "-k",
+            &path("client.key"),
+            "--get",
+            "/hello.txt",
+            &target,
+        ]),
+        b"",
+    );
+    assert!(
+        with.status.success(),
+        "{}",
+        String::from_utf8_lossy(&with.stderr)
+    );
+    assert!(String::from_utf8_lossy(&with.stdout).ends_with("hello from tls server\n"));
+    let without = run(
+        Command::new(tls).args([
+            "client",
+            "--cafile",
+            &path("root.pem"),
+            "--get",
+            "/hello.txt",
+            &target,
+        ]),
+        b"",
+    );
+    assert!(!without.status.success());
+    let stderr = String::from_utf8_lossy(&without.stderr);
+    assert!(stderr.contains("certificate_required"), "{stderr}");
+    if let Some(curl) = peer("curl") {
+        let out = run(
+            Command::new(curl).args([
+                "--silent",
+                "--cacert",
+                &path("root.pem"),
+                &format!("https://{target}/hello.txt"),
+            ]),
+            b"",
+        );
+        assert!(!out.status.success(), "curl got in without a certificate");
+    }
+}
