@@ -1,10 +1,10 @@
 //! `tls server`, the project's main job, against curl, Python, OpenSSL and our own client.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-use tls_testkit::{peer, PeerProcess, Pki};
+use tls_testkit::{peer, run, succeeded, PeerProcess, Pki};
 
 struct Served {
     _process: PeerProcess,
@@ -58,17 +58,6 @@ fn start(args: &[&str]) -> Served {
     }
 }
 
-fn run(cmd: &mut Command, stdin: &[u8]) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    child.wait_with_output().unwrap()
-}
-
 fn file(dir: &Path, name: &str) -> Vec<u8> {
     std::fs::read(dir.join(name)).unwrap()
 }
@@ -89,12 +78,7 @@ fn our_client_pins_the_self_signed_default_and_fetches_a_file() {
         ]),
         b"",
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = succeeded(&out);
     assert!(stdout.contains("ALPN: http/1.1"), "{stdout}");
     assert!(stdout.ends_with("hello from tls server\n"), "{stdout}");
 }
@@ -191,12 +175,7 @@ print(hashlib.sha256(der).hexdigest())
                 .arg(served.port.to_string()),
             b"",
         );
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let stdout = succeeded(&out);
         assert_eq!(
             stdout,
             format!(

@@ -7,5 +7,5 @@ mod peers;
 mod pki;
 
 pub use net::{answer_http, connect, echo_lines, serve_once, ServerThread, TIMEOUT};
-pub use peers::{peer, peers_required, PeerProcess};
+pub use peers::{peer, peers_required, run, succeeded, PeerProcess};
 pub use pki::{Identity, Pki};

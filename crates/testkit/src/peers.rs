@@ -1,8 +1,9 @@
 //! Real peers: find them, skip loudly when missing, and never leave a process behind.
 
+use std::io::Write;
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 /// Whether a missing peer must fail the test (`TLS_PEERS_REQUIRED=1`).
 pub fn peers_required() -> bool {
@@ -75,4 +76,33 @@ impl Drop for PeerProcess {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// Runs a command to its end with `stdin` as its input, capturing stdout and stderr.
+pub fn run(cmd: &mut Command, stdin: &[u8]) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(stdin)
+        .expect("write stdin");
+    child.wait_with_output().expect("wait")
+}
+
+/// The stdout of a command that must have succeeded; panics with its stderr otherwise.
+pub fn succeeded(out: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout:\n{stdout}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
 }

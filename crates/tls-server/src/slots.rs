@@ -67,9 +67,8 @@ impl Slots {
         self.lock().sockets.len()
     }
 
-    /// Waits up to `grace` for connections to end, then cuts the rest; returns how many were cut.
-    pub(crate) fn drain(&self, grace: Duration) -> usize {
-        let deadline = Instant::now() + grace;
+    /// Waits until no connection is live or `deadline` passes; returns the state then.
+    fn wait_empty_until(&self, deadline: Instant) -> MutexGuard<'_, Live> {
         let mut live = self.lock();
         while !live.sockets.is_empty() {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -82,6 +81,12 @@ impl Slots {
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
         }
+        live
+    }
+
+    /// Waits up to `grace` for connections to end, then cuts the rest; returns how many were cut.
+    pub(crate) fn drain(&self, grace: Duration) -> usize {
+        let live = self.wait_empty_until(Instant::now() + grace);
         for tcp in live.sockets.values() {
             let _ = tcp.shutdown(Shutdown::Both);
         }
@@ -90,19 +95,8 @@ impl Slots {
 
     /// Waits up to `limit` for every connection thread to finish.
     pub(crate) fn wait_empty(&self, limit: Duration) -> bool {
-        let deadline = Instant::now() + limit;
-        let mut live = self.lock();
-        while !live.sockets.is_empty() {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return false;
-            }
-            live = self
-                .changed
-                .wait_timeout(live, left)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
-        true
+        self.wait_empty_until(Instant::now() + limit)
+            .sockets
+            .is_empty()
     }
 }

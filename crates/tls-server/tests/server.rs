@@ -284,3 +284,35 @@ fn starttls_upgrades_a_plaintext_connection_and_refuses_injected_commands() {
     );
     server.shutdown(Duration::from_secs(1)).unwrap();
 }
+
+#[test]
+fn connections_resume_sessions_across_the_server_and_idle_ones_are_dropped() {
+    let pki = Pki::new();
+    let server = builder(&pki)
+        .idle_timeout(Duration::from_millis(500))
+        .bind("127.0.0.1:0")
+        .unwrap()
+        .spawn(echo);
+    let config = client(&pki);
+    let session = |config: &ClientConfig| {
+        let mut tls = config.connect("localhost", connect(server.addr)).unwrap();
+        tls.write_all(b"hi\n").unwrap();
+        let mut line = String::new();
+        tls.read_line(&mut line).unwrap();
+        (tls.session().resumed(), tls)
+    };
+    let (first, _) = session(&config);
+    let (second, mut idle) = session(&config);
+    assert!(!first && second, "the second connection did not resume");
+    // Say nothing past the idle timeout: the server hangs up.
+    let started = Instant::now();
+    let mut buf = [0u8; 8];
+    let n = idle.read(&mut buf).unwrap_or(0);
+    assert_eq!(n, 0);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    server.shutdown(Duration::from_secs(1)).unwrap();
+}

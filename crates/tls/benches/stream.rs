@@ -179,6 +179,17 @@ fn tcp_pair() -> (TcpListener, SocketAddr) {
     (listener, addr)
 }
 
+/// Writes `bytes` bytes in `CHUNK`-sized writes.
+fn send(out: &mut impl Write, bytes: u64) {
+    let chunk = vec![0x5au8; CHUNK];
+    let mut sent = 0;
+    while sent < bytes {
+        let n = (bytes - sent).min(CHUNK as u64) as usize;
+        out.write_all(&chunk[..n]).expect("write");
+        sent += n as u64;
+    }
+}
+
 /// Client sends `bytes`, server reads to the end; returns the seconds taken.
 fn bulk<S: Stack>(stack: &Arc<S>, bytes: u64) -> f64 {
     let (listener, addr) = tcp_pair();
@@ -198,13 +209,7 @@ fn bulk<S: Stack>(stack: &Arc<S>, bytes: u64) -> f64 {
     });
     let started = Instant::now();
     let mut stream = stack.connect(TcpStream::connect(addr).expect("connect"));
-    let chunk = vec![0x5au8; CHUNK];
-    let mut sent = 0;
-    while sent < bytes {
-        let n = (bytes - sent).min(CHUNK as u64) as usize;
-        stream.write_all(&chunk[..n]).expect("write");
-        sent += n as u64;
-    }
+    send(&mut stream, bytes);
     stack.finish(stream);
     assert_eq!(reader.join().expect("reader"), bytes);
     started.elapsed().as_secs_f64()
@@ -277,13 +282,7 @@ fn openssl_bulk(openssl: &std::path::Path, pki: &Pki, bytes: u64) -> f64 {
         .spawn()
         .expect("s_client");
     let mut stdin = client.stdin.take().expect("stdin");
-    let chunk = vec![0x5au8; CHUNK];
-    let mut sent = 0;
-    while sent < bytes {
-        let n = (bytes - sent).min(CHUNK as u64) as usize;
-        stdin.write_all(&chunk[..n]).expect("feed s_client");
-        sent += n as u64;
-    }
+    send(&mut stdin, bytes);
     drop(stdin);
     assert!(
         client.wait().expect("s_client").success(),

@@ -5,8 +5,9 @@ use std::io::{self, BufRead, Read, Write};
 use crate::engine::Engine;
 use crate::{Checker, Error, Session};
 
-/// Size of the buffer behind [`BufRead`]; a full TLS record's plaintext.
-const BUF_READ_SIZE: usize = 16 * 1024;
+/// Size of the buffer behind [`BufRead`]: enough for request heads and lines; bulk reads go
+/// through `Read` without it. Every idle connection waiting in `fill_buf` holds one.
+const BUF_READ_SIZE: usize = 8 * 1024;
 
 /// A TLS connection over a transport `S` (usually a `TcpStream`), after a successful handshake.
 ///
@@ -18,9 +19,11 @@ pub struct TlsStream<S> {
     engine: Box<dyn Engine>,
     session: Session,
     ignore_abrupt_close: bool,
-    /// Plaintext read ahead by `fill_buf`, served before anything else.
-    read_ahead: Vec<u8>,
+    /// Plaintext read ahead by `fill_buf` (allocated on first use), served before anything
+    /// else: `read_ahead[read_ahead_pos..read_ahead_len]`.
+    read_ahead: Box<[u8]>,
     read_ahead_pos: usize,
+    read_ahead_len: usize,
 }
 
 impl<S: Read + Write> TlsStream<S> {
@@ -37,8 +40,9 @@ impl<S: Read + Write> TlsStream<S> {
             engine,
             session: Session::placeholder(),
             ignore_abrupt_close: false,
-            read_ahead: Vec::new(),
+            read_ahead: Box::default(),
             read_ahead_pos: 0,
+            read_ahead_len: 0,
         };
         while stream.engine.is_handshaking() {
             stream.exchange()?;
@@ -159,8 +163,8 @@ impl<S: Read + Write> TlsStream<S> {
 
 impl<S: Read + Write> Read for TlsStream<S> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.read_ahead_pos < self.read_ahead.len() {
-            let n = (&self.read_ahead[self.read_ahead_pos..]).read(buf)?;
+        if self.read_ahead_pos < self.read_ahead_len {
+            let n = (&self.read_ahead[self.read_ahead_pos..self.read_ahead_len]).read(buf)?;
             self.consume(n);
             return Ok(n);
         }
@@ -170,20 +174,21 @@ impl<S: Read + Write> Read for TlsStream<S> {
 
 impl<S: Read + Write> BufRead for TlsStream<S> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        if self.read_ahead_pos >= self.read_ahead.len() {
+        if self.read_ahead_pos >= self.read_ahead_len {
             let mut buf = std::mem::take(&mut self.read_ahead);
-            buf.resize(BUF_READ_SIZE, 0);
+            if buf.is_empty() {
+                buf = vec![0; BUF_READ_SIZE].into_boxed_slice();
+            }
             let n = self.read_plaintext(&mut buf);
-            buf.truncate(*n.as_ref().unwrap_or(&0));
             self.read_ahead = buf;
             self.read_ahead_pos = 0;
-            n?;
+            self.read_ahead_len = n?;
         }
-        Ok(&self.read_ahead[self.read_ahead_pos..])
+        Ok(&self.read_ahead[self.read_ahead_pos..self.read_ahead_len])
     }
 
     fn consume(&mut self, amount: usize) {
-        self.read_ahead_pos = (self.read_ahead_pos + amount).min(self.read_ahead.len());
+        self.read_ahead_pos = (self.read_ahead_pos + amount).min(self.read_ahead_len);
     }
 }
 

@@ -3,13 +3,13 @@
 
 use std::io::{BufRead, Read, Write};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use tls::{
     AlertDescription, ClientConfig, Error, FingerprintAlgorithm, HandshakeSettings,
     ProtocolVersion, ServerAuth, ServerConfig,
 };
-use tls_testkit::{answer_http, connect, peer, serve_once, PeerProcess, Pki};
+use tls_testkit::{answer_http, connect, peer, run, serve_once, succeeded, PeerProcess, Pki};
 
 /// `openssl s_server -www` on an ephemeral port with the test server chain.
 fn s_server(openssl: &Path, pki: &Pki, extra: &[&str]) -> (PeerProcess, std::net::SocketAddr) {
@@ -141,17 +141,6 @@ fn echo_once(config: ServerConfig) -> tls_testkit::ServerThread<Result<String, E
     })
 }
 
-fn run(cmd: &mut Command, stdin: &[u8]) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn peer");
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    child.wait_with_output().unwrap()
-}
-
 #[test]
 fn openssl_s_client_against_our_server() {
     let Some(openssl) = peer("openssl") else {
@@ -177,12 +166,7 @@ fn openssl_s_client_against_our_server() {
                 .arg(pki.path("root.pem")),
             b"hello from s_client\n",
         );
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let stdout = succeeded(&out);
         assert!(stdout.contains("Verify return code: 0 (ok)"), "{stdout}");
         assert!(
             stdout.contains(&format!("Protocol  : {name}"))
@@ -310,12 +294,7 @@ with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
             .arg(pki.path("client.key")),
         b"",
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = succeeded(&out);
     assert!(stdout.starts_with("TLSv1.3 TLS_"), "{stdout}");
     assert!(stdout.contains("hello python"), "{stdout}");
     assert_eq!(

@@ -35,6 +35,7 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
             }
             Short('k') | Long("key") => key = Some(PrivateKey::from_pem_file(args.value()?)?),
             Long("alpn") => settings.alpn.push(args.value()?.string()?),
+            Long("cipher") => settings.cipher_names.push(args.value()?.string()?),
             Long("min-ver") => settings.min_version = args.value()?.string()?.parse()?,
             Long("max-ver") => settings.max_version = args.value()?.string()?.parse()?,
             Long("no-sni") => settings.sni = false,

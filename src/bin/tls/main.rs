@@ -15,12 +15,13 @@ use std::process::ExitCode;
 const USAGE: &str = "\
 usage:
   tls server [-c CERT -k KEY] [-d DIR] [--reqcert --cafile PEM] [--alpn P]...
-             [--max-connections N] HOST:PORT
+             [--cipher NAME]... [--max-connections N] HOST:PORT
       Serve DIR (default: the current folder) over HTTPS. Without -c/-k, a
       self-signed certificate is made for HOST and its fingerprints printed,
       ready for `tls client --fingerprint`. Port 0 picks a free port.
       --reqcert demands a client certificate issued by the --cafile roots.
-  tls client [--fingerprint FP] [--cafile PEM] [-c CERT -k KEY] [--alpn P]...
+      --cipher limits the suites (IANA names, e.g. TLS_AES_128_GCM_SHA256).
+  tls client [--fingerprint FP] [--cafile PEM] [-c CERT -k KEY] [--alpn P]... [--cipher NAME]...
              [--min-ver tls1.2|tls1.3] [--max-ver tls1.2|tls1.3] [--no-sni]
              [--resume] [--get PATH] [--timeout SECS] HOST:PORT
       Handshake with HOST:PORT and print the session as `Name: value` lines.

@@ -31,6 +31,7 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
             Long("reqcert") => reqcert = true,
             Long("cafile") => cafile = Some(TrustRoots::from_pem_file(args.value()?)?),
             Long("alpn") => settings.alpn.push(args.value()?.string()?),
+            Long("cipher") => settings.cipher_names.push(args.value()?.string()?),
             Long("max-connections") => max_connections = Some(args.value()?.parse()?),
             Value(v) if target.is_none() => target = Some(Target::parse(&v.string()?)?),
             _ => return Err(arg.unexpected().into()),

@@ -78,11 +78,17 @@ fn percent_decode(text: &str) -> Option<Vec<u8>> {
 }
 
 /// The real path for a decoded URL path, if it exists and lies inside `root` once every
-/// symbolic link is followed.
+/// symbolic link is followed. Costs one `lstat` per path segment; only a path through a
+/// symbolic link pays for a full `canonicalize`.
 fn resolve(root: &Path, url_path: &str) -> Option<PathBuf> {
     let mut path = root.to_path_buf();
+    let mut through_link = false;
     for segment in url_path.split('/').filter(|s| !s.is_empty() && *s != ".") {
         path.push(segment);
+        through_link |= fs::symlink_metadata(&path).ok()?.file_type().is_symlink();
+    }
+    if !through_link {
+        return Some(path);
     }
     let real = path.canonicalize().ok()?;
     real.starts_with(root).then_some(real)
