@@ -2,7 +2,7 @@
 
 use std::io::Write;
 use std::io::{BufRead, BufReader, Read};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
 /// Whether a missing peer must fail the test (`TLS_PEERS_REQUIRED=1`).
@@ -10,14 +10,19 @@ pub fn peers_required() -> bool {
     std::env::var("TLS_PEERS_REQUIRED").is_ok_and(|v| v == "1")
 }
 
-/// The path of a peer program, or `None` after printing why the test skips.
-/// Panics instead when `TLS_PEERS_REQUIRED=1`.
+/// Where `scripts/install-peers.sh` puts Python peers (tlslite-ng).
+fn peers_venv() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.peers/venv/bin")
+}
+
+/// The path of a peer program (on `PATH`, or in the project's peers venv), or `None` after
+/// printing why the test skips. Panics instead when `TLS_PEERS_REQUIRED=1`.
 pub fn peer(program: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(program))
-            .find(|p| p.is_file())
-    });
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = std::env::split_paths(&path)
+        .chain([peers_venv()])
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file());
     if found.is_none() {
         if peers_required() {
             panic!("peer {program:?} is not installed and TLS_PEERS_REQUIRED=1");

@@ -85,6 +85,9 @@ impl Engine for rustls::Connection {
             resumed: self.handshake_kind() == Some(rustls::HandshakeKind::Resumed),
             alpn: self.alpn_protocol().map(<[u8]>::to_vec),
             server_name,
+            srp_username: None,
+            encrypt_then_mac: None,
+            extended_master_secret: None,
         }
     }
 }

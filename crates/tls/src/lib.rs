@@ -33,6 +33,7 @@ mod keys;
 mod server;
 mod session;
 mod settings;
+pub mod srp;
 mod stream;
 
 pub use alert::AlertDescription;

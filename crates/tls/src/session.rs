@@ -13,6 +13,9 @@ pub struct Session {
     pub(crate) resumed: bool,
     pub(crate) alpn: Option<Vec<u8>>,
     pub(crate) server_name: Option<String>,
+    pub(crate) srp_username: Option<String>,
+    pub(crate) encrypt_then_mac: Option<bool>,
+    pub(crate) extended_master_secret: Option<bool>,
 }
 
 impl Session {
@@ -62,6 +65,23 @@ impl Session {
         self.alpn.as_deref()
     }
 
+    /// The SRP username (TLS-SRP connections only).
+    pub fn srp_username(&self) -> Option<&str> {
+        self.srp_username.as_deref()
+    }
+
+    /// Whether Encrypt-then-MAC (RFC 7366) is on. `None` where it does not apply (the AEAD
+    /// suites of TLS 1.3 and rustls's TLS 1.2).
+    pub fn encrypt_then_mac(&self) -> Option<bool> {
+        self.encrypt_then_mac
+    }
+
+    /// Whether the Extended Master Secret (RFC 7627) was used. `None` where rustls does not
+    /// say (its TLS 1.2) or it does not apply (TLS 1.3).
+    pub fn extended_master_secret(&self) -> Option<bool> {
+        self.extended_master_secret
+    }
+
     /// On a server, the host name the client asked for by SNI; on a client, the name it sent.
     pub fn server_name(&self) -> Option<&str> {
         self.server_name.as_deref()
@@ -78,6 +98,9 @@ impl Session {
             resumed: false,
             alpn: None,
             server_name: None,
+            srp_username: None,
+            encrypt_then_mac: None,
+            extended_master_secret: None,
         }
     }
 }

@@ -72,6 +72,13 @@ pub struct HandshakeSettings {
     pub alpn: Vec<String>,
     /// Whether a client sends the server name indication (never for IP addresses).
     pub sni: bool,
+    /// TLS-SRP: the smallest group a client accepts (RFC 5054 sizes; default 2048 bits).
+    pub min_srp_bits: u32,
+    /// TLS-SRP: the largest group a client accepts (default 8192 bits).
+    pub max_srp_bits: u32,
+    /// TLS-SRP: offer and accept Encrypt-then-MAC (RFC 7366; default on). Off only to test
+    /// peers that lack it.
+    pub encrypt_then_mac: bool,
 }
 
 impl Default for HandshakeSettings {
@@ -82,6 +89,9 @@ impl Default for HandshakeSettings {
             cipher_names: Vec::new(),
             alpn: Vec::new(),
             sni: true,
+            min_srp_bits: 2048,
+            max_srp_bits: 8192,
+            encrypt_then_mac: true,
         }
     }
 }

@@ -10,6 +10,10 @@ use rustls::RootCertStore;
 use rustls_pki_types::ServerName;
 
 use crate::engine::Engine;
+use crate::srp::client::{ClientRole, SrpClientParams};
+use crate::srp::conn::SrpConnection;
+use crate::srp::sessions::SessionMap;
+use crate::srp::suites::SrpSuite;
 use crate::{
     CertificateChain, Checker, Error, Fingerprint, HandshakeSettings, PrivateKey, Session,
     TlsStream, TrustRoots,
@@ -60,9 +64,17 @@ pub struct ClientConfigBuilder {
     settings: HandshakeSettings,
     session_store: Option<SessionStore>,
     no_resumption: bool,
+    srp: Option<(String, String)>,
 }
 
 impl ClientConfigBuilder {
+    /// Authenticate with TLS-SRP (RFC 5054): the username and password prove the client to
+    /// the server and the server to the client, with no certificates. TLS 1.2 only.
+    pub fn srp(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
+        self.srp = Some((username.into(), password.into()));
+        self
+    }
+
     /// How to authenticate the server (default [`ServerAuth::WebPki`]).
     pub fn server_auth(mut self, auth: ServerAuth) -> Self {
         self.server_auth = auth;
@@ -100,7 +112,10 @@ impl ClientConfigBuilder {
     }
 
     /// Checks the configuration and freezes it.
-    pub fn build(self) -> Result<ClientConfig, Error> {
+    pub fn build(mut self) -> Result<ClientConfig, Error> {
+        if let Some((username, password)) = self.srp.take() {
+            return self.build_srp(username, password);
+        }
         let provider = self.settings.crypto_provider()?;
         let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
             .with_protocol_versions(&self.settings.rustls_versions()?)
@@ -137,9 +152,63 @@ impl ClientConfigBuilder {
             config.resumption = Resumption::store(store.0);
         }
         Ok(ClientConfig {
-            rustls: Arc::new(config),
+            engine: ClientEngine::Rustls(Arc::new(config)),
             checker: self.checker,
         })
+    }
+
+    fn build_srp(self, username: String, password: String) -> Result<ClientConfig, Error> {
+        crate::srp::check_username(&username)?;
+        let settings = &self.settings;
+        if settings.max_version < crate::ProtocolVersion::Tls12
+            || settings.min_version > crate::ProtocolVersion::Tls12
+        {
+            return Err(Error::config(
+                "TLS-SRP needs TLS 1.2 within min_version..=max_version",
+            ));
+        }
+        // SRP-RSA waits for certificate support in the SRP engine.
+        let suites: Vec<SrpSuite> = SrpSuite::allowed(&settings.cipher_names)
+            .into_iter()
+            .filter(|s| !s.rsa)
+            .collect();
+        if suites.is_empty() {
+            return Err(Error::config(
+                "no TLS-SRP cipher suite left by cipher_names",
+            ));
+        }
+        let sessions = match self.no_resumption {
+            true => SessionMap::new(1, std::time::Duration::ZERO),
+            false => SessionMap::new(256, std::time::Duration::from_secs(24 * 3600)),
+        };
+        let params = SrpClientParams {
+            username,
+            password,
+            suites,
+            min_bits: settings.min_srp_bits,
+            max_bits: settings.max_srp_bits,
+            encrypt_then_mac: settings.encrypt_then_mac,
+            sessions,
+        };
+        Ok(ClientConfig {
+            engine: ClientEngine::Srp(Arc::new(params)),
+            checker: self.checker,
+        })
+    }
+}
+
+#[derive(Clone)]
+enum ClientEngine {
+    Rustls(Arc<rustls::ClientConfig>),
+    Srp(Arc<SrpClientParams>),
+}
+
+impl std::fmt::Debug for ClientEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Rustls(_) => f.write_str("X.509"),
+            Self::Srp(p) => write!(f, "SRP as {:?}", p.username),
+        }
     }
 }
 
@@ -168,7 +237,7 @@ fn webpki_verifier(
 /// ```
 #[derive(Clone, Debug)]
 pub struct ClientConfig {
-    rustls: Arc<rustls::ClientConfig>,
+    engine: ClientEngine,
     checker: Option<Checker>,
 }
 
@@ -182,10 +251,18 @@ impl ClientConfig {
     ///
     /// `host` is a DNS name or an IP address (IPv6 with or without brackets).
     pub fn connect<S: Read + Write>(&self, host: &str, sock: S) -> Result<TlsStream<S>, Error> {
-        let name = server_name(host)?;
-        let conn = rustls::ClientConnection::new(self.rustls.clone(), name.clone())?;
-        let engine: Box<dyn Engine> = Box::new(rustls::Connection::Client(conn));
-        let sent_name = name_for_session(&name, self.rustls.enable_sni);
+        let (engine, sent_name): (Box<dyn Engine>, _) = match &self.engine {
+            ClientEngine::Rustls(config) => {
+                let name = server_name(host)?;
+                let conn = rustls::ClientConnection::new(config.clone(), name.clone())?;
+                let sent_name = name_for_session(&name, config.enable_sni);
+                (Box::new(rustls::Connection::Client(conn)), sent_name)
+            }
+            ClientEngine::Srp(params) => {
+                let role = ClientRole::new(params.clone(), host);
+                (Box::new(SrpConnection::new(role)?), None)
+            }
+        };
         TlsStream::handshake(sock, engine, self.checker.as_ref(), sent_name)
     }
 }

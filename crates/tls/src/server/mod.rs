@@ -6,6 +6,11 @@ use std::sync::Arc;
 use rustls::server::{NoServerSessionStorage, ServerSessionMemoryCache, WebPkiClientVerifier};
 
 use crate::engine::Engine;
+use crate::srp::conn::SrpConnection;
+use crate::srp::server::{ServerRole, SrpServerParams};
+use crate::srp::sessions::SessionMap;
+use crate::srp::suites::SrpSuite;
+use crate::srp::VerifierStore;
 use crate::{
     CertificateChain, Checker, Error, HandshakeSettings, PrivateKey, TlsStream, TrustRoots,
 };
@@ -42,7 +47,7 @@ impl Default for SessionCache {
 }
 
 /// Builds a [`ServerConfig`].
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ServerConfigBuilder {
     cert: Option<(CertificateChain, PrivateKey)>,
     client_auth: ClientAuth,
@@ -50,6 +55,18 @@ pub struct ServerConfigBuilder {
     settings: HandshakeSettings,
     session_cache: Option<SessionCache>,
     tickets: bool,
+    verifier_db: Option<Arc<dyn VerifierStore>>,
+    simulate_unknown_users: bool,
+}
+
+impl std::fmt::Debug for ServerConfigBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfigBuilder")
+            .field("client_auth", &self.client_auth)
+            .field("settings", &self.settings)
+            .field("srp", &self.verifier_db.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for ServerConfigBuilder {
@@ -61,6 +78,8 @@ impl Default for ServerConfigBuilder {
             settings: HandshakeSettings::default(),
             session_cache: Some(SessionCache::default()),
             tickets: true,
+            verifier_db: None,
+            simulate_unknown_users: true,
         }
     }
 }
@@ -108,8 +127,31 @@ impl ServerConfigBuilder {
         self
     }
 
+    /// Serve TLS-SRP (RFC 5054) to users found in `db`: clients log in with a username and
+    /// password, no certificates. TLS 1.2 only.
+    pub fn verifier_db(mut self, db: impl VerifierStore + 'static) -> Self {
+        self.verifier_db = Some(Arc::new(db));
+        self
+    }
+
+    /// The same, with a database shared with other code.
+    pub fn shared_verifier_db(mut self, db: Arc<dyn VerifierStore>) -> Self {
+        self.verifier_db = Some(db);
+        self
+    }
+
+    /// Whether unknown SRP users get a fake but stable salt and verifier, so usernames cannot
+    /// be probed (RFC 5054 §2.5.1.3; the default). Off: `unknown_psk_identity`.
+    pub fn simulate_unknown_users(mut self, simulate: bool) -> Self {
+        self.simulate_unknown_users = simulate;
+        self
+    }
+
     /// Checks the configuration and freezes it.
     pub fn build(self) -> Result<ServerConfig, Error> {
+        if let Some(db) = self.verifier_db.clone() {
+            return self.build_srp(db);
+        }
         let (chain, key) = self
             .cert
             .ok_or_else(|| Error::config("a server needs a certificate chain and key"))?;
@@ -147,8 +189,59 @@ impl ServerConfigBuilder {
                 .map_err(|e| Error::config(format!("session tickets: {e}")))?;
         }
         Ok(ServerConfig {
-            rustls: Arc::new(config),
+            engine: ServerEngine::Rustls(Arc::new(config)),
             checker: self.checker,
+        })
+    }
+
+    fn build_srp(self, store: Arc<dyn VerifierStore>) -> Result<ServerConfig, Error> {
+        if self.cert.is_some() {
+            return Err(Error::config(
+                "SRP with a certificate (the SRP-RSA suites) is not supported yet: give one or the other",
+            ));
+        }
+        let suites: Vec<SrpSuite> = SrpSuite::allowed(&self.settings.cipher_names)
+            .into_iter()
+            .filter(|s| !s.rsa)
+            .collect();
+        if suites.is_empty() {
+            return Err(Error::config(
+                "no TLS-SRP cipher suite left by cipher_names",
+            ));
+        }
+        let mut secret = [0u8; 32];
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut secret)
+            .map_err(|_| Error::config("no random bytes"))?;
+        let sessions = match self.session_cache {
+            Some(_) => SessionMap::new(4096, std::time::Duration::from_secs(3600)),
+            None => SessionMap::new(1, std::time::Duration::ZERO),
+        };
+        let params = SrpServerParams {
+            store,
+            suites,
+            encrypt_then_mac: self.settings.encrypt_then_mac,
+            simulate_unknown_users: self.simulate_unknown_users,
+            secret,
+            sessions: Arc::new(sessions),
+        };
+        Ok(ServerConfig {
+            engine: ServerEngine::Srp(Arc::new(params)),
+            checker: self.checker,
+        })
+    }
+}
+
+#[derive(Clone)]
+enum ServerEngine {
+    Rustls(Arc<rustls::ServerConfig>),
+    Srp(Arc<SrpServerParams>),
+}
+
+impl std::fmt::Debug for ServerEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Rustls(_) => "X.509",
+            Self::Srp(_) => "SRP",
         })
     }
 }
@@ -171,7 +264,7 @@ impl ServerConfigBuilder {
 /// ```
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
-    rustls: Arc<rustls::ServerConfig>,
+    engine: ServerEngine,
     checker: Option<Checker>,
 }
 
@@ -186,8 +279,15 @@ impl ServerConfig {
     /// Set read and write timeouts on the socket first: a client that says nothing would
     /// otherwise hold the call forever.
     pub fn accept<S: Read + Write>(&self, sock: S) -> Result<TlsStream<S>, Error> {
-        let conn = rustls::ServerConnection::new(self.rustls.clone())?;
-        let engine: Box<dyn Engine> = Box::new(rustls::Connection::Server(conn));
+        let engine: Box<dyn Engine> = match &self.engine {
+            ServerEngine::Rustls(config) => {
+                let conn = rustls::ServerConnection::new(config.clone())?;
+                Box::new(rustls::Connection::Server(conn))
+            }
+            ServerEngine::Srp(params) => {
+                Box::new(SrpConnection::new(ServerRole::new(params.clone()))?)
+            }
+        };
         TlsStream::handshake(sock, engine, self.checker.as_ref(), None)
     }
 }

@@ -1,0 +1,390 @@
+//! The SRP client's handshake (RFC 5054 over RFC 5246).
+
+use std::sync::Arc;
+
+use subtle::ConstantTimeEq;
+
+use super::codec::{
+    decode_certificate, ext, handshake, ClientHello, KeyExchangeParams, ServerHello,
+    EMPTY_RENEGOTIATION_INFO_SCSV, TLS12,
+};
+use super::conn::{Core, Failure, Role};
+use super::prf::{master_secret, verify_data};
+use super::sessions::{SavedSession, SessionMap};
+use super::suites::SrpSuite;
+use super::{math, SrpGroup};
+use crate::{AlertDescription, ProtocolVersion, Session};
+
+/// What an SRP client is configured with (shared by its connections).
+pub(crate) struct SrpClientParams {
+    pub(crate) username: String,
+    pub(crate) password: String,
+    pub(crate) suites: Vec<SrpSuite>,
+    pub(crate) min_bits: u32,
+    pub(crate) max_bits: u32,
+    pub(crate) encrypt_then_mac: bool,
+    /// Sessions by host and username.
+    pub(crate) sessions: SessionMap,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    ServerHello,
+    Certificate,
+    KeyExchange,
+    HelloDone,
+    ChangeCipherSpec,
+    Finished,
+    Done,
+}
+
+pub(crate) struct ClientRole {
+    params: Arc<SrpClientParams>,
+    session_key: Vec<u8>,
+    state: State,
+    client_random: [u8; 32],
+    server_random: [u8; 32],
+    offered_session: Option<SavedSession>,
+    suite: Option<SrpSuite>,
+    etm: bool,
+    ems: bool,
+    resumed: bool,
+    master: [u8; 48],
+    server_params: Option<(KeyExchangeParams, &'static SrpGroup)>,
+    peer_certificates: Vec<Vec<u8>>,
+    session_id: Vec<u8>,
+}
+
+fn fail<T>(description: AlertDescription, why: impl Into<String>) -> Result<T, Failure> {
+    Err(Failure::local(description, why))
+}
+
+impl ClientRole {
+    pub(crate) fn new(params: Arc<SrpClientParams>, host: &str) -> Self {
+        let mut session_key = host.as_bytes().to_vec();
+        session_key.push(0);
+        session_key.extend_from_slice(params.username.as_bytes());
+        Self {
+            params,
+            session_key,
+            state: State::ServerHello,
+            client_random: [0; 32],
+            server_random: [0; 32],
+            offered_session: None,
+            suite: None,
+            etm: false,
+            ems: false,
+            resumed: false,
+            master: [0; 48],
+            server_params: None,
+            peer_certificates: Vec::new(),
+            session_id: Vec::new(),
+        }
+    }
+
+    fn server_hello(&mut self, core: &mut Core, body: &[u8], raw: &[u8]) -> Result<(), Failure> {
+        let hello = ServerHello::decode(body)?;
+        if hello.version != TLS12 {
+            return fail(
+                AlertDescription::ProtocolVersion,
+                "the server did not choose TLS 1.2",
+            );
+        }
+        let suite = self
+            .params
+            .suites
+            .iter()
+            .copied()
+            .find(|s| s.id == hello.suite)
+            .ok_or_else(|| {
+                Failure::local(
+                    AlertDescription::IllegalParameter,
+                    "the server chose a suite we did not offer",
+                )
+            })?;
+        for (kind, data) in &hello.extensions {
+            match *kind {
+                ext::ENCRYPT_THEN_MAC if self.params.encrypt_then_mac && data.is_empty() => {
+                    self.etm = true
+                }
+                ext::EXTENDED_MASTER_SECRET if data.is_empty() => self.ems = true,
+                ext::RENEGOTIATION_INFO if data == &[0] => {}
+                ext::RENEGOTIATION_INFO => {
+                    return fail(
+                        AlertDescription::HandshakeFailure,
+                        "renegotiation_info must be empty",
+                    )
+                }
+                _ => {
+                    return fail(
+                        AlertDescription::UnsupportedExtension,
+                        format!("unrequested extension {kind}"),
+                    )
+                }
+            }
+        }
+        core.hash(raw);
+        self.server_random = hello.random;
+        self.suite = Some(suite);
+        self.session_id = hello.session_id.clone();
+        if let Some(saved) = self
+            .offered_session
+            .take()
+            .filter(|s| !s.id.is_empty() && s.id == hello.session_id)
+        {
+            if saved.suite != suite.id || saved.ems != self.ems {
+                return fail(
+                    AlertDescription::HandshakeFailure,
+                    "resumed session differs from the one offered",
+                );
+            }
+            self.master = saved.master;
+            self.resumed = true;
+            self.state = State::ChangeCipherSpec;
+            return Ok(());
+        }
+        self.state = if suite.rsa {
+            State::Certificate
+        } else {
+            State::KeyExchange
+        };
+        Ok(())
+    }
+
+    fn key_exchange(&mut self, core: &mut Core, body: &[u8], raw: &[u8]) -> Result<(), Failure> {
+        let (params, _signed, rest) = KeyExchangeParams::decode(body)?;
+        let group = SrpGroup::find(&params.n, &params.g).ok_or_else(|| {
+            Failure::local(
+                AlertDescription::InsufficientSecurity,
+                "the server's SRP group is not one of RFC 5054's",
+            )
+        })?;
+        if group.bits() < self.params.min_bits {
+            return fail(
+                AlertDescription::InsufficientSecurity,
+                format!(
+                    "SRP group of {} bits is below the minimum of {}",
+                    group.bits(),
+                    self.params.min_bits
+                ),
+            );
+        }
+        if group.bits() > self.params.max_bits {
+            return fail(
+                AlertDescription::InsufficientSecurity,
+                format!(
+                    "SRP group of {} bits is above the maximum of {}",
+                    group.bits(),
+                    self.params.max_bits
+                ),
+            );
+        }
+        if !rest.is_empty() {
+            // SRP-RSA signatures are verified once that suite is supported; until then the
+            // suite is never offered, so trailing bytes are a malformed message.
+            return fail(
+                AlertDescription::DecodeError,
+                "trailing bytes after the SRP parameters",
+            );
+        }
+        if math::check_public(group.params(), &params.b).is_err() {
+            return fail(
+                AlertDescription::IllegalParameter,
+                "the server's B is 0 mod N",
+            );
+        }
+        core.hash(raw);
+        self.server_params = Some((params, group));
+        self.state = State::HelloDone;
+        Ok(())
+    }
+
+    fn hello_done(&mut self, core: &mut Core, body: &[u8], raw: &[u8]) -> Result<(), Failure> {
+        if !body.is_empty() {
+            return fail(AlertDescription::DecodeError, "ServerHelloDone has a body");
+        }
+        core.hash(raw);
+        let (params, group) = self.server_params.take().ok_or_else(|| {
+            Failure::local(
+                AlertDescription::UnexpectedMessage,
+                "ServerHelloDone before the key exchange",
+            )
+        })?;
+        let group = group.params();
+        let mut a = [0u8; 32];
+        core.random(&mut a)?;
+        let a_pub = math::public_value(group, &a);
+        let x = math::x(
+            &params.salt,
+            self.params.username.as_bytes(),
+            self.params.password.as_bytes(),
+        );
+        let premaster = math::client_premaster(group, &x, &a, &a_pub, &params.b).map_err(|_| {
+            Failure::local(
+                AlertDescription::IllegalParameter,
+                "the server's B is 0 mod N",
+            )
+        })?;
+        let mut cke = Vec::with_capacity(2 + a_pub.len());
+        cke.extend_from_slice(&(a_pub.len() as u16).to_be_bytes());
+        cke.extend_from_slice(&a_pub);
+        core.send_handshake(handshake::CLIENT_KEY_EXCHANGE, &cke);
+        let session_hash = core.transcript_hash();
+        self.master = master_secret(
+            &premaster,
+            &self.client_random,
+            &self.server_random,
+            self.ems.then_some(&session_hash[..]),
+        );
+        self.send_finished(core)?;
+        self.state = State::ChangeCipherSpec;
+        Ok(())
+    }
+
+    fn suite(&self) -> Result<SrpSuite, Failure> {
+        self.suite
+            .ok_or_else(|| Failure::local(AlertDescription::UnexpectedMessage, "no suite yet"))
+    }
+
+    /// ChangeCipherSpec, keys on, Finished.
+    fn send_finished(&mut self, core: &mut Core) -> Result<(), Failure> {
+        let (client_keys, _) = self.suite()?.keys(
+            &self.master,
+            &self.client_random,
+            &self.server_random,
+            self.etm,
+        );
+        core.send_change_cipher_spec();
+        core.write = Some(client_keys);
+        let verify = verify_data(&self.master, true, &core.transcript_hash());
+        core.send_handshake(handshake::FINISHED, &verify);
+        Ok(())
+    }
+
+    fn finished(&mut self, core: &mut Core, body: &[u8], raw: &[u8]) -> Result<(), Failure> {
+        let expected = verify_data(&self.master, false, &core.transcript_hash());
+        if !bool::from(expected.ct_eq(body)) {
+            return fail(
+                AlertDescription::DecryptError,
+                "the server's Finished does not verify",
+            );
+        }
+        core.hash(raw);
+        if self.resumed {
+            self.send_finished(core)?;
+        }
+        let suite = self.suite()?;
+        self.params.sessions.put(
+            self.session_key.clone(),
+            SavedSession::new(
+                self.session_id.clone(),
+                self.master,
+                suite.id,
+                self.ems,
+                self.params.username.clone(),
+            ),
+        );
+        self.state = State::Done;
+        Ok(())
+    }
+}
+
+impl Role for ClientRole {
+    fn start(&mut self, core: &mut Core) -> Result<(), Failure> {
+        core.random(&mut self.client_random)?;
+        self.offered_session = self
+            .params
+            .sessions
+            .get(&self.session_key)
+            .filter(|s| self.params.suites.iter().any(|suite| suite.id == s.suite));
+        let mut suites: Vec<u16> = self.params.suites.iter().map(|s| s.id).collect();
+        suites.push(EMPTY_RENEGOTIATION_INFO_SCSV);
+        let mut srp = vec![self.params.username.len() as u8];
+        srp.extend_from_slice(self.params.username.as_bytes());
+        let mut extensions = vec![(ext::SRP, srp), (ext::EXTENDED_MASTER_SECRET, vec![])];
+        if self.params.encrypt_then_mac {
+            extensions.push((ext::ENCRYPT_THEN_MAC, vec![]));
+        }
+        let hello = ClientHello {
+            version: TLS12,
+            random: self.client_random,
+            session_id: self
+                .offered_session
+                .as_ref()
+                .map(|s| s.id.clone())
+                .unwrap_or_default(),
+            suites,
+            extensions,
+        };
+        core.send_handshake(handshake::CLIENT_HELLO, &hello.encode());
+        Ok(())
+    }
+
+    fn handshake(
+        &mut self,
+        core: &mut Core,
+        kind: u8,
+        body: &[u8],
+        raw: &[u8],
+    ) -> Result<(), Failure> {
+        match (self.state, kind) {
+            (State::ServerHello, handshake::SERVER_HELLO) => self.server_hello(core, body, raw),
+            (State::Certificate, handshake::CERTIFICATE) => {
+                self.peer_certificates = decode_certificate(body)?;
+                core.hash(raw);
+                self.state = State::KeyExchange;
+                Ok(())
+            }
+            (State::KeyExchange, handshake::SERVER_KEY_EXCHANGE) => {
+                self.key_exchange(core, body, raw)
+            }
+            (State::HelloDone, handshake::SERVER_HELLO_DONE) => self.hello_done(core, body, raw),
+            (State::Finished, handshake::FINISHED) => self.finished(core, body, raw),
+            (_, handshake::HELLO_REQUEST) if self.state == State::Done => Ok(()),
+            (state, kind) => fail(
+                AlertDescription::UnexpectedMessage,
+                format!("handshake message {kind} while expecting {state:?}"),
+            ),
+        }
+    }
+
+    fn change_cipher_spec(&mut self, core: &mut Core) -> Result<(), Failure> {
+        if self.state != State::ChangeCipherSpec {
+            return fail(
+                AlertDescription::UnexpectedMessage,
+                "ChangeCipherSpec out of order",
+            );
+        }
+        let (_, server_keys) = self.suite()?.keys(
+            &self.master,
+            &self.client_random,
+            &self.server_random,
+            self.etm,
+        );
+        core.read = Some(server_keys);
+        self.state = State::Finished;
+        Ok(())
+    }
+
+    fn is_handshaking(&self) -> bool {
+        self.state != State::Done
+    }
+
+    fn session(&self) -> Session {
+        Session {
+            version: ProtocolVersion::Tls12,
+            cipher_suite: self.suite.map(|s| s.name).unwrap_or_default().to_owned(),
+            peer_certificates: self
+                .peer_certificates
+                .iter()
+                .map(|c| c.clone().into())
+                .collect(),
+            resumed: self.resumed,
+            alpn: None,
+            server_name: None,
+            srp_username: Some(self.params.username.clone()),
+            encrypt_then_mac: Some(self.etm),
+            extended_master_secret: Some(self.ems),
+        }
+    }
+}

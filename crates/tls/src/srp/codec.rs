@@ -1,0 +1,431 @@
+//! Wire formats of the TLS 1.2 messages the SRP engine speaks (RFC 5246, 5054, 7366, 7627,
+//! 5746), decoded into typed values before any state machine looks at them.
+
+use crate::AlertDescription;
+
+/// A message that does not decode; always answered with `decode_error`.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct DecodeError(pub(crate) &'static str);
+
+pub(crate) type Decoded<T> = Result<T, DecodeError>;
+
+pub(crate) const TLS12: u16 = 0x0303;
+
+pub(crate) mod content {
+    pub(crate) const CHANGE_CIPHER_SPEC: u8 = 20;
+    pub(crate) const ALERT: u8 = 21;
+    pub(crate) const HANDSHAKE: u8 = 22;
+    pub(crate) const APPLICATION_DATA: u8 = 23;
+}
+
+pub(crate) mod handshake {
+    pub(crate) const HELLO_REQUEST: u8 = 0;
+    pub(crate) const CLIENT_HELLO: u8 = 1;
+    pub(crate) const SERVER_HELLO: u8 = 2;
+    pub(crate) const CERTIFICATE: u8 = 11;
+    pub(crate) const SERVER_KEY_EXCHANGE: u8 = 12;
+    pub(crate) const SERVER_HELLO_DONE: u8 = 14;
+    pub(crate) const CLIENT_KEY_EXCHANGE: u8 = 16;
+    pub(crate) const FINISHED: u8 = 20;
+}
+
+pub(crate) mod ext {
+    pub(crate) const SRP: u16 = 12;
+    pub(crate) const ENCRYPT_THEN_MAC: u16 = 22;
+    pub(crate) const EXTENDED_MASTER_SECRET: u16 = 23;
+    pub(crate) const RENEGOTIATION_INFO: u16 = 0xff01;
+}
+
+/// The renegotiation SCSV (RFC 5746) in a cipher suite list.
+pub(crate) const EMPTY_RENEGOTIATION_INFO_SCSV: u16 = 0x00ff;
+
+/// Reads big-endian fields off a byte slice; every read is bounds-checked.
+pub(crate) struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+        Self { bytes }
+    }
+
+    pub(crate) fn take(&mut self, n: usize) -> Decoded<&'a [u8]> {
+        if self.bytes.len() < n {
+            return Err(DecodeError("message truncated"));
+        }
+        let (head, tail) = self.bytes.split_at(n);
+        self.bytes = tail;
+        Ok(head)
+    }
+
+    pub(crate) fn u8(&mut self) -> Decoded<u8> {
+        Ok(self.take(1)?[0])
+    }
+
+    pub(crate) fn u16(&mut self) -> Decoded<u16> {
+        let b = self.take(2)?;
+        Ok(u16::from_be_bytes([b[0], b[1]]))
+    }
+
+    pub(crate) fn u24(&mut self) -> Decoded<usize> {
+        let b = self.take(3)?;
+        Ok(usize::from(b[0]) << 16 | usize::from(b[1]) << 8 | usize::from(b[2]))
+    }
+
+    /// A vector with a 1-, 2- or 3-byte length prefix.
+    pub(crate) fn vec8(&mut self) -> Decoded<&'a [u8]> {
+        let n = self.u8()?;
+        self.take(n.into())
+    }
+
+    pub(crate) fn vec16(&mut self) -> Decoded<&'a [u8]> {
+        let n = self.u16()?;
+        self.take(n.into())
+    }
+
+    pub(crate) fn vec24(&mut self) -> Decoded<&'a [u8]> {
+        let n = self.u24()?;
+        self.take(n)
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// Demands that nothing is left.
+    pub(crate) fn end(&self) -> Decoded<()> {
+        match self.bytes.is_empty() {
+            true => Ok(()),
+            false => Err(DecodeError("trailing bytes")),
+        }
+    }
+}
+
+/// Appends big-endian fields; length prefixes are filled in when the vector is closed.
+#[derive(Default)]
+pub(crate) struct Writer {
+    pub(crate) bytes: Vec<u8>,
+}
+
+impl Writer {
+    pub(crate) fn u8(&mut self, v: u8) -> &mut Self {
+        self.bytes.push(v);
+        self
+    }
+
+    pub(crate) fn u16(&mut self, v: u16) -> &mut Self {
+        self.bytes.extend_from_slice(&v.to_be_bytes());
+        self
+    }
+
+    pub(crate) fn raw(&mut self, v: &[u8]) -> &mut Self {
+        self.bytes.extend_from_slice(v);
+        self
+    }
+
+    /// A vector with a `prefix`-byte length (1, 2 or 3) around what `body` writes.
+    pub(crate) fn vec(&mut self, prefix: usize, body: impl FnOnce(&mut Self)) -> &mut Self {
+        let at = self.bytes.len();
+        self.bytes.extend(std::iter::repeat_n(0, prefix));
+        body(self);
+        let len = self.bytes.len() - at - prefix;
+        let be = (len as u32).to_be_bytes();
+        self.bytes[at..at + prefix].copy_from_slice(&be[4 - prefix..]);
+        self
+    }
+}
+
+/// Extensions as (type, body), in the order received; duplicates refused.
+pub(crate) type Extensions = Vec<(u16, Vec<u8>)>;
+
+fn read_extensions(r: &mut Reader<'_>) -> Decoded<Extensions> {
+    let mut out: Extensions = Vec::new();
+    if r.is_empty() {
+        return Ok(out);
+    }
+    let mut list = Reader::new(r.vec16()?);
+    while !list.is_empty() {
+        let kind = list.u16()?;
+        let body = list.vec16()?.to_vec();
+        if out.iter().any(|(k, _)| *k == kind) {
+            return Err(DecodeError("duplicate extension"));
+        }
+        out.push((kind, body));
+    }
+    Ok(out)
+}
+
+fn write_extensions(w: &mut Writer, extensions: &Extensions) {
+    if extensions.is_empty() {
+        return;
+    }
+    w.vec(2, |w| {
+        for (kind, body) in extensions {
+            w.u16(*kind).vec(2, |w| {
+                w.raw(body);
+            });
+        }
+    });
+}
+
+pub(crate) fn find_ext(extensions: &Extensions, kind: u16) -> Option<&[u8]> {
+    extensions
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, b)| b.as_slice())
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ClientHello {
+    pub(crate) version: u16,
+    pub(crate) random: [u8; 32],
+    pub(crate) session_id: Vec<u8>,
+    pub(crate) suites: Vec<u16>,
+    pub(crate) extensions: Extensions,
+}
+
+impl ClientHello {
+    pub(crate) fn decode(body: &[u8]) -> Decoded<Self> {
+        let mut r = Reader::new(body);
+        let version = r.u16()?;
+        let random = r.take(32)?.try_into().map_err(|_| DecodeError("random"))?;
+        let session_id = r.vec8()?;
+        if session_id.len() > 32 {
+            return Err(DecodeError("session id longer than 32 bytes"));
+        }
+        let suite_bytes = r.vec16()?;
+        if suite_bytes.len() % 2 != 0 || suite_bytes.is_empty() {
+            return Err(DecodeError("cipher suite list"));
+        }
+        let suites = suite_bytes
+            .chunks(2)
+            .map(|c| u16::from_be_bytes([c[0], c[1]]))
+            .collect();
+        let compression = r.vec8()?;
+        if !compression.contains(&0) {
+            return Err(DecodeError("null compression not offered"));
+        }
+        let extensions = read_extensions(&mut r)?;
+        r.end()?;
+        Ok(Self {
+            version,
+            random,
+            session_id: session_id.to_vec(),
+            suites,
+            extensions,
+        })
+    }
+
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.u16(self.version).raw(&self.random);
+        w.vec(1, |w| {
+            w.raw(&self.session_id);
+        });
+        w.vec(2, |w| {
+            for s in &self.suites {
+                w.u16(*s);
+            }
+        });
+        w.vec(1, |w| {
+            w.u8(0);
+        });
+        write_extensions(&mut w, &self.extensions);
+        w.bytes
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ServerHello {
+    pub(crate) version: u16,
+    pub(crate) random: [u8; 32],
+    pub(crate) session_id: Vec<u8>,
+    pub(crate) suite: u16,
+    pub(crate) extensions: Extensions,
+}
+
+impl ServerHello {
+    pub(crate) fn decode(body: &[u8]) -> Decoded<Self> {
+        let mut r = Reader::new(body);
+        let version = r.u16()?;
+        let random = r.take(32)?.try_into().map_err(|_| DecodeError("random"))?;
+        let session_id = r.vec8()?.to_vec();
+        if session_id.len() > 32 {
+            return Err(DecodeError("session id longer than 32 bytes"));
+        }
+        let suite = r.u16()?;
+        if r.u8()? != 0 {
+            return Err(DecodeError("compression must be null"));
+        }
+        let extensions = read_extensions(&mut r)?;
+        r.end()?;
+        Ok(Self {
+            version,
+            random,
+            session_id,
+            suite,
+            extensions,
+        })
+    }
+
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.u16(self.version).raw(&self.random);
+        w.vec(1, |w| {
+            w.raw(&self.session_id);
+        });
+        w.u16(self.suite).u8(0);
+        write_extensions(&mut w, &self.extensions);
+        w.bytes
+    }
+}
+
+/// ServerKeyExchange for the SRP suites: `N`, `g`, `s`, `B`, and for SRP-RSA a signature.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct KeyExchangeParams {
+    pub(crate) n: Vec<u8>,
+    pub(crate) g: Vec<u8>,
+    pub(crate) salt: Vec<u8>,
+    pub(crate) b: Vec<u8>,
+}
+
+impl KeyExchangeParams {
+    /// Decodes the params; returns them, their encoding (what a signature covers) and the rest.
+    pub(crate) fn decode(body: &[u8]) -> Decoded<(Self, &[u8], &[u8])> {
+        let mut r = Reader::new(body);
+        let n = r.vec16()?.to_vec();
+        let g = r.vec16()?.to_vec();
+        let salt = r.vec8()?.to_vec();
+        let b = r.vec16()?.to_vec();
+        if n.is_empty() || g.is_empty() || b.is_empty() {
+            return Err(DecodeError("empty SRP parameter"));
+        }
+        let params_len = 2 + n.len() + 2 + g.len() + 1 + salt.len() + 2 + b.len();
+        let rest = &body[params_len..];
+        Ok((Self { n, g, salt, b }, &body[..params_len], rest))
+    }
+
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.vec(2, |w| {
+            w.raw(&self.n);
+        })
+        .vec(2, |w| {
+            w.raw(&self.g);
+        })
+        .vec(1, |w| {
+            w.raw(&self.salt);
+        })
+        .vec(2, |w| {
+            w.raw(&self.b);
+        });
+        w.bytes
+    }
+}
+
+/// ClientKeyExchange for SRP: `A`.
+pub(crate) fn decode_client_key_exchange(body: &[u8]) -> Decoded<Vec<u8>> {
+    let mut r = Reader::new(body);
+    let a = r.vec16()?.to_vec();
+    r.end()?;
+    if a.is_empty() {
+        return Err(DecodeError("empty A"));
+    }
+    Ok(a)
+}
+
+/// A Certificate message: the chain, leaf first.
+pub(crate) fn decode_certificate(body: &[u8]) -> Decoded<Vec<Vec<u8>>> {
+    let mut r = Reader::new(body);
+    let mut list = Reader::new(r.vec24()?);
+    r.end()?;
+    let mut chain = Vec::new();
+    while !list.is_empty() {
+        chain.push(list.vec24()?.to_vec());
+    }
+    Ok(chain)
+}
+
+/// The SRP extension's body: the username with a 1-byte length.
+pub(crate) fn decode_srp_extension(body: &[u8]) -> Decoded<String> {
+    let mut r = Reader::new(body);
+    let name = r.vec8()?;
+    r.end()?;
+    String::from_utf8(name.to_vec()).map_err(|_| DecodeError("SRP username is not UTF-8"))
+}
+
+/// Frames a handshake message: type, 3-byte length, body.
+pub(crate) fn handshake_message(kind: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + body.len());
+    out.push(kind);
+    out.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+    out.extend_from_slice(body);
+    out
+}
+
+/// An alert record's body: level, description.
+pub(crate) fn decode_alert(body: &[u8]) -> Decoded<(u8, AlertDescription)> {
+    match body {
+        [level @ (1 | 2), description] => Ok((*level, AlertDescription::from_code(*description))),
+        _ => Err(DecodeError("alert")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hellos_round_trip() {
+        let hello = ClientHello {
+            version: TLS12,
+            random: [7; 32],
+            session_id: vec![1, 2, 3],
+            suites: vec![0xc01d, 0xc020, EMPTY_RENEGOTIATION_INFO_SCSV],
+            extensions: vec![
+                (ext::SRP, b"\x05alice".to_vec()),
+                (ext::ENCRYPT_THEN_MAC, vec![]),
+            ],
+        };
+        assert_eq!(ClientHello::decode(&hello.encode()).unwrap(), hello);
+        let server = ServerHello {
+            version: TLS12,
+            random: [9; 32],
+            session_id: vec![4; 32],
+            suite: 0xc01d,
+            extensions: vec![],
+        };
+        assert_eq!(ServerHello::decode(&server.encode()).unwrap(), server);
+        assert_eq!(decode_srp_extension(b"\x05alice").unwrap(), "alice");
+    }
+
+    #[test]
+    fn every_truncation_of_a_message_is_a_decode_error() {
+        let hello = ClientHello {
+            version: TLS12,
+            random: [7; 32],
+            session_id: vec![],
+            suites: vec![0xc01d],
+            extensions: vec![(ext::SRP, b"\x01a".to_vec())],
+        }
+        .encode();
+        for cut in 0..hello.len() {
+            assert!(ClientHello::decode(&hello[..cut]).is_err(), "cut at {cut}");
+        }
+        let params = KeyExchangeParams {
+            n: vec![0xff; 4],
+            g: vec![2],
+            salt: vec![1; 16],
+            b: vec![3; 4],
+        }
+        .encode();
+        for cut in 0..params.len() {
+            assert!(
+                KeyExchangeParams::decode(&params[..cut]).is_err(),
+                "cut at {cut}"
+            );
+        }
+        assert!(decode_certificate(&[0, 0, 5, 0, 0, 9]).is_err());
+        assert!(decode_alert(&[3, 0]).is_err());
+    }
+}

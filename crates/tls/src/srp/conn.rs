@@ -1,0 +1,429 @@
+//! What the SRP client and server share: records in and out, handshake reassembly, alerts,
+//! application data, and the `Engine` calls `TlsStream` drives.
+
+use std::io;
+
+use ring::rand::{SecureRandom, SystemRandom};
+use sha2::{Digest, Sha256};
+
+use super::codec::{content, decode_alert, handshake_message, DecodeError, TLS12};
+use super::record::{CipherState, MAX_CIPHERTEXT, MAX_PLAINTEXT};
+use crate::engine::Engine;
+use crate::{AlertDescription, Error, Session};
+
+/// Largest handshake message accepted (a certificate chain fits easily).
+const MAX_HANDSHAKE: usize = 64 * 1024;
+
+/// A failure, kept so every later call reports the same thing.
+#[derive(Clone, Debug)]
+pub(crate) enum Failure {
+    Local(AlertDescription, String),
+    Remote(AlertDescription),
+}
+
+impl Failure {
+    pub(crate) fn local(description: AlertDescription, message: impl Into<String>) -> Self {
+        Self::Local(description, message.into())
+    }
+
+    fn to_error(&self) -> Error {
+        match self {
+            Self::Local(description, message) => Error::LocalAlert {
+                description: *description,
+                message: message.clone(),
+            },
+            Self::Remote(description) => Error::RemoteAlert {
+                description: *description,
+            },
+        }
+    }
+}
+
+impl From<DecodeError> for Failure {
+    fn from(e: DecodeError) -> Self {
+        Self::local(AlertDescription::DecodeError, e.0)
+    }
+}
+
+/// One side of the handshake (client or server).
+pub(crate) trait Role: Send {
+    /// Sends the first flight, if this side speaks first.
+    fn start(&mut self, core: &mut Core) -> Result<(), Failure>;
+    /// Acts on one whole handshake message (`raw` includes its 4-byte header).
+    fn handshake(
+        &mut self,
+        core: &mut Core,
+        kind: u8,
+        body: &[u8],
+        raw: &[u8],
+    ) -> Result<(), Failure>;
+    /// The peer's ChangeCipherSpec: switch reading to the new keys.
+    fn change_cipher_spec(&mut self, core: &mut Core) -> Result<(), Failure>;
+    fn is_handshaking(&self) -> bool;
+    fn session(&self) -> Session;
+}
+
+/// Random bytes for IVs, drawn from the system in batches rather than one call per record.
+struct IvPool {
+    bytes: [u8; 1024],
+    used: usize,
+}
+
+/// State shared by both roles.
+pub(crate) struct Core {
+    rng: SystemRandom,
+    ivs: IvPool,
+    pub(crate) read: Option<CipherState>,
+    pub(crate) write: Option<CipherState>,
+    /// Running hash of every handshake message so far (for Finished and EMS).
+    pub(crate) transcript: Sha256,
+    incoming: Vec<u8>,
+    handshake: Vec<u8>,
+    outgoing: Vec<u8>,
+    plaintext: Vec<u8>,
+    plaintext_pos: usize,
+    failure: Option<Failure>,
+    peer_closed: bool,
+    eof: bool,
+    sent_close: bool,
+}
+
+impl Core {
+    fn new() -> Self {
+        Self {
+            rng: SystemRandom::new(),
+            ivs: IvPool {
+                bytes: [0; 1024],
+                used: 1024,
+            },
+            read: None,
+            write: None,
+            transcript: Sha256::new(),
+            incoming: Vec::new(),
+            handshake: Vec::new(),
+            outgoing: Vec::new(),
+            plaintext: Vec::new(),
+            plaintext_pos: 0,
+            failure: None,
+            peer_closed: false,
+            eof: false,
+            sent_close: false,
+        }
+    }
+
+    /// Fills `buf` from the system's CSPRNG.
+    pub(crate) fn random(&self, buf: &mut [u8]) -> Result<(), Failure> {
+        self.rng
+            .fill(buf)
+            .map_err(|_| Failure::local(AlertDescription::InternalError, "no random bytes"))
+    }
+
+    fn iv(&mut self) -> [u8; 16] {
+        if self.ivs.used + 16 > self.ivs.bytes.len() {
+            // An IV only needs to be unpredictable; on the (never seen) failure of the system
+            // generator, keep the old pool moving rather than repeat it exactly.
+            if self.rng.fill(&mut self.ivs.bytes).is_err() {
+                self.ivs.bytes.rotate_left(7);
+            }
+            self.ivs.used = 0;
+        }
+        let iv = self.ivs.bytes[self.ivs.used..self.ivs.used + 16]
+            .try_into()
+            .unwrap_or([0; 16]);
+        self.ivs.used += 16;
+        iv
+    }
+
+    /// Queues `data` as records of `content_type`, encrypted once keys are on.
+    pub(crate) fn send(&mut self, content_type: u8, data: &[u8]) {
+        let chunks: Vec<&[u8]> = if data.is_empty() {
+            vec![data]
+        } else {
+            data.chunks(MAX_PLAINTEXT).collect()
+        };
+        for chunk in chunks {
+            if self.write.is_some() {
+                let iv = self.iv();
+                let mut out = std::mem::take(&mut self.outgoing);
+                if let Some(write) = self.write.as_mut() {
+                    write.seal(content_type, chunk, iv, &mut out);
+                }
+                self.outgoing = out;
+            } else {
+                self.outgoing.push(content_type);
+                self.outgoing.extend_from_slice(&TLS12.to_be_bytes());
+                self.outgoing
+                    .extend_from_slice(&(chunk.len() as u16).to_be_bytes());
+                self.outgoing.extend_from_slice(chunk);
+            }
+        }
+    }
+
+    /// Sends a handshake message and adds it to the transcript.
+    pub(crate) fn send_handshake(&mut self, kind: u8, body: &[u8]) {
+        let message = handshake_message(kind, body);
+        self.transcript.update(&message);
+        self.send(content::HANDSHAKE, &message);
+    }
+
+    pub(crate) fn send_change_cipher_spec(&mut self) {
+        self.send(content::CHANGE_CIPHER_SPEC, &[1]);
+    }
+
+    /// Adds a received handshake message to the transcript.
+    pub(crate) fn hash(&mut self, raw: &[u8]) {
+        self.transcript.update(raw);
+    }
+
+    /// The transcript hash so far.
+    pub(crate) fn transcript_hash(&self) -> [u8; 32] {
+        self.transcript.clone().finalize().into()
+    }
+
+    fn send_alert(&mut self, fatal: bool, description: AlertDescription) {
+        self.send(
+            content::ALERT,
+            &[if fatal { 2 } else { 1 }, description.code()],
+        );
+    }
+
+    fn fail(&mut self, failure: Failure) -> Error {
+        if let Failure::Local(description, _) = &failure {
+            self.send_alert(true, *description);
+        }
+        let error = failure.to_error();
+        self.failure = Some(failure);
+        error
+    }
+}
+
+/// An SRP connection: the shared core plus a client or server role.
+pub(crate) struct SrpConnection<R: Role> {
+    core: Core,
+    role: R,
+}
+
+impl<R: Role> SrpConnection<R> {
+    pub(crate) fn new(role: R) -> Result<Self, Error> {
+        let mut conn = Self {
+            core: Core::new(),
+            role,
+        };
+        if let Err(failure) = conn.role.start(&mut conn.core) {
+            return Err(conn.core.fail(failure));
+        }
+        Ok(conn)
+    }
+
+    fn process_records(&mut self) -> Result<(), Failure> {
+        let mut incoming = std::mem::take(&mut self.core.incoming);
+        let mut start = 0;
+        let result = loop {
+            let available = &incoming[start..];
+            if available.len() < 5 {
+                break Ok(());
+            }
+            let content_type = available[0];
+            let len = usize::from(u16::from_be_bytes([available[3], available[4]]));
+            if available[1] != 3 {
+                break Err(Failure::local(
+                    AlertDescription::DecodeError,
+                    "not a TLS record",
+                ));
+            }
+            if len > MAX_CIPHERTEXT {
+                break Err(Failure::local(
+                    AlertDescription::RecordOverflow,
+                    "record longer than 2^14 + 2048 bytes",
+                ));
+            }
+            if available.len() < 5 + len {
+                break Ok(());
+            }
+            let body = &mut incoming[start + 5..start + 5 + len];
+            start += 5 + len;
+            let range = match self.core.read.as_mut() {
+                Some(read) => match read.open(content_type, body) {
+                    Ok(range) => range,
+                    Err(_) => {
+                        break Err(Failure::local(
+                            AlertDescription::BadRecordMac,
+                            "record failed authentication",
+                        ))
+                    }
+                },
+                None => 0..body.len(),
+            };
+            if range.len() > MAX_PLAINTEXT {
+                break Err(Failure::local(
+                    AlertDescription::RecordOverflow,
+                    "plaintext longer than 2^14 bytes",
+                ));
+            }
+            if let Err(f) = self.record(content_type, &body[range]) {
+                break Err(f);
+            }
+        };
+        incoming.drain(..start);
+        self.core.incoming = incoming;
+        result
+    }
+
+    fn record(&mut self, content_type: u8, data: &[u8]) -> Result<(), Failure> {
+        let unexpected = |why: &str| Err(Failure::local(AlertDescription::UnexpectedMessage, why));
+        match content_type {
+            content::HANDSHAKE => {
+                if data.is_empty() {
+                    return unexpected("empty handshake record");
+                }
+                self.core.handshake.extend_from_slice(data);
+                self.handshake_messages()
+            }
+            content::CHANGE_CIPHER_SPEC => {
+                if data != [1] {
+                    return Err(Failure::local(
+                        AlertDescription::DecodeError,
+                        "bad ChangeCipherSpec",
+                    ));
+                }
+                if !self.core.handshake.is_empty() {
+                    return unexpected("ChangeCipherSpec inside a handshake message");
+                }
+                self.role.change_cipher_spec(&mut self.core)
+            }
+            content::ALERT => {
+                let (level, description) = decode_alert(data)?;
+                match description {
+                    AlertDescription::CloseNotify => self.core.peer_closed = true,
+                    _ if level == 2 => return Err(Failure::Remote(description)),
+                    // Warnings (user_canceled, no_renegotiation) change nothing here.
+                    _ => {}
+                }
+                Ok(())
+            }
+            content::APPLICATION_DATA => {
+                if self.role.is_handshaking() || self.core.read.is_none() {
+                    return unexpected("application data before the handshake finished");
+                }
+                if self.core.plaintext_pos == self.core.plaintext.len() {
+                    self.core.plaintext.clear();
+                    self.core.plaintext_pos = 0;
+                }
+                self.core.plaintext.extend_from_slice(data);
+                Ok(())
+            }
+            _ => unexpected("unknown record type"),
+        }
+    }
+
+    fn handshake_messages(&mut self) -> Result<(), Failure> {
+        loop {
+            let buf = &self.core.handshake;
+            if buf.len() < 4 {
+                return Ok(());
+            }
+            let len = usize::from(buf[1]) << 16 | usize::from(buf[2]) << 8 | usize::from(buf[3]);
+            if len > MAX_HANDSHAKE {
+                return Err(Failure::local(
+                    AlertDescription::IllegalParameter,
+                    "handshake message too large",
+                ));
+            }
+            if buf.len() < 4 + len {
+                return Ok(());
+            }
+            let raw: Vec<u8> = self.core.handshake.drain(..4 + len).collect();
+            let kind = raw[0];
+            if !self.role.is_handshaking() {
+                // Renegotiation is refused (RFC 5746 allows a warning instead of a fatal alert).
+                self.core
+                    .send_alert(false, AlertDescription::NoRenegotiation);
+                continue;
+            }
+            self.role.handshake(&mut self.core, kind, &raw[4..], &raw)?;
+        }
+    }
+}
+
+impl<R: Role> Engine for SrpConnection<R> {
+    fn read_tls(&mut self, rd: &mut dyn io::Read) -> io::Result<usize> {
+        if self.core.eof || self.core.peer_closed {
+            return Ok(0);
+        }
+        let buf = &mut self.core.incoming;
+        let old = buf.len();
+        buf.resize(old + MAX_CIPHERTEXT + 5, 0);
+        let result = rd.read(&mut buf[old..]);
+        buf.truncate(old + *result.as_ref().unwrap_or(&0));
+        if let Ok(0) = result {
+            self.core.eof = true;
+        }
+        result
+    }
+
+    fn write_tls(&mut self, wr: &mut dyn io::Write) -> io::Result<usize> {
+        let n = wr.write(&self.core.outgoing)?;
+        self.core.outgoing.drain(..n);
+        Ok(n)
+    }
+
+    fn process_new_packets(&mut self) -> Result<(), Error> {
+        if let Some(failure) = &self.core.failure {
+            return Err(failure.to_error());
+        }
+        match self.process_records() {
+            Ok(()) => Ok(()),
+            Err(failure) => Err(self.core.fail(failure)),
+        }
+    }
+
+    fn is_handshaking(&self) -> bool {
+        self.role.is_handshaking()
+    }
+
+    fn wants_write(&self) -> bool {
+        !self.core.outgoing.is_empty()
+    }
+
+    fn read_plaintext(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let core = &mut self.core;
+        if core.plaintext_pos < core.plaintext.len() {
+            let available = &core.plaintext[core.plaintext_pos..];
+            let n = available.len().min(buf.len());
+            buf[..n].copy_from_slice(&available[..n]);
+            core.plaintext_pos += n;
+            return Ok(n);
+        }
+        if core.peer_closed {
+            return Ok(0);
+        }
+        if core.eof {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        Err(io::ErrorKind::WouldBlock.into())
+    }
+
+    fn write_plaintext(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.core.sent_close || self.core.failure.is_some() || self.role.is_handshaking() {
+            return Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "connection is not open for data",
+            ));
+        }
+        if !buf.is_empty() {
+            self.core.send(content::APPLICATION_DATA, buf);
+        }
+        Ok(buf.len())
+    }
+
+    fn send_close_notify(&mut self) {
+        if !self.core.sent_close && self.core.write.is_some() {
+            self.core.send_alert(false, AlertDescription::CloseNotify);
+            self.core.sent_close = true;
+        }
+    }
+
+    fn session(&self) -> Session {
+        self.role.session()
+    }
+}

@@ -1,0 +1,22 @@
+//! TLS-SRP (RFC 5054): mutual authentication from a username and password, no certificates.
+//!
+//! Our own TLS 1.2 engine for the SRP suites, shaped like rustls's connections so that
+//! [`TlsStream`](crate::TlsStream) drives it unchanged. Clients get it with
+//! [`ClientConfigBuilder::srp`](crate::ClientConfigBuilder::srp), servers with
+//! [`ServerConfigBuilder::verifier_db`](crate::ServerConfigBuilder::verifier_db).
+
+pub(crate) mod client;
+mod codec;
+pub(crate) mod conn;
+mod groups;
+mod math;
+mod prf;
+mod record;
+pub(crate) mod server;
+pub(crate) mod sessions;
+pub(crate) mod suites;
+mod verifier;
+
+pub use groups::SrpGroup;
+pub(crate) use verifier::check_username;
+pub use verifier::{make_verifier, MemoryVerifierDb, VerifierEntry, VerifierStore, MAX_USERNAME};

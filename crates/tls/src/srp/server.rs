@@ -1,0 +1,368 @@
+//! The SRP server's handshake (RFC 5054 over RFC 5246).
+
+use std::sync::Arc;
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+use super::codec::{
+    decode_client_key_exchange, decode_srp_extension, ext, find_ext, handshake, ClientHello,
+    KeyExchangeParams, ServerHello, EMPTY_RENEGOTIATION_INFO_SCSV, TLS12,
+};
+use super::conn::{Core, Failure, Role};
+use super::prf::{master_secret, verify_data};
+use super::sessions::{SavedSession, SessionMap};
+use super::suites::SrpSuite;
+use super::verifier::{VerifierEntry, VerifierStore};
+use super::{math, SrpGroup};
+use crate::{AlertDescription, ProtocolVersion, Session};
+
+/// What an SRP server is configured with (shared by its connections).
+pub(crate) struct SrpServerParams {
+    pub(crate) store: Arc<dyn VerifierStore>,
+    pub(crate) suites: Vec<SrpSuite>,
+    pub(crate) encrypt_then_mac: bool,
+    /// Answer unknown users with a fake but stable salt and verifier (RFC 5054 §2.5.1.3).
+    pub(crate) simulate_unknown_users: bool,
+    /// Keys the fake salts; random per configuration.
+    pub(crate) secret: [u8; 32],
+    pub(crate) sessions: Arc<SessionMap>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    ClientHello,
+    ClientKeyExchange,
+    ChangeCipherSpec,
+    Finished,
+    Done,
+}
+
+pub(crate) struct ServerRole {
+    params: Arc<SrpServerParams>,
+    state: State,
+    client_random: [u8; 32],
+    server_random: [u8; 32],
+    suite: Option<SrpSuite>,
+    etm: bool,
+    ems: bool,
+    resumed: bool,
+    username: Option<String>,
+    session_id: Vec<u8>,
+    master: [u8; 48],
+    /// The user's entry and our secret `b` with `B`, between hello and key exchange.
+    exchange: Option<(VerifierEntry, [u8; 32], Vec<u8>)>,
+}
+
+fn fail<T>(description: AlertDescription, why: impl Into<String>) -> Result<T, Failure> {
+    Err(Failure::local(description, why))
+}
+
+impl ServerRole {
+    pub(crate) fn new(params: Arc<SrpServerParams>) -> Self {
+        Self {
+            params,
+            state: State::ClientHello,
+            client_random: [0; 32],
+            server_random: [0; 32],
+            suite: None,
+            etm: false,
+            ems: false,
+            resumed: false,
+            username: None,
+            session_id: Vec::new(),
+            master: [0; 48],
+            exchange: None,
+        }
+    }
+
+    /// The entry for an unknown user when simulating: same salt every time for the same name,
+    /// a verifier nobody knows the password of.
+    fn fake_entry(&self, username: &str) -> VerifierEntry {
+        let keyed = |label: &[u8]| {
+            let mut mac =
+                <Hmac<Sha256> as Mac>::new_from_slice(&self.params.secret).expect("any key length");
+            mac.update(label);
+            mac.update(username.as_bytes());
+            mac.finalize().into_bytes()
+        };
+        let salt = keyed(b"salt")[..16].to_vec();
+        let x: [u8; 20] = keyed(b"verifier")[..20].try_into().unwrap_or([0; 20]);
+        let group = SrpGroup::by_bits(2048).unwrap_or(&SrpGroup::all()[2]);
+        VerifierEntry {
+            group,
+            salt,
+            verifier: math::verifier(group.params(), &x),
+        }
+    }
+
+    fn client_hello(&mut self, core: &mut Core, body: &[u8], raw: &[u8]) -> Result<(), Failure> {
+        let hello = ClientHello::decode(body)?;
+        if hello.version < TLS12 {
+            return fail(
+                AlertDescription::ProtocolVersion,
+                "the client does not offer TLS 1.2",
+            );
+        }
+        let username = match find_ext(&hello.extensions, ext::SRP) {
+            Some(data) => decode_srp_extension(data)?,
+            None => {
+                return fail(
+                    AlertDescription::HandshakeFailure,
+                    "the client sent no SRP username",
+                )
+            }
+        };
+        if username.is_empty() {
+            return fail(AlertDescription::IllegalParameter, "empty SRP username");
+        }
+        let suite = self
+            .params
+            .suites
+            .iter()
+            .copied()
+            .find(|s| hello.suites.contains(&s.id))
+            .ok_or_else(|| {
+                Failure::local(
+                    AlertDescription::HandshakeFailure,
+                    "no SRP cipher suite in common",
+                )
+            })?;
+        let secure_renegotiation = hello.suites.contains(&EMPTY_RENEGOTIATION_INFO_SCSV)
+            || match find_ext(&hello.extensions, ext::RENEGOTIATION_INFO) {
+                Some([0]) => true,
+                Some(_) => {
+                    return fail(
+                        AlertDescription::HandshakeFailure,
+                        "renegotiation_info must be empty",
+                    )
+                }
+                None => false,
+            };
+        self.etm = self.params.encrypt_then_mac
+            && find_ext(&hello.extensions, ext::ENCRYPT_THEN_MAC).is_some();
+        self.ems = find_ext(&hello.extensions, ext::EXTENDED_MASTER_SECRET).is_some();
+        self.client_random = hello.random;
+        core.random(&mut self.server_random)?;
+        core.hash(raw);
+        self.suite = Some(suite);
+
+        let mut extensions = Vec::new();
+        if secure_renegotiation {
+            extensions.push((ext::RENEGOTIATION_INFO, vec![0]));
+        }
+        if self.etm {
+            extensions.push((ext::ENCRYPT_THEN_MAC, vec![]));
+        }
+        if self.ems {
+            extensions.push((ext::EXTENDED_MASTER_SECRET, vec![]));
+        }
+        let resumable = (!hello.session_id.is_empty())
+            .then(|| self.params.sessions.get(&hello.session_id))
+            .flatten()
+            .filter(|s| s.username == username && s.suite == suite.id && s.ems == self.ems);
+        self.username = Some(username.clone());
+        if let Some(saved) = resumable {
+            self.session_id = saved.id.clone();
+            self.master = saved.master;
+            self.resumed = true;
+            let server_hello = ServerHello {
+                version: TLS12,
+                random: self.server_random,
+                session_id: saved.id,
+                suite: suite.id,
+                extensions,
+            };
+            core.send_handshake(handshake::SERVER_HELLO, &server_hello.encode());
+            self.send_finished(core)?;
+            self.state = State::ChangeCipherSpec;
+            return Ok(());
+        }
+
+        let entry = match self.params.store.lookup(&username) {
+            Ok(Some(entry)) => entry,
+            Ok(None) if self.params.simulate_unknown_users => self.fake_entry(&username),
+            Ok(None) => {
+                return fail(
+                    AlertDescription::UnknownPskIdentity,
+                    format!("unknown SRP user {username:?}"),
+                )
+            }
+            Err(e) => {
+                return fail(
+                    AlertDescription::InternalError,
+                    format!("verifier lookup failed: {e}"),
+                )
+            }
+        };
+        let mut b = [0u8; 32];
+        core.random(&mut b)?;
+        let group = entry.group.params();
+        let b_pub = math::server_public(group, &entry.verifier, &b);
+        let mut session_id = vec![0u8; 32];
+        core.random(&mut session_id)?;
+        self.session_id = session_id.clone();
+        let server_hello = ServerHello {
+            version: TLS12,
+            random: self.server_random,
+            session_id,
+            suite: suite.id,
+            extensions,
+        };
+        core.send_handshake(handshake::SERVER_HELLO, &server_hello.encode());
+        let params = KeyExchangeParams {
+            n: group.n_bytes.clone(),
+            g: group.g_bytes.clone(),
+            salt: entry.salt.clone(),
+            b: b_pub.clone(),
+        };
+        core.send_handshake(handshake::SERVER_KEY_EXCHANGE, &params.encode());
+        core.send_handshake(handshake::SERVER_HELLO_DONE, &[]);
+        self.exchange = Some((entry, b, b_pub));
+        self.state = State::ClientKeyExchange;
+        Ok(())
+    }
+
+    fn client_key_exchange(
+        &mut self,
+        core: &mut Core,
+        body: &[u8],
+        raw: &[u8],
+    ) -> Result<(), Failure> {
+        let a_pub = decode_client_key_exchange(body)?;
+        core.hash(raw);
+        let (entry, b, b_pub) = self.exchange.take().ok_or_else(|| {
+            Failure::local(
+                AlertDescription::UnexpectedMessage,
+                "no key exchange in progress",
+            )
+        })?;
+        let premaster =
+            math::server_premaster(entry.group.params(), &entry.verifier, &b, &a_pub, &b_pub)
+                .map_err(|_| {
+                    Failure::local(
+                        AlertDescription::IllegalParameter,
+                        "the client's A is 0 mod N",
+                    )
+                })?;
+        let session_hash = core.transcript_hash();
+        self.master = master_secret(
+            &premaster,
+            &self.client_random,
+            &self.server_random,
+            self.ems.then_some(&session_hash[..]),
+        );
+        self.state = State::ChangeCipherSpec;
+        Ok(())
+    }
+
+    fn suite(&self) -> Result<SrpSuite, Failure> {
+        self.suite
+            .ok_or_else(|| Failure::local(AlertDescription::UnexpectedMessage, "no suite yet"))
+    }
+
+    fn send_finished(&mut self, core: &mut Core) -> Result<(), Failure> {
+        let (_, server_keys) = self.suite()?.keys(
+            &self.master,
+            &self.client_random,
+            &self.server_random,
+            self.etm,
+        );
+        core.send_change_cipher_spec();
+        core.write = Some(server_keys);
+        let verify = verify_data(&self.master, false, &core.transcript_hash());
+        core.send_handshake(handshake::FINISHED, &verify);
+        Ok(())
+    }
+
+    fn finished(&mut self, core: &mut Core, body: &[u8], raw: &[u8]) -> Result<(), Failure> {
+        let expected = verify_data(&self.master, true, &core.transcript_hash());
+        if !bool::from(expected.ct_eq(body)) {
+            return fail(
+                AlertDescription::DecryptError,
+                "the client's Finished does not verify",
+            );
+        }
+        core.hash(raw);
+        if !self.resumed {
+            self.send_finished(core)?;
+            let suite = self.suite()?;
+            let username = self.username.clone().unwrap_or_default();
+            self.params.sessions.put(
+                self.session_id.clone(),
+                SavedSession::new(
+                    self.session_id.clone(),
+                    self.master,
+                    suite.id,
+                    self.ems,
+                    username,
+                ),
+            );
+        }
+        self.state = State::Done;
+        Ok(())
+    }
+}
+
+impl Role for ServerRole {
+    fn start(&mut self, _core: &mut Core) -> Result<(), Failure> {
+        Ok(())
+    }
+
+    fn handshake(
+        &mut self,
+        core: &mut Core,
+        kind: u8,
+        body: &[u8],
+        raw: &[u8],
+    ) -> Result<(), Failure> {
+        match (self.state, kind) {
+            (State::ClientHello, handshake::CLIENT_HELLO) => self.client_hello(core, body, raw),
+            (State::ClientKeyExchange, handshake::CLIENT_KEY_EXCHANGE) => {
+                self.client_key_exchange(core, body, raw)
+            }
+            (State::Finished, handshake::FINISHED) => self.finished(core, body, raw),
+            (state, kind) => fail(
+                AlertDescription::UnexpectedMessage,
+                format!("handshake message {kind} while expecting {state:?}"),
+            ),
+        }
+    }
+
+    fn change_cipher_spec(&mut self, core: &mut Core) -> Result<(), Failure> {
+        if self.state != State::ChangeCipherSpec {
+            return fail(
+                AlertDescription::UnexpectedMessage,
+                "ChangeCipherSpec out of order",
+            );
+        }
+        let (client_keys, _) = self.suite()?.keys(
+            &self.master,
+            &self.client_random,
+            &self.server_random,
+            self.etm,
+        );
+        core.read = Some(client_keys);
+        self.state = State::Finished;
+        Ok(())
+    }
+
+    fn is_handshaking(&self) -> bool {
+        self.state != State::Done
+    }
+
+    fn session(&self) -> Session {
+        Session {
+            version: ProtocolVersion::Tls12,
+            cipher_suite: self.suite.map(|s| s.name).unwrap_or_default().to_owned(),
+            peer_certificates: Vec::new(),
+            resumed: self.resumed,
+            alpn: None,
+            server_name: None,
+            srp_username: self.username.clone(),
+            encrypt_then_mac: Some(self.etm),
+            extended_master_secret: Some(self.ems),
+        }
+    }
+}

@@ -1,0 +1,305 @@
+//! TLS-SRP against real peers, both directions: tlslite-ng 0.8.2 and GnuTLS.
+//! A missing peer skips with a message, or fails under `TLS_PEERS_REQUIRED=1`.
+
+use std::io::{BufRead, Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use tls::srp::MemoryVerifierDb;
+use tls::{ClientConfig, Error, HandshakeSettings, ServerConfig, Session, TlsStream};
+use tls_testkit::{connect, peer, run, succeeded, PeerProcess};
+
+const USER: &str = "alice";
+const PASSWORD: &str = "tr0ub4dor&3";
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits until something listens on `port` (our own bind of it then fails).
+fn wait_listening(port: u16) {
+    let started = Instant::now();
+    while TcpListener::bind(("127.0.0.1", port)).is_ok() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "nothing listens on {port}"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn srp_client(settings: HandshakeSettings) -> ClientConfig {
+    ClientConfig::builder()
+        .srp(USER, PASSWORD)
+        .settings(settings)
+        .build()
+        .unwrap()
+}
+
+/// GET `path` over HTTP/1.0 from an SRP server; the session and the body.
+fn get(config: &ClientConfig, port: u16, path: &str) -> Result<(Session, Vec<u8>), Error> {
+    let mut tls = config.connect("localhost", connect(([127, 0, 0, 1], port).into()))?;
+    write!(tls, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+    tls.flush()?;
+    let mut response = Vec::new();
+    // Both servers close without close_notify after an HTTP/1.0 answer at times.
+    tls.set_ignore_abrupt_close(true);
+    tls.read_to_end(&mut response)?;
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(0, |i| i + 4);
+    Ok((tls.session().clone(), response.split_off(split)))
+}
+
+struct TlsliteServer {
+    _process: PeerProcess,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+fn tlslite_server() -> Option<TlsliteServer> {
+    let tls_py = peer("tls.py")?;
+    let tlsdb_py = peer("tlsdb.py")?;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("verifiers");
+    succeeded(&run(Command::new(&tlsdb_py).arg("createsrp").arg(&db), b""));
+    succeeded(&run(
+        Command::new(&tlsdb_py)
+            .arg("add")
+            .arg(&db)
+            .args([USER, PASSWORD, "2048"]),
+        b"",
+    ));
+    std::fs::write(dir.path().join("hello.txt"), "hello from tlslite-ng\n").unwrap();
+    let port = free_port();
+    let process = PeerProcess::spawn(
+        Command::new(tls_py)
+            .args(["server", "-v"])
+            .arg(&db)
+            .arg(format!("localhost:{port}"))
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    wait_listening(port);
+    Some(TlsliteServer {
+        _process: process,
+        port,
+        dir,
+    })
+}
+
+#[test]
+fn our_client_against_tlslite_ng_server() {
+    let Some(server) = tlslite_server() else {
+        return;
+    };
+    for suite in [
+        "TLS_SRP_SHA_WITH_AES_128_CBC_SHA",
+        "TLS_SRP_SHA_WITH_AES_256_CBC_SHA",
+    ] {
+        let settings = HandshakeSettings {
+            cipher_names: vec![suite.into()],
+            ..Default::default()
+        };
+        let (session, body) = get(&srp_client(settings), server.port, "/hello.txt").unwrap();
+        assert_eq!(body, b"hello from tlslite-ng\n");
+        assert_eq!(session.cipher_suite(), suite);
+        assert_eq!(session.encrypt_then_mac(), Some(true));
+        assert_eq!(session.extended_master_secret(), Some(true));
+    }
+    let wrong = ClientConfig::builder().srp(USER, "wrong").build().unwrap();
+    let e = get(&wrong, server.port, "/hello.txt").unwrap_err();
+    assert!(e.alert().is_some(), "{e:?}");
+    let _ = &server.dir;
+}
+
+/// A GnuTLS password file with `alice` in the `index` group of srptool's own configuration.
+fn gnutls_passwd(dir: &Path, index: &str) -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    let srptool = peer("srptool")?;
+    let conf = dir.join("tpasswd.conf");
+    let passwd = dir.join("tpasswd");
+    succeeded(&run(
+        Command::new(&srptool).arg(format!("--create-conf={}", conf.display())),
+        b"",
+    ));
+    succeeded(&run(
+        Command::new(&srptool)
+            .arg(format!("--passwd={}", passwd.display()))
+            .arg(format!("--passwd-conf={}", conf.display()))
+            .arg(format!("--index={index}"))
+            .args(["-u", USER]),
+        format!("{PASSWORD}\n").as_bytes(),
+    ));
+    Some((passwd, conf))
+}
+
+fn gnutls_serv(priority: &str) -> Option<(PeerProcess, u16, tempfile::TempDir)> {
+    let serv = peer("gnutls-serv")?;
+    let dir = tempfile::tempdir().unwrap();
+    let (passwd, conf) = gnutls_passwd(dir.path(), "3")?;
+    let port = free_port();
+    let process = PeerProcess::spawn(
+        Command::new(serv)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--http",
+                "--priority",
+                priority,
+            ])
+            .arg("--srppasswd")
+            .arg(&passwd)
+            .arg("--srppasswdconf")
+            .arg(&conf)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    wait_listening(port);
+    Some((process, port, dir))
+}
+
+const GNUTLS_SRP: &str = "NORMAL:-KX-ALL:+SRP:-VERS-TLS1.3";
+
+#[test]
+fn our_client_against_gnutls_serv_500_handshakes() {
+    let Some((_server, port, _dir)) = gnutls_serv(GNUTLS_SRP) else {
+        return;
+    };
+    let config = ClientConfig::builder()
+        .srp(USER, PASSWORD)
+        .no_resumption()
+        .build()
+        .unwrap();
+    for i in 0..500 {
+        let (session, body) =
+            get(&config, port, "/").unwrap_or_else(|e| panic!("handshake {i}: {e}"));
+        assert!(!body.is_empty());
+        if i == 0 {
+            assert_eq!(session.encrypt_then_mac(), Some(true));
+            assert_eq!(session.extended_master_secret(), Some(true));
+        }
+    }
+}
+
+#[test]
+fn our_client_against_gnutls_without_encrypt_then_mac_and_resuming() {
+    let Some((_server, port, _dir)) = gnutls_serv(&format!("{GNUTLS_SRP}:%NO_ETM")) else {
+        return;
+    };
+    let config = srp_client(HandshakeSettings::default());
+    let (first, _) = get(&config, port, "/").unwrap();
+    assert_eq!(
+        first.encrypt_then_mac(),
+        Some(false),
+        "MAC-then-encrypt with a peer lacking EtM"
+    );
+    let (second, body) = get(&config, port, "/").unwrap();
+    assert!(second.resumed(), "gnutls-serv did not resume");
+    assert!(!body.is_empty());
+}
+
+/// Our SRP server for `connections` connections: each reads a line (if any), echoes it, closes.
+fn our_server(connections: usize) -> (u16, thread::JoinHandle<Vec<Result<Session, Error>>>) {
+    let db = MemoryVerifierDb::new();
+    db.add(USER, PASSWORD, 2048).unwrap();
+    let config = ServerConfig::builder().verifier_db(db).build().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = thread::spawn(move || {
+        (0..connections)
+            .map(|_| {
+                let (tcp, _) = listener.accept().unwrap();
+                tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                let mut tls: TlsStream<_> = config.accept(tcp)?;
+                let session = tls.session().clone();
+                let mut line = String::new();
+                if tls.read_line(&mut line).is_ok() && !line.is_empty() {
+                    tls.write_all(line.as_bytes())?;
+                }
+                let _ = tls.close();
+                Ok(session)
+            })
+            .collect()
+    });
+    (port, handle)
+}
+
+#[test]
+fn tlslite_ng_client_against_our_server() {
+    let Some(tls_py) = peer("tls.py") else { return };
+    let (port, server) = our_server(1);
+    let out = run(
+        Command::new(tls_py).args([
+            "client",
+            "--max-ver",
+            "tls1.2",
+            "-u",
+            USER,
+            "-p",
+            PASSWORD,
+            &format!("localhost:{port}"),
+        ]),
+        b"",
+    );
+    let stdout = succeeded(&out);
+    assert!(stdout.contains("Encrypt-then-MAC: True"), "{stdout}");
+    assert!(stdout.contains("Extended Master Secret: True"), "{stdout}");
+    // tlslite-ng prints the name as a Python bytearray.
+    assert!(
+        stdout.contains("Client SRP username: ") && stdout.contains(USER),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Ciphersuite: TLS_SRP_SHA_WITH_AES_128_CBC_SHA"),
+        "{stdout}"
+    );
+    let sessions = server.join().unwrap();
+    assert_eq!(sessions[0].as_ref().unwrap().srp_username(), Some(USER));
+}
+
+#[test]
+fn gnutls_cli_against_our_server_with_resumption() {
+    let Some(cli) = peer("gnutls-cli") else {
+        return;
+    };
+    let (port, server) = our_server(2);
+    let out = run(
+        Command::new(cli)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--srpusername",
+                USER,
+                "--srppasswd",
+                PASSWORD,
+            ])
+            .args([
+                "--priority",
+                GNUTLS_SRP,
+                "--insecure",
+                "--resume",
+                "localhost",
+            ]),
+        b"",
+    );
+    let stdout = succeeded(&out);
+    assert!(stdout.contains("This is a resumed session"), "{stdout}");
+    let sessions = server.join().unwrap();
+    assert!(!sessions[0].as_ref().unwrap().resumed());
+    assert!(sessions[1].as_ref().unwrap().resumed());
+    assert_eq!(
+        sessions[1].as_ref().unwrap().extended_master_secret(),
+        Some(true)
+    );
+}

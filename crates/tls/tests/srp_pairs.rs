@@ -1,0 +1,262 @@
+//! TLS-SRP: our client against our server.
+
+use std::io::{BufRead, Write};
+
+use tls::srp::MemoryVerifierDb;
+use tls::{
+    AlertDescription, Checker, ClientConfig, Error, HandshakeSettings, ServerConfig, Session,
+};
+use tls_testkit::{connect, echo_lines, serve_once};
+
+fn db(bits: u32) -> MemoryVerifierDb {
+    let db = MemoryVerifierDb::new();
+    db.add("alice", "correct horse battery staple", bits)
+        .unwrap();
+    db
+}
+
+fn client(user: &str, password: &str, settings: HandshakeSettings) -> ClientConfig {
+    ClientConfig::builder()
+        .srp(user, password)
+        .settings(settings)
+        .build()
+        .unwrap()
+}
+
+/// One echo exchange; both sides' results.
+fn pair(
+    server: &ServerConfig,
+    client: &ClientConfig,
+) -> (Result<Session, Error>, Result<Option<String>, Error>) {
+    let server = server.clone();
+    let thread = serve_once(move |tcp| {
+        let tls = server.accept(tcp)?;
+        let user = tls.session().srp_username().map(str::to_owned);
+        echo_lines(tls)?;
+        Ok(user)
+    });
+    let result = client
+        .connect("localhost", connect(thread.addr))
+        .and_then(|mut tls| {
+            tls.write_all(b"hello\n")?;
+            let mut line = String::new();
+            tls.read_line(&mut line)?;
+            if line != "hello\n" {
+                return Err(Error::Io(std::io::Error::other(format!(
+                    "echo came back as {line:?}"
+                ))));
+            }
+            let session = tls.session().clone();
+            tls.close()?;
+            Ok(session)
+        });
+    (result, thread.join())
+}
+
+#[test]
+fn every_suite_with_and_without_encrypt_then_mac() {
+    let server = ServerConfig::builder()
+        .verifier_db(db(2048))
+        .build()
+        .unwrap();
+    for suite in [
+        "TLS_SRP_SHA_WITH_AES_128_CBC_SHA",
+        "TLS_SRP_SHA_WITH_AES_256_CBC_SHA",
+    ] {
+        for etm in [true, false] {
+            let settings = HandshakeSettings {
+                cipher_names: vec![suite.into()],
+                encrypt_then_mac: etm,
+                ..Default::default()
+            };
+            let (session, served) = pair(
+                &server,
+                &client("alice", "correct horse battery staple", settings),
+            );
+            let session = session.unwrap();
+            assert_eq!(served.unwrap().as_deref(), Some("alice"));
+            assert_eq!(session.cipher_suite(), suite);
+            assert_eq!(session.encrypt_then_mac(), Some(etm));
+            assert_eq!(session.extended_master_secret(), Some(true));
+            assert_eq!(session.srp_username(), Some("alice"));
+            assert_eq!(session.version(), tls::ProtocolVersion::Tls12);
+        }
+    }
+}
+
+#[test]
+fn wrong_password_is_bad_record_mac() {
+    let server = ServerConfig::builder()
+        .verifier_db(db(2048))
+        .build()
+        .unwrap();
+    let (session, served) = pair(
+        &server,
+        &client("alice", "wrong", HandshakeSettings::default()),
+    );
+    assert_eq!(
+        served.unwrap_err().alert(),
+        Some(AlertDescription::BadRecordMac)
+    );
+    assert_eq!(
+        session.unwrap_err().alert(),
+        Some(AlertDescription::BadRecordMac)
+    );
+}
+
+#[test]
+fn unknown_users_are_simulated_or_refused() {
+    let simulated = ServerConfig::builder()
+        .verifier_db(db(2048))
+        .build()
+        .unwrap();
+    let (_, served) = pair(
+        &simulated,
+        &client("mallory", "x", HandshakeSettings::default()),
+    );
+    assert_eq!(
+        served.unwrap_err().alert(),
+        Some(AlertDescription::BadRecordMac),
+        "looks like a wrong password"
+    );
+    let honest = ServerConfig::builder()
+        .verifier_db(db(2048))
+        .simulate_unknown_users(false)
+        .build()
+        .unwrap();
+    let (session, served) = pair(
+        &honest,
+        &client("mallory", "x", HandshakeSettings::default()),
+    );
+    assert_eq!(
+        served.unwrap_err().alert(),
+        Some(AlertDescription::UnknownPskIdentity)
+    );
+    assert_eq!(
+        session.unwrap_err().alert(),
+        Some(AlertDescription::UnknownPskIdentity)
+    );
+}
+
+#[test]
+fn groups_from_2048_to_8192_and_the_minimum() {
+    for bits in [2048, 3072, 4096, 8192] {
+        let server = ServerConfig::builder()
+            .verifier_db(db(bits))
+            .build()
+            .unwrap();
+        let (session, _) = pair(
+            &server,
+            &client(
+                "alice",
+                "correct horse battery staple",
+                HandshakeSettings::default(),
+            ),
+        );
+        session.unwrap_or_else(|e| panic!("{bits}: {e}"));
+    }
+    let small = ServerConfig::builder()
+        .verifier_db(db(1024))
+        .build()
+        .unwrap();
+    let (session, served) = pair(
+        &small,
+        &client(
+            "alice",
+            "correct horse battery staple",
+            HandshakeSettings::default(),
+        ),
+    );
+    assert_eq!(
+        session.unwrap_err().alert(),
+        Some(AlertDescription::InsufficientSecurity)
+    );
+    assert_eq!(
+        served.unwrap_err().alert(),
+        Some(AlertDescription::InsufficientSecurity)
+    );
+    let lenient = HandshakeSettings {
+        min_srp_bits: 1024,
+        ..Default::default()
+    };
+    pair(
+        &small,
+        &client("alice", "correct horse battery staple", lenient),
+    )
+    .0
+    .unwrap();
+}
+
+#[test]
+fn resumption_and_a_checker_on_the_username() {
+    let server = ServerConfig::builder()
+        .verifier_db(db(2048))
+        .checker(Checker::new().custom(|s| match s.srp_username() {
+            Some("alice") => Ok(()),
+            other => Err(format!("{other:?} may not log in here")),
+        }))
+        .build()
+        .unwrap();
+    let config = client(
+        "alice",
+        "correct horse battery staple",
+        HandshakeSettings::default(),
+    );
+    assert!(!pair(&server, &config).0.unwrap().resumed());
+    let second = pair(&server, &config).0.unwrap();
+    assert!(second.resumed(), "second connection did not resume");
+    assert_eq!(second.srp_username(), Some("alice"));
+
+    let bob_db = db(2048);
+    bob_db.add("bob", "pw", 2048).unwrap();
+    let picky = ServerConfig::builder()
+        .verifier_db(bob_db)
+        .checker(Checker::new().custom(|s| match s.srp_username() {
+            Some("alice") => Ok(()),
+            other => Err(format!("{other:?} may not log in here")),
+        }))
+        .build()
+        .unwrap();
+    let (_, served) = pair(&picky, &client("bob", "pw", HandshakeSettings::default()));
+    assert!(
+        matches!(served, Err(Error::Authentication(_))),
+        "{served:?}"
+    );
+}
+
+#[test]
+fn bulk_data_in_both_directions_crosses_record_boundaries() {
+    let server = ServerConfig::builder()
+        .verifier_db(db(2048))
+        .build()
+        .unwrap();
+    let thread = serve_once(move |tcp| {
+        let mut tls = server.accept(tcp).unwrap();
+        let mut got = vec![0u8; 1_000_003];
+        std::io::Read::read_exact(&mut tls, &mut got).unwrap();
+        tls.write_all(&got).unwrap();
+        tls.close().unwrap();
+    });
+    let config = client(
+        "alice",
+        "correct horse battery staple",
+        HandshakeSettings::default(),
+    );
+    let mut tls = config.connect("localhost", connect(thread.addr)).unwrap();
+    let payload: Vec<u8> = (0..1_000_003u32).map(|i| (i % 251) as u8).collect();
+    tls.write_all(&payload).unwrap();
+    tls.flush().unwrap();
+    let mut reader = tls;
+    let mut back = Vec::new();
+    {
+        use std::io::Read;
+        let mut buf = vec![0u8; 1 << 16];
+        while back.len() < payload.len() {
+            let n = reader.read(&mut buf).unwrap();
+            assert!(n > 0, "stream ended after {} bytes", back.len());
+            back.extend_from_slice(&buf[..n]);
+        }
+    }
+    assert!(back == payload, "echo differs");
+    thread.join();
+}
