@@ -91,11 +91,12 @@ impl Shared {
         tls.get_mut().set_deadline(None)?;
         let s = tls.session();
         log::info!(
-            "{peer}: {} {} resumed={} sni={}",
+            "{peer}: {} {} resumed={} sni={} srp={}",
             s.version(),
             s.cipher_suite(),
             if s.resumed() { "yes" } else { "no" },
             s.server_name().unwrap_or("-"),
+            s.srp_username().unwrap_or("-"),
         );
         if let Some(hook) = &self.hook {
             if !hook(&mut tls, info) {

@@ -129,5 +129,23 @@ fn write_session(session: &tls::Session) -> std::io::Result<()> {
         if session.resumed() { "yes" } else { "no" }
     )?;
     writeln!(out, "ALPN: {}", alpn.as_deref().unwrap_or("(none)"))?;
+    let yes_no = |b: Option<bool>| match b {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "n/a",
+    };
+    if let Some(user) = session.srp_username() {
+        writeln!(out, "SRP username: {user}")?;
+    }
+    writeln!(
+        out,
+        "Encrypt-then-MAC: {}",
+        yes_no(session.encrypt_then_mac())
+    )?;
+    writeln!(
+        out,
+        "Extended master secret: {}",
+        yes_no(session.extended_master_secret())
+    )?;
     out.flush()
 }

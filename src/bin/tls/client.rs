@@ -18,6 +18,7 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
     let mut get = None;
     let mut resume = false;
     let mut timeout = DEFAULT_TIMEOUT;
+    let (mut user, mut pass) = (None, None);
     while let Some(arg) = args.next()? {
         match arg {
             Long("fingerprint") => {
@@ -41,6 +42,8 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
             Long("no-sni") => settings.sni = false,
             Long("get") => get = Some(args.value()?.string()?),
             Long("resume") => resume = true,
+            Short('u') | Long("user") => user = Some(args.value()?.string()?),
+            Short('p') | Long("password") => pass = Some(args.value()?.string()?),
             Long("timeout") => timeout = parse_timeout(args.value()?)?,
             Value(v) if target.is_none() => target = Some(Target::parse(&v.string()?)?),
             _ => return Err(arg.unexpected().into()),
@@ -50,6 +53,15 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
     let mut builder = ClientConfig::builder()
         .server_auth(server_auth)
         .settings(settings);
+    match (user, pass) {
+        (Some(user), Some(pass)) => builder = builder.srp(user, pass),
+        (None, None) => {}
+        _ => {
+            return Err(CliError::Usage(
+                "-u USER and -p PASSWORD go together".into(),
+            ))
+        }
+    }
     match (cert, key) {
         (Some(cert), Some(key)) => builder = builder.client_cert(cert, key),
         (None, None) => {}

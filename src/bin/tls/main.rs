@@ -14,19 +14,22 @@ use std::process::ExitCode;
 
 const USAGE: &str = "\
 usage:
-  tls server [-c CERT -k KEY] [-d DIR] [--reqcert --cafile PEM] [--alpn P]...
+  tls server [-c CERT -k KEY | -v DB] [-d DIR] [--reqcert --cafile PEM] [--alpn P]...
              [--cipher NAME]... [--max-connections N] HOST:PORT
       Serve DIR (default: the current folder) over HTTPS. Without -c/-k, a
       self-signed certificate is made for HOST and its fingerprints printed,
       ready for `tls client --fingerprint`. Port 0 picks a free port.
       --reqcert demands a client certificate issued by the --cafile roots.
       --cipher limits the suites (IANA names, e.g. TLS_AES_128_GCM_SHA256).
-  tls client [--fingerprint FP] [--cafile PEM] [-c CERT -k KEY] [--alpn P]... [--cipher NAME]...
+      -v DB serves TLS-SRP to the users of a `tlsdb` database instead.
+  tls client [--fingerprint FP] [--cafile PEM] [-c CERT -k KEY] [-u USER -p PASSWORD]
+             [--alpn P]... [--cipher NAME]...
              [--min-ver tls1.2|tls1.3] [--max-ver tls1.2|tls1.3] [--no-sni]
              [--resume] [--get PATH] [--timeout SECS] HOST:PORT
       Handshake with HOST:PORT and print the session as `Name: value` lines.
       The server is verified against the Mozilla roots unless --cafile or
       --fingerprint (SHA-1 or SHA-256 of its certificate) says otherwise.
+      -u/-p log in with TLS-SRP (password-authenticated TLS 1.2, no certificates).
       --get PATH fetches PATH over HTTP/1.1 and prints the body.
       --resume connects a second time, resuming, and prints that session too.
   tls fingerprint [--timeout SECS] HOST:PORT

@@ -21,6 +21,7 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
     let mut settings = HandshakeSettings::default();
     let mut max_connections = None;
     let mut target = None;
+    let mut verifier_db = None;
     while let Some(arg) = args.next()? {
         match arg {
             Short('c') | Long("cert") => {
@@ -29,6 +30,9 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
             Short('k') | Long("key") => key = Some(PrivateKey::from_pem_file(args.value()?)?),
             Short('d') | Long("dir") => dir = args.value()?.into(),
             Long("reqcert") => reqcert = true,
+            Short('v') | Long("verifier-db") => {
+                verifier_db = Some(tls::srp::SqliteVerifierDb::open(args.value()?)?)
+            }
             Long("cafile") => cafile = Some(TrustRoots::from_pem_file(args.value()?)?),
             Long("alpn") => settings.alpn.push(args.value()?.string()?),
             Long("cipher") => settings.cipher_names.push(args.value()?.string()?),
@@ -41,27 +45,26 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
     if settings.alpn.is_empty() {
         settings.alpn.push("http/1.1".into());
     }
-    let (chain, key) = match (cert, key) {
-        (Some(cert), Some(key)) => (cert, key),
-        (None, None) => self_signed(&target.host)?,
-        _ => return Err(CliError::Usage("-c CERT and -k KEY go together".into())),
-    };
-    let leaf = chain.certificates()[0].as_ref();
     let mut out = std::io::stdout().lock();
-    for algorithm in [
-        tls::FingerprintAlgorithm::Sha1,
-        tls::FingerprintAlgorithm::Sha256,
-    ] {
-        let label = match algorithm {
-            tls::FingerprintAlgorithm::Sha1 => "SHA-1",
-            tls::FingerprintAlgorithm::Sha256 => "SHA-256",
+    let mut builder = ServerConfig::builder().settings(settings);
+    if let Some(db) = verifier_db {
+        // TLS-SRP: the password database authenticates both sides; no certificate.
+        if cert.is_some() || key.is_some() {
+            return Err(CliError::Usage(
+                "-v DB with -c/-k (SRP-RSA) is not supported yet".into(),
+            ));
+        }
+        builder = builder.verifier_db(db);
+        writeln!(out, "Serving TLS-SRP users (TLS 1.2)").map_err(CliError::Output)?;
+    } else {
+        let (chain, key) = match (cert, key) {
+            (Some(cert), Some(key)) => (cert, key),
+            (None, None) => self_signed(&target.host)?,
+            _ => return Err(CliError::Usage("-c CERT and -k KEY go together".into())),
         };
-        let fp = tls::Fingerprint::of(algorithm, leaf).to_hex();
-        writeln!(out, "Fingerprint {label}: {fp}").map_err(CliError::Output)?;
+        print_fingerprints(&mut out, chain.certificates()[0].as_ref())?;
+        builder = builder.cert_chain(chain, key);
     }
-    let mut builder = ServerConfig::builder()
-        .cert_chain(chain, key)
-        .settings(settings);
     match (reqcert, cafile) {
         (true, Some(roots)) => builder = builder.require_client_cert(roots),
         (false, None) => {}
@@ -107,6 +110,15 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
     })
     .map_err(|e| CliError::Other(format!("cannot handle Ctrl-C: {e}")))?;
     server.serve(files)?;
+    Ok(())
+}
+
+fn print_fingerprints(out: &mut impl Write, leaf: &[u8]) -> Result<(), CliError> {
+    use tls::FingerprintAlgorithm::{Sha1, Sha256};
+    for (label, algorithm) in [("SHA-1", Sha1), ("SHA-256", Sha256)] {
+        let fp = tls::Fingerprint::of(algorithm, leaf).to_hex();
+        writeln!(out, "Fingerprint {label}: {fp}").map_err(CliError::Output)?;
+    }
     Ok(())
 }
 

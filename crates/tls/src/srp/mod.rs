@@ -14,9 +14,11 @@ mod prf;
 mod record;
 pub(crate) mod server;
 pub(crate) mod sessions;
+mod sqlite;
 pub(crate) mod suites;
 mod verifier;
 
 pub use groups::SrpGroup;
+pub use sqlite::SqliteVerifierDb;
 pub(crate) use verifier::check_username;
 pub use verifier::{make_verifier, MemoryVerifierDb, VerifierEntry, VerifierStore, MAX_USERNAME};

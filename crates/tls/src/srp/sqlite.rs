@@ -1,0 +1,195 @@
+//! Verifiers in one SQLite file: safe with concurrent readers and a writer (WAL), and every
+//! change is one transaction, so a crash mid-write loses no existing user.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+
+use super::verifier::{check_username, VerifierEntry, VerifierStore};
+use super::SrpGroup;
+use crate::Error;
+
+/// Schema version written by `create`, checked by `open`.
+const FORMAT: i64 = 1;
+
+/// An SRP verifier database in a SQLite file (what `tlsdb` manages).
+///
+/// ```
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("users.db");
+/// use tls::srp::{make_verifier, SqliteVerifierDb, VerifierStore};
+/// let db = SqliteVerifierDb::create(&path)?;
+/// db.add("alice", &make_verifier("alice", "s3cret", 2048)?)?;
+/// assert!(db.lookup("alice")?.unwrap().check_password("alice", "s3cret"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct SqliteVerifierDb {
+    conn: Mutex<Connection>,
+}
+
+fn db_error(e: rusqlite::Error) -> Error {
+    Error::Config(format!("verifier database: {e}"))
+}
+
+impl SqliteVerifierDb {
+    /// Makes a new, empty database; fails if `path` exists.
+    pub fn create(path: impl AsRef<Path>) -> Result<Self, Error> {
+        let path = path.as_ref();
+        if path.exists() {
+            return Err(Error::Config(format!("{} already exists", path.display())));
+        }
+        let conn = Connection::open(path).map_err(db_error)?;
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode = WAL;
+             BEGIN;
+             CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+             INSERT INTO meta VALUES ('format', {FORMAT});
+             CREATE TABLE users (
+                 username TEXT PRIMARY KEY,
+                 bits INTEGER NOT NULL,
+                 salt BLOB NOT NULL,
+                 verifier BLOB NOT NULL
+             );
+             COMMIT;"
+        ))
+        .map_err(db_error)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// Opens an existing database.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
+        let path = path.as_ref();
+        if !path.is_file() {
+            return Err(Error::Config(format!(
+                "{}: no such verifier database (make one with `tlsdb create`)",
+                path.display()
+            )));
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(db_error)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(db_error)?;
+        let format: Option<i64> = conn
+            .query_row("SELECT value FROM meta WHERE key = 'format'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|_| Error::Config(format!("{} is not a verifier database", path.display())))?;
+        if format != Some(FORMAT) {
+            return Err(Error::Config(format!(
+                "{}: unknown database format {format:?}",
+                path.display()
+            )));
+        }
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Adds a user; fails if the name is taken.
+    pub fn add(&self, username: &str, entry: &VerifierEntry) -> Result<(), Error> {
+        check_username(username)?;
+        let inserted = self
+            .conn()
+            .execute(
+                "INSERT OR IGNORE INTO users VALUES (?1, ?2, ?3, ?4)",
+                params![username, entry.group.bits(), entry.salt, entry.verifier],
+            )
+            .map_err(db_error)?;
+        match inserted {
+            1 => Ok(()),
+            _ => Err(Error::Config(format!("user {username:?} already exists"))),
+        }
+    }
+
+    /// Removes a user; fails if there is none.
+    pub fn remove(&self, username: &str) -> Result<(), Error> {
+        let removed = self
+            .conn()
+            .execute("DELETE FROM users WHERE username = ?1", params![username])
+            .map_err(db_error)?;
+        match removed {
+            1 => Ok(()),
+            _ => Err(Error::Config(format!("no user {username:?}"))),
+        }
+    }
+
+    /// Every user with their group size, sorted by name.
+    pub fn list(&self) -> Result<Vec<(String, u32)>, Error> {
+        let conn = self.conn();
+        let mut statement = conn
+            .prepare("SELECT username, bits FROM users ORDER BY username")
+            .map_err(db_error)?;
+        let rows = statement
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(db_error)?;
+        rows.collect::<Result<_, _>>().map_err(db_error)
+    }
+}
+
+impl VerifierStore for SqliteVerifierDb {
+    fn lookup(&self, username: &str) -> Result<Option<VerifierEntry>, Error> {
+        let row: Option<(u32, Vec<u8>, Vec<u8>)> = self
+            .conn()
+            .query_row(
+                "SELECT bits, salt, verifier FROM users WHERE username = ?1",
+                params![username],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(db_error)?;
+        row.map(|(bits, salt, verifier)| {
+            let group = SrpGroup::by_bits(bits).ok_or_else(|| {
+                Error::Config(format!(
+                    "user {username:?} has an unknown group of {bits} bits"
+                ))
+            })?;
+            Ok(VerifierEntry {
+                group,
+                salt,
+                verifier,
+            })
+        })
+        .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::srp::make_verifier;
+
+    #[test]
+    fn create_add_lookup_remove_and_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.db");
+        assert!(SqliteVerifierDb::open(&path).is_err(), "missing file");
+        let db = SqliteVerifierDb::create(&path).unwrap();
+        assert!(SqliteVerifierDb::create(&path).is_err(), "exists");
+        let alice = make_verifier("alice", "pw", 2048).unwrap();
+        db.add("alice", &alice).unwrap();
+        assert!(db.add("alice", &alice).is_err(), "duplicate");
+        db.add("bob", &make_verifier("bob", "pw2", 3072).unwrap())
+            .unwrap();
+        drop(db);
+        let db = SqliteVerifierDb::open(&path).unwrap();
+        assert_eq!(
+            db.list().unwrap(),
+            vec![("alice".into(), 2048), ("bob".into(), 3072)]
+        );
+        assert_eq!(db.lookup("alice").unwrap(), Some(alice));
+        assert_eq!(db.lookup("carol").unwrap(), None);
+        db.remove("bob").unwrap();
+        assert!(db.remove("bob").is_err());
+        std::fs::write(dir.path().join("junk.db"), b"not sqlite").unwrap();
+        assert!(SqliteVerifierDb::open(dir.path().join("junk.db")).is_err());
+    }
+}

@@ -1,0 +1,117 @@
+//! `tlsdb`: manage TLS-SRP verifier databases (tlslite's `tlsdb.py`).
+
+#![forbid(unsafe_code)]
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+
+use tls::srp::{make_verifier, SqliteVerifierDb, VerifierStore};
+
+const USAGE: &str = "\
+usage:
+  tlsdb create DB                        make an empty verifier database
+  tlsdb add DB USER [PASSWORD] [BITS]    add a user (password prompted, or read from stdin,
+                                         when omitted or `-`; BITS 1024..8192, default 2048)
+  tlsdb del DB USER                      remove a user
+  tlsdb list DB                          print `USER BITS` for every user
+  tlsdb check DB USER [PASSWORD]         exit 0 if the password is right, 1 if not
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        ["create", db] => SqliteVerifierDb::create(db)
+            .map(drop)
+            .map_err(|e| e.to_string()),
+        ["add", db, user, rest @ ..] if rest.len() <= 2 => {
+            add(db, user, rest.first().copied(), rest.get(1).copied())
+        }
+        ["del", db, user] => open(db).and_then(|d| d.remove(user).map_err(|e| e.to_string())),
+        ["list", db] => list(db),
+        ["check", db, user, rest @ ..] if rest.len() <= 1 => {
+            return check(db, user, rest.first().copied())
+        }
+        ["-h" | "--help"] => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        _ => {
+            eprint!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(why) => {
+            eprintln!("tlsdb: {why}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn open(db: &str) -> Result<SqliteVerifierDb, String> {
+    SqliteVerifierDb::open(db).map_err(|e| e.to_string())
+}
+
+/// The password from the command line, a prompt without echo, or a line of stdin.
+fn password(given: Option<&str>) -> Result<String, String> {
+    match given {
+        Some(p) if p != "-" => Ok(p.to_owned()),
+        _ if std::io::stdin().is_terminal() => rpassword::prompt_password("Password: ")
+            .map_err(|e| format!("reading the password: {e}")),
+        _ => {
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .map_err(|e| e.to_string())?;
+            Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+        }
+    }
+}
+
+fn add(db: &str, user: &str, pass: Option<&str>, bits: Option<&str>) -> Result<(), String> {
+    let db = open(db)?;
+    let bits = match bits {
+        None => 2048,
+        Some(b) => b
+            .parse()
+            .map_err(|_| format!("BITS must be a number, not {b:?}"))?,
+    };
+    let password = password(pass)?;
+    let entry = make_verifier(user, &password, bits).map_err(|e| e.to_string())?;
+    db.add(user, &entry).map_err(|e| e.to_string())
+}
+
+fn list(db: &str) -> Result<(), String> {
+    let mut out = std::io::stdout().lock();
+    for (user, bits) in open(db)?.list().map_err(|e| e.to_string())? {
+        writeln!(out, "{user} {bits}").map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+fn check(db: &str, user: &str, pass: Option<&str>) -> ExitCode {
+    let outcome = open(db).and_then(|db| {
+        let entry = db
+            .lookup(user)
+            .map_err(|e| e.to_string())?
+            .ok_or(format!("no user {user:?}"))?;
+        Ok(entry.check_password(user, &password(pass)?))
+    });
+    match outcome {
+        Ok(true) => {
+            println!("password for {user} is correct");
+            ExitCode::SUCCESS
+        }
+        Ok(false) => {
+            eprintln!("tlsdb: wrong password for {user}");
+            ExitCode::FAILURE
+        }
+        Err(why) => {
+            eprintln!("tlsdb: {why}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! `tlsdb` and the SRP side of `tls server` / `tls client`.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use tls_testkit::{run, succeeded, PeerProcess};
+
+const TLSDB: &str = env!("CARGO_BIN_EXE_tlsdb");
+const TLS: &str = env!("CARGO_BIN_EXE_tls");
+
+fn tlsdb(args: &[&str], stdin: &str) -> std::process::Output {
+    run(Command::new(TLSDB).args(args), stdin.as_bytes())
+}
+
+#[test]
+fn tlsdb_manages_users_and_reports_errors_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("users.db");
+    let db = db.to_str().unwrap();
+    let missing = tlsdb(&["list", db], "");
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no such verifier database"));
+    succeeded(&tlsdb(&["create", db], ""));
+    assert!(String::from_utf8_lossy(&tlsdb(&["create", db], "").stderr).contains("already exists"));
+    succeeded(&tlsdb(&["add", db, "alice"], "from stdin\n"));
+    succeeded(&tlsdb(&["add", db, "bob", "pw", "3072"], ""));
+    let taken = tlsdb(&["add", db, "bob", "pw"], "");
+    assert!(String::from_utf8_lossy(&taken.stderr).contains("already exists"));
+    let bad_bits = tlsdb(&["add", db, "carol", "pw", "1000"], "");
+    assert!(String::from_utf8_lossy(&bad_bits.stderr).contains("no RFC 5054 group of 1000 bits"));
+    assert_eq!(
+        succeeded(&tlsdb(&["list", db], "")),
+        "alice 2048\nbob 3072\n"
+    );
+    succeeded(&tlsdb(&["check", db, "alice", "from stdin"], ""));
+    assert_eq!(
+        tlsdb(&["check", db, "alice", "wrong"], "").status.code(),
+        Some(1)
+    );
+    succeeded(&tlsdb(&["del", db, "bob"], ""));
+    assert_eq!(succeeded(&tlsdb(&["list", db], "")), "alice 2048\n");
+    assert_eq!(tlsdb(&["frobnicate"], "").status.code(), Some(2));
+}
+
+#[test]
+fn tls_server_serves_srp_users_to_tls_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("users.db");
+    let db = db.to_str().unwrap();
+    succeeded(&tlsdb(&["create", db], ""));
+    succeeded(&tlsdb(&["add", db, "alice", "open sesame"], ""));
+    std::fs::write(dir.path().join("note.txt"), "for alice only\n").unwrap();
+    let mut server = PeerProcess::spawn(
+        Command::new(TLS)
+            .args(["server", "-v", db, "-d"])
+            .arg(dir.path())
+            .arg("127.0.0.1:0")
+            .env("TLS_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped()),
+    );
+    let mut lines = BufReader::new(server.0.stdout.take().unwrap()).lines();
+    assert_eq!(
+        lines.next().unwrap().unwrap(),
+        "Serving TLS-SRP users (TLS 1.2)"
+    );
+    let serving = lines.next().unwrap().unwrap();
+    let port = serving
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    let target = format!("localhost:{port}");
+
+    let ok = run(
+        Command::new(TLS).args([
+            "client",
+            "-u",
+            "alice",
+            "-p",
+            "open sesame",
+            "--get",
+            "/note.txt",
+            &target,
+        ]),
+        b"",
+    );
+    let stdout = succeeded(&ok);
+    assert!(stdout.contains("SRP username: alice"), "{stdout}");
+    assert!(
+        stdout.contains("Encrypt-then-MAC: yes") && stdout.contains("Extended master secret: yes"),
+        "{stdout}"
+    );
+    assert!(stdout.ends_with("for alice only\n"), "{stdout}");
+
+    let wrong = run(
+        Command::new(TLS).args(["client", "-u", "alice", "-p", "guess", &target]),
+        b"",
+    );
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("bad_record_mac"));
+}
