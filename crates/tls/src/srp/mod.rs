@@ -18,6 +18,9 @@ mod sqlite;
 pub(crate) mod suites;
 mod verifier;
 
+#[cfg(test)]
+mod tests;
+
 pub use groups::SrpGroup;
 pub use sqlite::SqliteVerifierDb;
 pub(crate) use verifier::check_username;

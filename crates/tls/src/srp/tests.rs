@@ -1,0 +1,332 @@
+//! Hostile peers against the SRP engine, message by message: every malformed or dangerous
+//! input gets its documented alert, never a panic.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::client::{ClientRole, SrpClientParams};
+use super::codec::{
+    content, ext, handshake, handshake_message, ClientHello, KeyExchangeParams, ServerHello, TLS12,
+};
+use super::conn::SrpConnection;
+use super::server::{ServerRole, SrpServerParams};
+use super::sessions::SessionMap;
+use super::suites::{SrpSuite, SUITES};
+use super::{MemoryVerifierDb, SrpGroup};
+use crate::engine::Engine;
+use crate::{AlertDescription, Error};
+
+fn server() -> SrpConnection<ServerRole> {
+    let db = MemoryVerifierDb::new();
+    db.add("alice", "pw", 2048).unwrap();
+    let params = SrpServerParams {
+        store: Arc::new(db),
+        suites: SUITES.iter().copied().filter(|s| !s.rsa).collect(),
+        encrypt_then_mac: true,
+        simulate_unknown_users: true,
+        secret: [1; 32],
+        sessions: Arc::new(SessionMap::new(8, Duration::from_secs(60))),
+    };
+    SrpConnection::new(ServerRole::new(Arc::new(params))).unwrap()
+}
+
+fn client() -> SrpConnection<ClientRole> {
+    let params = SrpClientParams {
+        username: "alice".into(),
+        password: "pw".into(),
+        suites: SUITES.iter().copied().filter(|s| !s.rsa).collect(),
+        min_bits: 2048,
+        max_bits: 8192,
+        encrypt_then_mac: true,
+        sessions: SessionMap::new(8, Duration::from_secs(60)),
+    };
+    SrpConnection::new(ClientRole::new(Arc::new(params), "localhost")).unwrap()
+}
+
+fn record(content_type: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![content_type, 3, 3];
+    out.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+fn handshake_record(kind: u8, body: &[u8]) -> Vec<u8> {
+    record(content::HANDSHAKE, &handshake_message(kind, body))
+}
+
+/// Feeds bytes and returns what processing them said.
+fn feed(conn: &mut dyn Engine, bytes: &[u8]) -> Result<(), Error> {
+    let mut input = bytes;
+    while !input.is_empty() {
+        conn.read_tls(&mut input).unwrap();
+        conn.process_new_packets()?;
+    }
+    Ok(())
+}
+
+fn expect_alert(result: Result<(), Error>, alert: AlertDescription) {
+    match result {
+        Err(Error::LocalAlert { description, .. }) if description == alert => {}
+        other => panic!("expected {alert}, got {other:?}"),
+    }
+}
+
+fn hello(username: &str) -> ClientHello {
+    let mut srp = vec![username.len() as u8];
+    srp.extend_from_slice(username.as_bytes());
+    ClientHello {
+        version: TLS12,
+        random: [5; 32],
+        session_id: vec![],
+        suites: vec![0xc01d],
+        extensions: vec![(ext::SRP, srp), (ext::EXTENDED_MASTER_SECRET, vec![])],
+    }
+}
+
+fn a_record(a: &[u8]) -> Vec<u8> {
+    let mut body = (a.len() as u16).to_be_bytes().to_vec();
+    body.extend_from_slice(a);
+    handshake_record(handshake::CLIENT_KEY_EXCHANGE, &body)
+}
+
+#[test]
+fn server_refuses_a_equal_to_zero_or_n() {
+    let n = SrpGroup::by_bits(2048).unwrap().params().n_bytes.clone();
+    for a in [vec![0u8], vec![0u8; 256], n.clone()] {
+        let mut conn = server();
+        feed(
+            &mut conn,
+            &handshake_record(handshake::CLIENT_HELLO, &hello("alice").encode()),
+        )
+        .unwrap();
+        expect_alert(
+            feed(&mut conn, &a_record(&a)),
+            AlertDescription::IllegalParameter,
+        );
+        // The alert was queued for the peer, and the error sticks.
+        assert!(conn.wants_write());
+        assert!(conn.process_new_packets().is_err());
+    }
+}
+
+#[test]
+fn server_answers_malformed_messages_with_decode_error() {
+    let full = hello("alice").encode();
+    for cut in [0, 10, 34, 35, full.len() - 1] {
+        let mut conn = server();
+        expect_alert(
+            feed(
+                &mut conn,
+                &handshake_record(handshake::CLIENT_HELLO, &full[..cut]),
+            ),
+            AlertDescription::DecodeError,
+        );
+    }
+    let mut conn = server();
+    feed(&mut conn, &handshake_record(handshake::CLIENT_HELLO, &full)).unwrap();
+    expect_alert(
+        feed(
+            &mut conn,
+            &handshake_record(handshake::CLIENT_KEY_EXCHANGE, &[0, 9, 1]),
+        ),
+        AlertDescription::DecodeError,
+    );
+    let mut conn = server();
+    expect_alert(
+        feed(&mut conn, &record(content::ALERT, &[9, 9, 9])),
+        AlertDescription::DecodeError,
+    );
+}
+
+#[test]
+fn server_refuses_messages_out_of_order_and_garbage() {
+    let mut conn = server();
+    expect_alert(
+        feed(&mut conn, &a_record(&[7])),
+        AlertDescription::UnexpectedMessage,
+    );
+    let mut conn = server();
+    expect_alert(
+        feed(&mut conn, &record(content::APPLICATION_DATA, b"early")),
+        AlertDescription::UnexpectedMessage,
+    );
+    let mut conn = server();
+    expect_alert(
+        feed(&mut conn, &record(content::CHANGE_CIPHER_SPEC, &[1])),
+        AlertDescription::UnexpectedMessage,
+    );
+    let mut conn = server();
+    expect_alert(
+        feed(&mut conn, b"GET / HTTP/1.1\r\n\r\n"),
+        AlertDescription::DecodeError,
+    );
+    let mut conn = server();
+    let mut no_srp = hello("alice");
+    no_srp.extensions.clear();
+    expect_alert(
+        feed(
+            &mut conn,
+            &handshake_record(handshake::CLIENT_HELLO, &no_srp.encode()),
+        ),
+        AlertDescription::HandshakeFailure,
+    );
+    let mut conn = server();
+    let mut old = hello("alice");
+    old.version = 0x0301;
+    expect_alert(
+        feed(
+            &mut conn,
+            &handshake_record(handshake::CLIENT_HELLO, &old.encode()),
+        ),
+        AlertDescription::ProtocolVersion,
+    );
+}
+
+#[test]
+fn oversized_records_are_refused() {
+    let mut conn = server();
+    let mut header = vec![content::HANDSHAKE, 3, 3];
+    header.extend_from_slice(&((1u16 << 14) + 2049).to_be_bytes());
+    expect_alert(feed(&mut conn, &header), AlertDescription::RecordOverflow);
+}
+
+/// The client after its ClientHello, given a ServerHello for suite 0xc01d.
+fn client_after_server_hello() -> SrpConnection<ClientRole> {
+    let mut conn = client();
+    let hello = ServerHello {
+        version: TLS12,
+        random: [6; 32],
+        session_id: vec![1; 32],
+        suite: SrpSuite::allowed(&[])[0].id,
+        extensions: vec![(ext::EXTENDED_MASTER_SECRET, vec![])],
+    };
+    feed(
+        &mut conn,
+        &handshake_record(handshake::SERVER_HELLO, &hello.encode()),
+    )
+    .unwrap();
+    conn
+}
+
+fn key_exchange(n: Vec<u8>, g: Vec<u8>, b: Vec<u8>) -> Vec<u8> {
+    let params = KeyExchangeParams {
+        n,
+        g,
+        salt: vec![3; 16],
+        b,
+    };
+    handshake_record(handshake::SERVER_KEY_EXCHANGE, &params.encode())
+}
+
+#[test]
+fn client_refuses_b_equal_to_zero_or_n_and_unknown_or_small_groups() {
+    let group = SrpGroup::by_bits(2048).unwrap().params();
+    for b in [vec![0u8], group.n_bytes.clone()] {
+        let mut conn = client_after_server_hello();
+        expect_alert(
+            feed(
+                &mut conn,
+                &key_exchange(group.n_bytes.clone(), group.g_bytes.clone(), b),
+            ),
+            AlertDescription::IllegalParameter,
+        );
+    }
+    let mut not_a_group = group.n_bytes.clone();
+    not_a_group[100] ^= 1;
+    let mut conn = client_after_server_hello();
+    expect_alert(
+        feed(
+            &mut conn,
+            &key_exchange(not_a_group, group.g_bytes.clone(), vec![5]),
+        ),
+        AlertDescription::InsufficientSecurity,
+    );
+    let small = SrpGroup::by_bits(1024).unwrap().params();
+    let mut conn = client_after_server_hello();
+    expect_alert(
+        feed(
+            &mut conn,
+            &key_exchange(small.n_bytes.clone(), small.g_bytes.clone(), vec![5]),
+        ),
+        AlertDescription::InsufficientSecurity,
+    );
+}
+
+#[test]
+fn client_refuses_bad_server_hellos() {
+    let mut conn = client();
+    let other_suite = ServerHello {
+        version: TLS12,
+        random: [6; 32],
+        session_id: vec![],
+        suite: 0x002f,
+        extensions: vec![],
+    };
+    expect_alert(
+        feed(
+            &mut conn,
+            &handshake_record(handshake::SERVER_HELLO, &other_suite.encode()),
+        ),
+        AlertDescription::IllegalParameter,
+    );
+    let mut conn = client();
+    let tls11 = ServerHello {
+        version: 0x0302,
+        random: [6; 32],
+        session_id: vec![],
+        suite: 0xc01d,
+        extensions: vec![],
+    };
+    expect_alert(
+        feed(
+            &mut conn,
+            &handshake_record(handshake::SERVER_HELLO, &tls11.encode()),
+        ),
+        AlertDescription::ProtocolVersion,
+    );
+    let mut conn = client();
+    let unasked = ServerHello {
+        version: TLS12,
+        random: [6; 32],
+        session_id: vec![],
+        suite: 0xc01d,
+        extensions: vec![(ext::SRP, vec![])],
+    };
+    expect_alert(
+        feed(
+            &mut conn,
+            &handshake_record(handshake::SERVER_HELLO, &unasked.encode()),
+        ),
+        AlertDescription::UnsupportedExtension,
+    );
+    let mut conn = client();
+    expect_alert(
+        feed(
+            &mut conn,
+            &handshake_record(handshake::SERVER_HELLO, &[3, 3, 0]),
+        ),
+        AlertDescription::DecodeError,
+    );
+    let mut conn = client_after_server_hello();
+    expect_alert(
+        feed(&mut conn, &handshake_record(handshake::FINISHED, &[0; 12])),
+        AlertDescription::UnexpectedMessage,
+    );
+}
+
+#[test]
+fn fatal_alerts_from_the_peer_are_reported_by_name() {
+    let mut conn = client();
+    match feed(
+        &mut conn,
+        &record(
+            content::ALERT,
+            &[2, AlertDescription::UnknownPskIdentity.code()],
+        ),
+    ) {
+        Err(Error::RemoteAlert {
+            description: AlertDescription::UnknownPskIdentity,
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+}
