@@ -11,6 +11,9 @@ use super::record::{CipherState, MAX_CIPHERTEXT, MAX_PLAINTEXT};
 use crate::engine::Engine;
 use crate::{AlertDescription, Error, Session};
 
+/// Room for two whole records, so a read never has to wait for one to be consumed.
+const INCOMING_SIZE: usize = 2 * (5 + MAX_CIPHERTEXT);
+
 /// Largest handshake message accepted (a certificate chain fits easily).
 const MAX_HANDSHAKE: usize = 64 * 1024;
 
@@ -77,7 +80,10 @@ pub(crate) struct Core {
     pub(crate) write: Option<CipherState>,
     /// Running hash of every handshake message so far (for Finished and EMS).
     pub(crate) transcript: Sha256,
+    /// Received TLS bytes live in `incoming[in_start..in_end]`; the buffer is zeroed once.
     incoming: Vec<u8>,
+    in_start: usize,
+    in_end: usize,
     handshake: Vec<u8>,
     outgoing: Vec<u8>,
     plaintext: Vec<u8>,
@@ -99,7 +105,9 @@ impl Core {
             read: None,
             write: None,
             transcript: Sha256::new(),
-            incoming: Vec::new(),
+            incoming: vec![0; INCOMING_SIZE],
+            in_start: 0,
+            in_end: 0,
             handshake: Vec::new(),
             outgoing: Vec::new(),
             plaintext: Vec::new(),
@@ -217,9 +225,9 @@ impl<R: Role> SrpConnection<R> {
 
     fn process_records(&mut self) -> Result<(), Failure> {
         let mut incoming = std::mem::take(&mut self.core.incoming);
-        let mut start = 0;
+        let (mut start, end) = (self.core.in_start, self.core.in_end);
         let result = loop {
-            let available = &incoming[start..];
+            let available = &incoming[start..end];
             if available.len() < 5 {
                 break Ok(());
             }
@@ -264,7 +272,11 @@ impl<R: Role> SrpConnection<R> {
                 break Err(f);
             }
         };
-        incoming.drain(..start);
+        if start == end {
+            (self.core.in_start, self.core.in_end) = (0, 0);
+        } else {
+            self.core.in_start = start;
+        }
         self.core.incoming = incoming;
         result
     }
@@ -347,18 +359,24 @@ impl<R: Role> SrpConnection<R> {
 
 impl<R: Role> Engine for SrpConnection<R> {
     fn read_tls(&mut self, rd: &mut dyn io::Read) -> io::Result<usize> {
-        if self.core.eof || self.core.peer_closed {
+        let core = &mut self.core;
+        if core.eof || core.peer_closed {
             return Ok(0);
         }
-        let buf = &mut self.core.incoming;
-        let old = buf.len();
-        buf.resize(old + MAX_CIPHERTEXT + 5, 0);
-        let result = rd.read(&mut buf[old..]);
-        buf.truncate(old + *result.as_ref().unwrap_or(&0));
-        if let Ok(0) = result {
-            self.core.eof = true;
+        if core.in_end == core.incoming.len() {
+            // Full: slide the unprocessed tail to the front (at most one partial record).
+            core.incoming.copy_within(core.in_start..core.in_end, 0);
+            (core.in_start, core.in_end) = (0, core.in_end - core.in_start);
+            if core.in_end == core.incoming.len() {
+                return Err(io::Error::other("received records are not being processed"));
+            }
         }
-        result
+        let n = rd.read(&mut core.incoming[core.in_end..])?;
+        core.in_end += n;
+        if n == 0 {
+            core.eof = true;
+        }
+        Ok(n)
     }
 
     fn write_tls(&mut self, wr: &mut dyn io::Write) -> io::Result<usize> {

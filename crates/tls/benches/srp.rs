@@ -1,0 +1,247 @@
+//! TLS-SRP against GnuTLS, in one run: full SRP-2048 handshakes per second, resumed handshakes,
+//! and bulk throughput with TLS_SRP_SHA_WITH_AES_128_CBC_SHA and Encrypt-then-MAC.
+//!
+//! `cargo bench -p tls --bench srp` — `BENCH_SRP_HANDSHAKES` (default 300), `BENCH_MIB`
+//! (default 512). GnuTLS has no in-process Rust binding, so its handshakes are timed as
+//! `gnutls-cli` runs against `gnutls-serv`, minus the same number of `gnutls-cli --version`
+//! runs (process start); its bulk figure is `gnutls-cli --benchmark-ciphers` for
+//! AES-128-CBC-SHA1 (cipher and MAC in memory, no sockets: a ceiling for it, not a
+//! like-for-like transfer). `openssl speed` gives the machine's ceiling for the same cipher.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use tls::srp::MemoryVerifierDb;
+use tls::{ClientConfig, HandshakeSettings, ServerConfig};
+use tls_testkit::{peer, run, succeeded, PeerProcess};
+
+const SUITE: &str = "TLS_SRP_SHA_WITH_AES_128_CBC_SHA";
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// `count` handshakes of `client` against `server`, each with a one-byte exchange.
+fn handshakes(server: &ServerConfig, client: &ClientConfig, count: u64) -> f64 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = server.clone();
+    let acceptor = thread::spawn(move || {
+        for _ in 0..count {
+            let (tcp, _) = listener.accept().unwrap();
+            let mut tls = server.accept(tcp).unwrap();
+            let mut byte = [0u8; 1];
+            tls.read_exact(&mut byte).unwrap();
+            tls.write_all(&byte).unwrap();
+            tls.close().unwrap();
+        }
+    });
+    let started = Instant::now();
+    for _ in 0..count {
+        let tcp = TcpStream::connect(addr).unwrap();
+        tcp.set_nodelay(true).unwrap();
+        let mut tls = client.connect("localhost", tcp).unwrap();
+        tls.write_all(b"x").unwrap();
+        let mut byte = [0u8; 1];
+        tls.read_exact(&mut byte).unwrap();
+        tls.close().unwrap();
+    }
+    acceptor.join().unwrap();
+    count as f64 / started.elapsed().as_secs_f64()
+}
+
+/// MB/s of `bytes` sent from our client to our server over one connection.
+fn bulk(server: &ServerConfig, client: &ClientConfig, bytes: u64) -> f64 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = server.clone();
+    let reader = thread::spawn(move || {
+        let (tcp, _) = listener.accept().unwrap();
+        let mut tls = server.accept(tcp).unwrap();
+        let mut buf = vec![0u8; 1 << 16];
+        let mut total = 0u64;
+        loop {
+            match tls.read(&mut buf).unwrap() {
+                0 => break total,
+                n => total += n as u64,
+            }
+        }
+    });
+    let mut tls = client
+        .connect("localhost", TcpStream::connect(addr).unwrap())
+        .unwrap();
+    let chunk = vec![0x5a; 1 << 16];
+    let started = Instant::now();
+    let mut sent = 0;
+    while sent < bytes {
+        let n = (bytes - sent).min(chunk.len() as u64) as usize;
+        tls.write_all(&chunk[..n]).unwrap();
+        sent += n as u64;
+    }
+    tls.close().unwrap();
+    assert_eq!(reader.join().unwrap(), bytes);
+    bytes as f64 / started.elapsed().as_secs_f64() / 1e6
+}
+
+fn seconds(cmd: &mut Command, times: u64) -> f64 {
+    let started = Instant::now();
+    for _ in 0..times {
+        let status = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "{cmd:?} failed");
+    }
+    started.elapsed().as_secs_f64()
+}
+
+/// GnuTLS SRP-2048 handshakes per second (process start subtracted).
+fn gnutls_handshakes(count: u64) -> Option<f64> {
+    let (serv, cli, srptool) = (peer("gnutls-serv")?, peer("gnutls-cli")?, peer("srptool")?);
+    let dir = tempfile::tempdir().unwrap();
+    let (conf, passwd) = (dir.path().join("tpasswd.conf"), dir.path().join("tpasswd"));
+    succeeded(&run(
+        Command::new(&srptool).arg(format!("--create-conf={}", conf.display())),
+        b"",
+    ));
+    succeeded(&run(
+        Command::new(&srptool)
+            .arg(format!("--passwd={}", passwd.display()))
+            .arg(format!("--passwd-conf={}", conf.display()))
+            .args(["--index=3", "-u", "alice"]),
+        b"pw\n",
+    ));
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let priority = "NORMAL:-KX-ALL:+SRP:-VERS-TLS1.3:-CIPHER-ALL:+AES-128-CBC";
+    let _server = PeerProcess::spawn(
+        Command::new(serv)
+            .args(["--port", &port.to_string(), "--priority", priority])
+            .arg("--srppasswd")
+            .arg(&passwd)
+            .arg("--srppasswdconf")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    while TcpListener::bind(("127.0.0.1", port)).is_ok() {
+        thread::sleep(Duration::from_millis(20));
+    }
+    let mut handshake = Command::new(&cli);
+    handshake.args([
+        "--port",
+        &port.to_string(),
+        "--srpusername",
+        "alice",
+        "--srppasswd",
+        "pw",
+    ]);
+    handshake.args(["--priority", priority, "--insecure", "localhost"]);
+    let mut start_only = Command::new(&cli);
+    start_only.arg("--version");
+    let total = seconds(&mut handshake, count);
+    let startup = seconds(&mut start_only, count);
+    Some(count as f64 / (total - startup))
+}
+
+fn main() {
+    let smoke = !std::env::args().any(|a| a == "--bench");
+    let count = if smoke {
+        5
+    } else {
+        env_or("BENCH_SRP_HANDSHAKES", 300)
+    };
+    let mib = if smoke { 4 } else { env_or("BENCH_MIB", 512) };
+    let db = MemoryVerifierDb::new();
+    db.add("alice", "pw", 2048).unwrap();
+    let settings = HandshakeSettings {
+        cipher_names: vec![SUITE.into()],
+        ..Default::default()
+    };
+    let server = ServerConfig::builder()
+        .verifier_db(db)
+        .settings(settings.clone())
+        .build()
+        .unwrap();
+    let fresh = ClientConfig::builder()
+        .srp("alice", "pw")
+        .settings(settings.clone())
+        .no_resumption()
+        .build()
+        .unwrap();
+    let resuming = ClientConfig::builder()
+        .srp("alice", "pw")
+        .settings(settings)
+        .build()
+        .unwrap();
+
+    println!("SRP-2048, {SUITE}, Encrypt-then-MAC and EMS, loopback");
+    let ours = handshakes(&server, &fresh, count);
+    match gnutls_handshakes(count) {
+        Some(gnutls) => println!(
+            "full handshakes x{count}: ours {ours:7.1}/s   GnuTLS (gnutls-cli runs minus process start) {gnutls:7.1}/s   ratio {:.2}",
+            ours / gnutls
+        ),
+        None => println!("full handshakes x{count}: ours {ours:7.1}/s   GnuTLS not installed"),
+    }
+    let resumed = handshakes(&server, &resuming, count * 10);
+    println!("resumed handshakes x{}: ours {resumed:7.1}/s", count * 10);
+    let ours_bulk = bulk(&server, &fresh, mib << 20);
+    let gnutls_bulk = peer("gnutls-cli").and_then(|cli| {
+        let out = run(Command::new(cli).arg("--benchmark-ciphers"), b"");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let line = text
+            .lines()
+            .find(|l| l.trim_start().starts_with("AES-128-CBC-SHA1 "))?
+            .to_owned();
+        let gbps: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(gbps * 1000.0)
+    });
+    match gnutls_bulk {
+        Some(g) => println!(
+            "bulk {mib} MiB: ours {ours_bulk:6.0} MB/s over loopback   GnuTLS AES-128-CBC-SHA1 in memory {g:6.0} MB/s   ratio {:.2}",
+            ours_bulk / g
+        ),
+        None => println!("bulk {mib} MiB: ours {ours_bulk:6.0} MB/s"),
+    }
+    if let Some(openssl) = peer("openssl") {
+        let out = run(
+            Command::new(openssl).args([
+                "speed",
+                "-evp",
+                "aes-128-cbc-hmac-sha1",
+                "-bytes",
+                "16384",
+                "-seconds",
+                "1",
+            ]),
+            b"",
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        if let Some(line) = text
+            .lines()
+            .find(|l| l.to_ascii_lowercase().starts_with("aes-128-cbc-hmac-sha1"))
+        {
+            let kbps: f64 = line
+                .split_whitespace()
+                .last()
+                .and_then(|v| v.trim_end_matches('k').parse().ok())
+                .unwrap_or(0.0);
+            println!(
+                "ceiling: openssl speed aes-128-cbc-hmac-sha1 (16 KiB) {:6.0} MB/s",
+                kbps / 1000.0
+            );
+        }
+    }
+}
