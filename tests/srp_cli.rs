@@ -101,3 +101,68 @@ fn tls_server_serves_srp_users_to_tls_client() {
     assert_eq!(wrong.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("bad_record_mac"));
 }
+
+#[test]
+fn tlsdb_imports_and_exports_gnutls_password_files() {
+    let Some(srptool) = tls_testkit::peer("srptool") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    succeeded(&run(
+        Command::new(&srptool).arg(format!("--create-conf={}", path("tpasswd.conf"))),
+        b"",
+    ));
+    succeeded(&run(
+        Command::new(&srptool)
+            .arg(format!("--passwd={}", path("tpasswd")))
+            .arg(format!("--passwd-conf={}", path("tpasswd.conf")))
+            .args(["--index=4", "-u", "gnu"]),
+        b"from srptool\n",
+    ));
+    succeeded(&tlsdb(&["create", &path("users.db")], ""));
+    let imported = succeeded(&tlsdb(
+        &[
+            "import-gnutls",
+            &path("users.db"),
+            &path("tpasswd"),
+            &path("tpasswd.conf"),
+        ],
+        "",
+    ));
+    assert_eq!(imported, "imported 1 users\n");
+    assert_eq!(
+        succeeded(&tlsdb(&["list", &path("users.db")], "")),
+        "gnu 3072\n"
+    );
+    succeeded(&tlsdb(
+        &["check", &path("users.db"), "gnu", "from srptool"],
+        "",
+    ));
+    succeeded(&tlsdb(
+        &["add", &path("users.db"), "ours", "pw", "2048"],
+        "",
+    ));
+    succeeded(&tlsdb(
+        &[
+            "export-gnutls",
+            &path("users.db"),
+            &path("out"),
+            &path("out.conf"),
+        ],
+        "",
+    ));
+    let exported = std::fs::read_to_string(path("out")).unwrap();
+    assert!(
+        exported
+            .lines()
+            .any(|l| l.starts_with("gnu:") && l.ends_with(":4")),
+        "{exported}"
+    );
+    assert!(
+        exported
+            .lines()
+            .any(|l| l.starts_with("ours:") && l.ends_with(":3")),
+        "{exported}"
+    );
+}

@@ -15,6 +15,10 @@ usage:
   tlsdb del DB USER                      remove a user
   tlsdb list DB                          print `USER BITS` for every user
   tlsdb check DB USER [PASSWORD]         exit 0 if the password is right, 1 if not
+  tlsdb import-gnutls DB TPASSWD TPASSWD_CONF
+                                         add the users of GnuTLS password files (srptool's)
+  tlsdb export-gnutls DB TPASSWD TPASSWD_CONF
+                                         write every user to GnuTLS password files
 ";
 
 fn main() -> ExitCode {
@@ -32,6 +36,8 @@ fn main() -> ExitCode {
         ["check", db, user, rest @ ..] if rest.len() <= 1 => {
             return check(db, user, rest.first().copied())
         }
+        ["import-gnutls", db, passwd, conf] => import(db, passwd, conf),
+        ["export-gnutls", db, passwd, conf] => export(db, passwd, conf),
         ["-h" | "--help"] => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -82,6 +88,28 @@ fn add(db: &str, user: &str, pass: Option<&str>, bits: Option<&str>) -> Result<(
     let password = password(pass)?;
     let entry = make_verifier(user, &password, bits).map_err(|e| e.to_string())?;
     db.add(user, &entry).map_err(|e| e.to_string())
+}
+
+fn import(db: &str, passwd: &str, conf: &str) -> Result<(), String> {
+    let db = open(db)?;
+    let read = |p: &str| std::fs::read_to_string(p).map_err(|e| format!("{p}: {e}"));
+    let users =
+        tls::srp::gnutls::read_tpasswd(&read(passwd)?, &read(conf)?).map_err(|e| e.to_string())?;
+    for (user, entry) in &users {
+        db.add(user, entry).map_err(|e| e.to_string())?;
+    }
+    println!("imported {} users", users.len());
+    Ok(())
+}
+
+fn export(db: &str, passwd: &str, conf: &str) -> Result<(), String> {
+    let users = open(db)?.entries().map_err(|e| e.to_string())?;
+    let (passwd_text, conf_text) =
+        tls::srp::gnutls::write_tpasswd(&users).map_err(|e| e.to_string())?;
+    std::fs::write(conf, conf_text).map_err(|e| format!("{conf}: {e}"))?;
+    std::fs::write(passwd, passwd_text).map_err(|e| format!("{passwd}: {e}"))?;
+    println!("exported {} users", users.len());
+    Ok(())
 }
 
 fn list(db: &str) -> Result<(), String> {

@@ -303,3 +303,89 @@ fn gnutls_cli_against_our_server_with_resumption() {
         Some(true)
     );
 }
+
+#[test]
+fn users_imported_from_srptool_log_in_with_gnutls_cli() {
+    let Some(cli) = peer("gnutls-cli") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let Some((passwd, conf)) = gnutls_passwd(dir.path(), "3") else {
+        return;
+    };
+    let read = |p: &Path| std::fs::read_to_string(p).unwrap();
+    let users = tls::srp::gnutls::read_tpasswd(&read(&passwd), &read(&conf)).unwrap();
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0].1.group.bits(), 2048);
+    let db = MemoryVerifierDb::new();
+    db.insert(&users[0].0, users[0].1.clone()).unwrap();
+    let config = ServerConfig::builder().verifier_db(db).build().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = thread::spawn(move || {
+        let (tcp, _) = listener.accept().unwrap();
+        let tls = config.accept(tcp)?;
+        let user = tls.session().srp_username().map(str::to_owned);
+        let _ = tls.close();
+        Ok::<_, Error>(user)
+    });
+    succeeded(&run(
+        Command::new(cli)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--srpusername",
+                USER,
+                "--srppasswd",
+                PASSWORD,
+            ])
+            .args(["--priority", GNUTLS_SRP, "--insecure", "localhost"]),
+        b"",
+    ));
+    assert_eq!(server.join().unwrap().unwrap().as_deref(), Some(USER));
+}
+
+#[test]
+fn users_exported_to_tpasswd_are_served_by_gnutls_serv() {
+    let Some(serv) = peer("gnutls-serv") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut users = Vec::new();
+    for bits in [2048, 3072, 4096, 8192] {
+        users.push((
+            format!("user{bits}"),
+            tls::srp::make_verifier(&format!("user{bits}"), PASSWORD, bits).unwrap(),
+        ));
+    }
+    let (passwd_text, conf_text) = tls::srp::gnutls::write_tpasswd(&users).unwrap();
+    let (passwd, conf) = (dir.path().join("tpasswd"), dir.path().join("tpasswd.conf"));
+    std::fs::write(&passwd, passwd_text).unwrap();
+    std::fs::write(&conf, conf_text).unwrap();
+    let port = free_port();
+    let _server = PeerProcess::spawn(
+        Command::new(serv)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--http",
+                "--priority",
+                GNUTLS_SRP,
+            ])
+            .arg("--srppasswd")
+            .arg(&passwd)
+            .arg("--srppasswdconf")
+            .arg(&conf)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    wait_listening(port);
+    for (user, _) in &users {
+        let config = ClientConfig::builder()
+            .srp(user.as_str(), PASSWORD)
+            .build()
+            .unwrap();
+        get(&config, port, "/").unwrap_or_else(|e| panic!("{user}: {e}"));
+    }
+}

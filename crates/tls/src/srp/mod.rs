@@ -8,6 +8,7 @@
 pub(crate) mod client;
 mod codec;
 pub(crate) mod conn;
+pub mod gnutls;
 mod groups;
 mod math;
 mod prf;

@@ -122,6 +122,19 @@ impl SqliteVerifierDb {
         }
     }
 
+    /// Every user with their entry, sorted by name.
+    pub fn entries(&self) -> Result<Vec<(String, VerifierEntry)>, Error> {
+        let names = self.list()?;
+        names
+            .into_iter()
+            .filter_map(|(name, _)| match self.lookup(&name) {
+                Ok(Some(entry)) => Some(Ok((name, entry))),
+                Ok(None) => None,
+                Err(e) => Some(Err(e)),
+            })
+            .collect()
+    }
+
     /// Every user with their group size, sorted by name.
     pub fn list(&self) -> Result<Vec<(String, u32)>, Error> {
         let conn = self.conn();

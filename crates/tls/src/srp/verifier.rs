@@ -40,9 +40,12 @@ pub fn make_verifier(username: &str, password: &str, bits: u32) -> Result<Verifi
         ))
     })?;
     let mut salt = vec![0u8; 16];
-    SystemRandom::new()
-        .fill(&mut salt)
-        .map_err(|_| Error::Config("no random bytes for the salt".into()))?;
+    // A first byte of zero would not survive GnuTLS's tpasswd encoding; draw again.
+    while salt[0] == 0 {
+        SystemRandom::new()
+            .fill(&mut salt)
+            .map_err(|_| Error::Config("no random bytes for the salt".into()))?;
+    }
     Ok(VerifierEntry::with_salt(username, password, group, salt))
 }
 
