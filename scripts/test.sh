@@ -7,3 +7,4 @@ scripts/install-peers.sh
 export TLS_PEERS_REQUIRED=1
 cargo test --workspace --all-targets
 cargo test --workspace --doc
+scripts/fuzz-smoke.sh

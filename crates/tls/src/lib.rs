@@ -36,6 +36,10 @@ mod settings;
 pub mod srp;
 mod stream;
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use alert::AlertDescription;
 pub use checker::Checker;
 pub use client::{probe, ClientConfig, ClientConfigBuilder, ServerAuth, SessionStore};

@@ -6,15 +6,16 @@
 //! [`ServerConfigBuilder::verifier_db`](crate::ServerConfigBuilder::verifier_db).
 
 pub(crate) mod client;
-mod codec;
+pub(crate) mod codec;
 pub(crate) mod conn;
 pub mod gnutls;
 mod groups;
 mod math;
 mod prf;
-mod record;
+pub(crate) mod record;
 pub(crate) mod server;
 pub(crate) mod sessions;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 pub(crate) mod suites;
 mod verifier;
@@ -23,6 +24,7 @@ mod verifier;
 mod tests;
 
 pub use groups::SrpGroup;
+#[cfg(feature = "sqlite")]
 pub use sqlite::SqliteVerifierDb;
 pub(crate) use verifier::check_username;
 pub use verifier::{make_verifier, MemoryVerifierDb, VerifierEntry, VerifierStore, MAX_USERNAME};
