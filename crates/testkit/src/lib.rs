@@ -2,10 +2,12 @@
 //! rules for real peers (skip loudly when missing, fail under `TLS_PEERS_REQUIRED=1`).
 #![forbid(unsafe_code)]
 
+mod gnutls;
 mod net;
 mod peers;
 mod pki;
 
+pub use gnutls::{free_port, gnutls_serv, srptool_passwd, wait_listening};
 pub use net::{answer_http, connect, echo_lines, serve_once, ServerThread, TIMEOUT};
 pub use peers::{peer, peers_required, run, succeeded, PeerProcess};
 pub use pki::{Identity, Pki};

@@ -12,11 +12,11 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tls::srp::MemoryVerifierDb;
 use tls::{ClientConfig, HandshakeSettings, ServerConfig};
-use tls_testkit::{peer, run, succeeded, PeerProcess};
+use tls_testkit::{gnutls_serv, peer, run, srptool_passwd};
 
 const SUITE: &str = "TLS_SRP_SHA_WITH_AES_128_CBC_SHA";
 
@@ -105,39 +105,11 @@ fn seconds(cmd: &mut Command, times: u64) -> f64 {
 
 /// GnuTLS SRP-2048 handshakes per second (process start subtracted).
 fn gnutls_handshakes(count: u64) -> Option<f64> {
-    let (serv, cli, srptool) = (peer("gnutls-serv")?, peer("gnutls-cli")?, peer("srptool")?);
+    let cli = peer("gnutls-cli")?;
     let dir = tempfile::tempdir().unwrap();
-    let (conf, passwd) = (dir.path().join("tpasswd.conf"), dir.path().join("tpasswd"));
-    succeeded(&run(
-        Command::new(&srptool).arg(format!("--create-conf={}", conf.display())),
-        b"",
-    ));
-    succeeded(&run(
-        Command::new(&srptool)
-            .arg(format!("--passwd={}", passwd.display()))
-            .arg(format!("--passwd-conf={}", conf.display()))
-            .args(["--index=3", "-u", "alice"]),
-        b"pw\n",
-    ));
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let (passwd, conf) = srptool_passwd(dir.path(), "alice", "pw", 3)?;
     let priority = "NORMAL:-KX-ALL:+SRP:-VERS-TLS1.3:-CIPHER-ALL:+AES-128-CBC";
-    let _server = PeerProcess::spawn(
-        Command::new(serv)
-            .args(["--port", &port.to_string(), "--priority", priority])
-            .arg("--srppasswd")
-            .arg(&passwd)
-            .arg("--srppasswdconf")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    );
-    while TcpListener::bind(("127.0.0.1", port)).is_ok() {
-        thread::sleep(Duration::from_millis(20));
-    }
+    let (_server, port) = gnutls_serv(&passwd, &conf, priority, &[])?;
     let mut handshake = Command::new(&cli);
     handshake.args([
         "--port",

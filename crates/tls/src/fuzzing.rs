@@ -1,18 +1,10 @@
 //! Entry points for `cargo fuzz` (feature `fuzzing`; not a stable API). Each takes arbitrary
 //! bytes and must return without panicking, whatever they are.
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use crate::engine::Engine;
-use crate::srp::client::{ClientRole, SrpClientParams};
 use crate::srp::codec;
-use crate::srp::conn::SrpConnection;
 use crate::srp::record::CipherState;
-use crate::srp::server::{ServerRole, SrpServerParams};
-use crate::srp::sessions::SessionMap;
-use crate::srp::suites::SUITES;
-use crate::srp::MemoryVerifierDb;
+use crate::srp::testing;
 
 fn feed(conn: &mut dyn Engine, mut data: &[u8]) {
     while !data.is_empty() {
@@ -28,35 +20,12 @@ fn feed(conn: &mut dyn Engine, mut data: &[u8]) {
 
 /// An SRP server (user `alice`) reading `data` as its whole input.
 pub fn srp_server(data: &[u8]) {
-    let db = MemoryVerifierDb::new();
-    let _ = db.add("alice", "pw", 1024);
-    let params = SrpServerParams {
-        store: Arc::new(db),
-        suites: SUITES.iter().copied().filter(|s| !s.rsa).collect(),
-        encrypt_then_mac: true,
-        simulate_unknown_users: true,
-        secret: [1; 32],
-        sessions: Arc::new(SessionMap::new(8, Duration::from_secs(60))),
-    };
-    if let Ok(mut conn) = SrpConnection::new(ServerRole::new(Arc::new(params))) {
-        feed(&mut conn, data);
-    }
+    feed(&mut testing::server(1024), data);
 }
 
 /// An SRP client, after its ClientHello, reading `data` as the server's answer.
 pub fn srp_client(data: &[u8]) {
-    let params = SrpClientParams {
-        username: "alice".into(),
-        password: "pw".into(),
-        suites: SUITES.iter().copied().filter(|s| !s.rsa).collect(),
-        min_bits: 1024,
-        max_bits: 8192,
-        encrypt_then_mac: true,
-        sessions: SessionMap::new(8, Duration::from_secs(60)),
-    };
-    if let Ok(mut conn) = SrpConnection::new(ClientRole::new(Arc::new(params), "localhost")) {
-        feed(&mut conn, data);
-    }
+    feed(&mut testing::client(1024), data);
 }
 
 /// Every handshake message parser; the first byte picks which.

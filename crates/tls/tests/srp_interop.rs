@@ -6,34 +6,17 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tls::srp::MemoryVerifierDb;
 use tls::{ClientConfig, Error, HandshakeSettings, ServerConfig, Session, TlsStream};
-use tls_testkit::{connect, peer, run, succeeded, PeerProcess};
+use tls_testkit::{
+    connect, free_port, gnutls_serv, peer, run, srptool_passwd, succeeded, wait_listening,
+    PeerProcess,
+};
 
 const USER: &str = "alice";
 const PASSWORD: &str = "tr0ub4dor&3";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Waits until something listens on `port` (our own bind of it then fails).
-fn wait_listening(port: u16) {
-    let started = Instant::now();
-    while TcpListener::bind(("127.0.0.1", port)).is_ok() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "nothing listens on {port}"
-        );
-        thread::sleep(Duration::from_millis(20));
-    }
-}
 
 fn srp_client(settings: HandshakeSettings) -> ClientConfig {
     ClientConfig::builder()
@@ -123,49 +106,11 @@ fn our_client_against_tlslite_ng_server() {
     let _ = &server.dir;
 }
 
-/// A GnuTLS password file with `alice` in the `index` group of srptool's own configuration.
-fn gnutls_passwd(dir: &Path, index: &str) -> Option<(std::path::PathBuf, std::path::PathBuf)> {
-    let srptool = peer("srptool")?;
-    let conf = dir.join("tpasswd.conf");
-    let passwd = dir.join("tpasswd");
-    succeeded(&run(
-        Command::new(&srptool).arg(format!("--create-conf={}", conf.display())),
-        b"",
-    ));
-    succeeded(&run(
-        Command::new(&srptool)
-            .arg(format!("--passwd={}", passwd.display()))
-            .arg(format!("--passwd-conf={}", conf.display()))
-            .arg(format!("--index={index}"))
-            .args(["-u", USER]),
-        format!("{PASSWORD}\n").as_bytes(),
-    ));
-    Some((passwd, conf))
-}
-
-fn gnutls_serv(priority: &str) -> Option<(PeerProcess, u16, tempfile::TempDir)> {
-    let serv = peer("gnutls-serv")?;
+/// gnutls-serv with `alice` in the 2048-bit group, answering HTTP.
+fn gnutls_http(priority: &str) -> Option<(PeerProcess, u16, tempfile::TempDir)> {
     let dir = tempfile::tempdir().unwrap();
-    let (passwd, conf) = gnutls_passwd(dir.path(), "3")?;
-    let port = free_port();
-    let process = PeerProcess::spawn(
-        Command::new(serv)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--http",
-                "--priority",
-                priority,
-            ])
-            .arg("--srppasswd")
-            .arg(&passwd)
-            .arg("--srppasswdconf")
-            .arg(&conf)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    );
-    wait_listening(port);
+    let (passwd, conf) = srptool_passwd(dir.path(), USER, PASSWORD, 3)?;
+    let (process, port) = gnutls_serv(&passwd, &conf, priority, &["--http"])?;
     Some((process, port, dir))
 }
 
@@ -173,7 +118,7 @@ const GNUTLS_SRP: &str = "NORMAL:-KX-ALL:+SRP:-VERS-TLS1.3";
 
 #[test]
 fn our_client_against_gnutls_serv_500_handshakes() {
-    let Some((_server, port, _dir)) = gnutls_serv(GNUTLS_SRP) else {
+    let Some((_server, port, _dir)) = gnutls_http(GNUTLS_SRP) else {
         return;
     };
     let config = ClientConfig::builder()
@@ -194,7 +139,7 @@ fn our_client_against_gnutls_serv_500_handshakes() {
 
 #[test]
 fn our_client_against_gnutls_without_encrypt_then_mac_and_resuming() {
-    let Some((_server, port, _dir)) = gnutls_serv(&format!("{GNUTLS_SRP}:%NO_ETM")) else {
+    let Some((_server, port, _dir)) = gnutls_http(&format!("{GNUTLS_SRP}:%NO_ETM")) else {
         return;
     };
     let config = srp_client(HandshakeSettings::default());
@@ -310,7 +255,7 @@ fn users_imported_from_srptool_log_in_with_gnutls_cli() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let Some((passwd, conf)) = gnutls_passwd(dir.path(), "3") else {
+    let Some((passwd, conf)) = srptool_passwd(dir.path(), USER, PASSWORD, 3) else {
         return;
     };
     let read = |p: &Path| std::fs::read_to_string(p).unwrap();
@@ -347,9 +292,6 @@ fn users_imported_from_srptool_log_in_with_gnutls_cli() {
 
 #[test]
 fn users_exported_to_tpasswd_are_served_by_gnutls_serv() {
-    let Some(serv) = peer("gnutls-serv") else {
-        return;
-    };
     let dir = tempfile::tempdir().unwrap();
     let mut users = Vec::new();
     for bits in [2048, 3072, 4096, 8192] {
@@ -362,25 +304,9 @@ fn users_exported_to_tpasswd_are_served_by_gnutls_serv() {
     let (passwd, conf) = (dir.path().join("tpasswd"), dir.path().join("tpasswd.conf"));
     std::fs::write(&passwd, passwd_text).unwrap();
     std::fs::write(&conf, conf_text).unwrap();
-    let port = free_port();
-    let _server = PeerProcess::spawn(
-        Command::new(serv)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--http",
-                "--priority",
-                GNUTLS_SRP,
-            ])
-            .arg("--srppasswd")
-            .arg(&passwd)
-            .arg("--srppasswdconf")
-            .arg(&conf)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    );
-    wait_listening(port);
+    let Some((_server, port)) = gnutls_serv(&passwd, &conf, GNUTLS_SRP, &["--http"]) else {
+        return;
+    };
     for (user, _) in &users {
         let config = ClientConfig::builder()
             .srp(user.as_str(), PASSWORD)

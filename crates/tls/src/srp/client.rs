@@ -2,18 +2,17 @@
 
 use std::sync::Arc;
 
-use subtle::ConstantTimeEq;
-
 use super::codec::{
     decode_certificate, ext, handshake, ClientHello, KeyExchangeParams, ServerHello,
     EMPTY_RENEGOTIATION_INFO_SCSV, TLS12,
 };
 use super::conn::{Core, Failure, Role};
-use super::prf::{master_secret, verify_data};
+use super::negotiated::Negotiated;
+
 use super::sessions::{SavedSession, SessionMap};
 use super::suites::SrpSuite;
 use super::{math, SrpGroup};
-use crate::{AlertDescription, ProtocolVersion, Session};
+use crate::{AlertDescription, Session};
 
 /// What an SRP client is configured with (shared by its connections).
 pub(crate) struct SrpClientParams {
@@ -42,17 +41,10 @@ pub(crate) struct ClientRole {
     params: Arc<SrpClientParams>,
     session_key: Vec<u8>,
     state: State,
-    client_random: [u8; 32],
-    server_random: [u8; 32],
+    keys: Negotiated,
     offered_session: Option<SavedSession>,
-    suite: Option<SrpSuite>,
-    etm: bool,
-    ems: bool,
-    resumed: bool,
-    master: [u8; 48],
     server_params: Option<(KeyExchangeParams, &'static SrpGroup)>,
     peer_certificates: Vec<Vec<u8>>,
-    session_id: Vec<u8>,
 }
 
 fn fail<T>(description: AlertDescription, why: impl Into<String>) -> Result<T, Failure> {
@@ -67,18 +59,11 @@ impl ClientRole {
         Self {
             params,
             session_key,
+            keys: Negotiated::default(),
             state: State::ServerHello,
-            client_random: [0; 32],
-            server_random: [0; 32],
             offered_session: None,
-            suite: None,
-            etm: false,
-            ems: false,
-            resumed: false,
-            master: [0; 48],
             server_params: None,
             peer_certificates: Vec::new(),
-            session_id: Vec::new(),
         }
     }
 
@@ -105,9 +90,9 @@ impl ClientRole {
         for (kind, data) in &hello.extensions {
             match *kind {
                 ext::ENCRYPT_THEN_MAC if self.params.encrypt_then_mac && data.is_empty() => {
-                    self.etm = true
+                    self.keys.etm = true
                 }
-                ext::EXTENDED_MASTER_SECRET if data.is_empty() => self.ems = true,
+                ext::EXTENDED_MASTER_SECRET if data.is_empty() => self.keys.ems = true,
                 ext::RENEGOTIATION_INFO if data == &[0] => {}
                 ext::RENEGOTIATION_INFO => {
                     return fail(
@@ -124,22 +109,22 @@ impl ClientRole {
             }
         }
         core.hash(raw);
-        self.server_random = hello.random;
-        self.suite = Some(suite);
-        self.session_id = hello.session_id.clone();
+        self.keys.server_random = hello.random;
+        self.keys.suite = Some(suite);
+        self.keys.session_id = hello.session_id.clone();
         if let Some(saved) = self
             .offered_session
             .take()
             .filter(|s| !s.id.is_empty() && s.id == hello.session_id)
         {
-            if saved.suite != suite.id || saved.ems != self.ems {
+            if saved.suite != suite.id || saved.ems != self.keys.ems {
                 return fail(
                     AlertDescription::HandshakeFailure,
                     "resumed session differs from the one offered",
                 );
             }
-            self.master = saved.master;
-            self.resumed = true;
+            self.keys.master = saved.master;
+            self.keys.resumed = true;
             self.state = State::ChangeCipherSpec;
             return Ok(());
         }
@@ -229,58 +214,29 @@ impl ClientRole {
         cke.extend_from_slice(&(a_pub.len() as u16).to_be_bytes());
         cke.extend_from_slice(&a_pub);
         core.send_handshake(handshake::CLIENT_KEY_EXCHANGE, &cke);
-        let session_hash = core.transcript_hash();
-        self.master = master_secret(
-            &premaster,
-            &self.client_random,
-            &self.server_random,
-            self.ems.then_some(&session_hash[..]),
-        );
+        self.keys.derive_master(core, &premaster);
         self.send_finished(core)?;
         self.state = State::ChangeCipherSpec;
         Ok(())
     }
 
-    fn suite(&self) -> Result<SrpSuite, Failure> {
-        self.suite
-            .ok_or_else(|| Failure::local(AlertDescription::UnexpectedMessage, "no suite yet"))
-    }
-
-    /// ChangeCipherSpec, keys on, Finished.
     fn send_finished(&mut self, core: &mut Core) -> Result<(), Failure> {
-        let (client_keys, _) = self.suite()?.keys(
-            &self.master,
-            &self.client_random,
-            &self.server_random,
-            self.etm,
-        );
-        core.send_change_cipher_spec();
-        core.write = Some(client_keys);
-        let verify = verify_data(&self.master, true, &core.transcript_hash());
-        core.send_handshake(handshake::FINISHED, &verify);
-        Ok(())
+        self.keys.send_finished(core, true)
     }
 
     fn finished(&mut self, core: &mut Core, body: &[u8], raw: &[u8]) -> Result<(), Failure> {
-        let expected = verify_data(&self.master, false, &core.transcript_hash());
-        if !bool::from(expected.ct_eq(body)) {
-            return fail(
-                AlertDescription::DecryptError,
-                "the server's Finished does not verify",
-            );
-        }
-        core.hash(raw);
-        if self.resumed {
+        self.keys.check_finished(core, true, body, raw)?;
+        if self.keys.resumed {
             self.send_finished(core)?;
         }
-        let suite = self.suite()?;
+        let suite = self.keys.suite()?;
         self.params.sessions.put(
             self.session_key.clone(),
             SavedSession::new(
-                self.session_id.clone(),
-                self.master,
+                self.keys.session_id.clone(),
+                self.keys.master,
                 suite.id,
-                self.ems,
+                self.keys.ems,
                 self.params.username.clone(),
             ),
         );
@@ -291,7 +247,7 @@ impl ClientRole {
 
 impl Role for ClientRole {
     fn start(&mut self, core: &mut Core) -> Result<(), Failure> {
-        core.random(&mut self.client_random)?;
+        core.random(&mut self.keys.client_random)?;
         self.offered_session = self
             .params
             .sessions
@@ -307,7 +263,7 @@ impl Role for ClientRole {
         }
         let hello = ClientHello {
             version: TLS12,
-            random: self.client_random,
+            random: self.keys.client_random,
             session_id: self
                 .offered_session
                 .as_ref()
@@ -355,13 +311,7 @@ impl Role for ClientRole {
                 "ChangeCipherSpec out of order",
             );
         }
-        let (_, server_keys) = self.suite()?.keys(
-            &self.master,
-            &self.client_random,
-            &self.server_random,
-            self.etm,
-        );
-        core.read = Some(server_keys);
+        self.keys.peer_keys_on(core, true)?;
         self.state = State::Finished;
         Ok(())
     }
@@ -371,20 +321,7 @@ impl Role for ClientRole {
     }
 
     fn session(&self) -> Session {
-        Session {
-            version: ProtocolVersion::Tls12,
-            cipher_suite: self.suite.map(|s| s.name).unwrap_or_default().to_owned(),
-            peer_certificates: self
-                .peer_certificates
-                .iter()
-                .map(|c| c.clone().into())
-                .collect(),
-            resumed: self.resumed,
-            alpn: None,
-            server_name: None,
-            srp_username: Some(self.params.username.clone()),
-            encrypt_then_mac: Some(self.etm),
-            extended_master_secret: Some(self.ems),
-        }
+        self.keys
+            .session(Some(self.params.username.clone()), &self.peer_certificates)
     }
 }

@@ -11,6 +11,7 @@ pub(crate) mod conn;
 pub mod gnutls;
 mod groups;
 mod math;
+mod negotiated;
 mod prf;
 pub(crate) mod record;
 pub(crate) mod server;
@@ -18,6 +19,8 @@ pub(crate) mod sessions;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 pub(crate) mod suites;
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) mod testing;
 mod verifier;
 
 #[cfg(test)]

@@ -4,19 +4,19 @@ use std::sync::Arc;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use subtle::ConstantTimeEq;
 
 use super::codec::{
     decode_client_key_exchange, decode_srp_extension, ext, find_ext, handshake, ClientHello,
     KeyExchangeParams, ServerHello, EMPTY_RENEGOTIATION_INFO_SCSV, TLS12,
 };
 use super::conn::{Core, Failure, Role};
-use super::prf::{master_secret, verify_data};
+use super::negotiated::Negotiated;
+
 use super::sessions::{SavedSession, SessionMap};
 use super::suites::SrpSuite;
 use super::verifier::{VerifierEntry, VerifierStore};
 use super::{math, SrpGroup};
-use crate::{AlertDescription, ProtocolVersion, Session};
+use crate::{AlertDescription, Session};
 
 /// What an SRP server is configured with (shared by its connections).
 pub(crate) struct SrpServerParams {
@@ -42,15 +42,8 @@ enum State {
 pub(crate) struct ServerRole {
     params: Arc<SrpServerParams>,
     state: State,
-    client_random: [u8; 32],
-    server_random: [u8; 32],
-    suite: Option<SrpSuite>,
-    etm: bool,
-    ems: bool,
-    resumed: bool,
+    keys: Negotiated,
     username: Option<String>,
-    session_id: Vec<u8>,
-    master: [u8; 48],
     /// The user's entry and our secret `b` with `B`, between hello and key exchange.
     exchange: Option<(VerifierEntry, [u8; 32], Vec<u8>)>,
 }
@@ -63,16 +56,9 @@ impl ServerRole {
     pub(crate) fn new(params: Arc<SrpServerParams>) -> Self {
         Self {
             params,
+            keys: Negotiated::default(),
             state: State::ClientHello,
-            client_random: [0; 32],
-            server_random: [0; 32],
-            suite: None,
-            etm: false,
-            ems: false,
-            resumed: false,
             username: None,
-            session_id: Vec::new(),
-            master: [0; 48],
             exchange: None,
         }
     }
@@ -140,36 +126,36 @@ impl ServerRole {
                 }
                 None => false,
             };
-        self.etm = self.params.encrypt_then_mac
+        self.keys.etm = self.params.encrypt_then_mac
             && find_ext(&hello.extensions, ext::ENCRYPT_THEN_MAC).is_some();
-        self.ems = find_ext(&hello.extensions, ext::EXTENDED_MASTER_SECRET).is_some();
-        self.client_random = hello.random;
-        core.random(&mut self.server_random)?;
+        self.keys.ems = find_ext(&hello.extensions, ext::EXTENDED_MASTER_SECRET).is_some();
+        self.keys.client_random = hello.random;
+        core.random(&mut self.keys.server_random)?;
         core.hash(raw);
-        self.suite = Some(suite);
+        self.keys.suite = Some(suite);
 
         let mut extensions = Vec::new();
         if secure_renegotiation {
             extensions.push((ext::RENEGOTIATION_INFO, vec![0]));
         }
-        if self.etm {
+        if self.keys.etm {
             extensions.push((ext::ENCRYPT_THEN_MAC, vec![]));
         }
-        if self.ems {
+        if self.keys.ems {
             extensions.push((ext::EXTENDED_MASTER_SECRET, vec![]));
         }
         let resumable = (!hello.session_id.is_empty())
             .then(|| self.params.sessions.get(&hello.session_id))
             .flatten()
-            .filter(|s| s.username == username && s.suite == suite.id && s.ems == self.ems);
+            .filter(|s| s.username == username && s.suite == suite.id && s.ems == self.keys.ems);
         self.username = Some(username.clone());
         if let Some(saved) = resumable {
-            self.session_id = saved.id.clone();
-            self.master = saved.master;
-            self.resumed = true;
+            self.keys.session_id = saved.id.clone();
+            self.keys.master = saved.master;
+            self.keys.resumed = true;
             let server_hello = ServerHello {
                 version: TLS12,
-                random: self.server_random,
+                random: self.keys.server_random,
                 session_id: saved.id,
                 suite: suite.id,
                 extensions,
@@ -202,10 +188,10 @@ impl ServerRole {
         let b_pub = math::server_public(group, &entry.verifier, &b);
         let mut session_id = vec![0u8; 32];
         core.random(&mut session_id)?;
-        self.session_id = session_id.clone();
+        self.keys.session_id = session_id.clone();
         let server_hello = ServerHello {
             version: TLS12,
-            random: self.server_random,
+            random: self.keys.server_random,
             session_id,
             suite: suite.id,
             extensions,
@@ -246,56 +232,28 @@ impl ServerRole {
                         "the client's A is 0 mod N",
                     )
                 })?;
-        let session_hash = core.transcript_hash();
-        self.master = master_secret(
-            &premaster,
-            &self.client_random,
-            &self.server_random,
-            self.ems.then_some(&session_hash[..]),
-        );
+        self.keys.derive_master(core, &premaster);
         self.state = State::ChangeCipherSpec;
         Ok(())
     }
 
-    fn suite(&self) -> Result<SrpSuite, Failure> {
-        self.suite
-            .ok_or_else(|| Failure::local(AlertDescription::UnexpectedMessage, "no suite yet"))
-    }
-
     fn send_finished(&mut self, core: &mut Core) -> Result<(), Failure> {
-        let (_, server_keys) = self.suite()?.keys(
-            &self.master,
-            &self.client_random,
-            &self.server_random,
-            self.etm,
-        );
-        core.send_change_cipher_spec();
-        core.write = Some(server_keys);
-        let verify = verify_data(&self.master, false, &core.transcript_hash());
-        core.send_handshake(handshake::FINISHED, &verify);
-        Ok(())
+        self.keys.send_finished(core, false)
     }
 
     fn finished(&mut self, core: &mut Core, body: &[u8], raw: &[u8]) -> Result<(), Failure> {
-        let expected = verify_data(&self.master, true, &core.transcript_hash());
-        if !bool::from(expected.ct_eq(body)) {
-            return fail(
-                AlertDescription::DecryptError,
-                "the client's Finished does not verify",
-            );
-        }
-        core.hash(raw);
-        if !self.resumed {
+        self.keys.check_finished(core, false, body, raw)?;
+        if !self.keys.resumed {
             self.send_finished(core)?;
-            let suite = self.suite()?;
+            let suite = self.keys.suite()?;
             let username = self.username.clone().unwrap_or_default();
             self.params.sessions.put(
-                self.session_id.clone(),
+                self.keys.session_id.clone(),
                 SavedSession::new(
-                    self.session_id.clone(),
-                    self.master,
+                    self.keys.session_id.clone(),
+                    self.keys.master,
                     suite.id,
-                    self.ems,
+                    self.keys.ems,
                     username,
                 ),
             );
@@ -337,13 +295,7 @@ impl Role for ServerRole {
                 "ChangeCipherSpec out of order",
             );
         }
-        let (client_keys, _) = self.suite()?.keys(
-            &self.master,
-            &self.client_random,
-            &self.server_random,
-            self.etm,
-        );
-        core.read = Some(client_keys);
+        self.keys.peer_keys_on(core, false)?;
         self.state = State::Finished;
         Ok(())
     }
@@ -353,16 +305,6 @@ impl Role for ServerRole {
     }
 
     fn session(&self) -> Session {
-        Session {
-            version: ProtocolVersion::Tls12,
-            cipher_suite: self.suite.map(|s| s.name).unwrap_or_default().to_owned(),
-            peer_certificates: Vec::new(),
-            resumed: self.resumed,
-            alpn: None,
-            server_name: None,
-            srp_username: self.username.clone(),
-            encrypt_then_mac: Some(self.etm),
-            extended_master_secret: Some(self.ems),
-        }
+        self.keys.session(self.username.clone(), &[])
     }
 }

@@ -1,46 +1,24 @@
 //! Hostile peers against the SRP engine, message by message: every malformed or dangerous
 //! input gets its documented alert, never a panic.
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use super::client::{ClientRole, SrpClientParams};
+use super::client::ClientRole;
 use super::codec::{
     content, ext, handshake, handshake_message, ClientHello, KeyExchangeParams, ServerHello, TLS12,
 };
 use super::conn::SrpConnection;
-use super::server::{ServerRole, SrpServerParams};
-use super::sessions::SessionMap;
-use super::suites::{SrpSuite, SUITES};
-use super::{MemoryVerifierDb, SrpGroup};
+use super::server::ServerRole;
+use super::suites::SrpSuite;
+use super::testing;
+use super::SrpGroup;
 use crate::engine::Engine;
 use crate::{AlertDescription, Error};
 
 fn server() -> SrpConnection<ServerRole> {
-    let db = MemoryVerifierDb::new();
-    db.add("alice", "pw", 2048).unwrap();
-    let params = SrpServerParams {
-        store: Arc::new(db),
-        suites: SUITES.iter().copied().filter(|s| !s.rsa).collect(),
-        encrypt_then_mac: true,
-        simulate_unknown_users: true,
-        secret: [1; 32],
-        sessions: Arc::new(SessionMap::new(8, Duration::from_secs(60))),
-    };
-    SrpConnection::new(ServerRole::new(Arc::new(params))).unwrap()
+    testing::server(2048)
 }
 
 fn client() -> SrpConnection<ClientRole> {
-    let params = SrpClientParams {
-        username: "alice".into(),
-        password: "pw".into(),
-        suites: SUITES.iter().copied().filter(|s| !s.rsa).collect(),
-        min_bits: 2048,
-        max_bits: 8192,
-        encrypt_then_mac: true,
-        sessions: SessionMap::new(8, Duration::from_secs(60)),
-    };
-    SrpConnection::new(ClientRole::new(Arc::new(params), "localhost")).unwrap()
+    testing::client(2048)
 }
 
 fn record(content_type: u8, body: &[u8]) -> Vec<u8> {

@@ -1,0 +1,123 @@
+//! What both sides of an SRP handshake agree on, and the steps that use it the same way:
+//! keys, Finished messages, and the session it becomes.
+
+use subtle::ConstantTimeEq;
+
+use super::codec::handshake;
+use super::conn::{Core, Failure};
+use super::prf::{master_secret, verify_data};
+use super::suites::SrpSuite;
+use crate::{AlertDescription, ProtocolVersion, Session};
+
+pub(crate) struct Negotiated {
+    pub(crate) client_random: [u8; 32],
+    pub(crate) server_random: [u8; 32],
+    pub(crate) suite: Option<SrpSuite>,
+    pub(crate) etm: bool,
+    pub(crate) ems: bool,
+    pub(crate) resumed: bool,
+    pub(crate) master: [u8; 48],
+    pub(crate) session_id: Vec<u8>,
+}
+
+impl Default for Negotiated {
+    fn default() -> Self {
+        Self {
+            client_random: [0; 32],
+            server_random: [0; 32],
+            suite: None,
+            etm: false,
+            ems: false,
+            resumed: false,
+            master: [0; 48],
+            session_id: Vec::new(),
+        }
+    }
+}
+
+impl Negotiated {
+    pub(crate) fn suite(&self) -> Result<SrpSuite, Failure> {
+        self.suite
+            .ok_or_else(|| Failure::local(AlertDescription::UnexpectedMessage, "no suite yet"))
+    }
+
+    /// The master secret from the premaster, classic or extended (hash of the transcript so far).
+    pub(crate) fn derive_master(&mut self, core: &Core, premaster: &[u8]) {
+        let session_hash = core.transcript_hash();
+        self.master = master_secret(
+            premaster,
+            &self.client_random,
+            &self.server_random,
+            self.ems.then_some(&session_hash[..]),
+        );
+    }
+
+    /// The keys the client (`true`) or the server writes with.
+    fn keys(&self, client_writes: bool) -> Result<super::record::CipherState, Failure> {
+        let (client, server) = self.suite()?.keys(
+            &self.master,
+            &self.client_random,
+            &self.server_random,
+            self.etm,
+        );
+        Ok(if client_writes { client } else { server })
+    }
+
+    /// ChangeCipherSpec, our keys on, and our Finished.
+    pub(crate) fn send_finished(
+        &self,
+        core: &mut Core,
+        we_are_client: bool,
+    ) -> Result<(), Failure> {
+        let keys = self.keys(we_are_client)?;
+        core.send_change_cipher_spec();
+        core.write = Some(keys);
+        let verify = verify_data(&self.master, we_are_client, &core.transcript_hash());
+        core.send_handshake(handshake::FINISHED, &verify);
+        Ok(())
+    }
+
+    /// The peer's ChangeCipherSpec: read with its keys from now on.
+    pub(crate) fn peer_keys_on(&self, core: &mut Core, we_are_client: bool) -> Result<(), Failure> {
+        core.read = Some(self.keys(!we_are_client)?);
+        Ok(())
+    }
+
+    /// Checks the peer's Finished (constant time) and adds it to the transcript.
+    pub(crate) fn check_finished(
+        &self,
+        core: &mut Core,
+        we_are_client: bool,
+        body: &[u8],
+        raw: &[u8],
+    ) -> Result<(), Failure> {
+        let expected = verify_data(&self.master, !we_are_client, &core.transcript_hash());
+        if !bool::from(expected.ct_eq(body)) {
+            let peer = if we_are_client { "server" } else { "client" };
+            return Err(Failure::local(
+                AlertDescription::DecryptError,
+                format!("the {peer}'s Finished does not verify"),
+            ));
+        }
+        core.hash(raw);
+        Ok(())
+    }
+
+    pub(crate) fn session(
+        &self,
+        username: Option<String>,
+        peer_certificates: &[Vec<u8>],
+    ) -> Session {
+        Session {
+            version: ProtocolVersion::Tls12,
+            cipher_suite: self.suite.map(|s| s.name).unwrap_or_default().to_owned(),
+            peer_certificates: peer_certificates.iter().map(|c| c.clone().into()).collect(),
+            resumed: self.resumed,
+            alpn: None,
+            server_name: None,
+            srp_username: username,
+            encrypt_then_mac: Some(self.etm),
+            extended_master_secret: Some(self.ems),
+        }
+    }
+}
