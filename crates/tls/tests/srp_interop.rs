@@ -315,3 +315,218 @@ fn users_exported_to_tpasswd_are_served_by_gnutls_serv() {
         get(&config, port, "/").unwrap_or_else(|e| panic!("{user}: {e}"));
     }
 }
+
+/// An RSA-2048 self-signed certificate for localhost, made by OpenSSL (rcgen cannot make RSA keys
+/// with ring): (cert path, key path, SHA-256 pin).
+fn rsa_identity(dir: &Path) -> Option<(std::path::PathBuf, std::path::PathBuf, tls::Fingerprint)> {
+    let openssl = peer("openssl")?;
+    let (cert, key) = (dir.join("rsa.pem"), dir.join("rsa.key"));
+    succeeded(&run(
+        Command::new(openssl)
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=localhost",
+            ])
+            .args([
+                "-addext",
+                "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                "-addext",
+                "basicConstraints=critical,CA:FALSE",
+            ])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert),
+        b"",
+    ));
+    let chain = tls::CertificateChain::from_pem_file(&cert).unwrap();
+    let pin = tls::Fingerprint::of(
+        tls::FingerprintAlgorithm::Sha256,
+        chain.certificates()[0].as_ref(),
+    );
+    Some((cert, key, pin))
+}
+
+const SRP_RSA: &str = "TLS_SRP_SHA_RSA_WITH_AES_128_CBC_SHA";
+
+fn rsa_client(pin: tls::Fingerprint) -> ClientConfig {
+    ClientConfig::builder()
+        .srp(USER, PASSWORD)
+        .server_auth(tls::ServerAuth::Fingerprint(pin))
+        .settings(HandshakeSettings {
+            cipher_names: vec![SRP_RSA.into()],
+            ..Default::default()
+        })
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn srp_rsa_between_our_client_and_server_with_a_pinned_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((cert, key, pin)) = rsa_identity(dir.path()) else {
+        return;
+    };
+    let db = MemoryVerifierDb::new();
+    db.add(USER, PASSWORD, 2048).unwrap();
+    let config = ServerConfig::builder()
+        .cert_chain(
+            tls::CertificateChain::from_pem_file(&cert).unwrap(),
+            tls::PrivateKey::from_pem_file(&key).unwrap(),
+        )
+        .verifier_db(db)
+        .build()
+        .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = thread::spawn(move || {
+        (0..2)
+            .map(|_| {
+                let (tcp, _) = listener.accept().unwrap();
+                let tls = config
+                    .accept(tcp)
+                    .inspect_err(|e| eprintln!("server: {e}"))?;
+                let suite = tls.session().cipher_suite().to_owned();
+                let _ = tls.close();
+                Ok::<_, Error>(suite)
+            })
+            .collect::<Vec<_>>()
+    });
+    let tls = match rsa_client(pin).connect("localhost", connect(addr)) {
+        Ok(tls) => tls,
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(tls.session().cipher_suite(), SRP_RSA);
+    assert_eq!(tls.session().peer_fingerprint_sha256(), Some(pin_of(&cert)));
+    drop(tls);
+    let wrong = rsa_client(tls::Fingerprint::of(
+        tls::FingerprintAlgorithm::Sha256,
+        b"another",
+    ));
+    let e = wrong.connect("localhost", connect(addr)).unwrap_err();
+    assert!(matches!(e, Error::Authentication(_)), "{e:?}");
+    let results = server.join().unwrap();
+    assert_eq!(results[0].as_deref().unwrap(), SRP_RSA);
+    assert!(results[1].is_err());
+}
+
+fn pin_of(cert: &Path) -> tls::Fingerprint {
+    let chain = tls::CertificateChain::from_pem_file(cert).unwrap();
+    tls::Fingerprint::of(
+        tls::FingerprintAlgorithm::Sha256,
+        chain.certificates()[0].as_ref(),
+    )
+}
+
+#[test]
+fn srp_rsa_against_tlslite_ng_and_gnutls_servers() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((cert, key, pin)) = rsa_identity(dir.path()) else {
+        return;
+    };
+    // gnutls-serv with SRP-RSA only.
+    let (passwd, conf) = srptool_passwd(dir.path(), USER, PASSWORD, 3).unwrap();
+    let priority = "NORMAL:-KX-ALL:+SRP-RSA:-VERS-TLS1.3";
+    let x509 = [
+        "--http",
+        "--x509certfile",
+        cert.to_str().unwrap(),
+        "--x509keyfile",
+        key.to_str().unwrap(),
+    ];
+    if let Some((_server, port)) = gnutls_serv(&passwd, &conf, priority, &x509) {
+        let (session, body) = get(&rsa_client(pin.clone()), port, "/").unwrap();
+        assert_eq!(session.cipher_suite(), SRP_RSA);
+        assert!(!body.is_empty());
+    }
+    // tlslite-ng's server with both a verifier database and the certificate.
+    let (Some(tls_py), Some(tlsdb_py)) = (peer("tls.py"), peer("tlsdb.py")) else {
+        return;
+    };
+    let db = dir.path().join("verifiers");
+    succeeded(&run(Command::new(&tlsdb_py).arg("createsrp").arg(&db), b""));
+    succeeded(&run(
+        Command::new(&tlsdb_py)
+            .arg("add")
+            .arg(&db)
+            .args([USER, PASSWORD, "2048"]),
+        b"",
+    ));
+    std::fs::write(dir.path().join("hello.txt"), "hello over SRP-RSA\n").unwrap();
+    let port = free_port();
+    let _process = PeerProcess::spawn(
+        Command::new(tls_py)
+            .args(["server", "-k"])
+            .arg(&key)
+            .arg("-c")
+            .arg(&cert)
+            .arg("-v")
+            .arg(&db)
+            .arg(format!("localhost:{port}"))
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    wait_listening(port);
+    let (session, body) = get(&rsa_client(pin), port, "/hello.txt").unwrap();
+    assert_eq!(session.cipher_suite(), SRP_RSA);
+    assert_eq!(body, b"hello over SRP-RSA\n");
+}
+
+#[test]
+fn gnutls_cli_against_our_srp_rsa_server() {
+    let Some(cli) = peer("gnutls-cli") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let Some((cert, key, _)) = rsa_identity(dir.path()) else {
+        return;
+    };
+    let db = MemoryVerifierDb::new();
+    db.add(USER, PASSWORD, 2048).unwrap();
+    let config = ServerConfig::builder()
+        .cert_chain(
+            tls::CertificateChain::from_pem_file(&cert).unwrap(),
+            tls::PrivateKey::from_pem_file(&key).unwrap(),
+        )
+        .verifier_db(db)
+        .build()
+        .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = thread::spawn(move || {
+        let (tcp, _) = listener.accept().unwrap();
+        let tls = config.accept(tcp)?;
+        let suite = tls.session().cipher_suite().to_owned();
+        let _ = tls.close();
+        Ok::<_, Error>(suite)
+    });
+    succeeded(&run(
+        Command::new(cli)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--srpusername",
+                USER,
+                "--srppasswd",
+                PASSWORD,
+            ])
+            .args([
+                "--priority",
+                "NORMAL:-KX-ALL:+SRP-RSA:-VERS-TLS1.3",
+                "--x509cafile",
+            ])
+            .arg(&cert)
+            .arg("localhost"),
+        b"",
+    ));
+    assert_eq!(server.join().unwrap().unwrap(), SRP_RSA);
+}

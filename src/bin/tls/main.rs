@@ -21,7 +21,8 @@ usage:
       ready for `tls client --fingerprint`. Port 0 picks a free port.
       --reqcert demands a client certificate issued by the --cafile roots.
       --cipher limits the suites (IANA names, e.g. TLS_AES_128_GCM_SHA256).
-      -v DB serves TLS-SRP to the users of a `tlsdb` database instead.
+      -v DB serves TLS-SRP to the users of a `tlsdb` database instead (with
+      -c/-k, an RSA certificate, also the SRP-RSA suites).
   tls client [--fingerprint FP] [--cafile PEM] [-c CERT -k KEY] [-u USER -p PASSWORD]
              [--alpn P]... [--cipher NAME]...
              [--min-ver tls1.2|tls1.3] [--max-ver tls1.2|tls1.3] [--no-sni]

@@ -47,23 +47,21 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
     }
     let mut out = std::io::stdout().lock();
     let mut builder = ServerConfig::builder().settings(settings);
-    if let Some(db) = verifier_db {
-        // TLS-SRP: the password database authenticates both sides; no certificate.
-        if cert.is_some() || key.is_some() {
-            return Err(CliError::Usage(
-                "-v DB with -c/-k (SRP-RSA) is not supported yet".into(),
-            ));
-        }
-        builder = builder.verifier_db(db);
-        writeln!(out, "Serving TLS-SRP users (TLS 1.2)").map_err(CliError::Output)?;
-    } else {
-        let (chain, key) = match (cert, key) {
-            (Some(cert), Some(key)) => (cert, key),
-            (None, None) => self_signed(&target.host)?,
-            _ => return Err(CliError::Usage("-c CERT and -k KEY go together".into())),
-        };
+    let certificate = match (cert, key) {
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (None, None) if verifier_db.is_none() => Some(self_signed(&target.host)?),
+        (None, None) => None,
+        _ => return Err(CliError::Usage("-c CERT and -k KEY go together".into())),
+    };
+    if let Some((chain, key)) = certificate {
         print_fingerprints(&mut out, chain.certificates()[0].as_ref())?;
         builder = builder.cert_chain(chain, key);
+    }
+    if let Some(db) = verifier_db {
+        // TLS-SRP: the password database authenticates both sides; with -c/-k the SRP-RSA
+        // suites are offered too.
+        builder = builder.verifier_db(db);
+        writeln!(out, "Serving TLS-SRP users (TLS 1.2)").map_err(CliError::Output)?;
     }
     match (reqcert, cafile) {
         (true, Some(roots)) => builder = builder.require_client_cert(roots),

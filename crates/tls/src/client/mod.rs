@@ -5,6 +5,7 @@ mod verify;
 use std::io::{Read, Write};
 use std::sync::Arc;
 
+use rustls::client::danger::ServerCertVerifier;
 use rustls::client::{ClientSessionMemoryCache, Resumption, WebPkiServerVerifier};
 use rustls::RootCertStore;
 use rustls_pki_types::ServerName;
@@ -65,6 +66,8 @@ pub struct ClientConfigBuilder {
     session_store: Option<SessionStore>,
     no_resumption: bool,
     srp: Option<(String, String)>,
+    /// Whether `server_auth` was called: SRP clients then also offer the SRP-RSA suites.
+    server_auth_set: bool,
 }
 
 impl ClientConfigBuilder {
@@ -76,8 +79,12 @@ impl ClientConfigBuilder {
     }
 
     /// How to authenticate the server (default [`ServerAuth::WebPki`]).
+    ///
+    /// With [`srp`](Self::srp), setting it also offers the SRP-RSA suites, in which the
+    /// server proves a certificate as well, judged by this.
     pub fn server_auth(mut self, auth: ServerAuth) -> Self {
         self.server_auth = auth;
+        self.server_auth_set = true;
         self
     }
 
@@ -157,6 +164,26 @@ impl ClientConfigBuilder {
         })
     }
 
+    /// The verifier for `server_auth`.
+    fn certificate_verifier(
+        &self,
+        provider: &Arc<rustls::crypto::CryptoProvider>,
+    ) -> Result<Arc<dyn ServerCertVerifier>, Error> {
+        Ok(match &self.server_auth {
+            ServerAuth::WebPki => {
+                let roots = RootCertStore {
+                    roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+                };
+                webpki_verifier(roots, provider)?
+            }
+            ServerAuth::Roots(roots) => webpki_verifier(roots.root_store()?, provider)?,
+            ServerAuth::Fingerprint(pin) => Arc::new(KeyHolderVerifier::new(
+                Accept::Pinned(pin.clone()),
+                provider.clone(),
+            )),
+        })
+    }
+
     fn build_srp(self, username: String, password: String) -> Result<ClientConfig, Error> {
         crate::srp::check_username(&username)?;
         let settings = &self.settings;
@@ -167,10 +194,14 @@ impl ClientConfigBuilder {
                 "TLS-SRP needs TLS 1.2 within min_version..=max_version",
             ));
         }
-        // SRP-RSA waits for certificate support in the SRP engine.
+        let provider = rustls::crypto::ring::default_provider();
+        let cert_verifier = match self.server_auth_set {
+            true => Some(self.certificate_verifier(&Arc::new(provider.clone()))?),
+            false => None,
+        };
         let suites: Vec<SrpSuite> = SrpSuite::allowed(&settings.cipher_names)
             .into_iter()
-            .filter(|s| !s.rsa)
+            .filter(|s| !s.rsa || cert_verifier.is_some())
             .collect();
         if suites.is_empty() {
             return Err(Error::config(
@@ -189,6 +220,8 @@ impl ClientConfigBuilder {
             max_bits: settings.max_srp_bits,
             encrypt_then_mac: settings.encrypt_then_mac,
             sessions,
+            cert_verifier,
+            signature_algorithms: provider.signature_verification_algorithms,
         };
         Ok(ClientConfig {
             engine: ClientEngine::Srp(Arc::new(params)),

@@ -195,14 +195,28 @@ impl ServerConfigBuilder {
     }
 
     fn build_srp(self, store: Arc<dyn VerifierStore>) -> Result<ServerConfig, Error> {
-        if self.cert.is_some() {
-            return Err(Error::config(
-                "SRP with a certificate (the SRP-RSA suites) is not supported yet: give one or the other",
-            ));
-        }
+        // With a certificate too, the SRP-RSA suites are offered as well (RSA keys only).
+        let certificate = match &self.cert {
+            None => None,
+            Some((chain, key)) => {
+                let signing = rustls::crypto::ring::sign::any_supported_type(&key.0)
+                    .map_err(|e| Error::config(format!("server key: {e}")))?;
+                if signing.algorithm() != rustls::SignatureAlgorithm::RSA {
+                    return Err(Error::config(
+                        "the SRP-RSA suites need an RSA certificate and key",
+                    ));
+                }
+                let chain = chain
+                    .certificates()
+                    .iter()
+                    .map(|c| c.as_ref().to_vec())
+                    .collect();
+                Some((chain, signing))
+            }
+        };
         let suites: Vec<SrpSuite> = SrpSuite::allowed(&self.settings.cipher_names)
             .into_iter()
-            .filter(|s| !s.rsa)
+            .filter(|s| !s.rsa || certificate.is_some())
             .collect();
         if suites.is_empty() {
             return Err(Error::config(
@@ -223,6 +237,7 @@ impl ServerConfigBuilder {
             simulate_unknown_users: self.simulate_unknown_users,
             secret,
             sessions: Arc::new(sessions),
+            certificate,
         };
         Ok(ServerConfig {
             engine: ServerEngine::Srp(Arc::new(params)),

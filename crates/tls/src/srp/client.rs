@@ -2,9 +2,11 @@
 
 use std::sync::Arc;
 
+use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+
 use super::codec::{
-    decode_certificate, ext, handshake, ClientHello, KeyExchangeParams, ServerHello,
-    EMPTY_RENEGOTIATION_INFO_SCSV, TLS12,
+    decode_certificate, decode_signature, ext, handshake, ClientHello, KeyExchangeParams,
+    ServerHello, EMPTY_RENEGOTIATION_INFO_SCSV, TLS12,
 };
 use super::conn::{Core, Failure, Role};
 use super::negotiated::Negotiated;
@@ -24,6 +26,20 @@ pub(crate) struct SrpClientParams {
     pub(crate) encrypt_then_mac: bool,
     /// Sessions by host and username.
     pub(crate) sessions: SessionMap,
+    /// For the SRP-RSA suites: how to judge the server's certificate.
+    pub(crate) cert_verifier: Option<Arc<dyn rustls::client::danger::ServerCertVerifier>>,
+    /// Signature verification algorithms by TLS scheme.
+    pub(crate) signature_algorithms: rustls::crypto::WebPkiSupportedAlgorithms,
+}
+
+/// The RSA schemes offered and accepted for an SRP-RSA ServerKeyExchange.
+pub(crate) fn rsa_schemes(algorithms: &rustls::crypto::WebPkiSupportedAlgorithms) -> Vec<u16> {
+    algorithms
+        .mapping
+        .iter()
+        .map(|(scheme, _)| u16::from(*scheme))
+        .filter(|s| matches!(s, 0x0401 | 0x0501 | 0x0601 | 0x0804 | 0x0805 | 0x0806))
+        .collect()
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +55,7 @@ enum State {
 
 pub(crate) struct ClientRole {
     params: Arc<SrpClientParams>,
+    host: String,
     session_key: Vec<u8>,
     state: State,
     keys: Negotiated,
@@ -58,6 +75,10 @@ impl ClientRole {
         session_key.extend_from_slice(params.username.as_bytes());
         Self {
             params,
+            host: host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned(),
             session_key,
             keys: Negotiated::default(),
             state: State::ServerHello,
@@ -136,8 +157,73 @@ impl ClientRole {
         Ok(())
     }
 
+    /// SRP-RSA: the server's chain, judged by the configured server authentication.
+    fn certificate(&mut self, core: &mut Core, body: &[u8], raw: &[u8]) -> Result<(), Failure> {
+        let chain = decode_certificate(body)?;
+        let verifier = self.params.cert_verifier.as_ref().ok_or_else(|| {
+            Failure::local(
+                AlertDescription::UnexpectedMessage,
+                "certificate for a suite not offered",
+            )
+        })?;
+        let certs: Vec<CertificateDer<'static>> = chain
+            .iter()
+            .map(|c| CertificateDer::from(c.clone()))
+            .collect();
+        let Some((leaf, intermediates)) = certs.split_first() else {
+            return fail(AlertDescription::DecodeError, "empty certificate chain");
+        };
+        let name = ServerName::try_from(self.host.clone()).map_err(|_| {
+            Failure::local(
+                AlertDescription::InternalError,
+                "host is not a DNS name or IP address",
+            )
+        })?;
+        verifier
+            .verify_server_cert(leaf, intermediates, &name, &[], UnixTime::now())
+            .map_err(Failure::from_rustls)?;
+        self.peer_certificates = chain;
+        core.hash(raw);
+        self.state = State::KeyExchange;
+        Ok(())
+    }
+
+    /// SRP-RSA: the server signed `client_random | server_random | params` with its key.
+    fn check_signature(&self, signed: &[u8], rest: &[u8]) -> Result<(), Failure> {
+        let (scheme, signature) = decode_signature(rest)?;
+        if !rsa_schemes(&self.params.signature_algorithms).contains(&scheme) {
+            return fail(
+                AlertDescription::IllegalParameter,
+                format!("signature scheme {scheme:#06x} not offered"),
+            );
+        }
+        let leaf =
+            CertificateDer::from(self.peer_certificates.first().cloned().unwrap_or_default());
+        let ee = webpki::EndEntityCert::try_from(&leaf)
+            .map_err(|e| Failure::local(AlertDescription::BadCertificate, e.to_string()))?;
+        let mut message = Vec::with_capacity(64 + signed.len());
+        message.extend_from_slice(&self.keys.client_random);
+        message.extend_from_slice(&self.keys.server_random);
+        message.extend_from_slice(signed);
+        let verified = self
+            .params
+            .signature_algorithms
+            .mapping
+            .iter()
+            .filter(|(s, _)| u16::from(*s) == scheme)
+            .flat_map(|(_, algs)| algs.iter())
+            .any(|alg| ee.verify_signature(*alg, &message, &signature).is_ok());
+        match verified {
+            true => Ok(()),
+            false => fail(
+                AlertDescription::DecryptError,
+                "the server's signature does not verify",
+            ),
+        }
+    }
+
     fn key_exchange(&mut self, core: &mut Core, body: &[u8], raw: &[u8]) -> Result<(), Failure> {
-        let (params, _signed, rest) = KeyExchangeParams::decode(body)?;
+        let (params, signed, rest) = KeyExchangeParams::decode(body)?;
         let group = SrpGroup::find(&params.n, &params.g).ok_or_else(|| {
             Failure::local(
                 AlertDescription::InsufficientSecurity,
@@ -164,9 +250,9 @@ impl ClientRole {
                 ),
             );
         }
-        if !rest.is_empty() {
-            // SRP-RSA signatures are verified once that suite is supported; until then the
-            // suite is never offered, so trailing bytes are a malformed message.
+        if self.keys.suite()?.rsa {
+            self.check_signature(signed, rest)?;
+        } else if !rest.is_empty() {
             return fail(
                 AlertDescription::DecodeError,
                 "trailing bytes after the SRP parameters",
@@ -258,6 +344,14 @@ impl Role for ClientRole {
         let mut srp = vec![self.params.username.len() as u8];
         srp.extend_from_slice(self.params.username.as_bytes());
         let mut extensions = vec![(ext::SRP, srp), (ext::EXTENDED_MASTER_SECRET, vec![])];
+        if self.params.suites.iter().any(|s| s.rsa) {
+            let schemes = rsa_schemes(&self.params.signature_algorithms);
+            let mut body = ((schemes.len() * 2) as u16).to_be_bytes().to_vec();
+            schemes
+                .iter()
+                .for_each(|s| body.extend_from_slice(&s.to_be_bytes()));
+            extensions.push((ext::SIGNATURE_ALGORITHMS, body));
+        }
         if self.params.encrypt_then_mac {
             extensions.push((ext::ENCRYPT_THEN_MAC, vec![]));
         }
@@ -285,12 +379,7 @@ impl Role for ClientRole {
     ) -> Result<(), Failure> {
         match (self.state, kind) {
             (State::ServerHello, handshake::SERVER_HELLO) => self.server_hello(core, body, raw),
-            (State::Certificate, handshake::CERTIFICATE) => {
-                self.peer_certificates = decode_certificate(body)?;
-                core.hash(raw);
-                self.state = State::KeyExchange;
-                Ok(())
-            }
+            (State::Certificate, handshake::CERTIFICATE) => self.certificate(core, body, raw),
             (State::KeyExchange, handshake::SERVER_KEY_EXCHANGE) => {
                 self.key_exchange(core, body, raw)
             }

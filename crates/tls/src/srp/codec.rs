@@ -30,6 +30,7 @@ pub(crate) mod handshake {
 }
 
 pub(crate) mod ext {
+    pub(crate) const SIGNATURE_ALGORITHMS: u16 = 13;
     pub(crate) const SRP: u16 = 12;
     pub(crate) const ENCRYPT_THEN_MAC: u16 = 22;
     pub(crate) const EXTENDED_MASTER_SECRET: u16 = 23;
@@ -323,6 +324,29 @@ impl KeyExchangeParams {
     }
 }
 
+/// A signature as TLS 1.2 sends it: scheme, then the signature bytes.
+pub(crate) fn decode_signature(rest: &[u8]) -> Decoded<(u16, Vec<u8>)> {
+    let mut r = Reader::new(rest);
+    let scheme = r.u16()?;
+    let sig = r.vec16()?.to_vec();
+    r.end()?;
+    Ok((scheme, sig))
+}
+
+/// The signature_algorithms extension body: the schemes offered.
+pub(crate) fn decode_signature_algorithms(body: &[u8]) -> Decoded<Vec<u16>> {
+    let mut r = Reader::new(body);
+    let list = r.vec16()?;
+    r.end()?;
+    if list.len() % 2 != 0 {
+        return Err(DecodeError("signature_algorithms"));
+    }
+    Ok(list
+        .chunks(2)
+        .map(|c| u16::from_be_bytes([c[0], c[1]]))
+        .collect())
+}
+
 /// ClientKeyExchange for SRP: `A`.
 pub(crate) fn decode_client_key_exchange(body: &[u8]) -> Decoded<Vec<u8>> {
     let mut r = Reader::new(body);
@@ -344,6 +368,18 @@ pub(crate) fn decode_certificate(body: &[u8]) -> Decoded<Vec<Vec<u8>>> {
         chain.push(list.vec24()?.to_vec());
     }
     Ok(chain)
+}
+
+pub(crate) fn encode_certificate(chain: &[Vec<u8>]) -> Vec<u8> {
+    let mut w = Writer::default();
+    w.vec(3, |w| {
+        for cert in chain {
+            w.vec(3, |w| {
+                w.raw(cert);
+            });
+        }
+    });
+    w.bytes
 }
 
 /// The SRP extension's body: the username with a 1-byte length.

@@ -22,6 +22,8 @@ const MAX_HANDSHAKE: usize = 64 * 1024;
 pub(crate) enum Failure {
     Local(AlertDescription, String),
     Remote(AlertDescription),
+    /// The server's certificate is not the one demanded (pin, roots, name).
+    Authentication(crate::AuthenticationError),
 }
 
 impl Failure {
@@ -29,8 +31,21 @@ impl Failure {
         Self::Local(description, message.into())
     }
 
+    /// A rustls verifier's verdict on a certificate, as our failure.
+    pub(crate) fn from_rustls(e: rustls::Error) -> Self {
+        match Error::from(e) {
+            Error::Authentication(a) => Self::Authentication(a),
+            Error::LocalAlert {
+                description,
+                message,
+            } => Self::Local(description, message),
+            other => Self::local(AlertDescription::BadCertificate, other.to_string()),
+        }
+    }
+
     fn to_error(&self) -> Error {
         match self {
+            Self::Authentication(a) => Error::Authentication(a.clone()),
             Self::Local(description, message) => Error::LocalAlert {
                 description: *description,
                 message: message.clone(),
@@ -196,8 +211,10 @@ impl Core {
     }
 
     fn fail(&mut self, failure: Failure) -> Error {
-        if let Failure::Local(description, _) = &failure {
-            self.send_alert(true, *description);
+        match &failure {
+            Failure::Local(description, _) => self.send_alert(true, *description),
+            Failure::Authentication(_) => self.send_alert(true, AlertDescription::BadCertificate),
+            Failure::Remote(_) => {}
         }
         let error = failure.to_error();
         self.failure = Some(failure);

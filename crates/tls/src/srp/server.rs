@@ -6,8 +6,9 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::codec::{
-    decode_client_key_exchange, decode_srp_extension, ext, find_ext, handshake, ClientHello,
-    KeyExchangeParams, ServerHello, EMPTY_RENEGOTIATION_INFO_SCSV, TLS12,
+    decode_client_key_exchange, decode_signature_algorithms, decode_srp_extension,
+    encode_certificate, ext, find_ext, handshake, ClientHello, KeyExchangeParams, ServerHello,
+    EMPTY_RENEGOTIATION_INFO_SCSV, TLS12,
 };
 use super::conn::{Core, Failure, Role};
 use super::negotiated::Negotiated;
@@ -17,6 +18,9 @@ use super::suites::SrpSuite;
 use super::verifier::{VerifierEntry, VerifierStore};
 use super::{math, SrpGroup};
 use crate::{AlertDescription, Session};
+
+/// An SRP-RSA server's chain (DER, leaf first) and RSA signing key.
+pub(crate) type SrpCertificate = (Vec<Vec<u8>>, Arc<dyn rustls::sign::SigningKey>);
 
 /// What an SRP server is configured with (shared by its connections).
 pub(crate) struct SrpServerParams {
@@ -28,6 +32,8 @@ pub(crate) struct SrpServerParams {
     /// Keys the fake salts; random per configuration.
     pub(crate) secret: [u8; 32],
     pub(crate) sessions: Arc<SessionMap>,
+    /// For the SRP-RSA suites: the chain and its RSA signing key.
+    pub(crate) certificate: Option<SrpCertificate>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,6 +114,7 @@ impl ServerRole {
             .suites
             .iter()
             .copied()
+            .filter(|s| !s.rsa || self.params.certificate.is_some())
             .find(|s| hello.suites.contains(&s.id))
             .ok_or_else(|| {
                 Failure::local(
@@ -203,10 +210,58 @@ impl ServerRole {
             salt: entry.salt.clone(),
             b: b_pub.clone(),
         };
-        core.send_handshake(handshake::SERVER_KEY_EXCHANGE, &params.encode());
+        let mut key_exchange = params.encode();
+        if suite.rsa {
+            self.sign_key_exchange(core, &hello, &mut key_exchange)?;
+        }
+        core.send_handshake(handshake::SERVER_KEY_EXCHANGE, &key_exchange);
         core.send_handshake(handshake::SERVER_HELLO_DONE, &[]);
         self.exchange = Some((entry, b, b_pub));
         self.state = State::ClientKeyExchange;
+        Ok(())
+    }
+
+    /// SRP-RSA: sends the Certificate, and appends to `params` a signature over
+    /// `client_random | server_random | params` with a scheme the client offered.
+    fn sign_key_exchange(
+        &self,
+        core: &mut Core,
+        hello: &ClientHello,
+        params: &mut Vec<u8>,
+    ) -> Result<(), Failure> {
+        let (chain, key) = self.params.certificate.as_ref().ok_or_else(|| {
+            Failure::local(
+                AlertDescription::InternalError,
+                "SRP-RSA chosen without a certificate",
+            )
+        })?;
+        // RFC 5246 §7.4.1.4.1: a client without the extension takes RSA with SHA-1.
+        let offered: Vec<rustls::SignatureScheme> =
+            match find_ext(&hello.extensions, ext::SIGNATURE_ALGORITHMS) {
+                Some(body) => decode_signature_algorithms(body)?
+                    .into_iter()
+                    .map(rustls::SignatureScheme::from)
+                    .collect(),
+                None => vec![rustls::SignatureScheme::RSA_PKCS1_SHA1],
+            };
+        let signer = key.choose_scheme(&offered).ok_or_else(|| {
+            Failure::local(
+                AlertDescription::HandshakeFailure,
+                "no signature scheme in common",
+            )
+        })?;
+        let mut message = Vec::with_capacity(64 + params.len());
+        message.extend_from_slice(&self.keys.client_random);
+        message.extend_from_slice(&self.keys.server_random);
+        message.extend_from_slice(params);
+        let signature = signer
+            .sign(&message)
+            .map_err(|e| Failure::local(AlertDescription::InternalError, e.to_string()))?;
+        params.extend_from_slice(&u16::from(signer.scheme()).to_be_bytes());
+        params.extend_from_slice(&(signature.len() as u16).to_be_bytes());
+        params.extend_from_slice(&signature);
+        // The Certificate goes between ServerHello and ServerKeyExchange.
+        core.send_handshake(handshake::CERTIFICATE, &encode_certificate(chain));
         Ok(())
     }
 

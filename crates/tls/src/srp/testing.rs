@@ -21,6 +21,7 @@ pub(crate) fn server(bits: u32) -> SrpConnection<ServerRole> {
         simulate_unknown_users: true,
         secret: [1; 32],
         sessions: Arc::new(SessionMap::new(8, Duration::from_secs(60))),
+        certificate: None,
     };
     SrpConnection::new(ServerRole::new(Arc::new(params))).expect("server starts")
 }
@@ -35,6 +36,9 @@ pub(crate) fn client(min_bits: u32) -> SrpConnection<ClientRole> {
         max_bits: 8192,
         encrypt_then_mac: true,
         sessions: SessionMap::new(8, Duration::from_secs(60)),
+        cert_verifier: None,
+        signature_algorithms: rustls::crypto::ring::default_provider()
+            .signature_verification_algorithms,
     };
     SrpConnection::new(ClientRole::new(Arc::new(params), "localhost")).expect("client starts")
 }
