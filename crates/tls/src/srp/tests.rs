@@ -308,3 +308,79 @@ fn fatal_alerts_from_the_peer_are_reported_by_name() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn handshake_messages_are_reassembled_across_records_and_bytes() {
+    // One ClientHello split over two handshake records, fed one byte at a time: the server
+    // must answer exactly as for the whole message.
+    let message = handshake_message(handshake::CLIENT_HELLO, &hello("alice").encode());
+    let (first, second) = message.split_at(message.len() / 3);
+    let mut input = record(content::HANDSHAKE, first);
+    input.extend(record(content::HANDSHAKE, second));
+    let mut conn = server();
+    for byte in input.chunks(1) {
+        feed(&mut conn, byte).unwrap();
+    }
+    let mut flight = Vec::new();
+    conn.write_tls(&mut flight).unwrap();
+    // ServerHello, ServerKeyExchange and ServerHelloDone came back, each in its record.
+    let kinds: Vec<u8> = records(&flight).iter().map(|(_, body)| body[0]).collect();
+    assert_eq!(
+        kinds,
+        [
+            handshake::SERVER_HELLO,
+            handshake::SERVER_KEY_EXCHANGE,
+            handshake::SERVER_HELLO_DONE
+        ]
+    );
+}
+
+#[test]
+fn several_handshake_messages_in_one_record_are_all_read() {
+    let mut conn = client();
+    let group = SrpGroup::by_bits(2048).unwrap().params();
+    let server_hello = ServerHello {
+        version: TLS12,
+        random: [6; 32],
+        session_id: vec![1; 32],
+        suite: 0xc01d,
+        extensions: vec![],
+    };
+    let params = KeyExchangeParams {
+        n: group.n_bytes.clone(),
+        g: group.g_bytes.clone(),
+        salt: vec![3; 16],
+        b: vec![5],
+    };
+    let mut together = handshake_message(handshake::SERVER_HELLO, &server_hello.encode());
+    together.extend(handshake_message(
+        handshake::SERVER_KEY_EXCHANGE,
+        &params.encode(),
+    ));
+    together.extend(handshake_message(handshake::SERVER_HELLO_DONE, &[]));
+    feed(&mut conn, &record(content::HANDSHAKE, &together)).unwrap();
+    // The client answered the whole flight: ClientKeyExchange, ChangeCipherSpec, Finished.
+    let mut answer = Vec::new();
+    conn.write_tls(&mut answer).unwrap();
+    let types: Vec<u8> = records(&answer).iter().map(|(t, _)| *t).collect();
+    assert_eq!(
+        types,
+        [
+            content::HANDSHAKE,
+            content::HANDSHAKE,
+            content::CHANGE_CIPHER_SPEC,
+            content::HANDSHAKE
+        ]
+    );
+}
+
+/// Splits TLS bytes into (content type, body) records.
+fn records(mut bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut out = Vec::new();
+    while bytes.len() >= 5 {
+        let len = usize::from(u16::from_be_bytes([bytes[3], bytes[4]]));
+        out.push((bytes[0], bytes[5..5 + len].to_vec()));
+        bytes = &bytes[5 + len..];
+    }
+    out
+}
