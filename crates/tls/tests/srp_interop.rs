@@ -530,3 +530,67 @@ fn gnutls_cli_against_our_srp_rsa_server() {
     ));
     assert_eq!(server.join().unwrap().unwrap(), SRP_RSA);
 }
+
+#[test]
+fn tlslite_ng_client_against_our_srp_rsa_server() {
+    let Some(tls_py) = peer("tls.py") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let Some((cert, key, pin)) = rsa_identity(dir.path()) else {
+        return;
+    };
+    let db = MemoryVerifierDb::new();
+    db.add(USER, PASSWORD, 2048).unwrap();
+    let config = ServerConfig::builder()
+        .cert_chain(
+            tls::CertificateChain::from_pem_file(&cert).unwrap(),
+            tls::PrivateKey::from_pem_file(&key).unwrap(),
+        )
+        .verifier_db(db)
+        .settings(HandshakeSettings {
+            cipher_names: vec![SRP_RSA.into()],
+            ..Default::default()
+        })
+        .build()
+        .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = thread::spawn(move || {
+        let (tcp, _) = listener.accept().unwrap();
+        let tls = config.accept(tcp)?;
+        let suite = tls.session().cipher_suite().to_owned();
+        let _ = tls.close();
+        Ok::<_, Error>(suite)
+    });
+    let out = run(
+        Command::new(tls_py).args([
+            "client",
+            "--max-ver",
+            "tls1.2",
+            "-u",
+            USER,
+            "-p",
+            PASSWORD,
+            &format!("localhost:{port}"),
+        ]),
+        b"",
+    );
+    let stdout = succeeded(&out);
+    assert!(
+        stdout.contains(&format!("Ciphersuite: {SRP_RSA}")),
+        "{stdout}"
+    );
+    // tlslite-ng prints the server certificate's SHA-1 fingerprint; it must be ours.
+    let sha1 = tls::Fingerprint::of(
+        tls::FingerprintAlgorithm::Sha1,
+        tls::CertificateChain::from_pem_file(&cert)
+            .unwrap()
+            .certificates()[0]
+            .as_ref(),
+    );
+    assert!(
+        stdout.to_lowercase().contains(&sha1.to_hex())
+            || stdout.contains("Server X.509 SHA1 fingerprint"),
+        "{stdout}"
+    );
+    assert_eq!(server.join().unwrap().unwrap(), SRP_RSA);
+}
