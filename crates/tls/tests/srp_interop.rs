@@ -535,7 +535,7 @@ fn gnutls_cli_against_our_srp_rsa_server() {
 fn tlslite_ng_client_against_our_srp_rsa_server() {
     let Some(tls_py) = peer("tls.py") else { return };
     let dir = tempfile::tempdir().unwrap();
-    let Some((cert, key, pin)) = rsa_identity(dir.path()) else {
+    let Some((cert, key, _)) = rsa_identity(dir.path()) else {
         return;
     };
     let db = MemoryVerifierDb::new();
