@@ -42,17 +42,12 @@ fn get(config: &ClientConfig, port: u16, path: &str) -> Result<(Session, Vec<u8>
     Ok((tls.session().clone(), response.split_off(split)))
 }
 
-struct TlsliteServer {
-    _process: PeerProcess,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-fn tlslite_server() -> Option<TlsliteServer> {
+/// tlslite-ng's HTTPS server over SRP for `alice`, serving `dir` (where its database goes too);
+/// `x509` adds `-k KEY -c CERT` for the SRP-RSA suites. Listening when this returns.
+fn tlslite_server(dir: &Path, x509: Option<(&Path, &Path)>) -> Option<(PeerProcess, u16)> {
     let tls_py = peer("tls.py")?;
     let tlsdb_py = peer("tlsdb.py")?;
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("verifiers");
+    let db = dir.join("verifiers");
     succeeded(&run(Command::new(&tlsdb_py).arg("createsrp").arg(&db), b""));
     succeeded(&run(
         Command::new(&tlsdb_py)
@@ -61,29 +56,31 @@ fn tlslite_server() -> Option<TlsliteServer> {
             .args([USER, PASSWORD, "2048"]),
         b"",
     ));
-    std::fs::write(dir.path().join("hello.txt"), "hello from tlslite-ng\n").unwrap();
     let port = free_port();
+    let mut command = Command::new(tls_py);
+    command.arg("server");
+    if let Some((key, cert)) = x509 {
+        command.arg("-k").arg(key).arg("-c").arg(cert);
+    }
     let process = PeerProcess::spawn(
-        Command::new(tls_py)
-            .args(["server", "-v"])
+        command
+            .arg("-v")
             .arg(&db)
             .arg(format!("localhost:{port}"))
-            .current_dir(dir.path())
+            .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null()),
     );
     wait_listening(port);
-    Some(TlsliteServer {
-        _process: process,
-        port,
-        dir,
-    })
+    Some((process, port))
 }
 
 #[test]
 fn our_client_against_tlslite_ng_server() {
-    let Some(server) = tlslite_server() else {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hello.txt"), "hello from tlslite-ng\n").unwrap();
+    let Some((_server, port)) = tlslite_server(dir.path(), None) else {
         return;
     };
     for suite in [
@@ -94,16 +91,15 @@ fn our_client_against_tlslite_ng_server() {
             cipher_names: vec![suite.into()],
             ..Default::default()
         };
-        let (session, body) = get(&srp_client(settings), server.port, "/hello.txt").unwrap();
+        let (session, body) = get(&srp_client(settings), port, "/hello.txt").unwrap();
         assert_eq!(body, b"hello from tlslite-ng\n");
         assert_eq!(session.cipher_suite(), suite);
         assert_eq!(session.encrypt_then_mac(), Some(true));
         assert_eq!(session.extended_master_secret(), Some(true));
     }
     let wrong = ClientConfig::builder().srp(USER, "wrong").build().unwrap();
-    let e = get(&wrong, server.port, "/hello.txt").unwrap_err();
+    let e = get(&wrong, port, "/hello.txt").unwrap_err();
     assert!(e.alert().is_some(), "{e:?}");
-    let _ = &server.dir;
 }
 
 /// gnutls-serv with `alice` in the 2048-bit group, answering HTTP.
@@ -447,35 +443,10 @@ fn srp_rsa_against_tlslite_ng_and_gnutls_servers() {
         assert!(!body.is_empty());
     }
     // tlslite-ng's server with both a verifier database and the certificate.
-    let (Some(tls_py), Some(tlsdb_py)) = (peer("tls.py"), peer("tlsdb.py")) else {
+    std::fs::write(dir.path().join("hello.txt"), "hello over SRP-RSA\n").unwrap();
+    let Some((_process, port)) = tlslite_server(dir.path(), Some((&key, &cert))) else {
         return;
     };
-    let db = dir.path().join("verifiers");
-    succeeded(&run(Command::new(&tlsdb_py).arg("createsrp").arg(&db), b""));
-    succeeded(&run(
-        Command::new(&tlsdb_py)
-            .arg("add")
-            .arg(&db)
-            .args([USER, PASSWORD, "2048"]),
-        b"",
-    ));
-    std::fs::write(dir.path().join("hello.txt"), "hello over SRP-RSA\n").unwrap();
-    let port = free_port();
-    let _process = PeerProcess::spawn(
-        Command::new(tls_py)
-            .args(["server", "-k"])
-            .arg(&key)
-            .arg("-c")
-            .arg(&cert)
-            .arg("-v")
-            .arg(&db)
-            .arg(format!("localhost:{port}"))
-            .current_dir(dir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    );
-    wait_listening(port);
     let (session, body) = get(&rsa_client(pin), port, "/hello.txt").unwrap();
     assert_eq!(session.cipher_suite(), SRP_RSA);
     assert_eq!(body, b"hello over SRP-RSA\n");

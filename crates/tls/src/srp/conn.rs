@@ -159,25 +159,25 @@ impl Core {
 
     /// Queues `data` as records of `content_type`, encrypted once keys are on.
     pub(crate) fn send(&mut self, content_type: u8, data: &[u8]) {
-        let chunks: Vec<&[u8]> = if data.is_empty() {
-            vec![data]
-        } else {
-            data.chunks(MAX_PLAINTEXT).collect()
-        };
-        for chunk in chunks {
+        // At least one record, even for empty data; at most 2^14 bytes in each.
+        let mut rest = data;
+        loop {
+            let (chunk, tail) = rest.split_at(rest.len().min(MAX_PLAINTEXT));
             if self.write.is_some() {
                 let iv = self.iv();
-                let mut out = std::mem::take(&mut self.outgoing);
                 if let Some(write) = self.write.as_mut() {
-                    write.seal(content_type, chunk, iv, &mut out);
+                    write.seal(content_type, chunk, iv, &mut self.outgoing);
                 }
-                self.outgoing = out;
             } else {
                 self.outgoing.push(content_type);
                 self.outgoing.extend_from_slice(&TLS12.to_be_bytes());
                 self.outgoing
                     .extend_from_slice(&(chunk.len() as u16).to_be_bytes());
                 self.outgoing.extend_from_slice(chunk);
+            }
+            rest = tail;
+            if rest.is_empty() {
+                return;
             }
         }
     }
