@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the real peers the tests talk to, when they are missing: OpenSSL, curl, Python 3,
-# GnuTLS's tools (gnutls-serv, gnutls-cli, srptool), and tlslite-ng 0.8.2 in .peers/venv.
-# Idempotent; needs root (or sudo) only when a Debian package is missing.
+# GnuTLS's tools (gnutls-serv, gnutls-cli, srptool), nginx, Dovecot (IMAP and POP3), and
+# tlslite-ng 0.8.2 plus aiosmtpd 1.4.6 in .peers/venv.
+# Idempotent; needs root (or sudo) only when a Debian package is missing. Package scripts are
+# kept from starting system-wide nginx or Dovecot: tests start their own on ephemeral ports.
 set -euo pipefail
 
 missing=()
@@ -9,11 +11,17 @@ command -v openssl >/dev/null || missing+=(openssl)
 command -v curl >/dev/null || missing+=(curl)
 command -v python3 >/dev/null || missing+=(python3)
 command -v gnutls-serv >/dev/null || missing+=(gnutls-bin)
+[ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+[ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd dovecot-pop3d)
 
 if ((${#missing[@]})); then
   echo "install-peers: installing ${missing[*]}"
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+    $sudo chmod 755 /usr/sbin/policy-rc.d
+  fi
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 fi
@@ -23,4 +31,8 @@ if ! .peers/venv/bin/python -c 'import tlslite; assert tlslite.__version__ == "0
   python3 -m venv .peers/venv
   .peers/venv/bin/pip install --quiet tlslite-ng==0.8.2
 fi
-echo "install-peers: $(openssl version | head -1); $(curl --version | head -1 | cut -d' ' -f1-2); $(python3 --version); $(gnutls-cli --version | head -1); tlslite-ng $(.peers/venv/bin/python -c 'import tlslite; print(tlslite.__version__)')"
+if ! .peers/venv/bin/python -c 'import aiosmtpd; assert aiosmtpd.__version__ == "1.4.6"' 2>/dev/null; then
+  echo "install-peers: installing aiosmtpd 1.4.6 into .peers/venv"
+  .peers/venv/bin/pip install --quiet aiosmtpd==1.4.6
+fi
+echo "install-peers: $(openssl version | head -1); $(curl --version | head -1 | cut -d' ' -f1-2); $(python3 --version); $(gnutls-cli --version | head -1); tlslite-ng $(.peers/venv/bin/python -c 'import tlslite; print(tlslite.__version__)'); $(/usr/sbin/nginx -v 2>&1); $(/usr/sbin/dovecot --version | cut -d' ' -f1); aiosmtpd $(.peers/venv/bin/python -c 'import aiosmtpd; print(aiosmtpd.__version__)')"
