@@ -2,12 +2,16 @@
 //! rules for real peers (skip loudly when missing, fail under `TLS_PEERS_REQUIRED=1`).
 #![forbid(unsafe_code)]
 
+mod dovecot;
 mod gnutls;
 mod net;
 mod peers;
 mod pki;
+mod tlslite;
 
+pub use dovecot::{Dovecot, SeedMessage};
 pub use gnutls::{free_port, gnutls_serv, srptool_passwd, wait_listening};
 pub use net::{answer_http, connect, echo_lines, serve_once, ServerThread, TIMEOUT};
 pub use peers::{peer, peers_required, run, succeeded, PeerProcess};
 pub use pki::{Identity, Pki};
+pub use tlslite::tlslite_srp_server;

@@ -9,7 +9,7 @@ use crate::settings::cipher_suite_name;
 use crate::{Error, ProtocolVersion, Session};
 
 /// A TLS connection state machine that never touches a socket (rustls's shape).
-pub(crate) trait Engine: Send {
+pub(crate) trait Engine: Send + Sync {
     /// Takes TLS bytes from `rd` into the engine; `Ok(0)` means the transport reached EOF.
     fn read_tls(&mut self, rd: &mut dyn io::Read) -> io::Result<usize>;
     /// Moves queued TLS bytes to `wr`.

@@ -11,8 +11,8 @@ use std::time::Duration;
 use tls::srp::MemoryVerifierDb;
 use tls::{ClientConfig, Error, HandshakeSettings, ServerConfig, Session, TlsStream};
 use tls_testkit::{
-    connect, free_port, gnutls_serv, peer, run, srptool_passwd, succeeded, wait_listening,
-    PeerProcess,
+    connect, free_port, gnutls_serv, peer, run, srptool_passwd, succeeded, tlslite_srp_server,
+    wait_listening, PeerProcess,
 };
 
 const USER: &str = "alice";
@@ -42,45 +42,11 @@ fn get(config: &ClientConfig, port: u16, path: &str) -> Result<(Session, Vec<u8>
     Ok((tls.session().clone(), response.split_off(split)))
 }
 
-/// tlslite-ng's HTTPS server over SRP for `alice`, serving `dir` (where its database goes too);
-/// `x509` adds `-k KEY -c CERT` for the SRP-RSA suites. Listening when this returns.
-fn tlslite_server(dir: &Path, x509: Option<(&Path, &Path)>) -> Option<(PeerProcess, u16)> {
-    let tls_py = peer("tls.py")?;
-    let tlsdb_py = peer("tlsdb.py")?;
-    let db = dir.join("verifiers");
-    succeeded(&run(Command::new(&tlsdb_py).arg("createsrp").arg(&db), b""));
-    succeeded(&run(
-        Command::new(&tlsdb_py)
-            .arg("add")
-            .arg(&db)
-            .args([USER, PASSWORD, "2048"]),
-        b"",
-    ));
-    let port = free_port();
-    let mut command = Command::new(tls_py);
-    command.arg("server");
-    if let Some((key, cert)) = x509 {
-        command.arg("-k").arg(key).arg("-c").arg(cert);
-    }
-    let process = PeerProcess::spawn(
-        command
-            .arg("-v")
-            .arg(&db)
-            .arg(format!("localhost:{port}"))
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    );
-    wait_listening(port);
-    Some((process, port))
-}
-
 #[test]
 fn our_client_against_tlslite_ng_server() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("hello.txt"), "hello from tlslite-ng\n").unwrap();
-    let Some((_server, port)) = tlslite_server(dir.path(), None) else {
+    let Some((_server, port)) = tlslite_srp_server(dir.path(), USER, PASSWORD, None) else {
         return;
     };
     for suite in [
@@ -444,7 +410,9 @@ fn srp_rsa_against_tlslite_ng_and_gnutls_servers() {
     }
     // tlslite-ng's server with both a verifier database and the certificate.
     std::fs::write(dir.path().join("hello.txt"), "hello over SRP-RSA\n").unwrap();
-    let Some((_process, port)) = tlslite_server(dir.path(), Some((&key, &cert))) else {
+    let Some((_process, port)) =
+        tlslite_srp_server(dir.path(), USER, PASSWORD, Some((&key, &cert)))
+    else {
         return;
     };
     let (session, body) = get(&rsa_client(pin), port, "/hello.txt").unwrap();

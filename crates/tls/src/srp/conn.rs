@@ -64,7 +64,7 @@ impl From<DecodeError> for Failure {
 }
 
 /// One side of the handshake (client or server).
-pub(crate) trait Role: Send {
+pub(crate) trait Role: Send + Sync {
     /// Sends the first flight, if this side speaks first.
     fn start(&mut self, core: &mut Core) -> Result<(), Failure>;
     /// Acts on one whole handshake message (`raw` includes its 4-byte header).
