@@ -1,4 +1,54 @@
-//! SMTP with STARTTLS or implicit TLS over `tls` streams, sending lettre messages.
+//! SMTP with STARTTLS or implicit TLS over [`tls`] streams, sending [`lettre`] messages.
 //!
-//! Not implemented yet: this crate is filled by the tls-smtp issue.
+//! tlslite's `SMTP_TLS` for Rust: the server is authenticated the way a [`tls::ClientConfig`]
+//! says (roots, a pinned fingerprint, SRP, a client certificate, a [`tls::Checker`]), which
+//! lettre's own transports cannot do. The SMTP conversation is built from lettre's public
+//! commands and reply parser, and [`SmtpTls`] is a [`lettre::Transport`].
+//!
+//! Security rules that no setting changes:
+//! - In [`TlsMode::StartTls`], a server that does not offer STARTTLS or refuses it is an
+//!   error ([`Error::StartTlsNotOffered`], [`Error::StartTlsRefused`]): never a fallback
+//!   to plaintext.
+//! - Credentials are only ever sent under TLS.
+//! - Bytes a server sends after its STARTTLS reply and before the handshake are refused
+//!   ([`Error::PlaintextAfterStartTls`]), as they could be injected.
+//! - Every read and write has a timeout (60 s unless set).
+//!
+//! ```no_run
+//! use lettre::{Message, Transport};
+//! use tls_smtp::{SmtpTls, TlsMode};
+//!
+//! let roots = tls::TrustRoots::from_pem_file("ca.pem")?;
+//! let tls = tls::ClientConfig::builder()
+//!     .server_auth(tls::ServerAuth::Roots(roots))
+//!     .build()?;
+//! let mailer = SmtpTls::builder("mail.example.org", tls)
+//!     .mode(TlsMode::Implicit)
+//!     .build()?;
+//! let mut conn = mailer.connect()?;
+//! println!("server certificate {}", conn.tls_session().peer_fingerprint_sha256().unwrap());
+//! let message = Message::builder()
+//!     .from("alice@example.org".parse()?)
+//!     .to("bob@example.org".parse()?)
+//!     .body(String::from("Hi.\r\n"))?;
+//! conn.send(message.envelope(), &message.formatted())?;
+//! conn.quit()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod config;
+mod connection;
+mod data;
+mod error;
+mod reply;
+mod stream;
+mod transport;
+
+pub use config::{SmtpTls, SmtpTlsBuilder, TlsMode};
+pub use connection::{Delivery, SmtpConnection};
+pub use error::{Error, RefusedRecipient};
+pub use lettre::transport::smtp::authentication::Credentials;
+pub use lettre::transport::smtp::extension::ClientId;
+pub use lettre::transport::smtp::response::Response;

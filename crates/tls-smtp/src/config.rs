@@ -1,0 +1,183 @@
+//! `SmtpTls`: where to connect, how TLS starts, who we are.
+
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::Duration;
+
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::extension::ClientId;
+use tls::ClientConfig;
+
+use crate::{Error, SmtpConnection};
+
+/// How the connection becomes TLS.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Plaintext greeting and EHLO, then STARTTLS (RFC 3207), usually port 587 or 25.
+    /// A server that does not offer or refuses STARTTLS is an error.
+    #[default]
+    StartTls,
+    /// TLS from the first byte (RFC 8314), usually port 465.
+    Implicit,
+}
+
+impl TlsMode {
+    /// The usual port: 587 for STARTTLS submission, 465 for implicit TLS.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Self::StartTls => 587,
+            Self::Implicit => 465,
+        }
+    }
+}
+
+/// An SMTP client that only ever talks to the server over TLS, authenticated the way its
+/// [`tls::ClientConfig`] says: roots, a pinned fingerprint, SRP, a client certificate, a
+/// [`tls::Checker`].
+///
+/// It is a [`lettre::Transport`]: each `send` opens a connection, sends one message and
+/// quits. For several messages on one connection, or to look at the TLS session, use
+/// [`connect`](Self::connect).
+///
+/// ```no_run
+/// use lettre::{Message, Transport};
+/// use tls_smtp::{Credentials, SmtpTls};
+///
+/// let fingerprint = "sha256:90:60:...".parse()?; // what `openssl x509 -fingerprint` prints
+/// let tls = tls::ClientConfig::builder()
+///     .server_auth(tls::ServerAuth::Fingerprint(fingerprint))
+///     .build()?;
+/// let mailer = SmtpTls::builder("mail.example.org", tls)
+///     .credentials(Credentials::new("alice".into(), "secret".into()))
+///     .build()?;
+/// let message = Message::builder()
+///     .from("alice@example.org".parse()?)
+///     .to("bob@example.org".parse()?)
+///     .subject("hello")
+///     .body(String::from("Hello, Bob.\r\n"))?;
+/// let reply = mailer.send(&message)?;
+/// println!("{}", reply.code());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct SmtpTls {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) tls: ClientConfig,
+    pub(crate) mode: TlsMode,
+    pub(crate) credentials: Option<Credentials>,
+    pub(crate) timeout: Duration,
+    pub(crate) hello: ClientId,
+    pub(crate) partial_delivery: bool,
+}
+
+impl SmtpTls {
+    /// Starts a configuration for `host` (a DNS name or an IP address, also the name the
+    /// server's certificate must carry) with STARTTLS on port 587.
+    pub fn builder(host: impl Into<String>, tls: ClientConfig) -> SmtpTlsBuilder {
+        SmtpTlsBuilder {
+            config: SmtpTls {
+                host: host.into(),
+                port: 0,
+                tls,
+                mode: TlsMode::StartTls,
+                credentials: None,
+                timeout: Duration::from_secs(60),
+                hello: ClientId::default(),
+                partial_delivery: false,
+            },
+        }
+    }
+
+    /// Connects: greeting, EHLO, STARTTLS (or implicit TLS), EHLO again, AUTH if credentials
+    /// are set. The connection then sends any number of messages.
+    pub fn connect(&self) -> Result<SmtpConnection, Error> {
+        SmtpConnection::open(self)
+    }
+
+    /// The TCP connection, with the timeouts set.
+    pub(crate) fn tcp(&self) -> Result<TcpStream, Error> {
+        let mut last = None;
+        let bare = self.host.trim_start_matches('[').trim_end_matches(']');
+        for addr in (bare, self.port).to_socket_addrs()? {
+            match TcpStream::connect_timeout(&addr, self.timeout) {
+                Ok(tcp) => {
+                    tcp.set_read_timeout(Some(self.timeout))?;
+                    tcp.set_write_timeout(Some(self.timeout))?;
+                    return Ok(tcp);
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(match last {
+            Some(e) => Error::Io(e),
+            None => Error::Config(format!("{} resolves to no address", self.host)),
+        })
+    }
+}
+
+/// Builds an [`SmtpTls`].
+#[derive(Debug)]
+pub struct SmtpTlsBuilder {
+    config: SmtpTls,
+}
+
+impl SmtpTlsBuilder {
+    /// The port (default: [`TlsMode::default_port`]).
+    pub fn port(mut self, port: u16) -> Self {
+        self.config.port = port;
+        self
+    }
+
+    /// STARTTLS (the default) or implicit TLS.
+    pub fn mode(mut self, mode: TlsMode) -> Self {
+        self.config.mode = mode;
+        self
+    }
+
+    /// Logs in with AUTH PLAIN or LOGIN (whichever the server offers, PLAIN first), always
+    /// after TLS is up.
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.config.credentials = Some(credentials);
+        self
+    }
+
+    /// Timeout for connecting and for every read and write (default 60 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.config.timeout = timeout;
+        self
+    }
+
+    /// The name we give in EHLO (default `[127.0.0.1]`).
+    pub fn hello_name(mut self, name: ClientId) -> Self {
+        self.config.hello = name;
+        self
+    }
+
+    /// When some recipients are refused: `false` (the default) sends nothing and fails with
+    /// [`Error::RecipientsRefused`]; `true` sends to the others. Either way, all refused
+    /// recipients being refused is an error.
+    pub fn partial_delivery(mut self, allow: bool) -> Self {
+        self.config.partial_delivery = allow;
+        self
+    }
+
+    /// Checks the configuration.
+    pub fn build(mut self) -> Result<SmtpTls, Error> {
+        let c = &mut self.config;
+        if c.host.is_empty() {
+            return Err(Error::Config("empty host".into()));
+        }
+        if c.timeout.is_zero() {
+            return Err(Error::Config("a zero timeout means none at all".into()));
+        }
+        if let ClientId::Domain(name) = &c.hello {
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(Error::Config(format!("bad EHLO name {name:?}")));
+            }
+        }
+        if c.port == 0 {
+            c.port = c.mode.default_port();
+        }
+        Ok(self.config)
+    }
+}
