@@ -1,0 +1,113 @@
+//! Keep-alive GETs of a small file per second: our agent against plain ureq with its own
+//! rustls connector, same server (our `StaticFiles` on `TlsServer`, ECDSA P-256, TLS 1.3),
+//! same run, alternating batches so drift hits both alike.
+//!
+//! `cargo bench -p tls-http --bench keepalive` — `BENCH_REQUESTS` (default 20000) requests per
+//! run and client, `BENCH_RUNS` (default 3) runs whose median is reported, `BENCH_BYTES`
+//! (default 1024) the file size.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tls::{ServerAuth, ServerConfig};
+use tls_server::{StaticFiles, TlsServer};
+use tls_testkit::Pki;
+use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
+
+const BATCH: u64 = 500;
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Time spent on `n` GETs of `url`, checking each body's length.
+fn time_gets(agent: &ureq::Agent, url: &str, n: u64, size: usize) -> Duration {
+    let start = Instant::now();
+    for _ in 0..n {
+        let body = agent
+            .get(url)
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_vec()
+            .unwrap();
+        assert_eq!(body.len(), size);
+    }
+    start.elapsed()
+}
+
+fn main() {
+    let requests = env_or("BENCH_REQUESTS", 20_000);
+    let runs = env_or("BENCH_RUNS", 3);
+    let size = env_or("BENCH_BYTES", 1024) as usize;
+
+    let pki = Pki::new();
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("small.bin"), vec![b'x'; size]).unwrap();
+    let server = ServerConfig::builder()
+        .cert_chain(pki.server.chain(), pki.server.key())
+        .build()
+        .unwrap();
+    let server = TlsServer::builder(server)
+        .bind("127.0.0.1:0")
+        .unwrap()
+        .spawn(StaticFiles::new(root.path()).unwrap());
+    let url = format!("https://localhost:{}/small.bin", server.addr.port());
+
+    let ours = tls_http::agent(
+        tls_http::config()
+            .server_auth(ServerAuth::Roots(pki.roots()))
+            .build()
+            .unwrap(),
+    );
+    let root_der = std::fs::read(pki.path("root.pem")).unwrap();
+    let roots = rustls_pki_types::pem::PemObject::pem_slice_iter(&root_der)
+        .map(
+            |der: Result<rustls_pki_types::CertificateDer<'static>, _>| {
+                Certificate::from_der(der.unwrap().as_ref()).to_owned()
+            },
+        )
+        .collect();
+    let plain = ureq::Agent::config_builder()
+        .tls_config(
+            TlsConfig::builder()
+                .provider(TlsProvider::Rustls)
+                .root_certs(RootCerts::Specific(Arc::new(roots)))
+                .build(),
+        )
+        .build()
+        .new_agent();
+
+    // Warm both pools and the server.
+    time_gets(&ours, &url, 200, size);
+    time_gets(&plain, &url, 200, size);
+
+    let mut rates = Vec::new();
+    for _ in 0..runs {
+        let (mut t_ours, mut t_plain) = (Duration::ZERO, Duration::ZERO);
+        let mut done = 0;
+        while done < requests {
+            let n = BATCH.min(requests - done);
+            t_ours += time_gets(&ours, &url, n, size);
+            t_plain += time_gets(&plain, &url, n, size);
+            done += n;
+        }
+        let rate = |t: Duration| requests as f64 / t.as_secs_f64();
+        rates.push((rate(t_ours), rate(t_plain)));
+    }
+    let median = |pick: fn(&(f64, f64)) -> f64| {
+        let mut v: Vec<f64> = rates.iter().map(pick).collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (ours_rate, plain_rate) = (median(|r| r.0), median(|r| r.1));
+    println!(
+        "keep-alive GET {size} B, {requests} requests x {runs} runs (median), one connection each"
+    );
+    println!("  tls_http agent:        {ours_rate:>9.0} req/s");
+    println!("  ureq + own rustls:     {plain_rate:>9.0} req/s");
+    println!("  ratio (ours / ureq):   {:>9.2}", ours_rate / plain_rate);
+}

@@ -1,0 +1,76 @@
+//! The `https_get` example as a user runs it: body on stdout, status line on stderr, and a
+//! clear failure with a non-zero exit.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use tls::{FingerprintAlgorithm, ServerConfig};
+use tls_server::{StaticFiles, TlsServer};
+use tls_testkit::{peers_required, run, Pki};
+
+/// The example's binary, built by `cargo test` next to this test's own directory.
+fn example() -> Option<PathBuf> {
+    let deps = std::env::current_exe().unwrap();
+    let path = deps.parent()?.parent()?.join("examples/https_get");
+    if !path.is_file() {
+        let why = "the https_get example is not built (plain `cargo test` builds it)";
+        assert!(!peers_required(), "{why}");
+        eprintln!("SKIPPED: {why}");
+        return None;
+    }
+    Some(path)
+}
+
+#[test]
+fn https_get_prints_the_body_or_a_clear_error() {
+    let Some(example) = example() else { return };
+    let pki = Pki::new();
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("hello.txt"), "hello over tls\n").unwrap();
+    let config = ServerConfig::builder()
+        .cert_chain(pki.server.chain(), pki.server.key())
+        .build()
+        .unwrap();
+    let server = TlsServer::builder(config)
+        .bind("127.0.0.1:0")
+        .unwrap()
+        .spawn(StaticFiles::new(root.path()).unwrap());
+    let url = format!("https://127.0.0.1:{}/hello.txt", server.addr.port());
+
+    let ok = run(
+        Command::new(&example)
+            .arg("--cafile")
+            .arg(pki.path("root.pem"))
+            .arg(&url),
+        b"",
+    );
+    assert!(ok.status.success(), "{ok:?}");
+    assert_eq!(ok.stdout, b"hello over tls\n");
+    assert_eq!(String::from_utf8_lossy(&ok.stderr), "HTTP/1.1 200 OK\n");
+
+    let pin = pki
+        .server
+        .fingerprint(FingerprintAlgorithm::Sha256)
+        .to_hex();
+    let missing = run(
+        Command::new(&example)
+            .args(["--fingerprint", &pin])
+            .arg(url.replace("hello", "nothing")),
+        b"",
+    );
+    assert_eq!(missing.status.code(), Some(1), "{missing:?}");
+    assert!(String::from_utf8_lossy(&missing.stderr).starts_with("HTTP/1.1 404"));
+
+    let wrong = pki
+        .stranger
+        .fingerprint(FingerprintAlgorithm::Sha256)
+        .to_hex();
+    let refused = run(
+        Command::new(&example).args(["--fingerprint", &wrong, &url]),
+        b"",
+    );
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("does not match"), "{stderr}");
+    assert!(refused.stdout.is_empty());
+}
