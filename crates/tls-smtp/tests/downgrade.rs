@@ -1,0 +1,72 @@
+//! STARTTLS downgrades: a server that hides STARTTLS, refuses it, or smuggles plaintext
+//! behind its yes. Each must fail clearly, and the server must never see credentials or mail.
+
+mod common;
+
+use lettre::Transport;
+use tls::{ClientConfig, ServerAuth, ServerConfig};
+use tls_smtp::{Error, TlsMode};
+use tls_testkit::Pki;
+
+use common::{envelope, mailer, Options, Received, SmtpServer, StartTls, PASSWORD};
+
+/// Tries to send with credentials to a server that misbehaves as `starttls` says; returns
+/// the client's error and what the server received.
+fn attempt(starttls: StartTls) -> (Error, Received) {
+    let pki = Pki::new();
+    let config = ServerConfig::builder()
+        .cert_chain(pki.server.chain(), pki.server.key())
+        .build()
+        .unwrap();
+    let server = SmtpServer::starttls(
+        config,
+        Options {
+            starttls,
+            ..Options::default()
+        },
+    );
+    let tls = ClientConfig::builder()
+        .server_auth(ServerAuth::Roots(pki.roots()))
+        .build()
+        .unwrap();
+    let err = mailer(tls, server.port(), TlsMode::StartTls)
+        .send_raw(&envelope("a@example.org", &["b@example.org"]), b"secret mail\r\n")
+        .unwrap_err();
+    let received = server.received();
+    // Nothing but the opening went over the wire, and all of it in plaintext.
+    assert!(received.lines.iter().all(|l| !l.tls));
+    assert!(received.messages.is_empty());
+    for line in &received.lines {
+        for forbidden in ["AUTH", "MAIL", "RCPT", "DATA"] {
+            assert!(!line.text.to_ascii_uppercase().starts_with(forbidden), "{line:?}");
+        }
+        assert!(!line.text.contains(PASSWORD));
+    }
+    (err, received)
+}
+
+#[test]
+fn a_server_without_starttls_is_an_error() {
+    let (err, received) = attempt(StartTls::NotOffered);
+    assert!(matches!(err, Error::StartTlsNotOffered), "{err:?}");
+    assert!(err.to_string().contains("does not offer STARTTLS"), "{err}");
+    assert_eq!(received.verbs(), ["EHLO", "QUIT"]);
+}
+
+#[test]
+fn a_server_answering_454_is_an_error() {
+    let (err, received) = attempt(StartTls::Refuse);
+    assert!(
+        matches!(&err, Error::StartTlsRefused { code: 454, text } if text.contains("TLS not available")),
+        "{err:?}"
+    );
+    assert!(err.is_transient());
+    assert_eq!(received.verbs(), ["EHLO", "STARTTLS", "QUIT"]);
+}
+
+#[test]
+fn plaintext_pipelined_after_the_starttls_reply_is_refused() {
+    let (err, received) = attempt(StartTls::Inject);
+    assert!(matches!(err, Error::PlaintextAfterStartTls), "{err:?}");
+    assert_eq!(received.verbs(), ["EHLO", "STARTTLS"]);
+}

@@ -1,0 +1,413 @@
+//! `SmtpTls` against our own SMTP test server (tls-server with STARTTLS), in every auth mode.
+
+mod common;
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::time::Duration;
+
+use lettre::message::header::ContentTransferEncoding;
+use lettre::message::Body;
+use lettre::{Message, Transport};
+use tls::{AuthenticationError, Checker, ClientConfig, FingerprintAlgorithm, ServerAuth, ServerConfig};
+use tls_smtp::{Error, TlsMode};
+use tls_testkit::Pki;
+
+use common::{envelope, mailer, Options, SmtpServer, StartTls, PASSWORD, TRICKY, USER};
+
+fn cert_server(pki: &Pki) -> ServerConfig {
+    ServerConfig::builder()
+        .cert_chain(pki.server.chain(), pki.server.key())
+        .build()
+        .unwrap()
+}
+
+fn roots(pki: &Pki) -> ClientConfig {
+    ClientConfig::builder()
+        .server_auth(ServerAuth::Roots(pki.roots()))
+        .build()
+        .unwrap()
+}
+
+fn srp_server() -> ServerConfig {
+    let db = tls::srp::MemoryVerifierDb::new();
+    db.add("carol", "srp password", 2048).unwrap();
+    ServerConfig::builder().verifier_db(db).build().unwrap()
+}
+
+/// Sends TRICKY with STARTTLS and returns what the server stored, after checking that
+/// everything from AUTH on came over TLS.
+fn deliver_tricky(server: &SmtpServer, tls: ClientConfig) -> common::Stored {
+    let reply = mailer(tls, server.port(), TlsMode::StartTls)
+        .send_raw(&envelope("sender@example.org", &["rcpt@example.org"]), TRICKY)
+        .unwrap();
+    assert_eq!(reply.code().to_string(), "250");
+    let received = server.received();
+    assert_eq!(
+        received.verbs(),
+        ["EHLO", "STARTTLS", "EHLO", "AUTH", "MAIL", "RCPT", "DATA", "QUIT"]
+    );
+    assert!(received.lines[..2].iter().all(|l| !l.tls));
+    assert!(received.lines[2..].iter().all(|l| l.tls));
+    assert_eq!(received.messages.len(), 1);
+    let stored = received.messages[0].clone();
+    assert_eq!(stored.data, TRICKY, "message not stored byte for byte");
+    assert_eq!(stored.auth_user.as_deref(), Some(USER));
+    assert_eq!(stored.rcpt_to, ["rcpt@example.org"]);
+    stored
+}
+
+#[test]
+fn ca_roots_starttls_delivers_byte_for_byte() {
+    let pki = Pki::new();
+    let server = SmtpServer::starttls(cert_server(&pki), Options::default());
+    let stored = deliver_tricky(&server, roots(&pki));
+    // 8-bit body: BODY=8BITMIME; SIZE offered: the wire size (no dot stuffing in TRICKY's count).
+    assert!(stored.mail_from.starts_with("FROM:<sender@example.org>"));
+    assert!(stored.mail_from.contains("BODY=8BITMIME"), "{}", stored.mail_from);
+    assert!(stored.mail_from.contains("SIZE="), "{}", stored.mail_from);
+    assert!(!stored.client_cert);
+}
+
+#[test]
+fn pinned_fingerprint_starttls_and_session_info() {
+    let pki = Pki::new();
+    let config = ServerConfig::builder()
+        .cert_chain(pki.self_signed.chain(), pki.self_signed.key())
+        .build()
+        .unwrap();
+    let server = SmtpServer::starttls(config, Options::default());
+    let pin = pki.self_signed.fingerprint(FingerprintAlgorithm::Sha256);
+    let tls = ClientConfig::builder()
+        .server_auth(ServerAuth::Fingerprint(pin.clone()))
+        .build()
+        .unwrap();
+    let conn = mailer(tls.clone(), server.port(), TlsMode::StartTls)
+        .connect()
+        .unwrap();
+    assert_eq!(conn.tls_session().peer_fingerprint_sha256(), Some(pin));
+    assert_eq!(conn.size_limit(), Some(1_000_000));
+    assert_eq!(conn.quit().unwrap().code().to_string(), "221");
+    let again = SmtpServer::starttls(
+        ServerConfig::builder()
+            .cert_chain(pki.self_signed.chain(), pki.self_signed.key())
+            .build()
+            .unwrap(),
+        Options::default(),
+    );
+    deliver_tricky(&again, tls);
+}
+
+#[test]
+fn pin_mismatch_fails_before_any_credentials() {
+    let pki = Pki::new();
+    let server = SmtpServer::starttls(cert_server(&pki), Options::default());
+    let wrong = pki.self_signed.fingerprint(FingerprintAlgorithm::Sha256);
+    let tls = ClientConfig::builder()
+        .server_auth(ServerAuth::Fingerprint(wrong))
+        .build()
+        .unwrap();
+    let err = mailer(tls, server.port(), TlsMode::StartTls)
+        .send_raw(&envelope("a@example.org", &["b@example.org"]), b"x\r\n")
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Tls(tls::Error::Authentication(
+                AuthenticationError::FingerprintMismatch { .. }
+            ))
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("does not match"), "{err}");
+    assert_eq!(server.received().verbs(), ["EHLO", "STARTTLS"]);
+}
+
+#[test]
+fn srp_starttls_and_wrong_srp_password() {
+    let server = SmtpServer::starttls(srp_server(), Options::default());
+    let tls = ClientConfig::builder().srp("carol", "srp password").build().unwrap();
+    let stored = deliver_tricky(&server, tls.clone());
+    assert_eq!(stored.srp_user.as_deref(), Some("carol"));
+    let conn = mailer(tls, server.port(), TlsMode::StartTls).connect().unwrap();
+    assert_eq!(conn.tls_session().srp_username(), Some("carol"));
+    conn.quit().unwrap();
+
+    let wrong = SmtpServer::starttls(srp_server(), Options::default());
+    let tls = ClientConfig::builder().srp("carol", "guess").build().unwrap();
+    let err = mailer(tls, wrong.port(), TlsMode::StartTls)
+        .connect()
+        .unwrap_err();
+    assert!(matches!(&err, Error::Tls(e) if e.alert().is_some()), "{err:?}");
+    assert_eq!(wrong.received().verbs(), ["EHLO", "STARTTLS"]);
+}
+
+#[test]
+fn client_certificate_starttls() {
+    let pki = Pki::new();
+    let config = ServerConfig::builder()
+        .cert_chain(pki.server.chain(), pki.server.key())
+        .require_client_cert(pki.client_roots())
+        .build()
+        .unwrap();
+    let server = SmtpServer::starttls(config, Options::default());
+    let tls = ClientConfig::builder()
+        .server_auth(ServerAuth::Roots(pki.roots()))
+        .client_cert(pki.client.chain(), pki.client.key())
+        .build()
+        .unwrap();
+    assert!(deliver_tricky(&server, tls).client_cert);
+}
+
+#[test]
+fn implicit_tls_sends_a_lettre_message() {
+    let pki = Pki::new();
+    let server = SmtpServer::implicit(cert_server(&pki), Options::default());
+    let message = Message::builder()
+        .from("Sender <sender@example.org>".parse().unwrap())
+        .to("rcpt@example.org".parse().unwrap())
+        .cc("copy@example.org".parse().unwrap())
+        .subject("implicit TLS")
+        .body(
+            // 8bit keeps the dots and bytes as they are (lettre would pick base64 here).
+            Body::new_with_encoding(
+                String::from(".dot first\r\nünïcödé body\r\n.\r\n"),
+                ContentTransferEncoding::EightBit,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    let reply = mailer(roots(&pki), server.port(), TlsMode::Implicit)
+        .send(&message)
+        .unwrap();
+    assert!(reply.is_positive());
+    let received = server.received();
+    assert!(received.lines.iter().all(|l| l.tls));
+    assert_eq!(
+        received.verbs(),
+        ["EHLO", "AUTH", "MAIL", "RCPT", "RCPT", "DATA", "QUIT"]
+    );
+    let stored = &received.messages[0];
+    assert_eq!(stored.data, message.formatted());
+    assert!(stored.data.ends_with(".dot first\r\nünïcödé body\r\n.\r\n".as_bytes()));
+    assert!(stored.mail_from.contains("BODY=8BITMIME"));
+    assert_eq!(stored.rcpt_to, ["rcpt@example.org", "copy@example.org"]);
+}
+
+#[test]
+fn a_checker_can_veto_the_server() {
+    let pki = Pki::new();
+    let server = SmtpServer::starttls(cert_server(&pki), Options::default());
+    let tls = ClientConfig::builder()
+        .server_auth(ServerAuth::Roots(pki.roots()))
+        .checker(Checker::new().custom(|_| Err("not this one".into())))
+        .build()
+        .unwrap();
+    let err = mailer(tls, server.port(), TlsMode::StartTls)
+        .connect()
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::Tls(tls::Error::Authentication(AuthenticationError::Rejected(why)))
+                if why == "not this one"
+        ),
+        "{err:?}"
+    );
+    assert_eq!(server.received().verbs(), ["EHLO", "STARTTLS"]);
+}
+
+#[test]
+fn several_messages_rset_and_noop_on_one_connection() {
+    let pki = Pki::new();
+    let server = SmtpServer::starttls(cert_server(&pki), Options::default());
+    let mut conn = mailer(roots(&pki), server.port(), TlsMode::StartTls)
+        .connect()
+        .unwrap();
+    assert_eq!(conn.noop().unwrap().code().to_string(), "250");
+    let first = conn
+        .send(&envelope("a@example.org", &["b@example.org"]), b"one\r\n")
+        .unwrap();
+    assert!(first.refused.is_empty());
+    assert_eq!(conn.rset().unwrap().code().to_string(), "250");
+    // Bare LF line ends go out as CRLF; a missing last line end is added.
+    conn.send(&envelope("a@example.org", &["c@example.org"]), b"two\n.three")
+        .unwrap();
+    conn.quit().unwrap();
+    let received = server.received();
+    let data: Vec<_> = received.messages.iter().map(|m| m.data.clone()).collect();
+    assert_eq!(data, [b"one\r\n".to_vec(), b"two\r\n.three\r\n".to_vec()]);
+    assert!(!received.messages[0].mail_from.contains("BODY="));
+}
+
+#[test]
+fn refused_recipients_are_reported() {
+    let pki = Pki::new();
+    let options = Options {
+        refuse: vec!["nobody@example.org".into(), "ghost@example.org".into()],
+        ..Options::default()
+    };
+    let server = SmtpServer::starttls(cert_server(&pki), options);
+    let mixed = envelope("a@example.org", &["b@example.org", "nobody@example.org"]);
+
+    // Default: one refusal means nothing is sent.
+    let strict = mailer(roots(&pki), server.port(), TlsMode::StartTls);
+    let err = strict.send_raw(&mixed, b"hi\r\n").unwrap_err();
+    let Error::RecipientsRefused(refused) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].address.to_string(), "nobody@example.org");
+    assert_eq!(refused[0].code, 550);
+    assert!(refused[0].text.contains("no such user"));
+    assert!(server.received().messages.is_empty());
+    assert!(!server.received().verbs().contains(&"DATA".to_owned()));
+
+    // Partial delivery: sent to the others, refusals in the Delivery.
+    let lenient = tls_smtp::SmtpTls::builder("127.0.0.1", roots(&pki))
+        .port(server.port())
+        .partial_delivery(true)
+        .timeout(tls_testkit::TIMEOUT)
+        .build()
+        .unwrap();
+    let mut conn = lenient.connect().unwrap();
+    let delivery = conn.send(&mixed, b"hi\r\n").unwrap();
+    assert_eq!(delivery.refused.len(), 1);
+    assert_eq!(server.received().messages[0].rcpt_to, ["b@example.org"]);
+    // Everyone refused: an error even so.
+    let all = envelope("a@example.org", &["nobody@example.org", "ghost@example.org"]);
+    let err = conn.send(&all, b"hi\r\n").unwrap_err();
+    assert!(matches!(&err, Error::RecipientsRefused(r) if r.len() == 2), "{err:?}");
+    conn.quit().unwrap();
+    assert_eq!(server.received().messages.len(), 1);
+}
+
+#[test]
+fn size_8bitmime_and_smtputf8_are_honoured() {
+    let pki = Pki::new();
+    let limited = Options {
+        size: Some(100),
+        eight_bit_mime: false,
+        smtputf8: false,
+        ..Options::default()
+    };
+    let server = SmtpServer::starttls(cert_server(&pki), limited);
+    let mut conn = mailer(roots(&pki), server.port(), TlsMode::StartTls)
+        .connect()
+        .unwrap();
+    let to = envelope("a@example.org", &["b@example.org"]);
+    let err = conn.send(&to, &[b'x'; 200]).unwrap_err();
+    assert!(
+        matches!(err, Error::MessageTooLarge { size: 202, limit: 100 }),
+        "{err:?}"
+    );
+    let err = conn.send(&to, "café\r\n".as_bytes()).unwrap_err();
+    assert!(matches!(err, Error::EightBitNotSupported), "{err:?}");
+    let international = envelope("a@example.org", &["jörg@example.org"]);
+    let err = conn.send(&international, b"hi\r\n").unwrap_err();
+    assert!(matches!(err, Error::SmtpUtf8NotSupported), "{err:?}");
+    conn.send(&to, b"7-bit and small\r\n").unwrap();
+    conn.quit().unwrap();
+    let received = server.received();
+    // Nothing refused locally reached the server.
+    assert_eq!(received.verbs().iter().filter(|v| *v == "MAIL").count(), 1);
+    assert!(received.messages[0].mail_from.contains("SIZE=17"));
+
+    let full = SmtpServer::starttls(cert_server(&pki), Options::default());
+    mailer(roots(&pki), full.port(), TlsMode::StartTls)
+        .send_raw(&international, "grüße\r\n".as_bytes())
+        .unwrap();
+    let stored = &full.received().messages[0];
+    assert!(stored.mail_from.contains("SMTPUTF8"), "{}", stored.mail_from);
+    assert!(stored.mail_from.contains("BODY=8BITMIME"));
+    assert_eq!(stored.rcpt_to, ["jörg@example.org"]);
+}
+
+#[test]
+fn auth_login_and_wrong_credentials() {
+    let pki = Pki::new();
+    let login_only = Options {
+        auth: "LOGIN",
+        ..Options::default()
+    };
+    let server = SmtpServer::starttls(cert_server(&pki), login_only);
+    mailer(roots(&pki), server.port(), TlsMode::StartTls)
+        .send_raw(&envelope("a@example.org", &["b@example.org"]), b"x\r\n")
+        .unwrap();
+    let received = server.received();
+    assert_eq!(received.messages[0].auth_user.as_deref(), Some(USER));
+    assert!(received.lines.iter().any(|l| l.text == "AUTH LOGIN" && l.tls));
+
+    let wrong = tls_smtp::SmtpTls::builder("127.0.0.1", roots(&pki))
+        .port(server.port())
+        .credentials(tls_smtp::Credentials::new(USER.into(), format!("{PASSWORD}!")))
+        .build()
+        .unwrap();
+    let err = wrong.connect().unwrap_err();
+    assert!(
+        matches!(&err, Error::AuthenticationFailed { code: 535, text } if text.contains("bad credentials")),
+        "{err:?}"
+    );
+
+    let none = SmtpServer::starttls(
+        cert_server(&pki),
+        Options {
+            auth: "CRAM-MD5",
+            ..Options::default()
+        },
+    );
+    let err = mailer(roots(&pki), none.port(), TlsMode::StartTls)
+        .connect()
+        .unwrap_err();
+    assert!(matches!(err, Error::NoAuthMechanism), "{err:?}");
+    assert!(!none.received().verbs().contains(&"AUTH".to_owned()));
+}
+
+#[test]
+fn error_greetings_and_silent_servers_fail_fast() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut refuse, _) = listener.accept().unwrap();
+        refuse.write_all(b"554 5.3.2 go away\r\n").unwrap();
+        let (silent, _) = listener.accept().unwrap();
+        std::thread::sleep(Duration::from_secs(1));
+        drop((refuse, silent));
+    });
+    let pki = Pki::new();
+    let config = |timeout| {
+        tls_smtp::SmtpTls::builder("127.0.0.1", roots(&pki))
+            .port(port)
+            .timeout(timeout)
+            .build()
+            .unwrap()
+    };
+    let err = config(tls_testkit::TIMEOUT).connect().unwrap_err();
+    assert!(
+        matches!(&err, Error::Reply { command: "greeting", code: 554, text } if text == "5.3.2 go away"),
+        "{err:?}"
+    );
+    let started = std::time::Instant::now();
+    let err = config(Duration::from_millis(300)).connect().unwrap_err();
+    assert!(
+        matches!(&err, Error::Io(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)),
+        "{err:?}"
+    );
+    assert!(started.elapsed() < Duration::from_millis(900));
+    server.join().unwrap();
+}
+
+#[test]
+fn bad_configurations_are_errors() {
+    let pki = Pki::new();
+    let build = |host: &str, hello: &str| {
+        tls_smtp::SmtpTls::builder(host, roots(&pki))
+            .hello_name(tls_smtp::ClientId::Domain(hello.into()))
+            .build()
+    };
+    assert!(matches!(build("", "me.example"), Err(Error::Config(_))));
+    assert!(matches!(build("h", "two words"), Err(Error::Config(_))));
+    assert!(matches!(build("h", "evil\r\nMAIL"), Err(Error::Config(_))));
+    assert!(build("h", "me.example").is_ok());
+    let _ = StartTls::Offer;
+}
