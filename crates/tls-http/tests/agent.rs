@@ -104,8 +104,9 @@ fn tls_site(tls: &mut TlsStream<Socket>, conn: &ConnectionInfo) -> io::Result<()
         let client = session
             .peer_fingerprint_sha256()
             .map_or("-".into(), |f| f.to_hex());
+        let alpn = session.alpn_protocol().map_or("-".into(), String::from_utf8_lossy);
         format!(
-            "port={port} resumed={} user={} client={client}",
+            "port={port} resumed={} user={} client={client} alpn={alpn}",
             session.resumed(),
             session.srp_username().unwrap_or("-"),
         )
@@ -353,6 +354,21 @@ fn checker_vetoes_or_accepts_the_server() {
         .build()
         .unwrap();
     assert!(get_text(&tls_http::agent(accepting), &url).starts_with("GET port="));
+}
+
+#[test]
+fn alpn_http_1_1_is_offered() {
+    let pki = Pki::new();
+    let server = x509_server(&pki)
+        .settings(tls::HandshakeSettings {
+            alpn: vec!["h2".into(), "http/1.1".into()],
+            ..Default::default()
+        })
+        .build()
+        .unwrap();
+    let (_server, origin) = spawn(server, tls_site);
+    let who = get_text(&tls_http::agent(roots(&pki)), &format!("{origin}/whoami"));
+    assert!(who.ends_with("alpn=http/1.1"), "{who}");
 }
 
 #[test]
