@@ -2,7 +2,10 @@
 //! (pooling, redirects, bodies, timeouts, JSON) running over our TLS.
 
 use std::io::{self, BufRead, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
@@ -104,7 +107,9 @@ fn tls_site(tls: &mut TlsStream<Socket>, conn: &ConnectionInfo) -> io::Result<()
         let client = session
             .peer_fingerprint_sha256()
             .map_or("-".into(), |f| f.to_hex());
-        let alpn = session.alpn_protocol().map_or("-".into(), String::from_utf8_lossy);
+        let alpn = session
+            .alpn_protocol()
+            .map_or("-".into(), String::from_utf8_lossy);
         format!(
             "port={port} resumed={} user={} client={client} alpn={alpn}",
             session.resumed(),
@@ -439,6 +444,52 @@ fn a_silent_server_times_out_as_a_ureq_timeout() {
         Err(ureq::Error::Timeout(_)) => {}
         other => panic!("expected a timeout, got {other:?}"),
     }
+}
+
+/// An HTTP CONNECT proxy for one tunnel at a time; counts the tunnels it opened.
+fn connect_proxy() -> (SocketAddr, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let tunnels = Arc::new(AtomicUsize::new(0));
+    let counter = tunnels.clone();
+    thread::spawn(move || {
+        for client in listener.incoming() {
+            let mut client = io::BufReader::new(client.unwrap());
+            let mut line = String::new();
+            client.read_line(&mut line).unwrap();
+            let target = line.split_whitespace().nth(1).unwrap().to_owned();
+            while line != "\r\n" {
+                line.clear();
+                client.read_line(&mut line).unwrap();
+            }
+            let upstream = TcpStream::connect(&target).unwrap();
+            counter.fetch_add(1, Ordering::SeqCst);
+            let mut client = client.into_inner();
+            client
+                .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                .unwrap();
+            let (mut up_read, mut client_write) =
+                (upstream.try_clone().unwrap(), client.try_clone().unwrap());
+            thread::spawn(move || io::copy(&mut up_read, &mut client_write));
+            let mut upstream = upstream;
+            thread::spawn(move || io::copy(&mut client, &mut upstream));
+        }
+    });
+    (addr, tunnels)
+}
+
+#[test]
+fn https_goes_through_an_http_connect_proxy() {
+    let pki = Pki::new();
+    let (_server, origin) = spawn(x509_server(&pki).build().unwrap(), tls_site);
+    let (proxy, tunnels) = connect_proxy();
+    let http = ureq::Agent::config_builder()
+        .proxy(Some(ureq::Proxy::new(&format!("http://{proxy}")).unwrap()))
+        .build();
+    let agent = tls_http::agent_with(http, roots(&pki));
+    let who = get_text(&agent, &format!("{origin}/whoami"));
+    assert!(who.starts_with("GET port="), "{who}");
+    assert_eq!(tunnels.load(Ordering::SeqCst), 1);
 }
 
 #[test]
