@@ -2,6 +2,7 @@
 //! rules for real peers (skip loudly when missing, fail under `TLS_PEERS_REQUIRED=1`).
 #![forbid(unsafe_code)]
 
+mod aiosmtpd;
 mod dovecot;
 mod gnutls;
 mod net;
@@ -9,6 +10,7 @@ mod peers;
 mod pki;
 mod tlslite;
 
+pub use aiosmtpd::{Aiosmtpd, SmtpDelivery};
 pub use dovecot::{Dovecot, SeedMessage};
 pub use gnutls::{free_port, gnutls_serv, srptool_passwd, wait_listening};
 pub use net::{answer_http, connect, echo_lines, serve_once, ServerThread, TIMEOUT};

@@ -70,7 +70,11 @@ fn exchange(stream: &mut Stream, command: impl Display) -> Result<Response, Erro
 }
 
 /// Like [`exchange`], but a reply that is not 2xx/3xx becomes [`Error::Reply`].
-fn expect(stream: &mut Stream, name: &'static str, command: impl Display) -> Result<Response, Error> {
+fn expect(
+    stream: &mut Stream,
+    name: &'static str,
+    command: impl Display,
+) -> Result<Response, Error> {
     positive(name, exchange(stream, command)?)
 }
 
@@ -149,7 +153,9 @@ impl SmtpConnection {
     fn authenticate(&mut self, credentials: &Credentials) -> Result<(), Error> {
         // The stream is TLS by construction; this guards the invariant all the same.
         if !self.stream.is_tls() {
-            return Err(Error::Protocol("refusing to send credentials without TLS".into()));
+            return Err(Error::Protocol(
+                "refusing to send credentials without TLS".into(),
+            ));
         }
         let mechanism = self
             .caps

@@ -132,6 +132,9 @@ mod tests {
         let expected = [&body[..CHUNK + 1], b"..dot\r\n.\r\n"].concat();
         assert_eq!(out, expected);
         let big = b"line\n.dot\n".repeat(10_000);
-        assert_eq!(wire(&big), [b"line\r\n..dot\r\n".repeat(10_000), b".\r\n".to_vec()].concat());
+        assert_eq!(
+            wire(&big),
+            [b"line\r\n..dot\r\n".repeat(10_000), b".\r\n".to_vec()].concat()
+        );
     }
 }

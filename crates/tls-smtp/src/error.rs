@@ -121,9 +121,7 @@ impl fmt::Display for Error {
             Self::PlaintextAfterStartTls => f.write_str(
                 "server sent data after its STARTTLS reply, before TLS (possible injection)",
             ),
-            Self::NoAuthMechanism => {
-                f.write_str("server offers neither AUTH PLAIN nor AUTH LOGIN")
-            }
+            Self::NoAuthMechanism => f.write_str("server offers neither AUTH PLAIN nor AUTH LOGIN"),
             Self::AuthenticationFailed { code, text } => {
                 write!(f, "authentication failed: {code} {text}")
             }

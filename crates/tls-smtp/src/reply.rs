@@ -16,7 +16,10 @@ pub(crate) fn read_reply(reader: &mut impl BufRead) -> Result<Response, Error> {
     let mut text = String::new();
     for _ in 0..MAX_LINES {
         let mut line = Vec::new();
-        let n = reader.by_ref().take(MAX_LINE).read_until(b'\n', &mut line)?;
+        let n = reader
+            .by_ref()
+            .take(MAX_LINE)
+            .read_until(b'\n', &mut line)?;
         if n == 0 {
             return Err(Error::Protocol(
                 "server closed the connection instead of replying".into(),
@@ -52,7 +55,9 @@ pub(crate) fn read_reply(reader: &mut impl BufRead) -> Result<Response, Error> {
                 .map_err(|e| Error::Protocol(format!("bad reply {text:?}: {e}")));
         }
     }
-    Err(Error::Protocol(format!("reply longer than {MAX_LINES} lines")))
+    Err(Error::Protocol(format!(
+        "reply longer than {MAX_LINES} lines"
+    )))
 }
 
 /// The reply code as a number.
@@ -76,8 +81,8 @@ mod tests {
 
     #[test]
     fn multi_line_replies_are_collected() {
-        let r = parse(b"250-mail.example greets you\r\n250-SIZE 1000\r\n250 8BITMIME\r\nrest")
-            .unwrap();
+        let r =
+            parse(b"250-mail.example greets you\r\n250-SIZE 1000\r\n250 8BITMIME\r\nrest").unwrap();
         assert_eq!(code(&r), 250);
         assert_eq!(
             r.message().collect::<Vec<_>>(),

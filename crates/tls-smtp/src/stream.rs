@@ -30,7 +30,9 @@ impl Stream {
     /// TLS and must not be read as if it were (the STARTTLS injection attack).
     pub(crate) fn upgrade(&mut self, config: &ClientConfig, host: &str) -> Result<(), Error> {
         let Self::Plain(reader) = std::mem::replace(self, Self::Closed) else {
-            return Err(Error::Protocol("STARTTLS on a stream that is not plaintext".into()));
+            return Err(Error::Protocol(
+                "STARTTLS on a stream that is not plaintext".into(),
+            ));
         };
         if !reader.buffer().is_empty() {
             return Err(Error::PlaintextAfterStartTls);

@@ -4,33 +4,29 @@
 mod common;
 
 use lettre::Transport;
-use tls::{ClientConfig, ServerAuth, ServerConfig};
 use tls_smtp::{Error, TlsMode};
 use tls_testkit::Pki;
 
-use common::{envelope, mailer, Options, Received, SmtpServer, StartTls, PASSWORD};
+use common::{
+    cert_server, envelope, mailer, roots, Options, Received, SmtpServer, StartTls, PASSWORD,
+};
 
 /// Tries to send with credentials to a server that misbehaves as `starttls` says; returns
 /// the client's error and what the server received.
 fn attempt(starttls: StartTls) -> (Error, Received) {
     let pki = Pki::new();
-    let config = ServerConfig::builder()
-        .cert_chain(pki.server.chain(), pki.server.key())
-        .build()
-        .unwrap();
     let server = SmtpServer::starttls(
-        config,
+        cert_server(&pki),
         Options {
             starttls,
             ..Options::default()
         },
     );
-    let tls = ClientConfig::builder()
-        .server_auth(ServerAuth::Roots(pki.roots()))
-        .build()
-        .unwrap();
-    let err = mailer(tls, server.port(), TlsMode::StartTls)
-        .send_raw(&envelope("a@example.org", &["b@example.org"]), b"secret mail\r\n")
+    let err = mailer(roots(&pki), server.port(), TlsMode::StartTls)
+        .send_raw(
+            &envelope("a@example.org", &["b@example.org"]),
+            b"secret mail\r\n",
+        )
         .unwrap_err();
     let received = server.received();
     // Nothing but the opening went over the wire, and all of it in plaintext.
@@ -38,7 +34,10 @@ fn attempt(starttls: StartTls) -> (Error, Received) {
     assert!(received.messages.is_empty());
     for line in &received.lines {
         for forbidden in ["AUTH", "MAIL", "RCPT", "DATA"] {
-            assert!(!line.text.to_ascii_uppercase().starts_with(forbidden), "{line:?}");
+            assert!(
+                !line.text.to_ascii_uppercase().starts_with(forbidden),
+                "{line:?}"
+            );
         }
         assert!(!line.text.contains(PASSWORD));
     }

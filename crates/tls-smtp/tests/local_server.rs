@@ -9,25 +9,13 @@ use std::time::Duration;
 use lettre::message::header::ContentTransferEncoding;
 use lettre::message::Body;
 use lettre::{Message, Transport};
-use tls::{AuthenticationError, Checker, ClientConfig, FingerprintAlgorithm, ServerAuth, ServerConfig};
+use tls::{
+    AuthenticationError, Checker, ClientConfig, FingerprintAlgorithm, ServerAuth, ServerConfig,
+};
 use tls_smtp::{Error, TlsMode};
 use tls_testkit::Pki;
 
-use common::{envelope, mailer, Options, SmtpServer, StartTls, PASSWORD, TRICKY, USER};
-
-fn cert_server(pki: &Pki) -> ServerConfig {
-    ServerConfig::builder()
-        .cert_chain(pki.server.chain(), pki.server.key())
-        .build()
-        .unwrap()
-}
-
-fn roots(pki: &Pki) -> ClientConfig {
-    ClientConfig::builder()
-        .server_auth(ServerAuth::Roots(pki.roots()))
-        .build()
-        .unwrap()
-}
+use common::{cert_server, envelope, mailer, roots, Options, SmtpServer, PASSWORD, TRICKY, USER};
 
 fn srp_server() -> ServerConfig {
     let db = tls::srp::MemoryVerifierDb::new();
@@ -39,7 +27,10 @@ fn srp_server() -> ServerConfig {
 /// everything from AUTH on came over TLS.
 fn deliver_tricky(server: &SmtpServer, tls: ClientConfig) -> common::Stored {
     let reply = mailer(tls, server.port(), TlsMode::StartTls)
-        .send_raw(&envelope("sender@example.org", &["rcpt@example.org"]), TRICKY)
+        .send_raw(
+            &envelope("sender@example.org", &["rcpt@example.org"]),
+            TRICKY,
+        )
         .unwrap();
     assert_eq!(reply.code().to_string(), "250");
     let received = server.received();
@@ -64,7 +55,11 @@ fn ca_roots_starttls_delivers_byte_for_byte() {
     let stored = deliver_tricky(&server, roots(&pki));
     // 8-bit body: BODY=8BITMIME; SIZE offered: the wire size (no dot stuffing in TRICKY's count).
     assert!(stored.mail_from.starts_with("FROM:<sender@example.org>"));
-    assert!(stored.mail_from.contains("BODY=8BITMIME"), "{}", stored.mail_from);
+    assert!(
+        stored.mail_from.contains("BODY=8BITMIME"),
+        "{}",
+        stored.mail_from
+    );
     assert!(stored.mail_from.contains("SIZE="), "{}", stored.mail_from);
     assert!(!stored.client_cert);
 }
@@ -126,19 +121,30 @@ fn pin_mismatch_fails_before_any_credentials() {
 #[test]
 fn srp_starttls_and_wrong_srp_password() {
     let server = SmtpServer::starttls(srp_server(), Options::default());
-    let tls = ClientConfig::builder().srp("carol", "srp password").build().unwrap();
+    let tls = ClientConfig::builder()
+        .srp("carol", "srp password")
+        .build()
+        .unwrap();
     let stored = deliver_tricky(&server, tls.clone());
     assert_eq!(stored.srp_user.as_deref(), Some("carol"));
-    let conn = mailer(tls, server.port(), TlsMode::StartTls).connect().unwrap();
+    let conn = mailer(tls, server.port(), TlsMode::StartTls)
+        .connect()
+        .unwrap();
     assert_eq!(conn.tls_session().srp_username(), Some("carol"));
     conn.quit().unwrap();
 
     let wrong = SmtpServer::starttls(srp_server(), Options::default());
-    let tls = ClientConfig::builder().srp("carol", "guess").build().unwrap();
+    let tls = ClientConfig::builder()
+        .srp("carol", "guess")
+        .build()
+        .unwrap();
     let err = mailer(tls, wrong.port(), TlsMode::StartTls)
         .connect()
         .unwrap_err();
-    assert!(matches!(&err, Error::Tls(e) if e.alert().is_some()), "{err:?}");
+    assert!(
+        matches!(&err, Error::Tls(e) if e.alert().is_some()),
+        "{err:?}"
+    );
     assert_eq!(wrong.received().verbs(), ["EHLO", "STARTTLS"]);
 }
 
@@ -189,7 +195,9 @@ fn implicit_tls_sends_a_lettre_message() {
     );
     let stored = &received.messages[0];
     assert_eq!(stored.data, message.formatted());
-    assert!(stored.data.ends_with(".dot first\r\nünïcödé body\r\n.\r\n".as_bytes()));
+    assert!(stored
+        .data
+        .ends_with(".dot first\r\nünïcödé body\r\n.\r\n".as_bytes()));
     assert!(stored.mail_from.contains("BODY=8BITMIME"));
     assert_eq!(stored.rcpt_to, ["rcpt@example.org", "copy@example.org"]);
 }
@@ -231,8 +239,11 @@ fn several_messages_rset_and_noop_on_one_connection() {
     assert!(first.refused.is_empty());
     assert_eq!(conn.rset().unwrap().code().to_string(), "250");
     // Bare LF line ends go out as CRLF; a missing last line end is added.
-    conn.send(&envelope("a@example.org", &["c@example.org"]), b"two\n.three")
-        .unwrap();
+    conn.send(
+        &envelope("a@example.org", &["c@example.org"]),
+        b"two\n.three",
+    )
+    .unwrap();
     conn.quit().unwrap();
     let received = server.received();
     let data: Vec<_> = received.messages.iter().map(|m| m.data.clone()).collect();
@@ -275,9 +286,15 @@ fn refused_recipients_are_reported() {
     assert_eq!(delivery.refused.len(), 1);
     assert_eq!(server.received().messages[0].rcpt_to, ["b@example.org"]);
     // Everyone refused: an error even so.
-    let all = envelope("a@example.org", &["nobody@example.org", "ghost@example.org"]);
+    let all = envelope(
+        "a@example.org",
+        &["nobody@example.org", "ghost@example.org"],
+    );
     let err = conn.send(&all, b"hi\r\n").unwrap_err();
-    assert!(matches!(&err, Error::RecipientsRefused(r) if r.len() == 2), "{err:?}");
+    assert!(
+        matches!(&err, Error::RecipientsRefused(r) if r.len() == 2),
+        "{err:?}"
+    );
     conn.quit().unwrap();
     assert_eq!(server.received().messages.len(), 1);
 }
@@ -298,7 +315,13 @@ fn size_8bitmime_and_smtputf8_are_honoured() {
     let to = envelope("a@example.org", &["b@example.org"]);
     let err = conn.send(&to, &[b'x'; 200]).unwrap_err();
     assert!(
-        matches!(err, Error::MessageTooLarge { size: 202, limit: 100 }),
+        matches!(
+            err,
+            Error::MessageTooLarge {
+                size: 202,
+                limit: 100
+            }
+        ),
         "{err:?}"
     );
     let err = conn.send(&to, "café\r\n".as_bytes()).unwrap_err();
@@ -318,7 +341,11 @@ fn size_8bitmime_and_smtputf8_are_honoured() {
         .send_raw(&international, "grüße\r\n".as_bytes())
         .unwrap();
     let stored = &full.received().messages[0];
-    assert!(stored.mail_from.contains("SMTPUTF8"), "{}", stored.mail_from);
+    assert!(
+        stored.mail_from.contains("SMTPUTF8"),
+        "{}",
+        stored.mail_from
+    );
     assert!(stored.mail_from.contains("BODY=8BITMIME"));
     assert_eq!(stored.rcpt_to, ["jörg@example.org"]);
 }
@@ -336,11 +363,17 @@ fn auth_login_and_wrong_credentials() {
         .unwrap();
     let received = server.received();
     assert_eq!(received.messages[0].auth_user.as_deref(), Some(USER));
-    assert!(received.lines.iter().any(|l| l.text == "AUTH LOGIN" && l.tls));
+    assert!(received
+        .lines
+        .iter()
+        .any(|l| l.text == "AUTH LOGIN" && l.tls));
 
     let wrong = tls_smtp::SmtpTls::builder("127.0.0.1", roots(&pki))
         .port(server.port())
-        .credentials(tls_smtp::Credentials::new(USER.into(), format!("{PASSWORD}!")))
+        .credentials(tls_smtp::Credentials::new(
+            USER.into(),
+            format!("{PASSWORD}!"),
+        ))
         .build()
         .unwrap();
     let err = wrong.connect().unwrap_err();
@@ -409,5 +442,4 @@ fn bad_configurations_are_errors() {
     assert!(matches!(build("h", "two words"), Err(Error::Config(_))));
     assert!(matches!(build("h", "evil\r\nMAIL"), Err(Error::Config(_))));
     assert!(build("h", "me.example").is_ok());
-    let _ = StartTls::Offer;
 }

@@ -383,11 +383,24 @@ impl<'a> Session<'a> {
             srp_user: self.srp_user.clone(),
             client_cert: self.client_cert,
         });
-        Ok(format!(
-            "250 2.0.0 queued as {}",
-            received.messages.len()
-        ))
+        Ok(format!("250 2.0.0 queued as {}", received.messages.len()))
     }
+}
+
+/// A server config with the PKI's server chain (leaf for localhost and 127.0.0.1).
+pub fn cert_server(pki: &tls_testkit::Pki) -> ServerConfig {
+    ServerConfig::builder()
+        .cert_chain(pki.server.chain(), pki.server.key())
+        .build()
+        .unwrap()
+}
+
+/// A client config that trusts the PKI's root CA.
+pub fn roots(pki: &tls_testkit::Pki) -> tls::ClientConfig {
+    tls::ClientConfig::builder()
+        .server_auth(tls::ServerAuth::Roots(pki.roots()))
+        .build()
+        .unwrap()
 }
 
 /// A mailer for `127.0.0.1:port` that logs in as [`USER`], with short timeouts.

@@ -1,0 +1,138 @@
+//! `SmtpTls` against a real server: aiosmtpd with STARTTLS + AUTH, and implicit TLS.
+//! Skips loudly when aiosmtpd is not installed (fails under `TLS_PEERS_REQUIRED=1`).
+
+mod common;
+
+use lettre::message::header::ContentTransferEncoding;
+use lettre::message::Body;
+use lettre::{Message, Transport};
+use tls::{ClientConfig, FingerprintAlgorithm, ServerAuth};
+use tls_smtp::{Credentials, Error, SmtpTls, TlsMode};
+use tls_testkit::{Aiosmtpd, Pki};
+
+use common::{envelope, roots, TRICKY};
+
+/// A password with a space, quotes and a backslash, as tricky for AUTH PLAIN as it gets.
+const PASSWORD: &str = r#"c4rol "quoted" \back slash"#;
+
+fn mailer(tls: ClientConfig, port: u16, mode: TlsMode, password: &str) -> SmtpTls {
+    SmtpTls::builder("127.0.0.1", tls)
+        .port(port)
+        .mode(mode)
+        .credentials(Credentials::new("carol".into(), password.into()))
+        .timeout(tls_testkit::TIMEOUT)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn starttls_and_auth_with_custom_roots_arrive_intact() {
+    let pki = Pki::new();
+    let Some(server) = Aiosmtpd::start(&pki.server, &[("carol", PASSWORD)]) else {
+        return;
+    };
+    let reply = mailer(
+        roots(&pki),
+        server.starttls_port,
+        TlsMode::StartTls,
+        PASSWORD,
+    )
+    .send_raw(
+        &envelope(
+            "sender@example.org",
+            &["rcpt@example.org", "other@example.org"],
+        ),
+        TRICKY,
+    )
+    .unwrap_or_else(|e| panic!("{e}\nserver log:\n{}", server.log()));
+    assert_eq!(reply.code().to_string(), "250");
+    let deliveries = server.deliveries();
+    assert_eq!(deliveries.len(), 1);
+    let d = &deliveries[0];
+    assert_eq!(d.data, TRICKY, "message not stored byte for byte");
+    assert_eq!(d.mail_from, "sender@example.org");
+    assert_eq!(d.rcpt_to, ["rcpt@example.org", "other@example.org"]);
+    assert_eq!(d.auth_login.as_deref(), Some("carol"));
+    assert!(d.tls);
+    assert!(
+        d.mail_options.iter().any(|o| o == "BODY=8BITMIME"),
+        "{:?}",
+        d.mail_options
+    );
+    assert!(
+        d.mail_options.iter().any(|o| o.starts_with("SIZE=")),
+        "{:?}",
+        d.mail_options
+    );
+}
+
+#[test]
+fn implicit_tls_with_a_pinned_fingerprint_sends_a_lettre_message() {
+    let pki = Pki::new();
+    let Some(server) = Aiosmtpd::start(&pki.self_signed, &[("carol", PASSWORD)]) else {
+        return;
+    };
+    let pin = pki.self_signed.fingerprint(FingerprintAlgorithm::Sha256);
+    let tls = ClientConfig::builder()
+        .server_auth(ServerAuth::Fingerprint(pin.clone()))
+        .build()
+        .unwrap();
+    let message = Message::builder()
+        .from("Carol <carol@example.org>".parse().unwrap())
+        .to("rcpt@example.org".parse().unwrap())
+        .subject("über TLS")
+        .body(
+            Body::new_with_encoding(
+                String::from("..dots\r\n.\r\nünïcödé\r\n"),
+                ContentTransferEncoding::EightBit,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    let smtp = mailer(tls, server.implicit_port, TlsMode::Implicit, PASSWORD);
+    let mut conn = smtp.connect().unwrap();
+    assert_eq!(conn.tls_session().peer_fingerprint_sha256(), Some(pin));
+    conn.noop().unwrap();
+    conn.quit().unwrap();
+    smtp.send(&message)
+        .unwrap_or_else(|e| panic!("{e}\nserver log:\n{}", server.log()));
+    let deliveries = server.deliveries();
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(deliveries[0].data, message.formatted());
+    assert_eq!(deliveries[0].auth_login.as_deref(), Some("carol"));
+    assert!(deliveries[0].tls);
+}
+
+#[test]
+fn wrong_password_and_wrong_pin_are_refused() {
+    let pki = Pki::new();
+    let Some(server) = Aiosmtpd::start(&pki.server, &[("carol", PASSWORD)]) else {
+        return;
+    };
+    let err = mailer(
+        roots(&pki),
+        server.starttls_port,
+        TlsMode::StartTls,
+        "wrong",
+    )
+    .connect()
+    .unwrap_err();
+    assert!(
+        matches!(err, Error::AuthenticationFailed { code: 535, .. }),
+        "{err:?}"
+    );
+    let wrong_pin = ClientConfig::builder()
+        .server_auth(ServerAuth::Fingerprint(
+            pki.self_signed.fingerprint(FingerprintAlgorithm::Sha256),
+        ))
+        .build()
+        .unwrap();
+    let err = mailer(wrong_pin, server.implicit_port, TlsMode::Implicit, PASSWORD)
+        .connect()
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Tls(tls::Error::Authentication(_))),
+        "{err:?}"
+    );
+    assert!(server.deliveries().is_empty());
+}
