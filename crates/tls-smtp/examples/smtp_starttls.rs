@@ -61,6 +61,9 @@ fn parse_args() -> Result<Args, String> {
 
 fn tls_config(args: &Args) -> Result<ClientConfig, Box<dyn std::error::Error>> {
     let mut builder = ClientConfig::builder();
+    if args.fingerprint.is_some() && args.cafile.is_some() {
+        return Err("--fingerprint and --cafile exclude each other".into());
+    }
     if let Some(fp) = &args.fingerprint {
         builder = builder.server_auth(ServerAuth::Fingerprint(fp.parse()?));
     } else if let Some(path) = &args.cafile {
