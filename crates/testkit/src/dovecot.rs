@@ -1,0 +1,253 @@
+//! Dovecot 2.3 as a real IMAP and POP3 peer: its own config and Maildirs in a short temp dir,
+//! IMAP (STARTTLS), IMAPS, POP3 (STLS) and POP3S on free loopback ports, stopped by PID on drop.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{free_port, peer, succeeded, wait_listening, Identity};
+
+/// Mail processes may not run as root; 65534 is nobody/nogroup on Debian.
+const MAIL_ID: u32 = 65534;
+
+/// A message to put into a user's INBOX before Dovecot starts.
+#[derive(Clone, Debug)]
+pub struct SeedMessage {
+    /// Whose INBOX.
+    pub user: String,
+    /// The file's bytes, as written to the Maildir (Dovecot serves LF as CRLF).
+    pub content: Vec<u8>,
+}
+
+/// A running Dovecot instance; SIGTERM and a wait when dropped.
+pub struct Dovecot {
+    /// IMAP with STARTTLS.
+    pub imap_port: u16,
+    /// IMAP over implicit TLS.
+    pub imaps_port: u16,
+    /// POP3 with STLS.
+    pub pop3_port: u16,
+    /// POP3 over implicit TLS.
+    pub pop3s_port: u16,
+    pid: u32,
+    dir: tempfile::TempDir,
+}
+
+impl Dovecot {
+    /// Starts Dovecot with `identity` as its certificate, these users (name, password) and
+    /// messages. `None` (after a loud skip message) when Dovecot is not installed; panics under
+    /// `TLS_PEERS_REQUIRED=1` then, and whenever Dovecot fails to start.
+    pub fn start(
+        identity: &Identity,
+        users: &[(&str, &str)],
+        seed: &[SeedMessage],
+    ) -> Option<Self> {
+        let dovecot = peer("dovecot")?;
+        // Unix socket paths are short (108 bytes) and the mail uid must traverse the folder.
+        let dir = tempfile::Builder::new()
+            .prefix("dc")
+            .tempdir_in("/tmp")
+            .expect("temp dir");
+        let d = dir.path().to_path_buf();
+        assert!(d.as_os_str().len() <= 75, "{d:?} too long for sockets");
+        chmod(&d, "755");
+        for sub in ["run", "state", "log", "tls"] {
+            std::fs::create_dir_all(d.join(sub)).expect("mkdir");
+        }
+        std::fs::write(d.join("tls/cert.pem"), &identity.chain_pem).expect("cert");
+        std::fs::write(d.join("tls/key.pem"), &identity.key_pem).expect("key");
+        chmod(&d.join("tls/key.pem"), "600");
+        let passwd: String = users
+            .iter()
+            .map(|(name, pw)| format!("{name}:{{PLAIN}}{pw}\n"))
+            .collect();
+        std::fs::write(d.join("users.passwd"), passwd).expect("passwd");
+        chmod(&d.join("users.passwd"), "644"); // read by the auth process (user dovecot)
+        for (name, _) in users {
+            for sub in ["cur", "new", "tmp"] {
+                std::fs::create_dir_all(maildir(&d, name).join(sub)).expect("maildir");
+            }
+        }
+        for (n, message) in seed.iter().enumerate() {
+            // Dovecot assigns UIDs in the order of the leading timestamps.
+            let name = format!("{}.M{n}P1.testkit", 1_700_000_000 + n);
+            std::fs::write(
+                maildir(&d, &message.user).join("new").join(name),
+                &message.content,
+            )
+            .expect("seed message");
+        }
+        succeeded(&crate::run(
+            Command::new("chown")
+                .arg("-R")
+                .arg(format!("{MAIL_ID}:{MAIL_ID}"))
+                .arg(d.join("mail")),
+            b"",
+        ));
+        let mut server = Dovecot {
+            imap_port: free_port(),
+            imaps_port: free_port(),
+            pop3_port: free_port(),
+            pop3s_port: free_port(),
+            pid: 0,
+            dir,
+        };
+        let conf = d.join("dovecot.conf");
+        std::fs::write(&conf, server.config()).expect("config");
+        // dovecot binds every listener, then daemonizes; the master writes its PID a moment later.
+        // Its output goes to a file: the daemon inherits the descriptors, so a pipe would
+        // never reach end of file.
+        let stderr = std::fs::File::create(d.join("log/start.err")).expect("log file");
+        let status = Command::new(dovecot)
+            .arg("-c")
+            .arg(&conf)
+            .stdin(Stdio::null())
+            .stdout(stderr.try_clone().expect("log file"))
+            .stderr(stderr)
+            .status()
+            .expect("run dovecot");
+        assert!(
+            status.success(),
+            "dovecot failed to start: {}\n{}",
+            std::fs::read_to_string(d.join("log/start.err")).unwrap_or_default(),
+            server.log()
+        );
+        let pid_file = d.join("run/master.pid");
+        let started = Instant::now();
+        server.pid = loop {
+            if let Some(pid) = std::fs::read_to_string(&pid_file)
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+            {
+                break pid;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "dovecot wrote no PID file\n{}",
+                server.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        for port in server.ports() {
+            wait_listening(port);
+        }
+        Some(server)
+    }
+
+    /// The four ports: IMAP, IMAPS, POP3, POP3S.
+    pub fn ports(&self) -> [u16; 4] {
+        [
+            self.imap_port,
+            self.imaps_port,
+            self.pop3_port,
+            self.pop3s_port,
+        ]
+    }
+
+    /// A user's Maildir (with `cur`, `new` and `tmp`).
+    pub fn maildir(&self, user: &str) -> PathBuf {
+        maildir(self.dir.path(), user)
+    }
+
+    /// Dovecot's log so far (for assertion messages).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("log/dovecot.log")).unwrap_or_default()
+    }
+
+    fn config(&self) -> String {
+        let d = self.dir.path().display();
+        let [imap, imaps, pop3, pop3s] = self.ports();
+        // Listener names must be exactly imap/imaps/pop3/pop3s to replace the standard ports.
+        // The anvil penalty is off so failed logins do not slow every later login.
+        format!(
+            "protocols = imap pop3
+listen = 127.0.0.1
+base_dir = {d}/run
+state_dir = {d}/state
+instance_name = testkit
+log_path = {d}/log/dovecot.log
+info_log_path = {d}/log/dovecot.log
+ssl = required
+ssl_cert = <{d}/tls/cert.pem
+ssl_key = <{d}/tls/key.pem
+ssl_min_protocol = TLSv1.2
+auth_mechanisms = plain login apop
+auth_failure_delay = 0
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%n {d}/users.passwd
+}}
+userdb {{
+  driver = static
+  args = uid={MAIL_ID} gid={MAIL_ID} home={d}/mail/%n
+}}
+mail_location = maildir:~/Maildir
+protocol imap {{
+  mail_max_userip_connections = 1000
+}}
+protocol pop3 {{
+  mail_max_userip_connections = 1000
+}}
+service imap-login {{
+  inet_listener imap {{
+    port = {imap}
+  }}
+  inet_listener imaps {{
+    port = {imaps}
+    ssl = yes
+  }}
+}}
+service pop3-login {{
+  inet_listener pop3 {{
+    port = {pop3}
+  }}
+  inet_listener pop3s {{
+    port = {pop3s}
+    ssl = yes
+  }}
+}}
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
+"
+        )
+    }
+}
+
+impl Drop for Dovecot {
+    fn drop(&mut self) {
+        if self.pid == 0 {
+            return;
+        }
+        let pid = self.pid.to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let started = Instant::now();
+        while alive(self.pid) {
+            if started.elapsed() > Duration::from_secs(10) {
+                let _ = Command::new("kill").args(["-KILL", &pid]).status();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn maildir(dir: &Path, user: &str) -> PathBuf {
+    dir.join("mail").join(user).join("Maildir")
+}
+
+fn chmod(path: &Path, mode: &str) {
+    succeeded(&crate::run(Command::new("chmod").arg(mode).arg(path), b""));
+}
+
+/// Whether the process exists and is not a zombie (its reaper may be slow).
+fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}

@@ -1,0 +1,20 @@
+//! SASL PLAIN (RFC 4616) for `AUTHENTICATE PLAIN`.
+
+/// Answers the (empty) PLAIN challenge with `\0user\0password`; the `imap` crate encodes it.
+pub(crate) struct Plain<'a> {
+    pub user: &'a str,
+    pub password: &'a str,
+}
+
+impl ::imap::Authenticator for Plain<'_> {
+    type Response = Vec<u8>;
+
+    fn process(&self, _challenge: &[u8]) -> Self::Response {
+        let mut response = Vec::with_capacity(self.user.len() + self.password.len() + 2);
+        response.push(0);
+        response.extend_from_slice(self.user.as_bytes());
+        response.push(0);
+        response.extend_from_slice(self.password.as_bytes());
+        response
+    }
+}

@@ -1,0 +1,72 @@
+//! What can go wrong before and around an IMAP session.
+
+use std::fmt;
+use std::io;
+
+/// An IMAP error: connecting, TLS, STARTTLS, or the `imap` crate's own error.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// Connecting, a timeout, or another socket failure before the `imap` crate took over.
+    Io(io::Error),
+    /// The TLS handshake failed (alerts, pin mismatch, Checker veto…).
+    Tls(tls::Error),
+    /// An error from the `imap` crate: `NO`/`BAD` replies, parse errors, lost connections.
+    Imap(::imap::Error),
+    /// The greeting was not `* OK` (or `* PREAUTH` where allowed); the line is quoted.
+    Greeting(String),
+    /// The server refused STARTTLS or sent no tagged reply to it. Nothing secret was sent.
+    StartTlsRefused(String),
+    /// The server sent bytes after its OK to STARTTLS, before the handshake: they would be
+    /// taken as if they had come over TLS (command injection), so the connection is dropped.
+    PlaintextAfterStartTls,
+    /// The server closed the connection during the plaintext part.
+    ConnectionClosed,
+    /// A plaintext line longer than the limit.
+    LineTooLong,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Io(e) => write!(f, "IMAP I/O error: {e}"),
+            Self::Tls(e) => write!(f, "IMAP TLS error: {e}"),
+            Self::Imap(e) => write!(f, "IMAP error: {e}"),
+            Self::Greeting(line) => write!(f, "unexpected IMAP greeting: {line:?}"),
+            Self::StartTlsRefused(why) => {
+                write!(f, "IMAP server refused STARTTLS ({why}); nothing was sent in the clear")
+            }
+            Self::PlaintextAfterStartTls => f.write_str(
+                "IMAP server sent plaintext after OK to STARTTLS (possible injection)",
+            ),
+            Self::ConnectionClosed => f.write_str("IMAP server closed the connection"),
+            Self::LineTooLong => f.write_str("IMAP line too long before TLS"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Io(e) => Some(e),
+            Self::Tls(e) => Some(e),
+            Self::Imap(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<tls::Error> for Error {
+    fn from(e: tls::Error) -> Self {
+        match e {
+            tls::Error::Io(io) => Self::Io(io),
+            other => Self::Tls(other),
+        }
+    }
+}
+
+impl From<::imap::Error> for Error {
+    fn from(e: ::imap::Error) -> Self {
+        Self::Imap(e)
+    }
+}

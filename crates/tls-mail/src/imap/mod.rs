@@ -1,0 +1,23 @@
+//! IMAP over TLS through the `imap` crate (which parses with imap-proto): implicit TLS (993)
+//! or STARTTLS (143, RFC 3501 §6.2.1), then LOGIN or AUTHENTICATE PLAIN.
+//!
+//! ```no_run
+//! use tls_mail::{imap::ImapClient, Security};
+//!
+//! let config = tls::ClientConfig::builder().build()?;
+//! let mut imap = ImapClient::builder(config)
+//!     .security(Security::StartTls)
+//!     .connect("mail.example.org", 143)?
+//!     .login("alice", "secret")?;
+//! let inbox = imap.select("INBOX").map_err(tls_mail::imap::Error::Imap)?;
+//! println!("{} messages", inbox.exists);
+//! imap.logout().map_err(tls_mail::imap::Error::Imap)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod auth;
+mod client;
+mod error;
+
+pub use client::{ImapBuilder, ImapClient, ImapSession, ImapStream};
+pub use error::Error;

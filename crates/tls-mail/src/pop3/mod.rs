@@ -1,0 +1,10 @@
+//! POP3 (RFC 1939) over TLS: implicit (995) or STLS (RFC 2595), CAPA (RFC 2449),
+//! USER/PASS, APOP and AUTH PLAIN, and streaming RETR/TOP.
+
+mod client;
+mod error;
+mod parse;
+mod wire;
+
+pub use client::{ListEntry, Pop3Builder, Pop3Client, Stat, UidEntry, DEFAULT_MAX_LINE};
+pub use error::Error;
