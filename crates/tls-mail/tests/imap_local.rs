@@ -1,0 +1,143 @@
+//! IMAP against scripted servers on tls-server: TLS-SRP, a client certificate after STARTTLS,
+//! and STARTTLS refused, injected into, or preceded by a bad greeting.
+
+mod scripted;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use scripted::{imap, lines, plain_server, seen, tls_server};
+use tls::srp::MemoryVerifierDb;
+use tls::{ClientConfig, ServerAuth, ServerConfig};
+use tls_mail::imap::{Error, ImapClient};
+use tls_mail::Security;
+use tls_testkit::{Pki, TIMEOUT};
+
+#[test]
+fn srp_over_implicit_tls() {
+    let db = MemoryVerifierDb::new();
+    db.add("alice", "correct horse", 2048).unwrap();
+    let config = ServerConfig::builder().verifier_db(db).build().unwrap();
+    let seen = seen();
+    let log = seen.clone();
+    let server = tls_server(config, move |tls| {
+        if tls.session().srp_username() != Some("alice") {
+            return Err(std::io::Error::other("no SRP user"));
+        }
+        tls.write_all(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] scripted\r\n")?;
+        imap(tls, &log)
+    });
+    let client = ClientConfig::builder().srp("alice", "correct horse").build().unwrap();
+    let mut session = ImapClient::builder(client)
+        .timeout(TIMEOUT)
+        .connect("localhost", server.addr.port())
+        .unwrap()
+        .login("alice", "imap password")
+        .unwrap();
+    assert_eq!(session.tls_session().srp_username(), Some("alice"));
+    assert_eq!(session.select("INBOX").unwrap().exists, 1);
+    session.logout().unwrap();
+    assert_eq!(
+        lines(&seen),
+        ["a1 LOGIN \"alice\" \"imap password\"", "a2 SELECT \"INBOX\"", "a3 LOGOUT"]
+    );
+}
+
+/// A plaintext IMAP server: greets, then answers `a0 STARTTLS` with `reply` on the connection
+/// numbered like the index (and upgrades when the reply is OK).
+fn starttls_server(config: ServerConfig, greeting: &'static [u8], replies: Vec<&'static [u8]>) -> (tls_server::RunningServer, scripted::Seen) {
+    let seen = seen();
+    let log = seen.clone();
+    let count = Arc::new(Mutex::new(0usize));
+    let server = plain_server(config, move |mut conn| {
+        let reply = {
+            let mut count = count.lock().unwrap();
+            *count += 1;
+            replies[(*count - 1).min(replies.len() - 1)]
+        };
+        conn.write_all(greeting)?;
+        match scripted::command(&mut conn, &log)? {
+            Some(line) if line == "a0 STARTTLS" => conn.write_all(reply)?,
+            _ => return Ok(()),
+        }
+        if !reply.windows(5).any(|w| w == b"a0 OK") {
+            return Ok(());
+        }
+        let mut tls = conn.starttls()?;
+        if tls.session().peer_certificate().is_none() {
+            return Err(std::io::Error::other("no client certificate"));
+        }
+        imap(&mut tls, &log)
+    });
+    (server, seen)
+}
+
+fn mutual(pki: &Pki) -> (ServerConfig, ClientConfig) {
+    let server = ServerConfig::builder()
+        .cert_chain(pki.server.chain(), pki.server.key())
+        .require_client_cert(pki.client_roots())
+        .build()
+        .unwrap();
+    let client = ClientConfig::builder()
+        .server_auth(ServerAuth::Roots(pki.roots()))
+        .client_cert(pki.client.chain(), pki.client.key())
+        .build()
+        .unwrap();
+    (server, client)
+}
+
+#[test]
+fn client_certificate_after_starttls() {
+    let pki = Pki::new();
+    let (server_config, client_config) = mutual(&pki);
+    let (server, seen) = starttls_server(
+        server_config,
+        b"* OK [CAPABILITY IMAP4rev1 STARTTLS] plain\r\n",
+        vec![b"* CAPABILITY IMAP4rev1 STARTTLS\r\na0 OK Begin TLS\r\n"],
+    );
+    let client = ImapClient::builder(client_config)
+        .security(Security::StartTls)
+        .timeout(TIMEOUT)
+        .connect("localhost", server.addr.port())
+        .unwrap();
+    assert_eq!(client.greeting(), "* OK [CAPABILITY IMAP4rev1 STARTTLS] plain");
+    let mut session = client.login("alice", "pw").unwrap();
+    session.logout().unwrap();
+    assert_eq!(lines(&seen), ["a0 STARTTLS", "a1 LOGIN \"alice\" \"pw\"", "a2 LOGOUT"]);
+}
+
+#[test]
+fn refused_or_injected_starttls_and_bad_greetings_send_no_credentials() {
+    let pki = Pki::new();
+    let (server_config, client_config) = mutual(&pki);
+    let (server, seen) = starttls_server(
+        server_config,
+        b"* OK hi\r\n",
+        vec![b"a0 NO [UNAVAILABLE] not today\r\n", b"a0 OK go\r\n* OK [ALERT] forged\r\n"],
+    );
+    let builder = ImapClient::builder(client_config.clone())
+        .security(Security::StartTls)
+        .timeout(TIMEOUT);
+    match builder.connect("localhost", server.addr.port()).unwrap_err() {
+        Error::StartTlsRefused(why) => assert_eq!(why, "NO [UNAVAILABLE] not today"),
+        other => panic!("expected StartTlsRefused, got {other}"),
+    }
+    let err = builder.connect("localhost", server.addr.port()).unwrap_err();
+    assert!(matches!(err, Error::PlaintextAfterStartTls), "{err}");
+    server.shutdown(Duration::from_secs(1)).unwrap();
+    assert_eq!(lines(&seen), ["a0 STARTTLS", "a0 STARTTLS"]);
+
+    let (server, seen) = starttls_server(
+        ServerConfig::builder()
+            .cert_chain(pki.server.chain(), pki.server.key())
+            .build()
+            .unwrap(),
+        b"* BYE too busy\r\n",
+        vec![b"a0 OK\r\n"],
+    );
+    let err = builder.connect("localhost", server.addr.port()).unwrap_err();
+    assert!(matches!(&err, Error::Greeting(g) if g == "* BYE too busy"), "{err}");
+    server.shutdown(Duration::from_secs(1)).unwrap();
+    assert!(lines(&seen).is_empty());
+}

@@ -1,0 +1,127 @@
+//! Scripted POP3 and IMAP servers for the local tests: just enough of each protocol to drive
+//! the client, with a record of every command line they saw.
+#![allow(dead_code)] // each test file uses its own part
+
+use std::io::{self, BufRead, Write};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tls::ServerConfig;
+use tls_server::{PlainConnection, RunningServer, TlsServer};
+
+/// Command lines a server saw, shared with the test.
+pub type Seen = Arc<Mutex<Vec<String>>>;
+
+pub fn seen() -> Seen {
+    Arc::new(Mutex::new(Vec::new()))
+}
+
+pub fn lines(seen: &Seen) -> Vec<String> {
+    seen.lock().unwrap().clone()
+}
+
+/// Reads one command line (without its CRLF) and records it; `None` at end of stream.
+pub fn command(stream: &mut impl BufRead, seen: &Seen) -> io::Result<Option<String>> {
+    let mut line = String::new();
+    if stream.read_line(&mut line)? == 0 {
+        return Ok(None);
+    }
+    let line = line.trim_end().to_owned();
+    seen.lock().unwrap().push(line.clone());
+    Ok(Some(line))
+}
+
+/// A message as a POP3 server sends it: dot-stuffed, then the `.` line.
+pub fn stuffed(message: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for line in message.split_inclusive(|&b| b == b'\n') {
+        if line.starts_with(b".") {
+            out.push(b'.');
+        }
+        out.extend_from_slice(line);
+    }
+    out.extend_from_slice(b".\r\n");
+    out
+}
+
+/// A POP3 session after the greeting (and after STLS): CAPA, USER, PASS, STAT, LIST, RETR,
+/// QUIT over `mailbox`. Returns at QUIT or end of stream.
+pub fn pop3(stream: &mut (impl BufRead + Write), mailbox: &[Vec<u8>], seen: &Seen) -> io::Result<()> {
+    while let Some(line) = command(stream, seen)? {
+        let (verb, arg) = line.split_once(' ').unwrap_or((&line, ""));
+        let reply: Vec<u8> = match verb {
+            "CAPA" => b"+OK\r\nUSER\r\nUIDL\r\n.\r\n".to_vec(),
+            "USER" | "PASS" | "NOOP" => b"+OK\r\n".to_vec(),
+            "STAT" => {
+                let size: usize = mailbox.iter().map(Vec::len).sum();
+                format!("+OK {} {size}\r\n", mailbox.len()).into_bytes()
+            }
+            "LIST" => {
+                let mut r = b"+OK\r\n".to_vec();
+                for (n, m) in (1..).zip(mailbox) {
+                    r.extend_from_slice(format!("{n} {}\r\n", m.len()).as_bytes());
+                }
+                r.extend_from_slice(b".\r\n");
+                r
+            }
+            "RETR" => match arg.parse::<usize>().ok().and_then(|n| mailbox.get(n - 1)) {
+                Some(m) => [&b"+OK\r\n"[..], &stuffed(m)].concat(),
+                None => b"-ERR no such message\r\n".to_vec(),
+            },
+            "QUIT" => {
+                stream.write_all(b"+OK bye\r\n")?;
+                return stream.flush();
+            }
+            _ => b"-ERR unknown command\r\n".to_vec(),
+        };
+        stream.write_all(&reply)?;
+        stream.flush()?;
+    }
+    Ok(())
+}
+
+/// An IMAP session after the greeting: LOGIN/AUTHENTICATE, SELECT (one message), LOGOUT.
+pub fn imap(stream: &mut (impl BufRead + Write), seen: &Seen) -> io::Result<()> {
+    while let Some(line) = command(stream, seen)? {
+        let mut words = line.splitn(3, ' ');
+        let (tag, verb) = (words.next().unwrap_or("*"), words.next().unwrap_or(""));
+        let reply = match verb.to_ascii_uppercase().as_str() {
+            "LOGIN" => format!("{tag} OK LOGIN completed\r\n"),
+            "SELECT" => format!(
+                "* FLAGS (\\Seen)\r\n* 1 EXISTS\r\n* 0 RECENT\r\n{tag} OK [READ-WRITE] SELECT completed\r\n"
+            ),
+            "LOGOUT" => {
+                stream.write_all(format!("* BYE\r\n{tag} OK LOGOUT completed\r\n").as_bytes())?;
+                return stream.flush();
+            }
+            _ => format!("{tag} BAD unknown\r\n"),
+        };
+        stream.write_all(reply.as_bytes())?;
+        stream.flush()?;
+    }
+    Ok(())
+}
+
+/// A TLS server on 127.0.0.1 with this configuration, each connection served by `handler`.
+pub fn tls_server(
+    config: ServerConfig,
+    handler: impl Fn(&mut tls::TlsStream<tls_server::Socket>) -> io::Result<()> + Send + Sync + 'static,
+) -> RunningServer {
+    TlsServer::builder(config)
+        .handshake_timeout(Duration::from_secs(10))
+        .bind("127.0.0.1:0")
+        .unwrap()
+        .spawn(move |tls: &mut tls::TlsStream<tls_server::Socket>, _: &tls_server::ConnectionInfo| handler(tls))
+}
+
+/// A plaintext-first server (for STLS/STARTTLS scripts).
+pub fn plain_server(
+    config: ServerConfig,
+    handler: impl Fn(PlainConnection) -> io::Result<()> + Send + Sync + 'static,
+) -> RunningServer {
+    TlsServer::builder(config)
+        .handshake_timeout(Duration::from_secs(10))
+        .bind("127.0.0.1:0")
+        .unwrap()
+        .spawn_plain(handler)
+}
