@@ -28,7 +28,11 @@ fn imaps_pinned_login_fetch_store_expunge() {
     let Some(server) = dovecot(&pki) else { return };
     let builder = ImapClient::builder(pinned(&pki)).timeout(TIMEOUT);
     let client = builder.connect("127.0.0.1", server.imaps_port).unwrap();
-    assert!(client.greeting().starts_with("* OK"), "{}", client.greeting());
+    assert!(
+        client.greeting().starts_with("* OK"),
+        "{}",
+        client.greeting()
+    );
     assert_eq!(
         client.tls_session().peer_fingerprint_sha256(),
         Some(pki.server.fingerprint(FingerprintAlgorithm::Sha256))
@@ -110,5 +114,8 @@ fn wrong_password_and_wrong_pin_are_errors() {
         .security(Security::StartTls)
         .connect("127.0.0.1", server.imap_port)
         .unwrap_err();
-    assert!(matches!(err, Error::Tls(tls::Error::Authentication(_))), "{err}");
+    assert!(
+        matches!(err, Error::Tls(tls::Error::Authentication(_))),
+        "{err}"
+    );
 }

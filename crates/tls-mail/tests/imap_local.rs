@@ -28,7 +28,10 @@ fn srp_over_implicit_tls() {
         tls.write_all(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] scripted\r\n")?;
         imap(tls, &log)
     });
-    let client = ClientConfig::builder().srp("alice", "correct horse").build().unwrap();
+    let client = ClientConfig::builder()
+        .srp("alice", "correct horse")
+        .build()
+        .unwrap();
     let mut session = ImapClient::builder(client)
         .timeout(TIMEOUT)
         .connect("localhost", server.addr.port())
@@ -40,13 +43,21 @@ fn srp_over_implicit_tls() {
     session.logout().unwrap();
     assert_eq!(
         lines(&seen),
-        ["a1 LOGIN \"alice\" \"imap password\"", "a2 SELECT \"INBOX\"", "a3 LOGOUT"]
+        [
+            "a1 LOGIN \"alice\" \"imap password\"",
+            "a2 SELECT \"INBOX\"",
+            "a3 LOGOUT"
+        ]
     );
 }
 
 /// A plaintext IMAP server: greets, then answers `a0 STARTTLS` with `reply` on the connection
 /// numbered like the index (and upgrades when the reply is OK).
-fn starttls_server(config: ServerConfig, greeting: &'static [u8], replies: Vec<&'static [u8]>) -> (tls_server::RunningServer, scripted::Seen) {
+fn starttls_server(
+    config: ServerConfig,
+    greeting: &'static [u8],
+    replies: Vec<&'static [u8]>,
+) -> (tls_server::RunningServer, scripted::Seen) {
     let seen = seen();
     let log = seen.clone();
     let count = Arc::new(Mutex::new(0usize));
@@ -101,10 +112,16 @@ fn client_certificate_after_starttls() {
         .timeout(TIMEOUT)
         .connect("localhost", server.addr.port())
         .unwrap();
-    assert_eq!(client.greeting(), "* OK [CAPABILITY IMAP4rev1 STARTTLS] plain");
+    assert_eq!(
+        client.greeting(),
+        "* OK [CAPABILITY IMAP4rev1 STARTTLS] plain"
+    );
     let mut session = client.login("alice", "pw").unwrap();
     session.logout().unwrap();
-    assert_eq!(lines(&seen), ["a0 STARTTLS", "a1 LOGIN \"alice\" \"pw\"", "a2 LOGOUT"]);
+    assert_eq!(
+        lines(&seen),
+        ["a0 STARTTLS", "a1 LOGIN \"alice\" \"pw\"", "a2 LOGOUT"]
+    );
 }
 
 #[test]
@@ -114,16 +131,24 @@ fn refused_or_injected_starttls_and_bad_greetings_send_no_credentials() {
     let (server, seen) = starttls_server(
         server_config,
         b"* OK hi\r\n",
-        vec![b"a0 NO [UNAVAILABLE] not today\r\n", b"a0 OK go\r\n* OK [ALERT] forged\r\n"],
+        vec![
+            b"a0 NO [UNAVAILABLE] not today\r\n",
+            b"a0 OK go\r\n* OK [ALERT] forged\r\n",
+        ],
     );
     let builder = ImapClient::builder(client_config.clone())
         .security(Security::StartTls)
         .timeout(TIMEOUT);
-    match builder.connect("localhost", server.addr.port()).unwrap_err() {
+    match builder
+        .connect("localhost", server.addr.port())
+        .unwrap_err()
+    {
         Error::StartTlsRefused(why) => assert_eq!(why, "NO [UNAVAILABLE] not today"),
         other => panic!("expected StartTlsRefused, got {other}"),
     }
-    let err = builder.connect("localhost", server.addr.port()).unwrap_err();
+    let err = builder
+        .connect("localhost", server.addr.port())
+        .unwrap_err();
     assert!(matches!(err, Error::PlaintextAfterStartTls), "{err}");
     server.shutdown(Duration::from_secs(1)).unwrap();
     assert_eq!(lines(&seen), ["a0 STARTTLS", "a0 STARTTLS"]);
@@ -136,8 +161,13 @@ fn refused_or_injected_starttls_and_bad_greetings_send_no_credentials() {
         b"* BYE too busy\r\n",
         vec![b"a0 OK\r\n"],
     );
-    let err = builder.connect("localhost", server.addr.port()).unwrap_err();
-    assert!(matches!(&err, Error::Greeting(g) if g == "* BYE too busy"), "{err}");
+    let err = builder
+        .connect("localhost", server.addr.port())
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Greeting(g) if g == "* BYE too busy"),
+        "{err}"
+    );
     server.shutdown(Duration::from_secs(1)).unwrap();
     assert!(lines(&seen).is_empty());
 }

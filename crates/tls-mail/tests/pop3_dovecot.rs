@@ -29,7 +29,11 @@ fn pop3s_pinned_lists_retrieves_and_deletes() {
     let list = pop.list().unwrap();
     assert_eq!(
         list.iter().map(|e| (e.number, e.size)).collect::<Vec<_>>(),
-        vec![(1, wire[0].len() as u64), (2, wire[1].len() as u64), (3, wire[2].len() as u64)]
+        vec![
+            (1, wire[0].len() as u64),
+            (2, wire[1].len() as u64),
+            (3, wire[2].len() as u64)
+        ]
     );
     assert_eq!(pop.list_one(3).unwrap().size, wire[2].len() as u64);
     let uids = pop.uidl().unwrap();
@@ -44,7 +48,10 @@ fn pop3s_pinned_lists_retrieves_and_deletes() {
 
     pop.dele(2).unwrap();
     let gone = pop.retr(2).unwrap_err();
-    assert!(matches!(&gone, Error::Server { command, .. } if command == "RETR"), "{gone}");
+    assert!(
+        matches!(&gone, Error::Server { command, .. } if command == "RETR"),
+        "{gone}"
+    );
     pop.quit().unwrap();
 
     let mut pop = builder.connect("127.0.0.1", server.pop3s_port).unwrap();
@@ -113,7 +120,10 @@ fn a_wrong_pin_or_an_untrusted_ca_stops_before_any_pop3() {
         .security(Security::StartTls)
         .connect("127.0.0.1", server.pop3_port)
         .unwrap_err();
-    assert!(matches!(err, Error::Tls(tls::Error::Authentication(_))), "{err}");
+    assert!(
+        matches!(err, Error::Tls(tls::Error::Authentication(_))),
+        "{err}"
+    );
     let other_root = Pki::new();
     let err = Pop3Client::builder(rooted(&other_root))
         .connect("localhost", server.pop3s_port)

@@ -82,9 +82,15 @@ fn srp_instead_of_certificates() {
     pop.login("alice", "pop-password").unwrap();
     assert_eq!(pop.retr(1).unwrap(), MESSAGE);
     pop.quit().unwrap();
-    assert_eq!(lines(&seen), ["CAPA", "USER alice", "PASS pop-password", "RETR 1", "QUIT"]);
+    assert_eq!(
+        lines(&seen),
+        ["CAPA", "USER alice", "PASS pop-password", "RETR 1", "QUIT"]
+    );
 
-    let wrong = ClientConfig::builder().srp("alice", "wrong").build().unwrap();
+    let wrong = ClientConfig::builder()
+        .srp("alice", "wrong")
+        .build()
+        .unwrap();
     let err = Pop3Client::builder(wrong)
         .timeout(TIMEOUT)
         .connect("localhost", server.addr.port())
@@ -118,7 +124,16 @@ fn client_certificate_over_stls() {
     pop.quit().unwrap();
     assert_eq!(
         lines(&seen),
-        ["CAPA", "STLS", "CAPA", "USER alice", "PASS pw", "STAT", "RETR 1", "QUIT"]
+        [
+            "CAPA",
+            "STLS",
+            "CAPA",
+            "USER alice",
+            "PASS pw",
+            "STAT",
+            "RETR 1",
+            "QUIT"
+        ]
     );
 
     // Without the certificate the server ends the handshake.
@@ -127,7 +142,10 @@ fn client_certificate_over_stls() {
         .timeout(TIMEOUT)
         .connect("localhost", server.addr.port())
         .unwrap_err();
-    assert!(matches!(err, Error::Tls(_) | Error::ConnectionClosed), "{err}");
+    assert!(
+        matches!(err, Error::Tls(_) | Error::ConnectionClosed),
+        "{err}"
+    );
 }
 
 #[test]
@@ -173,14 +191,23 @@ fn refused_stls_and_injected_plaintext_are_errors() {
     let builder = Pop3Client::builder(rooted(&pki))
         .security(Security::StartTls)
         .timeout(TIMEOUT);
-    match builder.connect("localhost", server.addr.port()).unwrap_err() {
+    match builder
+        .connect("localhost", server.addr.port())
+        .unwrap_err()
+    {
         Error::StlsUnavailable(why) => assert_eq!(why, "TLS is broken today"),
         other => panic!("expected StlsUnavailable, got {other}"),
     }
-    let err = builder.connect("localhost", server.addr.port()).unwrap_err();
+    let err = builder
+        .connect("localhost", server.addr.port())
+        .unwrap_err();
     assert!(matches!(err, Error::PlaintextAfterStls), "{err}");
     server.shutdown(Duration::from_secs(1)).unwrap();
-    assert!(lines(&seen).iter().all(|l| l == "CAPA" || l == "STLS"), "{:?}", lines(&seen));
+    assert!(
+        lines(&seen).iter().all(|l| l == "CAPA" || l == "STLS"),
+        "{:?}",
+        lines(&seen)
+    );
 }
 
 /// A server that answers CAPA, then replies to the next command with `reply` and hangs up
@@ -205,7 +232,11 @@ fn one_reply_server(pki: &Pki, reply: &'static [u8], abrupt: bool) -> tls_server
 fn a_server_that_drops_mid_message_is_a_clear_error() {
     let pki = Pki::new();
     for abrupt in [true, false] {
-        let server = one_reply_server(&pki, b"+OK 120 octets\r\nSubject: cut\r\n\r\nhalf a", abrupt);
+        let server = one_reply_server(
+            &pki,
+            b"+OK 120 octets\r\nSubject: cut\r\n\r\nhalf a",
+            abrupt,
+        );
         let mut pop = Pop3Client::builder(rooted(&pki))
             .timeout(TIMEOUT)
             .connect("localhost", server.addr.port())
@@ -213,7 +244,10 @@ fn a_server_that_drops_mid_message_is_a_clear_error() {
         let mut out = Vec::new();
         let err = pop.retr_to(1, &mut out).unwrap_err();
         assert!(matches!(err, Error::ConnectionClosed), "{err}");
-        assert_eq!(out, b"Subject: cut\r\n\r\n", "only whole lines reach the writer");
+        assert_eq!(
+            out, b"Subject: cut\r\n\r\n",
+            "only whole lines reach the writer"
+        );
     }
 }
 
@@ -336,7 +370,11 @@ fn a_large_message_streams_to_the_writer_while_it_arrives() {
         }
         tls.write_all(b".\r\n")
     });
-    let mut expected = Sink { bytes: 0, hash: 0xcbf2_9ce4_8422_2325, arrived: None };
+    let mut expected = Sink {
+        bytes: 0,
+        hash: 0xcbf2_9ce4_8422_2325,
+        arrived: None,
+    };
     for i in 0..BIG_LINES {
         expected.write_all(&big_line(i)).unwrap();
     }
@@ -344,9 +382,16 @@ fn a_large_message_streams_to_the_writer_while_it_arrives() {
         .timeout(TIMEOUT)
         .connect("localhost", server.addr.port())
         .unwrap();
-    let mut sink = Sink { bytes: 0, hash: 0xcbf2_9ce4_8422_2325, arrived: Some(tx) };
+    let mut sink = Sink {
+        bytes: 0,
+        hash: 0xcbf2_9ce4_8422_2325,
+        arrived: Some(tx),
+    };
     let written = pop.retr_to(1, &mut sink).unwrap();
-    assert!(streamed.load(Ordering::SeqCst), "the writer saw nothing before the end");
+    assert!(
+        streamed.load(Ordering::SeqCst),
+        "the writer saw nothing before the end"
+    );
     assert_eq!(written, (BIG_LINES * 1000) as u64);
     assert_eq!((sink.bytes, sink.hash), (expected.bytes, expected.hash));
 }

@@ -104,7 +104,10 @@ fn starttls(sock: TcpStream) -> Result<(TcpStream, String), Error> {
         let Some(status) = text.strip_prefix(&prefix) else {
             return Err(Error::StartTlsRefused(format!("unexpected reply {text:?}")));
         };
-        if !status.get(..3).is_some_and(|s| s.eq_ignore_ascii_case("OK ")) {
+        if !status
+            .get(..3)
+            .is_some_and(|s| s.eq_ignore_ascii_case("OK "))
+        {
             return Err(Error::StartTlsRefused(status.to_owned()));
         }
         break;

@@ -34,11 +34,14 @@ impl fmt::Display for Error {
             Self::Imap(e) => write!(f, "IMAP error: {e}"),
             Self::Greeting(line) => write!(f, "unexpected IMAP greeting: {line:?}"),
             Self::StartTlsRefused(why) => {
-                write!(f, "IMAP server refused STARTTLS ({why}); nothing was sent in the clear")
+                write!(
+                    f,
+                    "IMAP server refused STARTTLS ({why}); nothing was sent in the clear"
+                )
             }
-            Self::PlaintextAfterStartTls => f.write_str(
-                "IMAP server sent plaintext after OK to STARTTLS (possible injection)",
-            ),
+            Self::PlaintextAfterStartTls => {
+                f.write_str("IMAP server sent plaintext after OK to STARTTLS (possible injection)")
+            }
             Self::ConnectionClosed => f.write_str("IMAP server closed the connection"),
             Self::LineTooLong => f.write_str("IMAP line too long before TLS"),
         }

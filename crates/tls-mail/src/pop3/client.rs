@@ -134,7 +134,9 @@ impl Pop3Builder {
         };
         if !offered {
             let _ = wire.command("QUIT");
-            return Err(Error::StlsUnavailable("STLS is not in its CAPA list".into()));
+            return Err(Error::StlsUnavailable(
+                "STLS is not in its CAPA list".into(),
+            ));
         }
         match wire.command("STLS") {
             Ok(_) => {}
@@ -252,13 +254,15 @@ impl Pop3Client {
     /// USER and PASS.
     pub fn login(&mut self, user: &str, password: &str) -> Result<(), Error> {
         self.wire.command(&format!("USER {}", arg(user, "user")?))?;
-        self.wire.command(&format!("PASS {}", arg(password, "password")?))?;
+        self.wire
+            .command(&format!("PASS {}", arg(password, "password")?))?;
         Ok(())
     }
 
     /// APOP: the password never crosses the wire, only MD5(timestamp + password).
     pub fn apop(&mut self, user: &str, password: &str) -> Result<(), Error> {
-        let stamp = parse::apop_timestamp(self.greeting.as_bytes()).ok_or(Error::NoApopTimestamp)?;
+        let stamp =
+            parse::apop_timestamp(self.greeting.as_bytes()).ok_or(Error::NoApopTimestamp)?;
         let mut md5 = Md5::new();
         md5.update(stamp);
         md5.update(arg(password, "password")?.as_bytes());
@@ -289,8 +293,8 @@ impl Pop3Client {
         self.wire.command("LIST")?;
         let mut entries = Vec::new();
         self.wire.body(|line| {
-            let (number, size) = parse::number_and_size(line)
-                .ok_or_else(|| Error::malformed("LIST line", line))?;
+            let (number, size) =
+                parse::number_and_size(line).ok_or_else(|| Error::malformed("LIST line", line))?;
             entries.push(ListEntry { number, size });
             Ok(())
         })?;
@@ -310,8 +314,8 @@ impl Pop3Client {
         self.wire.command("UIDL")?;
         let mut entries = Vec::new();
         self.wire.body(|line| {
-            let (number, uid) = parse::number_and_uid(line)
-                .ok_or_else(|| Error::malformed("UIDL line", line))?;
+            let (number, uid) =
+                parse::number_and_uid(line).ok_or_else(|| Error::malformed("UIDL line", line))?;
             let uid = String::from_utf8_lossy(uid).into_owned();
             entries.push(UidEntry { number, uid });
             Ok(())

@@ -78,7 +78,10 @@ impl fmt::Display for Error {
             Self::LineTooLong { max } => write!(f, "POP3 line longer than {max} bytes"),
             Self::ConnectionClosed => f.write_str("POP3 server closed the connection mid-reply"),
             Self::StlsUnavailable(why) => {
-                write!(f, "POP3 server does not do STLS ({why}); nothing was sent in the clear")
+                write!(
+                    f,
+                    "POP3 server does not do STLS ({why}); nothing was sent in the clear"
+                )
             }
             Self::PlaintextAfterStls => {
                 f.write_str("POP3 server sent plaintext after +OK to STLS (possible injection)")

@@ -41,7 +41,10 @@ pub(crate) enum BodyLine<'a> {
 
 /// Un-stuffs one line: `.` CRLF ends the body, a leading `..` loses one dot (RFC 1939 §3).
 pub(crate) fn body_line(line: &[u8]) -> BodyLine<'_> {
-    let mut end = all_consuming(terminated(tag::<_, _, nom::error::Error<&[u8]>>("."), line_ending));
+    let mut end = all_consuming(terminated(
+        tag::<_, _, nom::error::Error<&[u8]>>("."),
+        line_ending,
+    ));
     if end.parse(line).is_ok() {
         return BodyLine::End;
     }
@@ -73,9 +76,10 @@ pub(crate) fn number_and_uid(text: &[u8]) -> Option<(u32, &[u8])> {
 
 /// The words of one CAPA line (`SASL PLAIN LOGIN` → both), line ending dropped.
 pub(crate) fn words(line: &[u8]) -> Vec<&[u8]> {
-    let mut word = preceded(space0, take_while1::<_, _, nom::error::Error<&[u8]>>(|b: u8| {
-        !b.is_ascii_whitespace()
-    }));
+    let mut word = preceded(
+        space0,
+        take_while1::<_, _, nom::error::Error<&[u8]>>(|b: u8| !b.is_ascii_whitespace()),
+    );
     let mut out = Vec::new();
     let mut input = line;
     while let Ok((tail, w)) = word.parse(input) {
@@ -105,14 +109,32 @@ mod tests {
     fn status_lines() {
         assert_eq!(
             status(b"+OK 2 messages\r\n"),
-            Some(Status { ok: true, text: b"2 messages" })
+            Some(Status {
+                ok: true,
+                text: b"2 messages"
+            })
         );
-        assert_eq!(status(b"+OK\r\n"), Some(Status { ok: true, text: b"" }));
+        assert_eq!(
+            status(b"+OK\r\n"),
+            Some(Status {
+                ok: true,
+                text: b""
+            })
+        );
         assert_eq!(
             status(b"-ERR [AUTH] no\n"),
-            Some(Status { ok: false, text: b"[AUTH] no" })
+            Some(Status {
+                ok: false,
+                text: b"[AUTH] no"
+            })
         );
-        for bad in [&b"OK fine\r\n"[..], b"+OKAY\r\n", b"+OK no line end", b"* OK imap\r\n", b""] {
+        for bad in [
+            &b"OK fine\r\n"[..],
+            b"+OKAY\r\n",
+            b"+OK no line end",
+            b"* OK imap\r\n",
+            b"",
+        ] {
             assert_eq!(status(bad), None, "{:?}", String::from_utf8_lossy(bad));
         }
     }
@@ -137,14 +159,23 @@ mod tests {
         assert_eq!(number_and_size(b"x 1"), None);
         assert_eq!(number_and_size(b"1"), None);
         assert_eq!(number_and_size(b"99999999999 1"), None);
-        assert_eq!(number_and_uid(b"1 whqtswO00WBw418f9t5JxYwZ\r\n"), Some((1, &b"whqtswO00WBw418f9t5JxYwZ"[..])));
+        assert_eq!(
+            number_and_uid(b"1 whqtswO00WBw418f9t5JxYwZ\r\n"),
+            Some((1, &b"whqtswO00WBw418f9t5JxYwZ"[..]))
+        );
         assert_eq!(number_and_uid(b"1 a b"), None);
-        assert_eq!(number_and_uid(&[b"1 ".as_slice(), &[b'a'; 71]].concat()), None);
+        assert_eq!(
+            number_and_uid(&[b"1 ".as_slice(), &[b'a'; 71]].concat()),
+            None
+        );
     }
 
     #[test]
     fn capa_words_and_apop_stamp() {
-        assert_eq!(words(b"SASL PLAIN LOGIN\r\n"), vec![&b"SASL"[..], b"PLAIN", b"LOGIN"]);
+        assert_eq!(
+            words(b"SASL PLAIN LOGIN\r\n"),
+            vec![&b"SASL"[..], b"PLAIN", b"LOGIN"]
+        );
         assert!(words(b"\r\n").is_empty());
         assert_eq!(
             apop_timestamp(b"POP3 ready <1896.697170952@dbc.mtview.ca.us>"),

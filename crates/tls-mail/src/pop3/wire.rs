@@ -78,10 +78,7 @@ impl<S: BufRead + Write> Wire<S> {
     }
 
     /// Passes each un-stuffed line of a multi-line body to `each` until the `.` line.
-    pub fn body(
-        &mut self,
-        mut each: impl FnMut(&[u8]) -> Result<(), Error>,
-    ) -> Result<(), Error> {
+    pub fn body(&mut self, mut each: impl FnMut(&[u8]) -> Result<(), Error>) -> Result<(), Error> {
         loop {
             match parse::body_line(self.read_line()?) {
                 BodyLine::End => return Ok(()),

@@ -35,7 +35,11 @@ pub fn dovecot(pki: &Pki) -> Option<Dovecot> {
             content,
         })
         .collect();
-    Dovecot::start(&pki.server, &[(USER, PASSWORD), ("bob", "bob-secret")], &seed)
+    Dovecot::start(
+        &pki.server,
+        &[(USER, PASSWORD), ("bob", "bob-secret")],
+        &seed,
+    )
 }
 
 /// Pinned to the server leaf's SHA-256 fingerprint: no CA involved.

@@ -46,7 +46,11 @@ pub fn stuffed(message: &[u8]) -> Vec<u8> {
 
 /// A POP3 session after the greeting (and after STLS): CAPA, USER, PASS, STAT, LIST, RETR,
 /// QUIT over `mailbox`. Returns at QUIT or end of stream.
-pub fn pop3(stream: &mut (impl BufRead + Write), mailbox: &[Vec<u8>], seen: &Seen) -> io::Result<()> {
+pub fn pop3(
+    stream: &mut (impl BufRead + Write),
+    mailbox: &[Vec<u8>],
+    seen: &Seen,
+) -> io::Result<()> {
     while let Some(line) = command(stream, seen)? {
         let (verb, arg) = line.split_once(' ').unwrap_or((&line, ""));
         let reply: Vec<u8> = match verb {
@@ -111,7 +115,11 @@ pub fn tls_server(
         .handshake_timeout(Duration::from_secs(10))
         .bind("127.0.0.1:0")
         .unwrap()
-        .spawn(move |tls: &mut tls::TlsStream<tls_server::Socket>, _: &tls_server::ConnectionInfo| handler(tls))
+        .spawn(
+            move |tls: &mut tls::TlsStream<tls_server::Socket>, _: &tls_server::ConnectionInfo| {
+                handler(tls)
+            },
+        )
 }
 
 /// A plaintext-first server (for STLS/STARTTLS scripts).
