@@ -1,29 +1,12 @@
 //! The `https_get` example as a user runs it: body on stdout, status line on stderr, and a
 //! clear failure with a non-zero exit.
 
-use std::path::PathBuf;
-use std::process::Command;
-
 use tls::{FingerprintAlgorithm, ServerConfig};
 use tls_server::{StaticFiles, TlsServer};
-use tls_testkit::{peers_required, run, Pki};
-
-/// The example's binary, built by `cargo test` next to this test's own directory.
-fn example() -> Option<PathBuf> {
-    let deps = std::env::current_exe().unwrap();
-    let path = deps.parent()?.parent()?.join("examples/https_get");
-    if !path.is_file() {
-        let why = "the https_get example is not built (plain `cargo test` builds it)";
-        assert!(!peers_required(), "{why}");
-        eprintln!("SKIPPED: {why}");
-        return None;
-    }
-    Some(path)
-}
+use tls_testkit::{example, run, Pki};
 
 #[test]
 fn https_get_prints_the_body_or_a_clear_error() {
-    let Some(example) = example() else { return };
     let pki = Pki::new();
     let root = tempfile::tempdir().unwrap();
     std::fs::write(root.path().join("hello.txt"), "hello over tls\n").unwrap();
@@ -38,7 +21,7 @@ fn https_get_prints_the_body_or_a_clear_error() {
     let url = format!("https://127.0.0.1:{}/hello.txt", server.addr.port());
 
     let ok = run(
-        Command::new(&example)
+        example("https_get")
             .arg("--cafile")
             .arg(pki.path("root.pem"))
             .arg(&url),
@@ -53,7 +36,7 @@ fn https_get_prints_the_body_or_a_clear_error() {
         .fingerprint(FingerprintAlgorithm::Sha256)
         .to_hex();
     let missing = run(
-        Command::new(&example)
+        example("https_get")
             .args(["--fingerprint", &pin])
             .arg(url.replace("hello", "nothing")),
         b"",
@@ -66,7 +49,7 @@ fn https_get_prints_the_body_or_a_clear_error() {
         .fingerprint(FingerprintAlgorithm::Sha256)
         .to_hex();
     let refused = run(
-        Command::new(&example).args(["--fingerprint", &wrong, &url]),
+        example("https_get").args(["--fingerprint", &wrong, &url]),
         b"",
     );
     assert_eq!(refused.status.code(), Some(1), "{refused:?}");

@@ -1,0 +1,63 @@
+//! The `smtp_starttls` example as a user runs it: body on stdin, the final reply on stdout,
+//! a clear error and exit 1 on failure.
+
+mod common;
+
+use common::{cert_server, Options, SmtpServer, PASSWORD, USER};
+use tls::FingerprintAlgorithm;
+use tls_testkit::{example, run, Pki};
+
+#[test]
+fn smtp_starttls_sends_stdin_as_a_message_or_fails_clearly() {
+    let pki = Pki::new();
+    let server = SmtpServer::starttls(cert_server(&pki), Options::default());
+    let target = format!("127.0.0.1:{}", server.port());
+    let pin = pki
+        .server
+        .fingerprint(FingerprintAlgorithm::Sha256)
+        .to_hex();
+    let args = |pin: &str| {
+        let mut command = example("smtp_starttls");
+        command.args([
+            "--fingerprint",
+            pin,
+            "--auth-user",
+            USER,
+            "--auth-password",
+            PASSWORD,
+            "--from",
+            "alice@example.org",
+            "--to",
+            "bob@example.org",
+            "--subject",
+            "from the example",
+            &target,
+        ]);
+        command
+    };
+
+    let sent = run(&mut args(&pin), b"first line\n.dotted line\n");
+    assert!(sent.status.success(), "{sent:?}");
+    assert!(String::from_utf8_lossy(&sent.stdout).starts_with("250 "));
+    let received = server.received();
+    let [message] = &received.messages[..] else {
+        panic!("one message expected: {received:?}");
+    };
+    assert_eq!(message.auth_user.as_deref(), Some(USER));
+    let data = String::from_utf8_lossy(&message.data);
+    assert!(data.contains("Subject: from the example\r\n"), "{data}");
+    assert!(
+        data.ends_with("\r\n\r\nfirst line\r\n.dotted line\r\n"),
+        "{data}"
+    );
+
+    let wrong = pki
+        .stranger
+        .fingerprint(FingerprintAlgorithm::Sha256)
+        .to_hex();
+    let refused = run(&mut args(&wrong), b"never sent\n");
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("does not match"), "{stderr}");
+    assert_eq!(server.received().messages.len(), 1);
+}
