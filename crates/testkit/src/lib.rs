@@ -4,6 +4,7 @@
 
 mod aiosmtpd;
 mod dovecot;
+mod examples;
 mod gnutls;
 mod net;
 mod peers;
@@ -12,6 +13,7 @@ mod tlslite;
 
 pub use aiosmtpd::{Aiosmtpd, SmtpDelivery};
 pub use dovecot::{Dovecot, SeedMessage};
+pub use examples::example;
 pub use gnutls::{free_port, gnutls_serv, srptool_passwd, wait_listening};
 pub use net::{answer_http, connect, echo_lines, serve_once, ServerThread, TIMEOUT};
 pub use peers::{peer, peers_required, run, succeeded, PeerProcess};
