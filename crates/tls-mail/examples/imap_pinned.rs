@@ -8,8 +8,11 @@
 //!
 //! Exits 1 with the error on failure, 2 on bad arguments.
 
+mod support;
+
 use std::process::ExitCode;
 
+use support::{host_port, Failure};
 use tls::{ClientConfig, ServerAuth, TrustRoots};
 use tls_mail::imap::ImapClient;
 use tls_mail::Security;
@@ -26,7 +29,7 @@ struct Args {
     port: u16,
 }
 
-fn parse_args() -> Result<Args, Box<dyn std::error::Error>> {
+fn parse_args() -> Result<Args, Failure> {
     use lexopt::prelude::*;
     let (mut starttls, mut auth, mut user, mut password, mut target) =
         (false, Vec::new(), None, None, None);
@@ -56,8 +59,7 @@ fn parse_args() -> Result<Args, Box<dyn std::error::Error>> {
         }
     }
     .build()?;
-    let target = target.ok_or("HOST:PORT missing")?;
-    let (host, port) = target.rsplit_once(':').ok_or("HOST:PORT wanted")?;
+    let (host, port) = host_port(&target.ok_or("HOST:PORT missing")?)?;
     Ok(Args {
         security: if starttls {
             Security::StartTls
@@ -67,11 +69,8 @@ fn parse_args() -> Result<Args, Box<dyn std::error::Error>> {
         tls,
         user: user.ok_or("--user missing")?,
         password: password.ok_or("--password missing")?,
-        host: host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_owned(),
-        port: port.parse()?,
+        host,
+        port,
     })
 }
 
@@ -95,7 +94,7 @@ fn subject(header: &[u8]) -> Option<String> {
     value
 }
 
-fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+fn run(args: Args) -> Result<(), Failure> {
     let client = ImapClient::builder(args.tls)
         .security(args.security)
         .connect(&args.host, args.port)?;
@@ -116,18 +115,5 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(args) => args,
-        Err(e) => {
-            eprintln!("error: {e}\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    support::exit(USAGE, parse_args(), run)
 }

@@ -10,8 +10,11 @@
 //! Without `--fingerprint` nothing is trusted: the certificate is only recorded and shown.
 //! Exits 1 with the error on failure, 2 on bad arguments.
 
+mod support;
+
 use std::process::ExitCode;
 
+use support::{host_port, Failure};
 use tls::{ClientConfig, Fingerprint, ServerAuth, Session};
 use tls_mail::pop3::Pop3Client;
 use tls_mail::Security;
@@ -30,7 +33,7 @@ struct Args {
     port: u16,
 }
 
-fn parse_args() -> Result<Args, lexopt::Error> {
+fn parse_args() -> Result<Args, Failure> {
     use lexopt::prelude::*;
     let mut args = Args::default();
     let mut target = None;
@@ -43,16 +46,10 @@ fn parse_args() -> Result<Args, lexopt::Error> {
             Long("password") => args.password = Some(parser.value()?.string()?),
             Long("retr") => args.retr = Some(parser.value()?.parse()?),
             Value(v) if target.is_none() => target = Some(v.string()?),
-            _ => return Err(arg.unexpected()),
+            _ => return Err(arg.unexpected().into()),
         }
     }
-    let target = target.ok_or("HOST:PORT missing")?;
-    let (host, port) = target.rsplit_once(':').ok_or("HOST:PORT wanted")?;
-    args.host = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_owned();
-    args.port = port.parse().map_err(|e| format!("port {port:?}: {e}"))?;
+    (args.host, args.port) = host_port(&target.ok_or("HOST:PORT missing")?)?;
     let login = (args.user.is_some(), args.password.is_some());
     if login.0 != login.1 {
         return Err("--user and --password go together".into());
@@ -76,7 +73,7 @@ fn print_fingerprints(session: &Session) -> Result<(), String> {
     }
 }
 
-fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+fn run(args: Args) -> Result<(), Failure> {
     let security = if args.stls {
         Security::StartTls
     } else {
@@ -107,18 +104,5 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(args) => args,
-        Err(e) => {
-            eprintln!("error: {e}\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    support::exit(USAGE, parse_args(), run)
 }

@@ -5,28 +5,15 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use common::{crlf, dovecot, seeded, PASSWORD, USER};
 use tls::FingerprintAlgorithm;
-use tls_testkit::{run, succeeded, Pki};
+use tls_testkit::{example, run, succeeded, Pki};
 
-fn example(name: &str) -> Command {
-    // target/debug/deps/examples-HASH → target/debug/examples/NAME
-    let exe = std::env::current_exe().expect("test binary");
-    let path: PathBuf = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target dir")
-        .join("examples")
-        .join(name);
-    assert!(
-        path.is_file(),
-        "{} is not built: run `cargo test -p tls-mail` (it builds the examples)",
-        path.display()
-    );
-    Command::new(path)
+/// Runs `imap_pinned` with these arguments.
+fn imap_pinned(args: &[&str]) -> Output {
+    run(example("imap_pinned").args(args), b"")
 }
 
 fn failed(out: &Output, code: i32) -> String {
@@ -103,60 +90,36 @@ fn pop3_fingerprint_probes_then_logs_in_with_the_pin() {
 fn imap_pinned_with_a_ca_file_or_a_pin() {
     let pki = Pki::new();
     let Some(server) = dovecot(&pki) else { return };
-    let root = pki.path("root.pem");
-    let out = run(
-        example("imap_pinned")
-            .args(["--starttls", "--cafile"])
-            .arg(&root)
-            .args([
-                "--user",
-                USER,
-                "--password",
-                PASSWORD,
-                &format!("localhost:{}", server.imap_port),
-            ]),
-        b"",
-    );
-    assert_eq!(succeeded(&out), "Messages: 3\nSubject: Test message 1\n");
-
-    let pin = pki
-        .server
-        .fingerprint(FingerprintAlgorithm::Sha256)
-        .to_string();
+    let root = pki.path("root.pem").display().to_string();
+    let pin = pki.server.fingerprint(FingerprintAlgorithm::Sha256);
+    let pin = pin.to_string();
+    let imap = format!("localhost:{}", server.imap_port);
     let imaps = format!("127.0.0.1:{}", server.imaps_port);
-    let out = run(
-        example("imap_pinned").args([
-            "--fingerprint",
-            &pin,
-            "--user",
-            USER,
-            "--password",
-            PASSWORD,
-            &imaps,
-        ]),
-        b"",
-    );
-    assert_eq!(succeeded(&out), "Messages: 3\nSubject: Test message 1\n");
+    let login = ["--user", USER, "--password", PASSWORD];
+    let expected = "Messages: 3\nSubject: Test message 1\n";
 
-    let out = run(
-        example("imap_pinned").args([
-            "--fingerprint",
-            &pin,
-            "--user",
-            USER,
-            "--password",
-            "nope",
-            &imaps,
-        ]),
-        b"",
-    );
+    let out = imap_pinned(&[&["--starttls", "--cafile", &root][..], &login, &[&imap]].concat());
+    assert_eq!(succeeded(&out), expected);
+    let out = imap_pinned(&[&["--fingerprint", &pin][..], &login, &[&imaps]].concat());
+    assert_eq!(succeeded(&out), expected);
+
+    let wrong_password = [
+        "--fingerprint",
+        &pin,
+        "--user",
+        USER,
+        "--password",
+        "nope",
+        &imaps,
+    ];
+    let out = imap_pinned(&wrong_password);
     assert!(failed(&out, 1).contains("error: IMAP error"), "{out:?}");
-    let out = run(
-        example("imap_pinned")
-            .args(["--fingerprint", &pin, "--cafile"])
-            .arg(&root)
-            .args(["--user", USER, "--password", PASSWORD, &imaps]),
-        b"",
-    );
+    let both = [
+        &["--fingerprint", &pin, "--cafile", &root][..],
+        &login,
+        &[&imaps],
+    ]
+    .concat();
+    let out = imap_pinned(&both);
     assert!(failed(&out, 2).contains("exactly one of"), "{out:?}");
 }

@@ -290,15 +290,10 @@ impl Pop3Client {
 
     /// LIST: every message's number and size.
     pub fn list(&mut self) -> Result<Vec<ListEntry>, Error> {
-        self.wire.command("LIST")?;
-        let mut entries = Vec::new();
-        self.wire.body(|line| {
-            let (number, size) =
-                parse::number_and_size(line).ok_or_else(|| Error::malformed("LIST line", line))?;
-            entries.push(ListEntry { number, size });
-            Ok(())
-        })?;
-        Ok(entries)
+        self.listing("LIST", |line| {
+            let (number, size) = parse::number_and_size(line)?;
+            Some(ListEntry { number, size })
+        })
     }
 
     /// LIST for one message.
@@ -311,16 +306,11 @@ impl Pop3Client {
 
     /// UIDL: every message's unique id.
     pub fn uidl(&mut self) -> Result<Vec<UidEntry>, Error> {
-        self.wire.command("UIDL")?;
-        let mut entries = Vec::new();
-        self.wire.body(|line| {
-            let (number, uid) =
-                parse::number_and_uid(line).ok_or_else(|| Error::malformed("UIDL line", line))?;
+        self.listing("UIDL", |line| {
+            let (number, uid) = parse::number_and_uid(line)?;
             let uid = String::from_utf8_lossy(uid).into_owned();
-            entries.push(UidEntry { number, uid });
-            Ok(())
-        })?;
-        Ok(entries)
+            Some(UidEntry { number, uid })
+        })
     }
 
     /// RETR: streams message `number` into `out`, line by line, dot-stuffing removed and CRLF
@@ -369,6 +359,23 @@ impl Pop3Client {
         self.wire.command("QUIT")?;
         let _ = self.wire.stream.close();
         Ok(())
+    }
+
+    /// A multi-line listing, one entry per line; a line `entry` cannot read is malformed.
+    fn listing<T>(
+        &mut self,
+        command: &str,
+        entry: impl Fn(&[u8]) -> Option<T>,
+    ) -> Result<Vec<T>, Error> {
+        self.wire.command(command)?;
+        let mut entries = Vec::new();
+        self.wire.body(|line| {
+            let parsed =
+                entry(line).ok_or_else(|| Error::malformed(&format!("{command} line"), line))?;
+            entries.push(parsed);
+            Ok(())
+        })?;
+        Ok(entries)
     }
 
     fn body_to(&mut self, command: &str, out: &mut impl Write) -> Result<u64, Error> {
