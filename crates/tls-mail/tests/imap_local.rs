@@ -171,3 +171,59 @@ fn refused_or_injected_starttls_and_bad_greetings_send_no_credentials() {
     server.shutdown(Duration::from_secs(1)).unwrap();
     assert!(lines(&seen).is_empty());
 }
+
+/// Greets over TLS, accepts LOGIN (`a1`), answers the next command with `reply` and hangs up
+/// without close_notify.
+fn second_reply_server(pki: &Pki, reply: &'static [u8]) -> tls_server::RunningServer {
+    let config = ServerConfig::builder()
+        .cert_chain(pki.server.chain(), pki.server.key())
+        .build()
+        .unwrap();
+    tls_server(config, move |tls| {
+        let log = seen();
+        tls.write_all(b"* OK ready\r\n")?;
+        scripted::command(tls, &log)?;
+        tls.write_all(b"a1 OK LOGIN completed\r\n")?;
+        scripted::command(tls, &log)?;
+        tls.write_all(reply)?;
+        tls.flush()?;
+        Err(std::io::Error::other("hanging up"))
+    })
+}
+
+#[test]
+fn a_dropped_or_garbled_reply_is_an_error_not_a_hang() {
+    let pki = Pki::new();
+    let client = ClientConfig::builder()
+        .server_auth(ServerAuth::Roots(pki.roots()))
+        .build()
+        .unwrap();
+    let select = |reply: &'static [u8]| {
+        let server = second_reply_server(&pki, reply);
+        let mut session = ImapClient::builder(client.clone())
+            .timeout(TIMEOUT)
+            .connect("localhost", server.addr.port())
+            .unwrap()
+            .login("alice", "pw")
+            .unwrap();
+        session.select("INBOX").map(|_| ()).unwrap_err()
+    };
+    let abrupt = |e: &imap::Error| match e {
+        imap::Error::Io(io) => io
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<tls::Error>())
+            .is_some_and(|tls| matches!(tls, tls::Error::AbruptClose)),
+        _ => false,
+    };
+    for reply in [&b"* 3 EXISTS\r\n* FLAGS (\\Seen"[..], b""] {
+        let cut = select(reply);
+        assert!(abrupt(&cut), "{cut:?}");
+    }
+    // The imap crate reports a line it cannot parse as a BYE "with no explanation": an error
+    // all the same, never a hang or a silent success.
+    let garbled = select(b"* 3 EXISTS\r\n)(garbage\r\na2 OK done\r\n");
+    assert!(
+        matches!(&garbled, imap::Error::Bye(bye) if bye.information == "no explanation given"),
+        "{garbled:?}"
+    );
+}

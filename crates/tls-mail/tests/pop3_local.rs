@@ -395,3 +395,44 @@ fn a_large_message_streams_to_the_writer_while_it_arrives() {
     assert_eq!(written, (BIG_LINES * 1000) as u64);
     assert_eq!((sink.bytes, sink.hash), (expected.bytes, expected.hash));
 }
+
+#[test]
+fn a_checker_veto_stops_the_session_before_any_credential() {
+    let pki = Pki::new();
+    let (server, seen) = stls_server(x509_server(&pki));
+    let leaf = pki.server.fingerprint(tls::FingerprintAlgorithm::Sha256);
+    let checked = |checker: tls::Checker| {
+        let config = ClientConfig::builder()
+            .server_auth(ServerAuth::Roots(pki.roots()))
+            .checker(checker)
+            .build()
+            .unwrap();
+        Pop3Client::builder(config)
+            .security(Security::StartTls)
+            .timeout(TIMEOUT)
+            .connect("localhost", server.addr.port())
+    };
+    let err = checked(tls::Checker::new().custom(|_| Err("not this server".into()))).unwrap_err();
+    assert!(
+        matches!(err, Error::Tls(tls::Error::Authentication(_))),
+        "{err}"
+    );
+    let mut pop = checked(tls::Checker::new().x509_fingerprint(leaf)).unwrap();
+    pop.login("alice", "pw").unwrap();
+    pop.quit().unwrap();
+    server.shutdown(Duration::from_secs(1)).unwrap();
+    // The vetoed connection got as far as STLS and no further.
+    assert_eq!(
+        lines(&seen),
+        [
+            "CAPA",
+            "STLS",
+            "CAPA",
+            "STLS",
+            "CAPA",
+            "USER alice",
+            "PASS pw",
+            "QUIT"
+        ]
+    );
+}

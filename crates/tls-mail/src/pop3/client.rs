@@ -282,9 +282,7 @@ impl Pop3Client {
 
     /// STAT: message count and total size.
     pub fn stat(&mut self) -> Result<Stat, Error> {
-        let text = self.wire.command("STAT")?;
-        let (count, size) = parse::number_and_size(text.as_bytes())
-            .ok_or_else(|| Error::malformed("STAT reply", text.as_bytes()))?;
+        let (count, size) = self.numbers("STAT")?;
         Ok(Stat { count, size })
     }
 
@@ -298,9 +296,7 @@ impl Pop3Client {
 
     /// LIST for one message.
     pub fn list_one(&mut self, number: u32) -> Result<ListEntry, Error> {
-        let text = self.wire.command(&format!("LIST {number}"))?;
-        let (number, size) = parse::number_and_size(text.as_bytes())
-            .ok_or_else(|| Error::malformed("LIST reply", text.as_bytes()))?;
+        let (number, size) = self.numbers(&format!("LIST {number}"))?;
         Ok(ListEntry { number, size })
     }
 
@@ -359,6 +355,15 @@ impl Pop3Client {
         self.wire.command("QUIT")?;
         let _ = self.wire.stream.close();
         Ok(())
+    }
+
+    /// The `number size` pair in a one-line reply (STAT, LIST with an argument).
+    fn numbers(&mut self, command: &str) -> Result<(u32, u64), Error> {
+        let text = self.wire.command(command)?;
+        parse::number_and_size(text.as_bytes()).ok_or_else(|| {
+            let verb = command.split(' ').next().unwrap_or_default();
+            Error::malformed(&format!("{verb} reply"), text.as_bytes())
+        })
     }
 
     /// A multi-line listing, one entry per line; a line `entry` cannot read is malformed.
