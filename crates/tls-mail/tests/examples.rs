@@ -44,6 +44,12 @@ fn pop3_fingerprint_probes_then_logs_in_with_the_pin() {
         probed,
         format!("Fingerprint SHA-1: {sha1}\nFingerprint SHA-256: {sha256}\n")
     );
+    let implicit = format!("localhost:{}", server.pop3s_port);
+    let probed = succeeded(&run(example("pop3_fingerprint").arg(&implicit), b""));
+    assert_eq!(
+        probed,
+        format!("Fingerprint SHA-1: {sha1}\nFingerprint SHA-256: {sha256}\n")
+    );
 
     let out = run(
         example("pop3_fingerprint").args([

@@ -436,3 +436,23 @@ fn a_checker_veto_stops_the_session_before_any_credential() {
         ]
     );
 }
+
+#[test]
+fn a_silent_server_times_out_instead_of_hanging() {
+    let pki = Pki::new();
+    let server = tls_server(x509_server(&pki), |tls| {
+        // Says nothing until the client gives up and closes.
+        let _ = scripted::command(tls, &seen());
+        Ok(())
+    });
+    let started = std::time::Instant::now();
+    let err = Pop3Client::builder(rooted(&pki))
+        .timeout(Duration::from_millis(300))
+        .connect("localhost", server.addr.port())
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Io(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+}

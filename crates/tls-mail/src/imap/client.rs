@@ -22,6 +22,9 @@ const STARTTLS_TAG: &str = "a0";
 /// Cap on a plaintext line (greeting, capability and STARTTLS replies are short).
 const MAX_PLAIN_LINE: usize = 8 * 1024;
 
+/// Cap on untagged lines before the tagged reply to STARTTLS.
+const MAX_UNTAGGED: usize = 100;
+
 /// Builds an [`ImapClient`] from a [`tls::ClientConfig`] (roots, pin, SRP, client certificate,
 /// Checker all come from there).
 #[derive(Clone, Debug)]
@@ -94,28 +97,34 @@ fn starttls(sock: TcpStream) -> Result<(TcpStream, String), Error> {
         .get_mut()
         .write_all(command.as_bytes())
         .map_err(Error::Io)?;
-    let prefix = format!("{STARTTLS_TAG} ");
-    loop {
-        let line = read_line(&mut reader)?;
-        let text = String::from_utf8_lossy(&line).trim_end().to_owned();
-        if text.starts_with("* ") {
-            continue; // untagged data (a CAPABILITY line, say) changes nothing here
-        }
-        let Some(status) = text.strip_prefix(&prefix) else {
-            return Err(Error::StartTlsRefused(format!("unexpected reply {text:?}")));
-        };
-        if !status
-            .get(..3)
-            .is_some_and(|s| s.eq_ignore_ascii_case("OK "))
-        {
-            return Err(Error::StartTlsRefused(status.to_owned()));
-        }
-        break;
-    }
+    await_tagged_ok(&mut reader)?;
     if !reader.buffer().is_empty() {
         return Err(Error::PlaintextAfterStartTls);
     }
     Ok((reader.into_inner(), greeting))
+}
+
+/// Reads past untagged lines (a CAPABILITY, say) to the tagged reply to STARTTLS: OK, or
+/// the reason it was refused.
+fn await_tagged_ok(reader: &mut BufReader<TcpStream>) -> Result<(), Error> {
+    let prefix = format!("{STARTTLS_TAG} ");
+    // An endless stream of untagged lines is not a reply.
+    for _ in 0..MAX_UNTAGGED {
+        let line = read_line(reader)?;
+        let text = String::from_utf8_lossy(&line).trim_end().to_owned();
+        if text.starts_with("* ") {
+            continue;
+        }
+        let Some(status) = text.strip_prefix(&prefix) else {
+            return Err(Error::StartTlsRefused(format!("unexpected reply {text:?}")));
+        };
+        let word = status.split(' ').next().unwrap_or_default();
+        if word.eq_ignore_ascii_case("OK") {
+            return Ok(());
+        }
+        return Err(Error::StartTlsRefused(status.to_owned()));
+    }
+    Err(Error::StartTlsRefused("no tagged reply".into()))
 }
 
 /// One CRLF-terminated line of at most [`MAX_PLAIN_LINE`] bytes.
