@@ -4,15 +4,14 @@
 use std::io::{BufRead, Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
 use tls::srp::MemoryVerifierDb;
 use tls::{ClientConfig, Error, HandshakeSettings, ServerConfig, Session, TlsStream};
 use tls_testkit::{
-    connect, free_port, gnutls_serv, peer, run, srptool_passwd, succeeded, tlslite_srp_server,
-    wait_listening, PeerProcess,
+    connect, gnutls_serv, peer, run, srptool_passwd, succeeded, tlslite_srp_server, PeerProcess,
 };
 
 const USER: &str = "alice";
