@@ -154,8 +154,8 @@ impl SmtpTlsBuilder {
     }
 
     /// When some recipients are refused: `false` (the default) sends nothing and fails with
-    /// [`Error::RecipientsRefused`]; `true` sends to the others. Either way, all refused
-    /// recipients being refused is an error.
+    /// [`Error::RecipientsRefused`]; `true` sends to the others. Either way, every
+    /// recipient being refused is an error.
     pub fn partial_delivery(mut self, allow: bool) -> Self {
         self.config.partial_delivery = allow;
         self

@@ -54,12 +54,18 @@ impl Capabilities {
 ///
 /// Made by [`SmtpTls::connect`]. Send messages with [`send`](Self::send), end with
 /// [`quit`](Self::quit); dropping it just closes the connection.
+///
+/// After an [`Error::Io`], [`Error::Tls`] or [`Error::Protocol`] from a command the
+/// connection is broken (see [`is_broken`](Self::is_broken)): every later command fails
+/// with [`Error::ConnectionBroken`] without writing anything, since a late reply to the
+/// failed command could otherwise be taken as the answer to the next one. Connect again.
 pub struct SmtpConnection {
     stream: Stream,
     session: tls::Session,
     greeting: Response,
     caps: Capabilities,
     partial_delivery: bool,
+    broken: bool,
 }
 
 /// Sends one command line and reads the reply, whatever it is.
@@ -69,7 +75,7 @@ fn exchange(stream: &mut Stream, command: impl Display) -> Result<Response, Erro
     read_reply(stream)
 }
 
-/// Like [`exchange`], but a reply that is not 2xx/3xx becomes [`Error::Reply`].
+/// Like [`exchange`], but only a 2xx reply is a success (see [`positive`]).
 fn expect(
     stream: &mut Stream,
     name: &'static str,
@@ -78,15 +84,29 @@ fn expect(
     positive(name, exchange(stream, command)?)
 }
 
+/// 2xx is a success and 4xx/5xx a refusal ([`Error::Reply`]). A 3xx ("go on, send more")
+/// is a success only where we asked for it (354 to DATA, 334 in AUTH, checked there); to
+/// any other command it means the server's state is not ours, a [`Error::Protocol`].
 fn positive(name: &'static str, reply: Response) -> Result<Response, Error> {
-    if reply.is_positive() {
-        return Ok(reply);
+    match code(&reply) / 100 {
+        2 => Ok(reply),
+        4 | 5 => Err(Error::Reply {
+            command: name,
+            code: code(&reply),
+            text: text(&reply),
+        }),
+        _ => Err(Error::Protocol(format!(
+            "unexpected reply to {name}: {} {}",
+            code(&reply),
+            text(&reply)
+        ))),
     }
-    Err(Error::Reply {
-        command: name,
-        code: code(&reply),
-        text: text(&reply),
-    })
+}
+
+/// True for errors after which the stream is in an unknown state: a write may have been cut
+/// short, a reply may still be on its way. Nothing more can be sent on such a connection.
+fn breaks_connection(e: &Error) -> bool {
+    matches!(e, Error::Io(_) | Error::Tls(_) | Error::Protocol(_))
 }
 
 fn ehlo(stream: &mut Stream, hello: &ClientId) -> Result<Capabilities, Error> {
@@ -142,6 +162,7 @@ impl SmtpConnection {
             greeting,
             caps,
             partial_delivery: config.partial_delivery,
+            broken: false,
         };
         if let Some(credentials) = &config.credentials {
             conn.authenticate(credentials)?;
@@ -185,28 +206,61 @@ impl SmtpConnection {
 
     /// Sends one message: MAIL FROM, RCPT TO for each recipient, DATA.
     ///
-    /// Adds `SIZE=` when the server offers SIZE (and refuses locally a message above its
-    /// limit), `BODY=8BITMIME` when the body has 8-bit bytes (an error if the server lacks
+    /// Adds `SIZE=` when the server offers SIZE (counted as RFC 1870 says: CRLF line ends,
+    /// not the doubled dots nor the final `.` line; a message above the server's limit is
+    /// refused locally), `BODY=8BITMIME` when the body has 8-bit bytes (an error if the server lacks
     /// 8BITMIME) and `SMTPUTF8` when an address is not ASCII (an error if the server lacks
     /// it). The body's line ends become CRLF and leading dots are doubled on the wire, so
     /// the server stores exactly `body` when its lines end in CRLF.
+    ///
+    /// After a refusal ([`Error::Reply`], [`Error::RecipientsRefused`]) the transaction is
+    /// reset with RSET and the connection can send again; after an I/O, TLS or protocol
+    /// error it is broken and later commands fail with [`Error::ConnectionBroken`].
     pub fn send(&mut self, envelope: &Envelope, body: &[u8]) -> Result<Delivery, Error> {
+        self.usable()?;
         let recipients = envelope.to();
         if recipients.is_empty() {
             return Err(Error::NoRecipients);
         }
         let parameters = self.mail_parameters(envelope, body)?;
-        expect(
-            &mut self.stream,
-            "MAIL",
-            Mail::new(envelope.from().cloned(), parameters),
-        )?;
+        let mail = Mail::new(envelope.from().cloned(), parameters);
+        let mail = expect(&mut self.stream, "MAIL", mail);
+        self.watch(mail)?;
         let result = self.transaction(recipients, body);
-        if result.is_err() {
-            // Leave the session ready for another message (best effort).
-            let _ = exchange(&mut self.stream, Rset);
+        match &result {
+            Ok(_) => {}
+            Err(Error::Reply { .. } | Error::RecipientsRefused(_)) => {
+                // A refusal: the server is in step with us, so leave it ready for another
+                // message (best effort, but a failing RSET does break the connection).
+                let reset = exchange(&mut self.stream, Rset);
+                let _ = self.watch(reset);
+            }
+            Err(_) => self.broken = true,
         }
         result
+    }
+
+    /// Fails with [`Error::ConnectionBroken`] once the connection is broken.
+    fn usable(&self) -> Result<(), Error> {
+        if self.broken {
+            return Err(Error::ConnectionBroken);
+        }
+        Ok(())
+    }
+
+    /// Passes `result` on, marking the connection broken if it is an error that leaves the
+    /// stream in an unknown state.
+    fn watch<T>(&mut self, result: Result<T, Error>) -> Result<T, Error> {
+        if result.as_ref().is_err_and(breaks_connection) {
+            self.broken = true;
+        }
+        result
+    }
+
+    /// True once an I/O, TLS or protocol error has left the connection unusable; every
+    /// command then fails with [`Error::ConnectionBroken`].
+    pub fn is_broken(&self) -> bool {
+        self.broken
     }
 
     fn mail_parameters(
@@ -217,13 +271,13 @@ impl SmtpConnection {
         let facts = data::facts(body);
         let mut parameters = Vec::new();
         if let Some(limit) = self.caps.size {
-            if let Some(limit) = limit.filter(|&l| facts.wire_size > l) {
+            if let Some(limit) = limit.filter(|&l| facts.size > l) {
                 return Err(Error::MessageTooLarge {
-                    size: facts.wire_size,
+                    size: facts.size,
                     limit,
                 });
             }
-            parameters.push(MailParameter::Size(facts.wire_size));
+            parameters.push(MailParameter::Size(facts.size));
         }
         if facts.eight_bit {
             if !self.caps.info.supports_feature(Extension::EightBitMime) {
@@ -246,12 +300,14 @@ impl SmtpConnection {
         let mut refused = Vec::new();
         for address in recipients {
             let reply = exchange(&mut self.stream, Rcpt::new(address.clone(), Vec::new()))?;
-            if !reply.is_positive() {
-                refused.push(RefusedRecipient {
+            match positive("RCPT", reply) {
+                Ok(_) => {}
+                Err(Error::Reply { code, text, .. }) => refused.push(RefusedRecipient {
                     address: address.clone(),
-                    code: code(&reply),
-                    text: text(&reply),
-                });
+                    code,
+                    text,
+                }),
+                Err(e) => return Err(e),
             }
         }
         if refused.len() == recipients.len() || (!refused.is_empty() && !self.partial_delivery) {
@@ -259,11 +315,13 @@ impl SmtpConnection {
         }
         let go_ahead = exchange(&mut self.stream, Data)?;
         if code(&go_ahead) != 354 {
-            return Err(Error::Reply {
-                command: "DATA",
-                code: code(&go_ahead),
-                text: text(&go_ahead),
-            });
+            // 4xx/5xx is a refusal; a 2xx or another 3xx leaves us unsure what the server
+            // expects next, a protocol error.
+            let reply = positive("DATA", go_ahead)?;
+            return Err(Error::Protocol(format!(
+                "DATA answered {} instead of 354",
+                code(&reply)
+            )));
         }
         data::encode(body, &mut self.stream)?;
         self.stream.flush()?;
@@ -273,16 +331,22 @@ impl SmtpConnection {
 
     /// RSET: abandons a transaction in progress.
     pub fn rset(&mut self) -> Result<Response, Error> {
-        expect(&mut self.stream, "RSET", Rset)
+        self.usable()?;
+        let reply = expect(&mut self.stream, "RSET", Rset);
+        self.watch(reply)
     }
 
     /// NOOP: checks the server is still there (and resets its idle timer).
     pub fn noop(&mut self) -> Result<Response, Error> {
-        expect(&mut self.stream, "NOOP", Noop)
+        self.usable()?;
+        let reply = expect(&mut self.stream, "NOOP", Noop);
+        self.watch(reply)
     }
 
-    /// QUIT, then close_notify.
+    /// QUIT, then close_notify. On a broken connection it sends nothing, just closes the
+    /// socket and returns [`Error::ConnectionBroken`].
     pub fn quit(mut self) -> Result<Response, Error> {
+        self.usable()?;
         let reply = expect(&mut self.stream, "QUIT", Quit);
         self.stream.close();
         reply

@@ -8,8 +8,9 @@ const CHUNK: usize = 16 * 1024;
 
 /// What the message looks like to the server's SIZE check and to 8BITMIME.
 pub(crate) struct BodyFacts {
-    /// Bytes between `DATA` and the final `.` line, as sent.
-    pub wire_size: usize,
+    /// The size RFC 1870 §3 wants in `SIZE=`: the message with CRLF line ends, not counting
+    /// the dots doubled for transparency nor the final `.` line.
+    pub size: usize,
     /// Any byte above 127.
     pub eight_bit: bool,
 }
@@ -17,9 +18,9 @@ pub(crate) struct BodyFacts {
 pub(crate) fn facts(body: &[u8]) -> BodyFacts {
     let mut counter = Counter(0);
     // Writing to a counter cannot fail.
-    let _ = encode(body, &mut counter);
+    let _ = write_lines(body, &mut counter, false);
     BodyFacts {
-        wire_size: counter.0 - b".\r\n".len(),
+        size: counter.0,
         eight_bit: !body.is_ascii(),
     }
 }
@@ -29,6 +30,13 @@ pub(crate) fn facts(body: &[u8]) -> BodyFacts {
 /// Bare LF and bare CR become CRLF (RFC 5321 forbids them alone), so a message with CRLF line
 /// ends that does not hold them arrives byte for byte; a missing final line end is added.
 pub(crate) fn encode(body: &[u8], out: &mut impl Write) -> io::Result<()> {
+    write_lines(body, out, true)?;
+    out.write_all(b".\r\n")
+}
+
+/// Writes `body` with CRLF line ends and a final line end, doubling a dot at the start of a
+/// line if `stuff_dots`.
+fn write_lines(body: &[u8], out: &mut impl Write, stuff_dots: bool) -> io::Result<()> {
     let mut buf = Vec::with_capacity(CHUNK + 8);
     let mut line_start = true;
     let mut after_cr = false;
@@ -52,7 +60,7 @@ pub(crate) fn encode(body: &[u8], out: &mut impl Write) -> io::Result<()> {
                 line_start = true;
             }
             _ => {
-                if line_start && b == b'.' {
+                if stuff_dots && line_start && b == b'.' {
                     buf.push(b'.');
                 }
                 buf.push(b);
@@ -69,7 +77,6 @@ pub(crate) fn encode(body: &[u8], out: &mut impl Write) -> io::Result<()> {
     } else if !line_start {
         buf.extend_from_slice(b"\r\n");
     }
-    buf.extend_from_slice(b".\r\n");
     out.write_all(&buf)
 }
 
@@ -119,9 +126,19 @@ mod tests {
         let body = "Subject: hé\r\n\r\nline one\r\n".as_bytes();
         assert_eq!(wire(body), [body, b".\r\n"].concat());
         let f = facts(body);
-        assert_eq!(f.wire_size, body.len());
+        assert_eq!(f.size, body.len());
         assert!(f.eight_bit);
         assert!(!facts(b"plain\r\n").eight_bit);
+    }
+
+    #[test]
+    fn size_counts_crlf_lines_but_not_stuffed_dots_or_the_end_line() {
+        // RFC 1870 §3: CRLF line ends count, transparency dots and ".\r\n" do not.
+        let body = b".a\n..b\rc";
+        assert_eq!(wire(body), b"..a\r\n...b\r\nc\r\n.\r\n");
+        assert_eq!(facts(body).size, b".a\r\n..b\r\nc\r\n".len());
+        assert_eq!(facts(b"").size, 0);
+        assert_eq!(facts(b".").size, 3);
     }
 
     #[test]

@@ -69,7 +69,8 @@ pub enum Error {
     NoRecipients,
     /// The message is larger than the limit the server announced with SIZE.
     MessageTooLarge {
-        /// The size of the message on the wire, in bytes.
+        /// The size of the message as RFC 1870 counts it: CRLF line ends, without the
+        /// doubled dots and the final `.` line.
         size: usize,
         /// The server's limit.
         limit: usize,
@@ -78,8 +79,13 @@ pub enum Error {
     EightBitNotSupported,
     /// An address is not ASCII but the server does not offer SMTPUTF8.
     SmtpUtf8NotSupported,
-    /// The server broke the protocol (a malformed or endless reply, an early close).
+    /// The server broke the protocol (a malformed or endless reply, an early close, a 3xx
+    /// reply where only 2xx, 4xx or 5xx make sense).
     Protocol(String),
+    /// An earlier [`Error::Io`], [`Error::Tls`] or [`Error::Protocol`] on this
+    /// [`SmtpConnection`](crate::SmtpConnection) left it in an unknown state (a write cut
+    /// short, a reply still on its way), so nothing more is sent on it. Connect again.
+    ConnectionBroken,
     /// The configuration is unusable (an empty host, a hello name with spaces…).
     Config(String),
 }
@@ -144,6 +150,9 @@ impl fmt::Display for Error {
                 f.write_str("an address is not ASCII but the server does not offer SMTPUTF8")
             }
             Self::Protocol(m) => write!(f, "protocol error: {m}"),
+            Self::ConnectionBroken => f.write_str(
+                "the connection broke on an earlier error and sends nothing more; connect again",
+            ),
             Self::Config(m) => write!(f, "configuration error: {m}"),
         }
     }

@@ -63,6 +63,8 @@ fn a_server_answering_454_is_an_error() {
     assert_eq!(received.verbs(), ["EHLO", "STARTTLS", "QUIT"]);
 }
 
+/// Relies on the forged line arriving in the same read as the 220 (see `StartTls::Inject`);
+/// arriving later, it would fail the handshake instead of being caught as injection.
 #[test]
 fn plaintext_pipelined_after_the_starttls_reply_is_refused() {
     let (err, received) = attempt(StartTls::Inject);

@@ -11,12 +11,20 @@ use tls_testkit::{example, run, Pki};
 fn smtp_starttls_sends_stdin_as_a_message_or_fails_clearly() {
     let pki = Pki::new();
     let server = SmtpServer::starttls(cert_server(&pki), Options::default());
-    let target = format!("127.0.0.1:{}", server.port());
+    // Hangs up on QUIT: the message is accepted all the same, so the example succeeds.
+    let rude = SmtpServer::starttls(
+        cert_server(&pki),
+        Options {
+            hang_up_on_quit: true,
+            ..Options::default()
+        },
+    );
     let pin = pki
         .server
         .fingerprint(FingerprintAlgorithm::Sha256)
         .to_hex();
-    let args = |pin: &str| {
+    let args = |pin: &str, server: &SmtpServer| {
+        let target = format!("127.0.0.1:{}", server.port());
         let mut command = example("smtp_starttls");
         command.args([
             "--fingerprint",
@@ -31,12 +39,12 @@ fn smtp_starttls_sends_stdin_as_a_message_or_fails_clearly() {
             "bob@example.org",
             "--subject",
             "from the example",
-            &target,
         ]);
+        command.arg(target);
         command
     };
 
-    let sent = run(&mut args(&pin), b"first line\n.dotted line\n");
+    let sent = run(&mut args(&pin, &server), b"first line\n.dotted line\n");
     assert!(sent.status.success(), "{sent:?}");
     assert!(String::from_utf8_lossy(&sent.stdout).starts_with("250 "));
     let received = server.received();
@@ -55,9 +63,16 @@ fn smtp_starttls_sends_stdin_as_a_message_or_fails_clearly() {
         .stranger
         .fingerprint(FingerprintAlgorithm::Sha256)
         .to_hex();
-    let refused = run(&mut args(&wrong), b"never sent\n");
+    let refused = run(&mut args(&wrong, &server), b"never sent\n");
     assert_eq!(refused.status.code(), Some(1), "{refused:?}");
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("does not match"), "{stderr}");
     assert_eq!(server.received().messages.len(), 1);
+
+    let no_bye = run(&mut args(&pin, &rude), b"quit goes unanswered\n");
+    assert!(no_bye.status.success(), "{no_bye:?}");
+    assert!(String::from_utf8_lossy(&no_bye.stdout).starts_with("250 "));
+    let stderr = String::from_utf8_lossy(&no_bye.stderr);
+    assert!(stderr.contains("QUIT failed"), "{stderr}");
+    assert_eq!(rude.received().messages.len(), 1);
 }

@@ -15,7 +15,9 @@ use tls::{
 use tls_smtp::{Error, TlsMode};
 use tls_testkit::Pki;
 
-use common::{cert_server, envelope, mailer, roots, Options, SmtpServer, PASSWORD, TRICKY, USER};
+use common::{
+    cert_server, envelope, mailer, roots, AfterData, Options, SmtpServer, PASSWORD, TRICKY, USER,
+};
 
 fn srp_server() -> ServerConfig {
     let db = tls::srp::MemoryVerifierDb::new();
@@ -53,14 +55,14 @@ fn ca_roots_starttls_delivers_byte_for_byte() {
     let pki = Pki::new();
     let server = SmtpServer::starttls(cert_server(&pki), Options::default());
     let stored = deliver_tricky(&server, roots(&pki));
-    // 8-bit body: BODY=8BITMIME; SIZE offered: the wire size (no dot stuffing in TRICKY's count).
+    // 8-bit body: BODY=8BITMIME. SIZE offered: RFC 1870's size, which leaves out the dots
+    // doubled on the wire (TRICKY has CRLF line ends and five lines starting with a dot).
     assert!(stored.mail_from.starts_with("FROM:<sender@example.org>"));
-    assert!(
-        stored.mail_from.contains("BODY=8BITMIME"),
-        "{}",
-        stored.mail_from
+    let parameters: Vec<_> = stored.mail_from.split_whitespace().skip(1).collect();
+    assert_eq!(
+        parameters,
+        [format!("SIZE={}", TRICKY.len()), "BODY=8BITMIME".into()]
     );
-    assert!(stored.mail_from.contains("SIZE="), "{}", stored.mail_from);
     assert!(!stored.client_cert);
 }
 
@@ -442,4 +444,103 @@ fn bad_configurations_are_errors() {
     assert!(matches!(build("h", "two words"), Err(Error::Config(_))));
     assert!(matches!(build("h", "evil\r\nMAIL"), Err(Error::Config(_))));
     assert!(build("h", "me.example").is_ok());
+}
+
+/// Sends one message to a server that misbehaves after DATA as `after_data` says, with a
+/// client timeout of `timeout`; checks that the connection then refuses every command
+/// without writing, and returns the first error.
+fn broken_after_data(after_data: AfterData, timeout: Duration) -> Error {
+    let pki = Pki::new();
+    let options = Options {
+        after_data,
+        ..Options::default()
+    };
+    let server = SmtpServer::starttls(cert_server(&pki), options);
+    let mut conn = tls_smtp::SmtpTls::builder("127.0.0.1", roots(&pki))
+        .port(server.port())
+        .timeout(timeout)
+        .build()
+        .unwrap()
+        .connect()
+        .unwrap();
+    let to = envelope("a@example.org", &["b@example.org"]);
+    let err = conn.send(&to, b"one\r\n").unwrap_err();
+    assert!(conn.is_broken(), "{err:?}");
+    let again = conn.send(&to, b"two\r\n").unwrap_err();
+    assert!(matches!(again, Error::ConnectionBroken), "{again:?}");
+    assert!(again.to_string().contains("connect again"), "{again}");
+    assert!(matches!(conn.noop(), Err(Error::ConnectionBroken)));
+    assert!(matches!(conn.rset(), Err(Error::ConnectionBroken)));
+    assert!(matches!(conn.quit(), Err(Error::ConnectionBroken)));
+    // Once the server is done with the connection: no RSET, MAIL or QUIT ever reached it.
+    let received = server.received_after(1);
+    assert_eq!(
+        received.verbs(),
+        ["EHLO", "STARTTLS", "EHLO", "MAIL", "RCPT", "DATA"]
+    );
+    assert_eq!(received.messages.len(), 1);
+    err
+}
+
+#[test]
+fn a_timeout_awaiting_the_final_reply_breaks_the_connection() {
+    // The 250 comes after the client gave up; had the client sent RSET, that late 250
+    // would have been read as RSET's answer and every later reply shifted by one.
+    let late = AfterData::Late(Duration::from_millis(1200));
+    let err = broken_after_data(late, Duration::from_millis(300));
+    assert!(
+        matches!(&err, Error::Io(_) | Error::Tls(_)),
+        "a timeout expected: {err:?}"
+    );
+}
+
+#[test]
+fn a_connection_dropped_after_the_message_breaks_the_connection() {
+    let err = broken_after_data(AfterData::HangUp, tls_testkit::TIMEOUT);
+    assert!(
+        matches!(&err, Error::Protocol(m) if m.contains("closed")),
+        "{err:?}"
+    );
+}
+
+/// Connects to a server started with `options` and sends a message, which must fail.
+fn failed_send(pki: &Pki, options: Options) -> (SmtpServer, tls_smtp::SmtpConnection, Error) {
+    let server = SmtpServer::starttls(cert_server(pki), options);
+    let mut conn = mailer(roots(pki), server.port(), TlsMode::StartTls)
+        .connect()
+        .unwrap();
+    let to = envelope("a@example.org", &["b@example.org"]);
+    let err = conn.send(&to, b"hi\r\n").unwrap_err();
+    (server, conn, err)
+}
+
+#[test]
+fn a_3xx_to_rcpt_or_to_the_final_dot_is_an_error() {
+    let pki = Pki::new();
+    let rcpt_3xx = Options {
+        rcpt_reply: Some("354 go on then"),
+        ..Options::default()
+    };
+    let (server, conn, err) = failed_send(&pki, rcpt_3xx);
+    assert!(
+        matches!(&err, Error::Protocol(m) if m.contains("RCPT") && m.contains("354")),
+        "{err:?}"
+    );
+    assert!(conn.is_broken());
+    drop(conn);
+    // Neither DATA nor RSET followed.
+    let received = server.received_after(1);
+    assert_eq!(received.verbs().last().map(String::as_str), Some("RCPT"));
+    assert!(received.messages.is_empty());
+
+    let dot_3xx = Options {
+        after_data: AfterData::Answer("334 and now?"),
+        ..Options::default()
+    };
+    let (_server, mut conn, err) = failed_send(&pki, dot_3xx);
+    assert!(
+        matches!(&err, Error::Protocol(m) if m.contains("message") && m.contains("334")),
+        "{err:?}"
+    );
+    assert!(matches!(conn.noop(), Err(Error::ConnectionBroken)));
 }

@@ -28,7 +28,25 @@ pub enum StartTls {
     /// Lists it but answers 454.
     Refuse,
     /// Answers 220 and pipelines a forged reply right behind it, in plaintext.
+    ///
+    /// Both lines go out in one write, so in practice they arrive in one segment and the
+    /// client's first read holds both: that is what lets the client see the forged bytes
+    /// before its handshake. Had they come in a later read, the client would take them for
+    /// the start of the TLS handshake and fail there instead (not detected as injection).
     Inject,
+}
+
+/// What the server does once it has read a whole message (up to the final dot).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AfterData {
+    /// Stores it and answers 250.
+    Accept,
+    /// Stores it and answers with this line instead (a 3xx, say).
+    Answer(&'static str),
+    /// Stores it, waits this long, then answers 250: a late reply.
+    Late(Duration),
+    /// Stores it and closes the connection without a reply.
+    HangUp,
 }
 
 #[derive(Clone, Debug)]
@@ -41,6 +59,11 @@ pub struct Options {
     pub auth: &'static str,
     /// Recipients answered with 550.
     pub refuse: Vec<String>,
+    /// When set, every RCPT gets this reply line (before `refuse` is looked at).
+    pub rcpt_reply: Option<&'static str>,
+    pub after_data: AfterData,
+    /// Closes the connection on QUIT without answering.
+    pub hang_up_on_quit: bool,
 }
 
 impl Default for Options {
@@ -52,6 +75,9 @@ impl Default for Options {
             smtputf8: true,
             auth: "PLAIN LOGIN",
             refuse: Vec::new(),
+            rcpt_reply: None,
+            after_data: AfterData::Accept,
+            hang_up_on_quit: false,
         }
     }
 }
@@ -78,6 +104,8 @@ pub struct Stored {
 pub struct Received {
     pub lines: Vec<Line>,
     pub messages: Vec<Stored>,
+    /// Connections the server is done with.
+    pub sessions_ended: usize,
 }
 
 impl Received {
@@ -112,13 +140,17 @@ impl SmtpServer {
             .expect("bind")
             .spawn_plain(move |mut conn: PlainConnection| {
                 let mut session = Session::new(&shared.0, &shared.1);
-                if let Next::Upgrade = session.serve(&mut conn, true)? {
-                    let mut tls = conn.starttls()?;
-                    session.secured(&tls);
-                    session.serve(&mut tls, false)?;
-                    tls.close()?;
-                }
-                Ok(())
+                let result = (|| {
+                    if let Next::Upgrade = session.serve(&mut conn, true)? {
+                        let mut tls = conn.starttls()?;
+                        session.secured(&tls);
+                        session.serve(&mut tls, false)?;
+                        tls.close()?;
+                    }
+                    Ok(())
+                })();
+                session.ended();
+                result
             });
         Self::new(running, received)
     }
@@ -135,7 +167,9 @@ impl SmtpServer {
                       _: &tls_server::ConnectionInfo| {
                     let mut session = Session::new(&shared.0, &shared.1);
                     session.secured(tls);
-                    session.serve(tls, true).map(drop)
+                    let result = session.serve(tls, true).map(drop);
+                    session.ended();
+                    result
                 },
             );
         Self::new(running, received)
@@ -156,6 +190,23 @@ impl SmtpServer {
     /// Everything received so far.
     pub fn received(&self) -> Received {
         self.received.lock().unwrap().clone()
+    }
+
+    /// What was received once `sessions` connections have ended (panics after a while).
+    pub fn received_after(&self, sessions: usize) -> Received {
+        let deadline = std::time::Instant::now() + tls_testkit::TIMEOUT;
+        loop {
+            let received = self.received();
+            if received.sessions_ended >= sessions {
+                return received;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "only {} sessions ended",
+                received.sessions_ended
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 
@@ -217,6 +268,10 @@ impl<'a> Session<'a> {
         self.rcpt_to.clear();
     }
 
+    fn ended(&self) {
+        self.received.lock().unwrap().sessions_ended += 1;
+    }
+
     /// Reads a command line and records it.
     fn command(&self, s: &mut impl BufRead) -> io::Result<Option<String>> {
         let Some(line) = read_line(s)? else {
@@ -258,13 +313,17 @@ impl<'a> Session<'a> {
                     "250 2.1.0 ok".into()
                 }
                 "RCPT" => self.rcpt(arg),
-                "DATA" => self.data(s)?,
+                "DATA" => match self.data(s)? {
+                    Some(reply) => reply,
+                    None => return Ok(Next::Done),
+                },
                 "RSET" => {
                     self.mail_from = None;
                     self.rcpt_to.clear();
                     "250 2.0.0 reset".into()
                 }
                 "NOOP" => "250 2.0.0 ok".into(),
+                "QUIT" if self.options.hang_up_on_quit => return Ok(Next::Done),
                 "QUIT" => {
                     s.write_all(b"221 2.0.0 bye\r\n")?;
                     s.flush()?;
@@ -348,6 +407,9 @@ impl<'a> Session<'a> {
             .split_once('<')
             .and_then(|(_, rest)| rest.split_once('>'))
             .map_or("", |(a, _)| a);
+        if let Some(reply) = self.options.rcpt_reply {
+            return reply.into();
+        }
         if self.options.refuse.iter().any(|r| r == address) {
             return "550 5.1.1 no such user".into();
         }
@@ -355,12 +417,13 @@ impl<'a> Session<'a> {
         "250 2.1.5 ok".into()
     }
 
-    fn data<S: BufRead + Write>(&mut self, s: &mut S) -> io::Result<String> {
+    /// Takes a message; the reply to send, or `None` to hang up.
+    fn data<S: BufRead + Write>(&mut self, s: &mut S) -> io::Result<Option<String>> {
         let Some(mail_from) = self.mail_from.take() else {
-            return Ok("503 5.5.1 MAIL first".into());
+            return Ok(Some("503 5.5.1 MAIL first".into()));
         };
         if self.rcpt_to.is_empty() {
-            return Ok("554 5.5.1 no valid recipients".into());
+            return Ok(Some("554 5.5.1 no valid recipients".into()));
         }
         s.write_all(b"354 go on\r\n")?;
         s.flush()?;
@@ -383,7 +446,17 @@ impl<'a> Session<'a> {
             srp_user: self.srp_user.clone(),
             client_cert: self.client_cert,
         });
-        Ok(format!("250 2.0.0 queued as {}", received.messages.len()))
+        let queued = format!("250 2.0.0 queued as {}", received.messages.len());
+        drop(received);
+        Ok(match self.options.after_data {
+            AfterData::Accept => Some(queued),
+            AfterData::Answer(reply) => Some(reply.into()),
+            AfterData::Late(delay) => {
+                std::thread::sleep(delay);
+                Some(queued)
+            }
+            AfterData::HangUp => None,
+        })
     }
 }
 
