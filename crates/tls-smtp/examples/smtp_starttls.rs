@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use lettre::message::{Body, Mailbox};
 use lettre::Message;
 use tls::{ClientConfig, ServerAuth, TrustRoots};
-use tls_smtp::{Credentials, SmtpTls, TlsMode};
+use tls_smtp::{Credentials, Security, SmtpTls};
 
 #[derive(Default)]
 struct Args {
@@ -79,14 +79,14 @@ fn tls_config(args: &Args) -> Result<ClientConfig, Box<dyn std::error::Error>> {
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let target = args.target.as_deref().ok_or("HOST:PORT missing")?;
     let (host, port) = target.rsplit_once(':').ok_or("HOST:PORT wanted")?;
-    let mode = if args.implicit {
-        TlsMode::Implicit
+    let security = if args.implicit {
+        Security::Implicit
     } else {
-        TlsMode::StartTls
+        Security::StartTls
     };
     let mut smtp = SmtpTls::builder(host, tls_config(&args)?)
         .port(port.parse()?)
-        .mode(mode);
+        .security(security);
     match (&args.user, &args.password) {
         (Some(u), Some(p)) => smtp = smtp.credentials(Credentials::new(u.clone(), p.clone())),
         (None, None) => {}

@@ -11,7 +11,7 @@ use crate::{Error, SmtpConnection};
 
 /// How the connection becomes TLS.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum TlsMode {
+pub enum Security {
     /// Plaintext greeting and EHLO, then STARTTLS (RFC 3207), usually port 587 or 25.
     /// A server that does not offer or refuses STARTTLS is an error.
     #[default]
@@ -20,7 +20,7 @@ pub enum TlsMode {
     Implicit,
 }
 
-impl TlsMode {
+impl Security {
     /// The usual port: 587 for STARTTLS submission, 465 for implicit TLS.
     pub fn default_port(self) -> u16 {
         match self {
@@ -63,7 +63,7 @@ pub struct SmtpTls {
     pub(crate) host: String,
     pub(crate) port: u16,
     pub(crate) tls: ClientConfig,
-    pub(crate) mode: TlsMode,
+    pub(crate) security: Security,
     pub(crate) credentials: Option<Credentials>,
     pub(crate) timeout: Duration,
     pub(crate) hello: ClientId,
@@ -79,7 +79,7 @@ impl SmtpTls {
                 host: host.into(),
                 port: 0,
                 tls,
-                mode: TlsMode::StartTls,
+                security: Security::StartTls,
                 credentials: None,
                 timeout: Duration::from_secs(60),
                 hello: ClientId::default(),
@@ -122,15 +122,15 @@ pub struct SmtpTlsBuilder {
 }
 
 impl SmtpTlsBuilder {
-    /// The port (default: [`TlsMode::default_port`]).
+    /// The port (default: [`Security::default_port`]).
     pub fn port(mut self, port: u16) -> Self {
         self.config.port = port;
         self
     }
 
     /// STARTTLS (the default) or implicit TLS.
-    pub fn mode(mut self, mode: TlsMode) -> Self {
-        self.config.mode = mode;
+    pub fn security(mut self, security: Security) -> Self {
+        self.config.security = security;
         self
     }
 
@@ -176,7 +176,7 @@ impl SmtpTlsBuilder {
             }
         }
         if c.port == 0 {
-            c.port = c.mode.default_port();
+            c.port = c.security.default_port();
         }
         Ok(self.config)
     }

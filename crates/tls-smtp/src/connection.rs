@@ -14,7 +14,7 @@ use lettre::Address;
 
 use crate::reply::{code, read_reply, text};
 use crate::stream::Stream;
-use crate::{data, Error, RefusedRecipient, SmtpTls, TlsMode};
+use crate::{data, Error, RefusedRecipient, Security, SmtpTls};
 
 /// What the server said about one message.
 #[derive(Clone, Debug)]
@@ -117,9 +117,9 @@ fn ehlo(stream: &mut Stream, hello: &ClientId) -> Result<Capabilities, Error> {
 impl SmtpConnection {
     pub(crate) fn open(config: &SmtpTls) -> Result<Self, Error> {
         let tcp = config.tcp()?;
-        let mut stream = match config.mode {
-            TlsMode::Implicit => Stream::tls(&config.tls, &config.host, tcp)?,
-            TlsMode::StartTls => Stream::plain(tcp),
+        let mut stream = match config.security {
+            Security::Implicit => Stream::tls(&config.tls, &config.host, tcp)?,
+            Security::StartTls => Stream::plain(tcp),
         };
         let greeting = read_reply(&mut stream)?;
         if code(&greeting) != 220 {
@@ -130,7 +130,7 @@ impl SmtpConnection {
             });
         }
         let mut caps = ehlo(&mut stream, &config.hello)?;
-        if config.mode == TlsMode::StartTls {
+        if config.security == Security::StartTls {
             if !caps.info.supports_feature(Extension::StartTls) {
                 let _ = exchange(&mut stream, Quit);
                 return Err(Error::StartTlsNotOffered);

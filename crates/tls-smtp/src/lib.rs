@@ -6,7 +6,7 @@
 //! commands and reply parser, and [`SmtpTls`] is a [`lettre::Transport`].
 //!
 //! Security rules that no setting changes:
-//! - In [`TlsMode::StartTls`], a server that does not offer STARTTLS or refuses it is an
+//! - In [`Security::StartTls`], a server that does not offer STARTTLS or refuses it is an
 //!   error ([`Error::StartTlsNotOffered`], [`Error::StartTlsRefused`]): never a fallback
 //!   to plaintext.
 //! - Credentials are only ever sent under TLS.
@@ -16,14 +16,14 @@
 //!
 //! ```no_run
 //! use lettre::{Message, Transport};
-//! use tls_smtp::{SmtpTls, TlsMode};
+//! use tls_smtp::{SmtpTls, Security};
 //!
 //! let roots = tls::TrustRoots::from_pem_file("ca.pem")?;
 //! let tls = tls::ClientConfig::builder()
 //!     .server_auth(tls::ServerAuth::Roots(roots))
 //!     .build()?;
 //! let mailer = SmtpTls::builder("mail.example.org", tls)
-//!     .mode(TlsMode::Implicit)
+//!     .security(Security::Implicit)
 //!     .build()?;
 //! let mut conn = mailer.connect()?;
 //! println!("server certificate {}", conn.tls_session().peer_fingerprint_sha256().unwrap());
@@ -46,7 +46,7 @@ mod reply;
 mod stream;
 mod transport;
 
-pub use config::{SmtpTls, SmtpTlsBuilder, TlsMode};
+pub use config::{Security, SmtpTls, SmtpTlsBuilder};
 pub use connection::{Delivery, SmtpConnection};
 pub use error::{Error, RefusedRecipient};
 pub use lettre::transport::smtp::authentication::Credentials;

@@ -7,7 +7,7 @@ use lettre::message::header::ContentTransferEncoding;
 use lettre::message::Body;
 use lettre::{Message, Transport};
 use tls::{ClientConfig, FingerprintAlgorithm, ServerAuth};
-use tls_smtp::{Credentials, Error, SmtpTls, TlsMode};
+use tls_smtp::{Credentials, Error, Security, SmtpTls};
 use tls_testkit::{Aiosmtpd, Pki};
 
 use common::{envelope, roots, TRICKY};
@@ -15,10 +15,10 @@ use common::{envelope, roots, TRICKY};
 /// A password with a space, quotes and a backslash, as tricky for AUTH PLAIN as it gets.
 const PASSWORD: &str = r#"c4rol "quoted" \back slash"#;
 
-fn mailer(tls: ClientConfig, port: u16, mode: TlsMode, password: &str) -> SmtpTls {
+fn mailer(tls: ClientConfig, port: u16, mode: Security, password: &str) -> SmtpTls {
     SmtpTls::builder("127.0.0.1", tls)
         .port(port)
-        .mode(mode)
+        .security(mode)
         .credentials(Credentials::new("carol".into(), password.into()))
         .timeout(tls_testkit::TIMEOUT)
         .build()
@@ -34,7 +34,7 @@ fn starttls_and_auth_with_custom_roots_arrive_intact() {
     let reply = mailer(
         roots(&pki),
         server.starttls_port,
-        TlsMode::StartTls,
+        Security::StartTls,
         PASSWORD,
     )
     .send_raw(
@@ -94,7 +94,7 @@ fn a_pinned_fingerprint_over_starttls_and_implicit_tls() {
     let starttls = mailer(
         tls.clone(),
         server.starttls_port,
-        TlsMode::StartTls,
+        Security::StartTls,
         PASSWORD,
     );
     let mut conn = starttls.connect().unwrap();
@@ -106,7 +106,7 @@ fn a_pinned_fingerprint_over_starttls_and_implicit_tls() {
         .unwrap_or_else(|e| panic!("{e}\nserver log:\n{}", server.log()));
     conn.quit().unwrap();
 
-    let implicit = mailer(tls, server.implicit_port, TlsMode::Implicit, PASSWORD);
+    let implicit = mailer(tls, server.implicit_port, Security::Implicit, PASSWORD);
     let mut conn = implicit.connect().unwrap();
     assert_eq!(conn.tls_session().peer_fingerprint_sha256(), Some(pin));
     conn.noop().unwrap();
@@ -132,7 +132,7 @@ fn wrong_password_and_wrong_pin_are_refused() {
     let err = mailer(
         roots(&pki),
         server.starttls_port,
-        TlsMode::StartTls,
+        Security::StartTls,
         "wrong",
     )
     .connect()
@@ -147,9 +147,14 @@ fn wrong_password_and_wrong_pin_are_refused() {
         ))
         .build()
         .unwrap();
-    let err = mailer(wrong_pin, server.implicit_port, TlsMode::Implicit, PASSWORD)
-        .connect()
-        .unwrap_err();
+    let err = mailer(
+        wrong_pin,
+        server.implicit_port,
+        Security::Implicit,
+        PASSWORD,
+    )
+    .connect()
+    .unwrap_err();
     assert!(
         matches!(err, Error::Tls(tls::Error::Authentication(_))),
         "{err:?}"

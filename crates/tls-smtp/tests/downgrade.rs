@@ -4,7 +4,7 @@
 mod common;
 
 use lettre::Transport;
-use tls_smtp::{Error, TlsMode};
+use tls_smtp::{Error, Security};
 use tls_testkit::Pki;
 
 use common::{
@@ -22,7 +22,7 @@ fn attempt(starttls: StartTls) -> (Error, Received) {
             ..Options::default()
         },
     );
-    let err = mailer(roots(&pki), server.port(), TlsMode::StartTls)
+    let err = mailer(roots(&pki), server.port(), Security::StartTls)
         .send_raw(
             &envelope("a@example.org", &["b@example.org"]),
             b"secret mail\r\n",

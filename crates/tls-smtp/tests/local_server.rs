@@ -12,7 +12,7 @@ use lettre::{Message, Transport};
 use tls::{
     AuthenticationError, Checker, ClientConfig, FingerprintAlgorithm, ServerAuth, ServerConfig,
 };
-use tls_smtp::{Error, TlsMode};
+use tls_smtp::{Error, Security};
 use tls_testkit::Pki;
 
 use common::{
@@ -28,7 +28,7 @@ fn srp_server() -> ServerConfig {
 /// Sends TRICKY with STARTTLS and returns what the server stored, after checking that
 /// everything from AUTH on came over TLS.
 fn deliver_tricky(server: &SmtpServer, tls: ClientConfig) -> common::Stored {
-    let reply = mailer(tls, server.port(), TlsMode::StartTls)
+    let reply = mailer(tls, server.port(), Security::StartTls)
         .send_raw(
             &envelope("sender@example.org", &["rcpt@example.org"]),
             TRICKY,
@@ -79,7 +79,7 @@ fn pinned_fingerprint_starttls_and_session_info() {
         .server_auth(ServerAuth::Fingerprint(pin.clone()))
         .build()
         .unwrap();
-    let conn = mailer(tls.clone(), server.port(), TlsMode::StartTls)
+    let conn = mailer(tls.clone(), server.port(), Security::StartTls)
         .connect()
         .unwrap();
     assert_eq!(conn.tls_session().peer_fingerprint_sha256(), Some(pin));
@@ -104,7 +104,7 @@ fn pin_mismatch_fails_before_any_credentials() {
         .server_auth(ServerAuth::Fingerprint(wrong))
         .build()
         .unwrap();
-    let err = mailer(tls, server.port(), TlsMode::StartTls)
+    let err = mailer(tls, server.port(), Security::StartTls)
         .send_raw(&envelope("a@example.org", &["b@example.org"]), b"x\r\n")
         .unwrap_err();
     assert!(
@@ -129,7 +129,7 @@ fn srp_starttls_and_wrong_srp_password() {
         .unwrap();
     let stored = deliver_tricky(&server, tls.clone());
     assert_eq!(stored.srp_user.as_deref(), Some("carol"));
-    let conn = mailer(tls, server.port(), TlsMode::StartTls)
+    let conn = mailer(tls, server.port(), Security::StartTls)
         .connect()
         .unwrap();
     assert_eq!(conn.tls_session().srp_username(), Some("carol"));
@@ -140,7 +140,7 @@ fn srp_starttls_and_wrong_srp_password() {
         .srp("carol", "guess")
         .build()
         .unwrap();
-    let err = mailer(tls, wrong.port(), TlsMode::StartTls)
+    let err = mailer(tls, wrong.port(), Security::StartTls)
         .connect()
         .unwrap_err();
     assert!(
@@ -185,7 +185,7 @@ fn implicit_tls_sends_a_lettre_message() {
             .unwrap(),
         )
         .unwrap();
-    let reply = mailer(roots(&pki), server.port(), TlsMode::Implicit)
+    let reply = mailer(roots(&pki), server.port(), Security::Implicit)
         .send(&message)
         .unwrap();
     assert!(reply.is_positive());
@@ -213,7 +213,7 @@ fn a_checker_can_veto_the_server() {
         .checker(Checker::new().custom(|_| Err("not this one".into())))
         .build()
         .unwrap();
-    let err = mailer(tls, server.port(), TlsMode::StartTls)
+    let err = mailer(tls, server.port(), Security::StartTls)
         .connect()
         .unwrap_err();
     assert!(
@@ -231,7 +231,7 @@ fn a_checker_can_veto_the_server() {
 fn several_messages_rset_and_noop_on_one_connection() {
     let pki = Pki::new();
     let server = SmtpServer::starttls(cert_server(&pki), Options::default());
-    let mut conn = mailer(roots(&pki), server.port(), TlsMode::StartTls)
+    let mut conn = mailer(roots(&pki), server.port(), Security::StartTls)
         .connect()
         .unwrap();
     assert_eq!(conn.noop().unwrap().code().to_string(), "250");
@@ -264,7 +264,7 @@ fn refused_recipients_are_reported() {
     let mixed = envelope("a@example.org", &["b@example.org", "nobody@example.org"]);
 
     // Default: one refusal means nothing is sent.
-    let strict = mailer(roots(&pki), server.port(), TlsMode::StartTls);
+    let strict = mailer(roots(&pki), server.port(), Security::StartTls);
     let err = strict.send_raw(&mixed, b"hi\r\n").unwrap_err();
     let Error::RecipientsRefused(refused) = &err else {
         panic!("{err:?}")
@@ -311,7 +311,7 @@ fn size_8bitmime_and_smtputf8_are_honoured() {
         ..Options::default()
     };
     let server = SmtpServer::starttls(cert_server(&pki), limited);
-    let mut conn = mailer(roots(&pki), server.port(), TlsMode::StartTls)
+    let mut conn = mailer(roots(&pki), server.port(), Security::StartTls)
         .connect()
         .unwrap();
     let to = envelope("a@example.org", &["b@example.org"]);
@@ -339,7 +339,7 @@ fn size_8bitmime_and_smtputf8_are_honoured() {
     assert!(received.messages[0].mail_from.contains("SIZE=17"));
 
     let full = SmtpServer::starttls(cert_server(&pki), Options::default());
-    mailer(roots(&pki), full.port(), TlsMode::StartTls)
+    mailer(roots(&pki), full.port(), Security::StartTls)
         .send_raw(&international, "grüße\r\n".as_bytes())
         .unwrap();
     let stored = &full.received().messages[0];
@@ -360,7 +360,7 @@ fn auth_login_and_wrong_credentials() {
         ..Options::default()
     };
     let server = SmtpServer::starttls(cert_server(&pki), login_only);
-    mailer(roots(&pki), server.port(), TlsMode::StartTls)
+    mailer(roots(&pki), server.port(), Security::StartTls)
         .send_raw(&envelope("a@example.org", &["b@example.org"]), b"x\r\n")
         .unwrap();
     let received = server.received();
@@ -391,7 +391,7 @@ fn auth_login_and_wrong_credentials() {
             ..Options::default()
         },
     );
-    let err = mailer(roots(&pki), none.port(), TlsMode::StartTls)
+    let err = mailer(roots(&pki), none.port(), Security::StartTls)
         .connect()
         .unwrap_err();
     assert!(matches!(err, Error::NoAuthMechanism), "{err:?}");
@@ -506,7 +506,7 @@ fn a_connection_dropped_after_the_message_breaks_the_connection() {
 /// Connects to a server started with `options` and sends a message, which must fail.
 fn failed_send(pki: &Pki, options: Options) -> (SmtpServer, tls_smtp::SmtpConnection, Error) {
     let server = SmtpServer::starttls(cert_server(pki), options);
-    let mut conn = mailer(roots(pki), server.port(), TlsMode::StartTls)
+    let mut conn = mailer(roots(pki), server.port(), Security::StartTls)
         .connect()
         .unwrap();
     let to = envelope("a@example.org", &["b@example.org"]);

@@ -477,10 +477,10 @@ pub fn roots(pki: &tls_testkit::Pki) -> tls::ClientConfig {
 }
 
 /// A mailer for `127.0.0.1:port` that logs in as [`USER`], with short timeouts.
-pub fn mailer(tls: tls::ClientConfig, port: u16, mode: tls_smtp::TlsMode) -> tls_smtp::SmtpTls {
+pub fn mailer(tls: tls::ClientConfig, port: u16, mode: tls_smtp::Security) -> tls_smtp::SmtpTls {
     tls_smtp::SmtpTls::builder("127.0.0.1", tls)
         .port(port)
-        .mode(mode)
+        .security(mode)
         .credentials(tls_smtp::Credentials::new(USER.into(), PASSWORD.into()))
         .timeout(tls_testkit::TIMEOUT)
         .build()
