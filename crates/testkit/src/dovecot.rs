@@ -154,6 +154,30 @@ impl Dovecot {
         std::fs::read_to_string(self.dir.path().join("log/dovecot.log")).unwrap_or_default()
     }
 
+    /// The master's PID from its PID file, or else the process started with our config file
+    /// (its path is in this instance's own temp dir, so no other Dovecot matches).
+    fn find_master(&self) -> Option<u32> {
+        let d = self.dir.path();
+        if let Some(pid) = std::fs::read_to_string(d.join("run/master.pid"))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+        {
+            return Some(pid);
+        }
+        let conf = d.join("dovecot.conf");
+        std::fs::read_dir("/proc")
+            .ok()?
+            .flatten()
+            .find_map(|entry| {
+                let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+                let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+                cmdline
+                    .split(|&b| b == 0)
+                    .any(|arg| arg == conf.as_os_str().as_encoded_bytes())
+                    .then_some(pid)
+            })
+    }
+
     fn config(&self) -> String {
         let d = self.dir.path().display();
         let [imap, imaps, pop3, pop3s] = self.ports();
@@ -218,15 +242,20 @@ service anvil {{
 
 impl Drop for Dovecot {
     fn drop(&mut self) {
-        if self.pid == 0 {
-            return;
-        }
-        let pid = self.pid.to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        // When start() panicked before it read the PID file, the daemon may run all the same.
+        let pid = match self.pid {
+            0 => match self.find_master() {
+                Some(pid) => pid,
+                None => return,
+            },
+            pid => pid,
+        };
+        let pid_arg = pid.to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid_arg]).status();
         let started = Instant::now();
-        while alive(self.pid) {
+        while alive(pid) {
             if started.elapsed() > Duration::from_secs(10) {
-                let _ = Command::new("kill").args(["-KILL", &pid]).status();
+                let _ = Command::new("kill").args(["-KILL", &pid_arg]).status();
                 break;
             }
             std::thread::sleep(Duration::from_millis(20));

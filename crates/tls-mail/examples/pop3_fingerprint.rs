@@ -54,7 +54,10 @@ fn parse_args() -> Result<Args, Failure> {
     if login.0 != login.1 {
         return Err("--user and --password go together".into());
     }
-    if (login.0 || args.retr.is_some()) && args.fingerprint.is_none() {
+    if args.retr.is_some() && !login.0 {
+        return Err("--retr needs --user and --password".into());
+    }
+    if login.0 && args.fingerprint.is_none() {
         return Err("logging in needs --fingerprint (run without it first to see it)".into());
     }
     Ok(args)

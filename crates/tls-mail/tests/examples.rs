@@ -90,6 +90,15 @@ fn pop3_fingerprint_probes_then_logs_in_with_the_pin() {
         b"",
     );
     assert!(failed(&out, 2).contains("usage:"));
+    // --retr without a login would be silently ignored: a usage error instead.
+    let out = run(
+        example("pop3_fingerprint").args(["--fingerprint", &sha256, "--retr", "1", &target]),
+        b"",
+    );
+    assert!(
+        failed(&out, 2).contains("--retr needs --user and --password"),
+        "{out:?}"
+    );
 }
 
 #[test]

@@ -3,14 +3,14 @@
 
 mod scripted;
 
-use std::io::Write;
+use std::io::{self, Write};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use scripted::{imap, lines, plain_server, seen, tls_server};
+use scripted::{imap, lines, plain_server, rooted, seen, tls_server, x509_server};
 use tls::srp::MemoryVerifierDb;
 use tls::{ClientConfig, ServerAuth, ServerConfig};
-use tls_mail::imap::{Error, ImapClient};
+use tls_mail::imap::{Error, ImapClient, ImapSession};
 use tls_mail::Security;
 use tls_testkit::{Pki, TIMEOUT};
 
@@ -153,14 +153,8 @@ fn refused_or_injected_starttls_and_bad_greetings_send_no_credentials() {
     server.shutdown(Duration::from_secs(1)).unwrap();
     assert_eq!(lines(&seen), ["a0 STARTTLS", "a0 STARTTLS"]);
 
-    let (server, seen) = starttls_server(
-        ServerConfig::builder()
-            .cert_chain(pki.server.chain(), pki.server.key())
-            .build()
-            .unwrap(),
-        b"* BYE too busy\r\n",
-        vec![b"a0 OK\r\n"],
-    );
+    let (server, seen) =
+        starttls_server(x509_server(&pki), b"* BYE too busy\r\n", vec![b"a0 OK\r\n"]);
     let err = builder
         .connect("localhost", server.addr.port())
         .unwrap_err();
@@ -175,37 +169,118 @@ fn refused_or_injected_starttls_and_bad_greetings_send_no_credentials() {
 /// Greets over TLS, accepts LOGIN (`a1`), answers the next command with `reply` and hangs up
 /// without close_notify.
 fn second_reply_server(pki: &Pki, reply: &'static [u8]) -> tls_server::RunningServer {
-    let config = ServerConfig::builder()
-        .cert_chain(pki.server.chain(), pki.server.key())
-        .build()
-        .unwrap();
-    tls_server(config, move |tls| {
+    replying_server(pki, move |tls| tls.write_all(reply))
+}
+
+/// Greets over TLS, accepts LOGIN (`a1`), lets `reply` answer the next command and hangs up
+/// without close_notify.
+fn replying_server(
+    pki: &Pki,
+    reply: impl Fn(&mut tls::TlsStream<tls_server::Socket>) -> io::Result<()> + Send + Sync + 'static,
+) -> tls_server::RunningServer {
+    tls_server(x509_server(pki), move |tls| {
         let log = seen();
         tls.write_all(b"* OK ready\r\n")?;
         scripted::command(tls, &log)?;
         tls.write_all(b"a1 OK LOGIN completed\r\n")?;
         scripted::command(tls, &log)?;
-        tls.write_all(reply)?;
+        reply(tls)?;
         tls.flush()?;
-        Err(std::io::Error::other("hanging up"))
+        Err(io::Error::other("hanging up"))
     })
+}
+
+/// Logs in to a [`replying_server`] with this response cap.
+fn session(pki: &Pki, server: &tls_server::RunningServer, max_response: u64) -> ImapSession {
+    ImapClient::builder(rooted(pki))
+        .timeout(TIMEOUT)
+        .max_response(max_response)
+        .connect("localhost", server.addr.port())
+        .unwrap()
+        .login("alice", "pw")
+        .unwrap()
+}
+
+#[test]
+fn an_endless_line_stops_at_the_response_cap() {
+    let pki = Pki::new();
+    let server = replying_server(&pki, |tls| {
+        // No line end, ever: the client has to give up.
+        let chunk = vec![b'x'; 64 * 1024];
+        tls.write_all(b"* 1 EXISTS ")?;
+        loop {
+            tls.write_all(&chunk)?;
+        }
+    });
+    let err = session(&pki, &server, 1 << 20)
+        .select("INBOX")
+        .map(drop)
+        .unwrap_err();
+    match Error::from(err) {
+        Error::ResponseTooLarge { max } => assert_eq!(max, 1 << 20),
+        other => panic!("expected ResponseTooLarge, got {other:?}"),
+    }
+}
+
+/// A message of `size` bytes whose first MiB has no line end.
+fn big_message(size: usize) -> Vec<u8> {
+    let mut message = b"Subject: big\r\n\r\n".to_vec();
+    message.extend((0..1 << 20).map(|i| b'a' + (i % 26) as u8));
+    message.extend_from_slice(b"\r\n");
+    while message.len() < size {
+        message.extend_from_slice(b"0123456789 line\r\n");
+    }
+    message.truncate(size);
+    message
+}
+
+/// Answers the FETCH with `message` as a literal.
+fn fetch_server(pki: &Pki, message: Vec<u8>) -> tls_server::RunningServer {
+    replying_server(pki, move |tls| {
+        tls.write_all(format!("* 1 FETCH (UID 7 BODY[] {{{}}}\r\n", message.len()).as_bytes())?;
+        tls.write_all(&message)?;
+        tls.write_all(b")\r\na2 OK FETCH completed\r\n")
+    })
+}
+
+#[test]
+fn a_large_fetch_literal_fits_under_the_cap_and_fails_over_it() {
+    let pki = Pki::new();
+    let message = big_message(3 << 20);
+    let server = fetch_server(&pki, message.clone());
+    let mut session = session(&pki, &server, 4 << 20);
+    let fetched = session.fetch("1", "(UID BODY[])").unwrap();
+    assert_eq!(fetched.len(), 1);
+    let first = fetched.iter().next().unwrap();
+    assert_eq!(first.uid, Some(7));
+    assert!(
+        first.body() == Some(&message[..]),
+        "the body came back changed"
+    );
+
+    let server = fetch_server(&pki, message);
+    let err = session_over(&pki, &server, 2 << 20);
+    assert!(
+        matches!(err, Error::ResponseTooLarge { max } if max == 2 << 20),
+        "{err:?}"
+    );
+}
+
+/// The error of a FETCH whose reply is over `max_response`.
+fn session_over(pki: &Pki, server: &tls_server::RunningServer, max_response: u64) -> Error {
+    let err = session(pki, server, max_response)
+        .fetch("1", "(UID BODY[])")
+        .map(drop)
+        .unwrap_err();
+    Error::from(err)
 }
 
 #[test]
 fn a_dropped_or_garbled_reply_is_an_error_not_a_hang() {
     let pki = Pki::new();
-    let client = ClientConfig::builder()
-        .server_auth(ServerAuth::Roots(pki.roots()))
-        .build()
-        .unwrap();
     let select = |reply: &'static [u8]| {
         let server = second_reply_server(&pki, reply);
-        let mut session = ImapClient::builder(client.clone())
-            .timeout(TIMEOUT)
-            .connect("localhost", server.addr.port())
-            .unwrap()
-            .login("alice", "pw")
-            .unwrap();
+        let mut session = session(&pki, &server, tls_mail::imap::DEFAULT_MAX_RESPONSE);
         session.select("INBOX").map(|_| ()).unwrap_err()
     };
     let abrupt = |e: &imap::Error| match e {
@@ -219,11 +294,19 @@ fn a_dropped_or_garbled_reply_is_an_error_not_a_hang() {
         let cut = select(reply);
         assert!(abrupt(&cut), "{cut:?}");
     }
-    // The imap crate reports a line it cannot parse as a BYE "with no explanation": an error
-    // all the same, never a hang or a silent success.
+    // The imap crate reports a line it cannot parse as a BYE "with no explanation";
+    // Error::from tells it apart as a malformed reply.
     let garbled = select(b"* 3 EXISTS\r\n)(garbage\r\na2 OK done\r\n");
     assert!(
         matches!(&garbled, imap::Error::Bye(bye) if bye.information == "no explanation given"),
         "{garbled:?}"
+    );
+    assert!(matches!(Error::from(garbled), Error::Malformed));
+    // A real NO keeps its text.
+    let refused = select(b"a2 NO no such mailbox\r\n");
+    let refused = Error::from(refused);
+    assert!(
+        matches!(&refused, Error::Imap(imap::Error::No(no)) if no.information == "no such mailbox"),
+        "{refused:?}"
     );
 }

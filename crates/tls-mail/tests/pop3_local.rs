@@ -1,15 +1,15 @@
 //! POP3 against scripted servers on tls-server, for what Dovecot cannot show: TLS-SRP, client
-//! certificates, servers that drop or talk nonsense, a large message streamed, and that no
-//! credential leaves before TLS.
+//! certificates, servers that drop or talk nonsense, a 1 MiB line streamed, a client that stays
+//! in step after a writer fails (or refuses to go on after a half-read reply), and that no
+//! credential leaves before TLS. The 32 MiB message is in `pop3_memory.rs`.
 
 mod scripted;
 
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use scripted::{lines, plain_server, pop3, seen, tls_server};
+use scripted::{lines, plain_server, pop3, rooted, seen, tls_server, x509_server};
 use tls::srp::MemoryVerifierDb;
 use tls::{ClientConfig, ServerAuth, ServerConfig};
 use tls_mail::pop3::{Error, Pop3Client};
@@ -18,27 +18,21 @@ use tls_testkit::{Pki, TIMEOUT};
 
 const MESSAGE: &[u8] = b"Subject: hi\r\n\r\n.dot first\r\n..\r\n.\r\nend\r\n";
 
-fn x509_server(pki: &Pki) -> ServerConfig {
-    ServerConfig::builder()
-        .cert_chain(pki.server.chain(), pki.server.key())
-        .build()
-        .unwrap()
-}
-
-fn rooted(pki: &Pki) -> ClientConfig {
-    ClientConfig::builder()
-        .server_auth(ServerAuth::Roots(pki.roots()))
-        .build()
-        .unwrap()
-}
-
 /// Greets, then answers every command as a tiny mailbox holding [`MESSAGE`].
 fn mailbox_server(config: ServerConfig) -> (tls_server::RunningServer, scripted::Seen) {
+    mailbox_server_with(config, vec![MESSAGE.to_vec()])
+}
+
+/// Greets, then answers every command as a mailbox holding these messages.
+fn mailbox_server_with(
+    config: ServerConfig,
+    mailbox: Vec<Vec<u8>>,
+) -> (tls_server::RunningServer, scripted::Seen) {
     let seen = seen();
     let log = seen.clone();
     let server = tls_server(config, move |tls| {
         tls.write_all(b"+OK ready\r\n")?;
-        pop3(tls, &[MESSAGE.to_vec()], &log)
+        pop3(tls, &mailbox, &log)
     });
     (server, seen)
 }
@@ -283,58 +277,111 @@ fn malformed_replies_are_clear_errors() {
     assert!(matches!(pop.list().unwrap_err(), Error::Malformed(m) if m.contains("\"x 1\"")));
 }
 
-#[test]
-fn an_endless_line_is_refused_not_buffered() {
-    let pki = Pki::new();
-    let server = tls_server(x509_server(&pki), |tls| {
+/// Answers CAPA, then the next command with `reply`, then records what else it is sent.
+fn listing_server(
+    pki: &Pki,
+    reply: impl Fn() -> Vec<u8> + Send + Sync + 'static,
+) -> (tls_server::RunningServer, scripted::Seen) {
+    let seen = seen();
+    let log = seen.clone();
+    let server = tls_server(x509_server(pki), move |tls| {
         tls.write_all(b"+OK ready\r\n")?;
-        scripted::command(tls, &seen())?;
+        scripted::command(tls, &log)?;
         tls.write_all(b"+OK\r\n.\r\n")?;
-        scripted::command(tls, &seen())?;
-        tls.write_all(b"+OK\r\n")?;
-        // 1 MiB without a line end, then the server waits for the client to give up.
-        let _ = tls.write_all(&vec![b'a'; 1 << 20]);
-        let _ = tls.flush();
+        scripted::command(tls, &log)?;
+        // The client may hang up before it has read all of this.
+        let _ = tls.write_all(&reply()).and_then(|()| tls.flush());
+        while scripted::command(tls, &log)?.is_some() {
+            tls.write_all(b"+OK\r\n")?;
+        }
         Ok(())
+    });
+    (server, seen)
+}
+
+/// After an error mid-LIST, the client refuses NOOP, DELE and STAT with `Broken` without
+/// sending them.
+fn assert_broken(mut pop: Pop3Client, server: tls_server::RunningServer, seen: &scripted::Seen) {
+    assert!(matches!(pop.noop(), Err(Error::Broken)));
+    assert!(matches!(pop.dele(1), Err(Error::Broken)));
+    assert!(matches!(pop.stat(), Err(Error::Broken)));
+    drop(pop);
+    server.shutdown(Duration::from_secs(5)).unwrap();
+    assert_eq!(lines(seen), ["CAPA", "LIST"]);
+}
+
+#[test]
+fn an_endless_line_is_refused_not_buffered_and_breaks_the_client() {
+    let pki = Pki::new();
+    // 1 MiB without a line end; a client that came back for more would read it as a reply.
+    let (server, seen) = listing_server(&pki, || {
+        [
+            &b"+OK\r\n"[..],
+            &vec![b'a'; 1 << 20],
+            b"\r\n+OK fooled\r\n.\r\n",
+        ]
+        .concat()
     });
     let mut pop = Pop3Client::builder(rooted(&pki))
         .timeout(TIMEOUT)
         .max_line_length(4096)
         .connect("localhost", server.addr.port())
         .unwrap();
-    let err = pop.retr(1).unwrap_err();
+    let err = pop.list().unwrap_err();
     assert!(matches!(err, Error::LineTooLong { max: 4096 }), "{err}");
+    assert_broken(pop, server, &seen);
 }
 
-/// Line `i` of the large message: 1000 bytes, some lines starting with dots.
-fn big_line(i: usize) -> Vec<u8> {
-    let mut line = format!("{}{i:08} ", if i % 7 == 0 { "." } else { "" }).into_bytes();
-    line.resize(998, b'x' + (i % 3) as u8);
-    line.extend_from_slice(b"\r\n");
-    line
+#[test]
+fn a_listing_over_its_cap_is_refused_and_breaks_the_client() {
+    let pki = Pki::new();
+    let listing = || {
+        let mut reply = b"+OK\r\n".to_vec();
+        for n in 1..=1001 {
+            reply.extend_from_slice(format!("{n} 100\r\n").as_bytes());
+        }
+        reply.extend_from_slice(b".\r\n");
+        reply
+    };
+    let builder = Pop3Client::builder(rooted(&pki)).timeout(TIMEOUT);
+    // With one more entry allowed, the same listing is fine.
+    let (server, seen) = listing_server(&pki, listing);
+    let mut pop = builder
+        .clone()
+        .max_listing(1001)
+        .connect("localhost", server.addr.port())
+        .unwrap();
+    assert_eq!(pop.list().unwrap().len(), 1001);
+    pop.noop().unwrap();
+    drop(pop);
+    server.shutdown(Duration::from_secs(5)).unwrap();
+    assert_eq!(lines(&seen), ["CAPA", "LIST", "NOOP"]);
+
+    let (server, seen) = listing_server(&pki, listing);
+    let mut pop = builder
+        .max_listing(1000)
+        .connect("localhost", server.addr.port())
+        .unwrap();
+    let err = pop.list().unwrap_err();
+    assert!(matches!(err, Error::TooManyLines { max: 1000 }), "{err}");
+    assert_broken(pop, server, &seen);
 }
 
-const BIG_LINES: usize = 32 * 1024; // 32 MiB (1000-byte lines)
-
-/// Counts and hashes what it is given, holding none of it, and says when 1 MiB has arrived.
-struct Sink {
-    bytes: u64,
-    hash: u64,
-    arrived: Option<mpsc::Sender<()>>,
+/// A writer that takes `left` bytes, then fails.
+struct FailAfter {
+    left: usize,
+    taken: Vec<u8>,
 }
 
-impl Write for Sink {
+impl Write for FailAfter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        for &b in buf {
-            self.hash = (self.hash ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        if self.left == 0 {
+            return Err(io::Error::other("disk full"));
         }
-        self.bytes += buf.len() as u64;
-        if self.bytes >= 1 << 20 {
-            if let Some(tx) = self.arrived.take() {
-                let _ = tx.send(());
-            }
-        }
-        Ok(buf.len())
+        let n = buf.len().min(self.left);
+        self.taken.extend_from_slice(&buf[..n]);
+        self.left -= n;
+        Ok(n)
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -343,69 +390,85 @@ impl Write for Sink {
 }
 
 #[test]
-fn a_large_message_streams_to_the_writer_while_it_arrives() {
+fn a_failing_writer_drains_the_message_and_the_client_stays_usable() {
     let pki = Pki::new();
-    let (tx, rx) = mpsc::channel::<()>();
-    let rx = Mutex::new(rx);
-    let streamed = Arc::new(AtomicBool::new(false));
-    let flag = streamed.clone();
-    let server = tls_server(x509_server(&pki), move |tls| {
-        tls.write_all(b"+OK ready\r\n")?;
-        scripted::command(tls, &seen())?;
-        tls.write_all(b"+OK\r\n.\r\n")?;
-        scripted::command(tls, &seen())?;
-        tls.write_all(b"+OK big\r\n")?;
-        for i in 0..BIG_LINES {
-            if i == 4 * 1024 {
-                // The client has 4 MiB; the rest waits until its writer has seen 1 MiB.
-                tls.flush()?;
-                let heard = rx.lock().unwrap().recv_timeout(Duration::from_secs(10));
-                flag.store(heard.is_ok(), Ordering::SeqCst);
-            }
-            let line = big_line(i);
-            if line[0] == b'.' {
-                tls.write_all(b".")?;
-            }
-            tls.write_all(&line)?;
-        }
-        tls.write_all(b".\r\n")
-    });
-    let mut expected = Sink {
-        bytes: 0,
-        hash: 0xcbf2_9ce4_8422_2325,
-        arrived: None,
-    };
-    for i in 0..BIG_LINES {
-        expected.write_all(&big_line(i)).unwrap();
-    }
+    // The body's `+OK` and `1 2` lines would pass for replies to the next commands if the
+    // client did not read the message to its end.
+    let message = b"Subject: x\r\n\r\n+OK 1 2\r\n1 2\r\n.\r\n+OK\r\nend\r\n".to_vec();
+    let (server, seen) = mailbox_server_with(x509_server(&pki), vec![message.clone()]);
     let mut pop = Pop3Client::builder(rooted(&pki))
         .timeout(TIMEOUT)
         .connect("localhost", server.addr.port())
         .unwrap();
-    let mut sink = Sink {
-        bytes: 0,
-        hash: 0xcbf2_9ce4_8422_2325,
-        arrived: Some(tx),
+    let mut out = FailAfter {
+        left: 5,
+        taken: Vec::new(),
     };
-    let written = pop.retr_to(1, &mut sink).unwrap();
-    assert!(
-        streamed.load(Ordering::SeqCst),
-        "the writer saw nothing before the end"
-    );
-    assert_eq!(written, (BIG_LINES * 1000) as u64);
-    assert_eq!((sink.bytes, sink.hash), (expected.bytes, expected.hash));
-    // The whole test process, server included, never held the message: its peak resident
-    // size stays well under the message's 32 MiB (about 7 MiB here).
-    if let Some(peak) = peak_rss_kib() {
-        assert!(peak < 24 * 1024, "peak RSS {peak} KiB");
+    match pop.retr_to(1, &mut out).unwrap_err() {
+        Error::Io(e) => assert_eq!(e.to_string(), "disk full"),
+        other => panic!("expected the writer's error, got {other}"),
     }
+    assert_eq!(out.taken, b"Subje");
+    let size = message.len() as u64;
+    assert_eq!(pop.stat().unwrap(), tls_mail::pop3::Stat { count: 1, size });
+    assert_eq!(
+        pop.list().unwrap(),
+        [tls_mail::pop3::ListEntry { number: 1, size }]
+    );
+    assert_eq!(pop.retr(1).unwrap(), message);
+    pop.quit().unwrap();
+    assert_eq!(
+        lines(&seen),
+        ["CAPA", "RETR 1", "STAT", "LIST", "RETR 1", "QUIT"]
+    );
 }
 
-/// The process's peak resident set size (Linux's VmHWM), if known.
-fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
+#[test]
+fn a_one_mebibyte_line_streams_through_retr() {
+    let pki = Pki::new();
+    // A long line that starts with a dot (stuffed on the wire), then a short one.
+    let mut message = b"Subject: long\r\n\r\n.".to_vec();
+    message.extend((0..1 << 20).map(|i| b'a' + (i % 26) as u8));
+    message.extend_from_slice(b"\r\n..\r\nend\r\n");
+    let (server, _) = mailbox_server_with(x509_server(&pki), vec![message.clone()]);
+    let mut pop = Pop3Client::builder(rooted(&pki))
+        .timeout(TIMEOUT)
+        .connect("localhost", server.addr.port())
+        .unwrap();
+    let mut out = Vec::new();
+    let written = pop.retr_to(1, &mut out).unwrap();
+    assert_eq!(written, message.len() as u64);
+    assert!(out == message, "the message came back changed");
+    // And the connection is in step for the next command.
+    assert_eq!(pop.stat().unwrap().count, 1);
+    pop.quit().unwrap();
+}
+
+#[test]
+fn arguments_that_would_change_the_command_are_refused() {
+    let pki = Pki::new();
+    let (server, seen) = mailbox_server(x509_server(&pki));
+    let mut pop = Pop3Client::builder(rooted(&pki))
+        .timeout(TIMEOUT)
+        .connect("localhost", server.addr.port())
+        .unwrap();
+    let refused = |r: Result<(), Error>, what: &str| match r {
+        Err(Error::InvalidArgument(w)) => assert_eq!(w, what),
+        other => panic!("expected InvalidArgument({what}), got {other:?}"),
+    };
+    refused(pop.login("al ice", "pw"), "user");
+    refused(pop.login("alice\r\nDELE 1", "pw"), "user");
+    refused(pop.login("", "pw"), "user");
+    refused(pop.auth_plain("alice\0admin", "pw"), "user");
+    refused(pop.auth_plain("alice", "p\0w"), "password");
+    refused(pop.login("alice", "pw\nDELE 1"), "password");
+    // A space in a password is fine: PASS takes the rest of the line.
+    pop.login("alice", "pass word").unwrap();
+    pop.quit().unwrap();
+    assert_eq!(
+        lines(&seen),
+        ["CAPA", "USER alice", "PASS pass word", "QUIT"]
+    );
 }
 
 #[test]

@@ -6,15 +6,12 @@ use std::net::TcpStream;
 use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
-use tls::{ClientConfig, TlsStream};
+use tls::ClientConfig;
 
 use super::auth::Plain;
-use super::Error;
+use super::{Error, ImapStream, DEFAULT_MAX_RESPONSE};
 use crate::security::{tcp, with_timeouts};
 use crate::{Security, DEFAULT_TIMEOUT};
-
-/// The stream under every `imap::Client` and `imap::Session` made here.
-pub type ImapStream = TlsStream<TcpStream>;
 
 /// The tag of our one plaintext command; the `imap` crate numbers its own from `a1`.
 const STARTTLS_TAG: &str = "a0";
@@ -32,6 +29,7 @@ pub struct ImapBuilder {
     tls: ClientConfig,
     security: Security,
     timeout: Duration,
+    max_response: u64,
 }
 
 impl ImapBuilder {
@@ -44,6 +42,17 @@ impl ImapBuilder {
     /// The connect, read and write timeout ([`DEFAULT_TIMEOUT`] unless set).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// The most bytes the server may send in reply to one command, untagged lines and
+    /// literals included ([`DEFAULT_MAX_RESPONSE`] unless set). The `imap` crate holds a whole
+    /// response in memory, so this bounds what a server can make us buffer; a FETCH of
+    /// messages larger than this fails. Past the cap, the `imap` crate's calls fail with an
+    /// [`imap::Error::Io`](::imap::Error::Io) that [`Error::from`] turns into
+    /// [`Error::ResponseTooLarge`]; the connection is then unusable.
+    pub fn max_response(mut self, bytes: u64) -> Self {
+        self.max_response = bytes;
         self
     }
 
@@ -67,7 +76,7 @@ impl ImapBuilder {
         };
         let tls = self.tls.connect(host, sock)?;
         let session = tls.session().clone();
-        let mut client = ::imap::Client::new(tls);
+        let mut client = ::imap::Client::new(ImapStream::new(tls, self.max_response));
         let greeting = match plain_greeting {
             // The greeting came before STARTTLS; the server sends none after the handshake.
             Some(greeting) => {
@@ -170,6 +179,7 @@ impl ImapClient {
             tls,
             security: Security::Implicit,
             timeout: DEFAULT_TIMEOUT,
+            max_response: DEFAULT_MAX_RESPONSE,
         }
     }
 
@@ -178,7 +188,10 @@ impl ImapClient {
         &self.session
     }
 
-    /// The server's greeting line.
+    /// The server's greeting line. With [`Security::StartTls`] this is the plaintext greeting
+    /// from before STARTTLS, which an attacker on the path could have changed (the server
+    /// sends no second one over TLS): trust CAPABILITY asked over TLS instead of a
+    /// `[CAPABILITY …]` in it.
     pub fn greeting(&self) -> &str {
         &self.greeting
     }

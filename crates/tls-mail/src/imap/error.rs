@@ -3,6 +3,8 @@
 use std::fmt;
 use std::io;
 
+use super::ResponseTooLarge;
+
 /// An IMAP error: connecting, TLS, STARTTLS, or the `imap` crate's own error.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -24,7 +26,20 @@ pub enum Error {
     ConnectionClosed,
     /// A plaintext line longer than the limit.
     LineTooLong,
+    /// The server sent more than the cap in reply to one command (see
+    /// `ImapBuilder::max_response`). The connection is left mid-response: drop it.
+    ResponseTooLarge {
+        /// The cap in bytes.
+        max: u64,
+    },
+    /// A reply line the `imap` crate could not parse. The crate reports it as a BYE with
+    /// "no explanation given" and no code, which a real server never sends tagged, so
+    /// [`Error::from`] turns that into this. The connection is out of step: drop it.
+    Malformed,
 }
+
+/// The text the `imap` crate puts in the BYE it makes up for a line it cannot parse.
+const UNPARSED: &str = "no explanation given";
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -44,6 +59,10 @@ impl fmt::Display for Error {
             }
             Self::ConnectionClosed => f.write_str("IMAP server closed the connection"),
             Self::LineTooLong => f.write_str("IMAP line too long before TLS"),
+            Self::ResponseTooLarge { max } => {
+                write!(f, "IMAP response longer than {max} bytes")
+            }
+            Self::Malformed => f.write_str("malformed IMAP reply line"),
         }
     }
 }
@@ -68,8 +87,22 @@ impl From<tls::Error> for Error {
     }
 }
 
+/// Sorts the `imap` crate's errors: a response over our cap and an unparsable line get their
+/// own variants; everything else stays [`Error::Imap`].
 impl From<::imap::Error> for Error {
     fn from(e: ::imap::Error) -> Self {
-        Self::Imap(e)
+        match e {
+            ::imap::Error::Io(io) => match io
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<ResponseTooLarge>())
+            {
+                Some(&ResponseTooLarge { max }) => Self::ResponseTooLarge { max },
+                None => Self::Imap(::imap::Error::Io(io)),
+            },
+            ::imap::Error::Bye(bye) if bye.code.is_none() && bye.information == UNPARSED => {
+                Self::Malformed
+            }
+            other => Self::Imap(other),
+        }
     }
 }

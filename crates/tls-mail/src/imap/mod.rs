@@ -18,6 +18,8 @@
 mod auth;
 mod client;
 mod error;
+mod stream;
 
-pub use client::{ImapBuilder, ImapClient, ImapSession, ImapStream};
+pub use client::{ImapBuilder, ImapClient, ImapSession};
 pub use error::Error;
+pub use stream::{ImapStream, ResponseTooLarge, DEFAULT_MAX_RESPONSE};

@@ -9,14 +9,22 @@ use md5::{Digest, Md5};
 use tls::{ClientConfig, TlsStream};
 
 use super::parse;
-use super::wire::Wire;
+use super::wire::{Body, Wire, MIN_LINE};
 use super::Error;
 use crate::security::{tcp, with_timeouts};
 use crate::{Security, DEFAULT_TIMEOUT};
 
 /// The default cap on one line. RFC 5322 lines stay under 1000 bytes; this leaves room for
 /// sloppy mail while keeping a hostile server from filling memory with one endless line.
+/// Message bodies are not bound by it: their lines stream through in pieces of this size.
 pub const DEFAULT_MAX_LINE: usize = 64 * 1024;
+
+/// The default cap on the entries of a LIST or UIDL listing: generous for any real mailbox,
+/// yet a server cannot grow the list without end.
+pub const DEFAULT_MAX_LISTING: usize = 1_000_000;
+
+/// The cap on CAPA lines (RFC 2449 servers send a dozen or so).
+const MAX_CAPA_LINES: usize = 1000;
 
 /// The mailbox size from STAT.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,6 +61,7 @@ pub struct Pop3Builder {
     security: Security,
     timeout: Duration,
     max_line: usize,
+    max_listing: usize,
 }
 
 impl Pop3Builder {
@@ -68,9 +77,18 @@ impl Pop3Builder {
         self
     }
 
-    /// The longest line accepted from the server ([`DEFAULT_MAX_LINE`] unless set).
+    /// The longest status or listing line accepted from the server ([`DEFAULT_MAX_LINE`]
+    /// unless set; values under 64 count as 64). Message lines of any length stream through
+    /// RETR and TOP in pieces of this size.
     pub fn max_line_length(mut self, bytes: usize) -> Self {
-        self.max_line = bytes;
+        self.max_line = bytes.max(MIN_LINE);
+        self
+    }
+
+    /// The most entries accepted in a LIST or UIDL listing ([`DEFAULT_MAX_LISTING`] unless
+    /// set); a longer one is [`Error::TooManyLines`].
+    pub fn max_listing(mut self, entries: usize) -> Self {
+        self.max_listing = entries;
         self
     }
 
@@ -95,6 +113,7 @@ impl Pop3Builder {
             wire,
             greeting,
             capabilities: Vec::new(),
+            max_listing: self.max_listing,
         };
         client.capa()?;
         Ok(client)
@@ -121,7 +140,7 @@ impl Pop3Builder {
         let offered = match wire.command("CAPA") {
             Ok(_) => {
                 let mut stls = false;
-                wire.body(|line| {
+                wire.body(CAPA, |line| {
                     stls |= parse::words(line)
                         .first()
                         .is_some_and(|w| w.eq_ignore_ascii_case(b"STLS"));
@@ -188,6 +207,7 @@ pub struct Pop3Client {
     wire: Wire<TlsStream<TcpStream>>,
     greeting: String,
     capabilities: Vec<String>,
+    max_listing: usize,
 }
 
 impl std::fmt::Debug for Pop3Client {
@@ -207,6 +227,7 @@ impl Pop3Client {
             security: Security::Implicit,
             timeout: DEFAULT_TIMEOUT,
             max_line: DEFAULT_MAX_LINE,
+            max_listing: DEFAULT_MAX_LISTING,
         }
     }
 
@@ -215,7 +236,9 @@ impl Pop3Client {
         self.wire.stream.session()
     }
 
-    /// The server's greeting (the text after `+OK`).
+    /// The server's greeting (the text after `+OK`). With [`Security::StartTls`] this is the
+    /// plaintext greeting from before STLS, which an attacker on the path could have changed
+    /// (the server sends no second one over TLS); the APOP timestamp comes from it too.
     pub fn greeting(&self) -> &str {
         &self.greeting
     }
@@ -243,7 +266,7 @@ impl Pop3Client {
             Err(e) => return Err(e),
         }
         let mut lines = Vec::new();
-        self.wire.body(|line| {
+        self.wire.body(CAPA, |line| {
             lines.push(String::from_utf8_lossy(line).trim_end().to_owned());
             Ok(())
         })?;
@@ -253,9 +276,10 @@ impl Pop3Client {
 
     /// USER and PASS.
     pub fn login(&mut self, user: &str, password: &str) -> Result<(), Error> {
-        self.wire.command(&format!("USER {}", arg(user, "user")?))?;
-        self.wire
-            .command(&format!("PASS {}", arg(password, "password")?))?;
+        // Both checked before either is sent.
+        let (user, password) = (user_arg(user)?, arg(password, "password")?);
+        self.wire.command(&format!("USER {user}"))?;
+        self.wire.command(&format!("PASS {password}"))?;
         Ok(())
     }
 
@@ -268,7 +292,7 @@ impl Pop3Client {
         md5.update(arg(password, "password")?.as_bytes());
         let digest: String = md5.finalize().iter().map(|b| format!("{b:02x}")).collect();
         self.wire
-            .command(&format!("APOP {} {digest}", arg(user, "user")?))?;
+            .command(&format!("APOP {} {digest}", user_arg(user)?))?;
         Ok(())
     }
 
@@ -310,7 +334,12 @@ impl Pop3Client {
     }
 
     /// RETR: streams message `number` into `out`, line by line, dot-stuffing removed and CRLF
-    /// kept. Memory use stays at one line however large the message. Returns the bytes written.
+    /// kept. Memory use stays at one line, or one piece of [`Pop3Builder::max_line_length`]
+    /// bytes for longer lines, however large the message. Returns the bytes written.
+    ///
+    /// If `out` fails, the rest of the message is still read (and dropped) before the
+    /// writer's [`Error::Io`] comes back, so the client stays usable. If the connection
+    /// fails mid-message, later commands return [`Error::Broken`].
     pub fn retr_to(&mut self, number: u32, out: &mut impl Write) -> Result<u64, Error> {
         self.body_to(&format!("RETR {number}"), out)
     }
@@ -374,7 +403,10 @@ impl Pop3Client {
     ) -> Result<Vec<T>, Error> {
         self.wire.command(command)?;
         let mut entries = Vec::new();
-        self.wire.body(|line| {
+        let kind = Body::Listing {
+            max_lines: self.max_listing,
+        };
+        self.wire.body(kind, |line| {
             let parsed =
                 entry(line).ok_or_else(|| Error::malformed(&format!("{command} line"), line))?;
             entries.push(parsed);
@@ -386,7 +418,9 @@ impl Pop3Client {
     fn body_to(&mut self, command: &str, out: &mut impl Write) -> Result<u64, Error> {
         self.wire.command(command)?;
         let mut written = 0u64;
-        self.wire.body(|data| {
+        // A writer error still reads the message to its end (in `body`), so the next command
+        // gets its own reply.
+        self.wire.body(Body::Message, |data| {
             out.write_all(data).map_err(Error::Io)?;
             written += data.len() as u64;
             Ok(())
@@ -396,10 +430,24 @@ impl Pop3Client {
     }
 }
 
-/// An argument for a command line: no CR or LF (they would end the command and start another).
+/// CAPA before and after TLS.
+const CAPA: Body = Body::Listing {
+    max_lines: MAX_CAPA_LINES,
+};
+
+/// An argument for a command line: no CR or LF (they would end the command and start another)
+/// and no NUL (it separates the fields of AUTH PLAIN).
 fn arg<'a>(value: &'a str, what: &'static str) -> Result<&'a str, Error> {
-    if value.is_empty() || value.contains(['\r', '\n']) {
+    if value.is_empty() || value.contains(['\r', '\n', '\0']) {
         return Err(Error::InvalidArgument(what));
     }
     Ok(value)
+}
+
+/// A user name for USER and APOP, where a space would split it into two arguments.
+fn user_arg(user: &str) -> Result<&str, Error> {
+    if user.contains(|c: char| c.is_ascii_whitespace()) {
+        return Err(Error::InvalidArgument("user"));
+    }
+    arg(user, "user")
 }

@@ -25,8 +25,18 @@ pub enum Error {
         /// The limit in bytes.
         max: usize,
     },
+    /// A multi-line listing (CAPA, LIST, UIDL) longer than its cap (see
+    /// `Pop3Builder::max_listing`).
+    TooManyLines {
+        /// The most lines accepted.
+        max: usize,
+    },
     /// The server closed the connection before its reply was complete.
     ConnectionClosed,
+    /// An earlier error left a reply half read (a lost or timed-out connection, a line or
+    /// listing over its cap, a status line that is not POP3), so the client cannot tell where
+    /// the next reply starts. Every later command fails with this; connect again.
+    Broken,
     /// STLS was asked for, but the server does not offer it or refused it. Nothing secret
     /// was sent.
     StlsUnavailable(String),
@@ -35,7 +45,8 @@ pub enum Error {
     PlaintextAfterStls,
     /// APOP needs a `<timestamp>` in the server's greeting and there was none.
     NoApopTimestamp,
-    /// An argument that cannot go on a POP3 command line (CR, LF, or empty).
+    /// An argument that cannot go on a POP3 command line: empty, or with CR, LF or NUL (or,
+    /// in a user name for USER and APOP, a space).
     InvalidArgument(&'static str),
 }
 
@@ -76,7 +87,11 @@ impl fmt::Display for Error {
             }
             Self::Malformed(m) => write!(f, "malformed POP3 reply, {m}"),
             Self::LineTooLong { max } => write!(f, "POP3 line longer than {max} bytes"),
+            Self::TooManyLines { max } => write!(f, "POP3 listing longer than {max} lines"),
             Self::ConnectionClosed => f.write_str("POP3 server closed the connection mid-reply"),
+            Self::Broken => {
+                f.write_str("POP3 connection unusable: an earlier error left a reply half read")
+            }
             Self::StlsUnavailable(why) => {
                 write!(
                     f,

@@ -6,5 +6,7 @@ mod error;
 mod parse;
 mod wire;
 
-pub use client::{ListEntry, Pop3Builder, Pop3Client, Stat, UidEntry, DEFAULT_MAX_LINE};
+pub use client::{
+    ListEntry, Pop3Builder, Pop3Client, Stat, UidEntry, DEFAULT_MAX_LINE, DEFAULT_MAX_LISTING,
+};
 pub use error::Error;

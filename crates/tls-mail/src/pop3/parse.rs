@@ -55,12 +55,11 @@ pub(crate) fn body_line(line: &[u8]) -> BodyLine<'_> {
     }
 }
 
-/// `count size`, as in a STAT reply and each line of a LIST listing (extra text after is allowed).
+/// `count size`, as in a STAT reply and each line of a LIST listing: extra text is allowed
+/// after a space, nothing else after the size (`2 320x` is not 320 octets).
 pub(crate) fn number_and_size(text: &[u8]) -> Option<(u32, u64)> {
-    let mut parser = terminated(
-        separated_pair(u32, space1, u64),
-        (opt((space1, rest)), space0, opt(line_ending)),
-    );
+    let after = alt((value((), (space1, rest)), value((), opt(line_ending))));
+    let mut parser = all_consuming(terminated(separated_pair(u32, space1, u64), after));
     finish(parser.parse(text)).map(|(_, pair)| pair)
 }
 
@@ -159,6 +158,15 @@ mod tests {
         assert_eq!(number_and_size(b"x 1"), None);
         assert_eq!(number_and_size(b"1"), None);
         assert_eq!(number_and_size(b"99999999999 1"), None);
+        assert_eq!(number_and_size(b"2 320 \r\n"), Some((2, 320)));
+        for bad in [&b"2 320x"[..], b"2 320x\r\n", b"2 320\r\nmore", b"2 -1"] {
+            assert_eq!(
+                number_and_size(bad),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
         assert_eq!(
             number_and_uid(b"1 whqtswO00WBw418f9t5JxYwZ\r\n"),
             Some((1, &b"whqtswO00WBw418f9t5JxYwZ"[..]))

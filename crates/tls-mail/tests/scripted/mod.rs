@@ -6,8 +6,9 @@ use std::io::{self, BufRead, Write};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tls::ServerConfig;
+use tls::{ClientConfig, ServerAuth, ServerConfig};
 use tls_server::{PlainConnection, RunningServer, TlsServer};
+use tls_testkit::Pki;
 
 /// Command lines a server saw, shared with the test.
 pub type Seen = Arc<Mutex<Vec<String>>>;
@@ -132,4 +133,20 @@ pub fn plain_server(
         .bind("127.0.0.1:0")
         .unwrap()
         .spawn_plain(handler)
+}
+
+/// A server configuration with the test PKI's server certificate.
+pub fn x509_server(pki: &Pki) -> ServerConfig {
+    ServerConfig::builder()
+        .cert_chain(pki.server.chain(), pki.server.key())
+        .build()
+        .unwrap()
+}
+
+/// A client trusting the test root CA.
+pub fn rooted(pki: &Pki) -> ClientConfig {
+    ClientConfig::builder()
+        .server_auth(ServerAuth::Roots(pki.roots()))
+        .build()
+        .unwrap()
 }

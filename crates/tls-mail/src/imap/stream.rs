@@ -1,0 +1,108 @@
+//! The stream under the `imap` crate, with a cap on how much one response may carry.
+//!
+//! The `imap` crate reads with an uncapped `read_until(b'\n')` and gathers every line of a
+//! response, untagged lines and literals included, into one buffer until the tagged reply.
+//! A literal (`{n}` then n bytes, a FETCHed message say) is read through the same line reads
+//! and may hold no LF at all, so a cap per line would refuse large messages. The cap is on
+//! what the server sends between two of our commands instead: that bounds both one line and
+//! the crate's buffer.
+
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+
+use tls::TlsStream;
+
+/// The default cap on one IMAP response: room for FETCHing large messages whole.
+pub const DEFAULT_MAX_RESPONSE: u64 = 64 * 1024 * 1024;
+
+/// The cap on the greeting (one line, read before we send anything).
+const MAX_GREETING: u64 = 64 * 1024;
+
+/// The error inside the [`io::Error`] (kind `Other`) that ends a response over the cap.
+/// [`Error::from`](super::Error) turns an [`imap::Error::Io`](::imap::Error::Io) carrying it
+/// into [`Error::ResponseTooLarge`](super::Error::ResponseTooLarge).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResponseTooLarge {
+    /// The cap in bytes.
+    pub max: u64,
+}
+
+impl std::fmt::Display for ResponseTooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "IMAP response longer than {} bytes", self.max)
+    }
+}
+
+impl std::error::Error for ResponseTooLarge {}
+
+/// A [`TlsStream`] that fails reads once the server has sent more than `max_response` bytes
+/// since our last write (and more than 64 KiB before our first, for the greeting).
+///
+/// While IDLE waits, the count runs until the next command (the `imap` crate re-sends IDLE
+/// every 29 minutes by default).
+#[derive(Debug)]
+pub struct ImapStream {
+    inner: TlsStream<TcpStream>,
+    max_response: u64,
+    /// The cap now: the greeting's before our first write, `max_response` after.
+    window: u64,
+    /// What may still be read before the next write.
+    left: u64,
+}
+
+impl ImapStream {
+    pub(crate) fn new(inner: TlsStream<TcpStream>, max_response: u64) -> Self {
+        let window = MAX_GREETING.min(max_response);
+        Self {
+            inner,
+            max_response,
+            window,
+            left: window,
+        }
+    }
+
+    /// The TLS stream.
+    pub fn get_ref(&self) -> &TlsStream<TcpStream> {
+        &self.inner
+    }
+
+    /// The TLS stream, for closing it say. Reading from it directly bypasses the cap.
+    pub fn get_mut(&mut self) -> &mut TlsStream<TcpStream> {
+        &mut self.inner
+    }
+
+    /// The cap on one response, in bytes.
+    pub fn max_response(&self) -> u64 {
+        self.max_response
+    }
+}
+
+impl Read for ImapStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.left == 0 {
+            return Err(io::Error::other(ResponseTooLarge { max: self.window }));
+        }
+        let room = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let read = self.inner.read(&mut buf[..room])?;
+        self.left -= read as u64;
+        Ok(read)
+    }
+}
+
+impl Write for ImapStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // A command starts a new response.
+        self.window = self.max_response;
+        self.left = self.window;
+        self.inner.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
