@@ -222,6 +222,26 @@ fn an_endless_line_stops_at_the_response_cap() {
     }
 }
 
+#[test]
+fn an_endless_greeting_stops_at_64_kib() {
+    let pki = Pki::new();
+    let server = tls_server(x509_server(&pki), |tls| {
+        let chunk = vec![b'x'; 16 * 1024];
+        tls.write_all(b"* OK ")?;
+        loop {
+            tls.write_all(&chunk)?;
+        }
+    });
+    let err = ImapClient::builder(rooted(&pki))
+        .timeout(TIMEOUT)
+        .connect("localhost", server.addr.port())
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::ResponseTooLarge { max: 65536 }),
+        "{err:?}"
+    );
+}
+
 /// A message of `size` bytes whose first MiB has no line end.
 fn big_message(size: usize) -> Vec<u8> {
     let mut message = b"Subject: big\r\n\r\n".to_vec();

@@ -231,6 +231,8 @@ impl ImapClient {
 
 /// An authenticated IMAP session: derefs to [`imap::Session`](::imap::Session), so SELECT,
 /// SEARCH, FETCH, APPEND, STORE, EXPUNGE and LOGOUT are the `imap` crate's own methods.
+/// Their errors are the crate's; [`Error::from`] sorts out a response over the cap
+/// ([`Error::ResponseTooLarge`]) and an unparsable line ([`Error::Malformed`]).
 #[derive(Debug)]
 pub struct ImapSession {
     session: ::imap::Session<ImapStream>,
