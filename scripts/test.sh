@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 
 scripts/install-peers.sh
 export TLS_PEERS_REQUIRED=1
+# Tests run the examples as a user would; `--all-targets` alone builds them only as test harnesses.
+cargo build --workspace --examples
 cargo test --workspace --all-targets
 cargo test --workspace --doc
 scripts/fuzz-smoke.sh

@@ -3,9 +3,10 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-/// A command for the example `name`, which `cargo test` builds next to the test binaries
-/// (`target/<profile>/examples/`). Panics with the fix when it was not built (a `--test`
-/// filter skips building examples).
+/// A command for the example `name`, as `cargo build --examples` (run by `scripts/test.sh`)
+/// or a plain `cargo test` builds it next to the test binaries (`target/<profile>/examples/`).
+/// Panics with the fix when it is not there: `cargo test --all-targets` builds examples only
+/// as test harnesses, and a `--test` filter not at all.
 pub fn example(name: &str) -> Command {
     let exe = std::env::current_exe().expect("test binary");
     // target/<profile>/deps/TEST-HASH → target/<profile>/examples/NAME
@@ -17,7 +18,7 @@ pub fn example(name: &str) -> Command {
         .join(name);
     assert!(
         path.is_file(),
-        "{} is not built: run the crate's tests without a --test filter, or add --examples",
+        "{} is not built: run `cargo build --examples` first",
         path.display()
     );
     Command::new(path)

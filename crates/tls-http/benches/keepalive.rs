@@ -4,7 +4,8 @@
 //!
 //! `cargo bench -p tls-http --bench keepalive` — `BENCH_REQUESTS` (default 20000) requests per
 //! run and client, `BENCH_RUNS` (default 3) runs whose median is reported, `BENCH_BYTES`
-//! (default 1024) the file size.
+//! (default 1024) the file size. Without `--bench` (as `cargo test --all-targets` runs it) it
+//! is a smoke run of 1 000 requests.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -40,8 +41,13 @@ fn time_gets(agent: &ureq::Agent, url: &str, n: u64, size: usize) -> Duration {
 }
 
 fn main() {
-    let requests = env_or("BENCH_REQUESTS", 20_000);
-    let runs = env_or("BENCH_RUNS", 3);
+    let smoke = !std::env::args().any(|a| a == "--bench");
+    let requests = if smoke {
+        1_000
+    } else {
+        env_or("BENCH_REQUESTS", 20_000)
+    };
+    let runs = if smoke { 1 } else { env_or("BENCH_RUNS", 3) };
     let size = env_or("BENCH_BYTES", 1024) as usize;
 
     let pki = Pki::new();
