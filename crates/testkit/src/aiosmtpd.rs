@@ -5,18 +5,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{free_port, peers_required, wait_listening, Identity, PeerProcess};
+use crate::{peers_required, Identity, PeerProcess};
 
-/// The server script. Arguments: folder, STARTTLS port, implicit-TLS port.
+/// The server script. Argument: its folder.
 ///
-/// In the folder it reads `cert.pem`, `key.pem` and `users` (`name<TAB>password` lines), writes
-/// `ready` once both ports listen, and for message number N writes `N.eml` (the DATA bytes,
+/// In the folder it reads `cert.pem`, `key.pem` and `users` (`name<TAB>password` lines), listens
+/// on two ephemeral ports of 127.0.0.1 and writes `ready` (`STARTTLS-port implicit-port`) once
+/// both listen, and for message number N writes `N.eml` (the DATA bytes,
 /// dots unstuffed, CRLF kept) and then `N.envelope` (`key value` lines).
 const SCRIPT: &str = r#"
 import asyncio, os, signal, ssl, sys
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
-folder, starttls_port, implicit_port = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+folder = sys.argv[1]
 
 def users():
     with open(os.path.join(folder, "users"), encoding="utf-8") as f:
@@ -63,14 +64,15 @@ async def main():
                    enable_SMTPUTF8=True)
     plain = await loop.create_server(
         lambda: SMTP(store, tls_context=context(), require_starttls=True, **options),
-        "127.0.0.1", starttls_port)
+        "127.0.0.1", 0)
     # aiosmtpd counts only STARTTLS as TLS for AUTH: on the implicit port, lift that rule.
     implicit = await loop.create_server(
         lambda: SMTP(store, auth_require_tls=False, **options),
-        "127.0.0.1", implicit_port, ssl=context())
+        "127.0.0.1", 0, ssl=context())
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
-    publish("ready", b"%d\n" % os.getpid())
+    port = lambda server: server.sockets[0].getsockname()[1]
+    publish("ready", b"%d %d\n" % (port(plain), port(implicit)))
     await stop.wait()
     plain.close()
     implicit.close()
@@ -139,8 +141,9 @@ fn aiosmtpd_python() -> Option<PathBuf> {
 }
 
 impl Aiosmtpd {
-    /// Starts aiosmtpd with `identity` as its certificate and these users for AUTH, on two free
-    /// ports of 127.0.0.1; both listen when this returns. `None` when aiosmtpd is missing.
+    /// Starts aiosmtpd with `identity` as its certificate and these users for AUTH, on two
+    /// ephemeral ports of 127.0.0.1 that it binds itself (so parallel tests cannot race for
+    /// them); both listen when this returns. `None` when aiosmtpd is missing.
     pub fn start(identity: &Identity, users: &[(&str, &str)]) -> Option<Self> {
         let python = aiosmtpd_python()?;
         let dir = tempfile::Builder::new()
@@ -155,12 +158,10 @@ impl Aiosmtpd {
         write("key.pem", &identity.key_pem);
         let list: String = users.iter().map(|(u, p)| format!("{u}\t{p}\n")).collect();
         write("users", &list);
-        let (starttls_port, implicit_port) = (free_port(), free_port());
         let mut process = PeerProcess::spawn(
             Command::new(python)
                 .arg(dir.path().join("smtpd.py"))
                 .arg(dir.path())
-                .args([starttls_port.to_string(), implicit_port.to_string()])
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::from(
@@ -179,8 +180,14 @@ impl Aiosmtpd {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        wait_listening(starttls_port);
-        wait_listening(implicit_port);
+        let ready = std::fs::read_to_string(dir.path().join("ready")).expect("read ready");
+        let ports: Vec<u16> = ready
+            .split_whitespace()
+            .map(|p| p.parse().expect("port in ready"))
+            .collect();
+        let [starttls_port, implicit_port] = ports[..] else {
+            panic!("aiosmtpd wrote {ready:?} as its ports");
+        };
         Some(Self {
             starttls_port,
             implicit_port,

@@ -93,25 +93,40 @@ impl Dovecot {
             dir,
         };
         let conf = d.join("dovecot.conf");
-        std::fs::write(&conf, server.config()).expect("config");
-        // dovecot binds every listener, then daemonizes; the master writes its PID a moment later.
-        // Its output goes to a file: the daemon inherits the descriptors, so a pipe would
-        // never reach end of file.
-        let stderr = std::fs::File::create(d.join("log/start.err")).expect("log file");
-        let status = Command::new(dovecot)
-            .arg("-c")
-            .arg(&conf)
-            .stdin(Stdio::null())
-            .stdout(stderr.try_clone().expect("log file"))
-            .stderr(stderr)
-            .status()
-            .expect("run dovecot");
-        assert!(
-            status.success(),
-            "dovecot failed to start: {}\n{}",
-            std::fs::read_to_string(d.join("log/start.err")).unwrap_or_default(),
-            server.log()
-        );
+        // Free ports are free when picked, not when Dovecot binds them: tests running in
+        // parallel can race for one. A taken port makes dovecot exit; pick new ones and retry.
+        for attempt in 1.. {
+            std::fs::write(&conf, server.config()).expect("config");
+            // dovecot binds every listener, then daemonizes; the master writes its PID a
+            // moment later. Its output goes to a file: the daemon inherits the descriptors, so
+            // a pipe would never reach end of file.
+            let stderr = std::fs::File::create(d.join("log/start.err")).expect("log file");
+            let status = Command::new(&dovecot)
+                .arg("-c")
+                .arg(&conf)
+                .stdin(Stdio::null())
+                .stdout(stderr.try_clone().expect("log file"))
+                .stderr(stderr)
+                .status()
+                .expect("run dovecot");
+            if status.success() {
+                break;
+            }
+            let said = std::fs::read_to_string(d.join("log/start.err")).unwrap_or_default();
+            let log = server.log();
+            let port_taken =
+                said.contains("Address already in use") || log.contains("Address already in use");
+            assert!(
+                port_taken && attempt < 5,
+                "dovecot failed to start: {said}\n{log}"
+            );
+            [
+                server.imap_port,
+                server.imaps_port,
+                server.pop3_port,
+                server.pop3s_port,
+            ] = [free_port(), free_port(), free_port(), free_port()];
+        }
         let pid_file = d.join("run/master.pid");
         let started = Instant::now();
         server.pid = loop {
