@@ -1,7 +1,7 @@
 //! POP3 against scripted servers on tls-server, for what Dovecot cannot show: TLS-SRP, client
 //! certificates, servers that drop or talk nonsense, a 1 MiB line streamed, a client that stays
 //! in step after a writer fails (or refuses to go on after a half-read reply), and that no
-//! credential leaves before TLS. The 32 MiB message is in `pop3_memory.rs`.
+//! credential leaves before TLS. The 33 MB message is in `pop3_memory.rs`.
 
 mod scripted;
 
