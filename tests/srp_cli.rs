@@ -166,3 +166,75 @@ fn tlsdb_imports_and_exports_gnutls_password_files() {
         "{exported}"
     );
 }
+
+/// Verifier databases and tpasswd exports are created 0600, never over an existing file or
+/// through a symbolic link, and `tlsdb` warns about a database others can read.
+#[test]
+fn verifier_files_are_private_and_never_written_through_links() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    let mode = |name: &str| {
+        std::fs::metadata(dir.path().join(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    succeeded(&tlsdb(&["create", &path("users.db")], ""));
+    succeeded(&tlsdb(&["add", &path("users.db"), "alice", "pw"], ""));
+    assert_eq!(mode("users.db"), 0o600);
+    for companion in ["users.db-wal", "users.db-shm"] {
+        if dir.path().join(companion).exists() {
+            assert_eq!(mode(companion), 0o600, "{companion}");
+        }
+    }
+    // A link planted where the database is to go, pointing at a file of the victim's.
+    std::fs::write(path("victim"), "keep me").unwrap();
+    std::os::unix::fs::symlink(path("victim"), path("linked.db")).unwrap();
+    let refused = tlsdb(&["create", &path("linked.db")], "");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("already exists"));
+    std::os::unix::fs::symlink(path("nowhere"), path("dangling.db")).unwrap();
+    assert!(!tlsdb(&["create", &path("dangling.db")], "")
+        .status
+        .success());
+    assert!(
+        !dir.path().join("nowhere").exists(),
+        "created through a link"
+    );
+    assert_eq!(std::fs::read_to_string(path("victim")).unwrap(), "keep me");
+
+    succeeded(&tlsdb(
+        &[
+            "export-gnutls",
+            &path("users.db"),
+            &path("tpasswd"),
+            &path("tpasswd.conf"),
+        ],
+        "",
+    ));
+    assert_eq!(mode("tpasswd"), 0o600);
+    assert_eq!(mode("tpasswd.conf"), 0o600);
+    std::os::unix::fs::symlink(path("victim"), path("tpasswd2")).unwrap();
+    let over = tlsdb(
+        &[
+            "export-gnutls",
+            &path("users.db"),
+            &path("tpasswd2"),
+            &path("conf2"),
+        ],
+        "",
+    );
+    assert!(!over.status.success());
+    assert_eq!(std::fs::read_to_string(path("victim")).unwrap(), "keep me");
+
+    std::fs::set_permissions(path("users.db"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let listed = tlsdb(&["list", &path("users.db")], "");
+    assert_eq!(String::from_utf8_lossy(&listed.stdout), "alice 2048\n");
+    assert!(
+        String::from_utf8_lossy(&listed.stderr).contains("readable by other users"),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+}

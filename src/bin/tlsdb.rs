@@ -18,7 +18,8 @@ usage:
   tlsdb import-gnutls DB TPASSWD TPASSWD_CONF
                                          add the users of GnuTLS password files (srptool's)
   tlsdb export-gnutls DB TPASSWD TPASSWD_CONF
-                                         write every user to GnuTLS password files
+                                         write every user to new GnuTLS password files
+                                         (mode 0600; existing files are not overwritten)
 ";
 
 fn main() -> ExitCode {
@@ -57,7 +58,15 @@ fn main() -> ExitCode {
 }
 
 fn open(db: &str) -> Result<SqliteVerifierDb, String> {
-    SqliteVerifierDb::open(db).map_err(|e| e.to_string())
+    let opened = SqliteVerifierDb::open(db).map_err(|e| e.to_string())?;
+    // Verifiers allow offline dictionary attacks: say so when others can read them.
+    if tls::srp::readable_by_others(db.as_ref()).unwrap_or(false) {
+        eprintln!(
+            "tlsdb: warning: {db} is readable by other users; its verifiers allow offline \
+             password guessing (chmod 600 {db})"
+        );
+    }
+    Ok(opened)
 }
 
 /// The password from the command line, a prompt without echo, or a line of stdin.
@@ -104,10 +113,8 @@ fn import(db: &str, passwd: &str, conf: &str) -> Result<(), String> {
 
 fn export(db: &str, passwd: &str, conf: &str) -> Result<(), String> {
     let users = open(db)?.entries().map_err(|e| e.to_string())?;
-    let (passwd_text, conf_text) =
-        tls::srp::gnutls::write_tpasswd(&users).map_err(|e| e.to_string())?;
-    std::fs::write(conf, conf_text).map_err(|e| format!("{conf}: {e}"))?;
-    std::fs::write(passwd, passwd_text).map_err(|e| format!("{passwd}: {e}"))?;
+    tls::srp::gnutls::export_tpasswd(&users, passwd.as_ref(), conf.as_ref())
+        .map_err(|e| e.to_string())?;
     println!("exported {} users", users.len());
     Ok(())
 }

@@ -16,6 +16,11 @@ struct Site {
 
 impl Site {
     fn new() -> Self {
+        Self::with(|files, _| files)
+    }
+
+    /// A site whose `StaticFiles` is set up by `configure`, given the served folder.
+    fn with(configure: impl FnOnce(StaticFiles, &std::path::Path) -> StaticFiles) -> Self {
         let pki = Pki::new();
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("www");
@@ -34,7 +39,7 @@ impl Site {
         let server = TlsServer::builder(config)
             .bind("127.0.0.1:0")
             .unwrap()
-            .spawn(StaticFiles::new(&root).unwrap());
+            .spawn(configure(StaticFiles::new(&root).unwrap(), &root));
         Site {
             pki,
             dir,
@@ -274,4 +279,87 @@ fn bad_requests_get_clear_status_codes() {
     let mut garbage = site.connect();
     garbage.write_all(b"\x00\x01\x02 nonsense\r\n\r\n").unwrap();
     assert_eq!(read_reply(&mut garbage, false).status, 400);
+}
+
+/// The verifier database, its SQLite companions, key files and dotfiles sit inside the served
+/// folder (as in a careless quickstart): none of them is listed or served, under any name.
+#[test]
+fn secrets_dotfiles_and_special_files_are_never_served() {
+    let plant = |root: &std::path::Path| {
+        for (name, body) in [
+            ("users.db", "verifiers"),
+            ("users.db-wal", "wal"),
+            ("server.key", "-----BEGIN PRIVATE KEY-----"),
+            (".env", "PASSWORD=hunter2"),
+            (".git/config", "[core]"),
+            ("docs/.hidden.txt", "hidden"),
+        ] {
+            let path = root.join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, body).unwrap();
+        }
+        std::fs::hard_link(root.join("users.db"), root.join("copy.db")).unwrap();
+        std::os::unix::fs::symlink(root.join("server.key"), root.join("key-link.pem")).unwrap();
+        let fifo = std::process::Command::new("mkfifo")
+            .arg(root.join("pipe"))
+            .status()
+            .unwrap();
+        assert!(fifo.success());
+    };
+    let site = Site::with(|files, root| {
+        plant(root);
+        let mut files = files;
+        for secret in tls::srp::SqliteVerifierDb::files(root.join("users.db")) {
+            files = files.exclude(secret).unwrap();
+        }
+        files.exclude(root.join("server.key")).unwrap()
+    });
+    for path in [
+        "/users.db",
+        "/users.db-wal",
+        "/users.db-shm",
+        "/copy.db",
+        "/server.key",
+        "/key-link.pem",
+        "/.env",
+        "/.git/config",
+        "/.git/",
+        "/docs/.hidden.txt",
+        "/docs/%2Ehidden.txt",
+    ] {
+        let reply = site.get(path);
+        assert_eq!(reply.status, 404, "{path}: {}", reply.text());
+    }
+    // A FIFO is refused at once instead of hanging the connection's thread.
+    let started = std::time::Instant::now();
+    assert_eq!(site.get("/pipe").status, 403);
+    assert!(started.elapsed() < Duration::from_secs(2));
+    let listing = site.get("/").text();
+    assert!(listing.contains("hello.txt"), "{listing}");
+    for hidden in [
+        "users.db",
+        "copy.db",
+        "server.key",
+        "key-link",
+        ".env",
+        ".git",
+        "pipe",
+    ] {
+        assert!(!listing.contains(hidden), "{hidden} listed: {listing}");
+    }
+    assert_eq!(
+        site.get("/hello.txt").status,
+        200,
+        "ordinary files still served"
+    );
+
+    // Dotfiles are the user's to opt in to; excluded secrets stay out even then.
+    let open = Site::with(|files, root| {
+        plant(root);
+        files.hidden(true).exclude(root.join("users.db")).unwrap()
+    });
+    assert_eq!(open.get("/.env").text(), "PASSWORD=hunter2");
+    assert!(open.get("/").text().contains(".git/"));
+    assert_eq!(open.get("/users.db").status, 404);
+    assert_eq!(open.get("/copy.db").status, 404);
 }

@@ -532,3 +532,73 @@ fn tlslite_ng_client_against_our_srp_rsa_server() {
     );
     assert_eq!(server.join().unwrap().unwrap(), SRP_RSA);
 }
+
+/// A pin set with SRP means SRP-RSA with that pin: the client offers only the SRP-RSA suites, so
+/// a server holding both a verifier and a certificate cannot pick plain SRP and skip the pin, and
+/// a plain SRP server is refused rather than trusted.
+#[test]
+fn a_pin_given_with_srp_is_checked_on_every_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((cert, key, pin)) = rsa_identity(dir.path()) else {
+        return;
+    };
+    let both = {
+        let db = MemoryVerifierDb::new();
+        db.add(USER, PASSWORD, 2048).unwrap();
+        ServerConfig::builder()
+            .cert_chain(
+                tls::CertificateChain::from_pem_file(&cert).unwrap(),
+                tls::PrivateKey::from_pem_file(&key).unwrap(),
+            )
+            .verifier_db(db)
+            .build()
+            .unwrap()
+    };
+    let plain = {
+        let db = MemoryVerifierDb::new();
+        db.add(USER, PASSWORD, 2048).unwrap();
+        ServerConfig::builder().verifier_db(db).build().unwrap()
+    };
+    let pinned = |pin: tls::Fingerprint| {
+        ClientConfig::builder()
+            .srp(USER, PASSWORD)
+            .server_auth(tls::ServerAuth::Fingerprint(pin))
+            .build()
+            .unwrap()
+    };
+    let wrong = tls::Fingerprint::of(tls::FingerprintAlgorithm::Sha256, b"another");
+    let cases: [(&ServerConfig, ClientConfig); 3] = [
+        (&both, pinned(pin.clone())),
+        (&both, pinned(wrong)),
+        (&plain, pinned(pin)),
+    ];
+    let mut outcomes = Vec::new();
+    for (server, client) in cases {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = server.clone();
+        let thread = thread::spawn(move || {
+            let (tcp, _) = listener.accept().unwrap();
+            server.accept(tcp).map(|tls| {
+                let suite = tls.session().cipher_suite().to_owned();
+                let _ = tls.close();
+                suite
+            })
+        });
+        let client = client
+            .connect("localhost", connect(addr))
+            .map(|tls| tls.session().cipher_suite().to_owned());
+        outcomes.push((client, thread.join().unwrap()));
+    }
+    let [right, wrong, plain] = <[_; 3]>::try_from(outcomes).unwrap();
+    assert_eq!(right.0.unwrap(), "TLS_SRP_SHA_RSA_WITH_AES_128_CBC_SHA");
+    let e = wrong.0.unwrap_err();
+    assert!(matches!(e, Error::Authentication(_)), "{e:?}");
+    assert!(wrong.1.is_err(), "the server saw the pin refused");
+    assert_eq!(
+        plain.1.unwrap_err().alert(),
+        Some(tls::AlertDescription::HandshakeFailure),
+        "a plain SRP server has no suite in common with a pinned client"
+    );
+    assert!(plain.0.is_err());
+}

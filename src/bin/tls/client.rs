@@ -11,7 +11,8 @@ use crate::args::{parse_timeout, print_session, CliError, Target, DEFAULT_TIMEOU
 use crate::http_get::http_get;
 
 pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
-    let mut server_auth = ServerAuth::WebPki;
+    // Unset means the default: WebPki for X.509, plain SRP (no certificate) with -u/-p.
+    let mut server_auth = None;
     let (mut cert, mut key) = (None, None);
     let mut settings = HandshakeSettings::default();
     let mut target = None;
@@ -26,10 +27,10 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
                 let fp = text
                     .parse()
                     .map_err(|e| CliError::Usage(format!("--fingerprint: {e}")))?;
-                server_auth = ServerAuth::Fingerprint(fp);
+                server_auth = Some(ServerAuth::Fingerprint(fp));
             }
             Long("cafile") => {
-                server_auth = ServerAuth::Roots(TrustRoots::from_pem_file(args.value()?)?)
+                server_auth = Some(ServerAuth::Roots(TrustRoots::from_pem_file(args.value()?)?))
             }
             Short('c') | Long("cert") => {
                 cert = Some(CertificateChain::from_pem_file(args.value()?)?)
@@ -50,9 +51,10 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
         }
     }
     let target = target.ok_or_else(|| CliError::Usage("missing HOST:PORT".into()))?;
-    let mut builder = ClientConfig::builder()
-        .server_auth(server_auth)
-        .settings(settings);
+    let mut builder = ClientConfig::builder().settings(settings);
+    if let Some(auth) = server_auth {
+        builder = builder.server_auth(auth);
+    }
     match (user, pass) {
         (Some(user), Some(pass)) => builder = builder.srp(user, pass),
         (None, None) => {}

@@ -22,16 +22,28 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
     let mut max_connections = None;
     let mut target = None;
     let mut verifier_db = None;
+    // Secrets named on the command line: never served, whatever folder is shared.
+    let mut secrets: Vec<PathBuf> = Vec::new();
+    let mut hidden = false;
     while let Some(arg) = args.next()? {
         match arg {
             Short('c') | Long("cert") => {
-                cert = Some(CertificateChain::from_pem_file(args.value()?)?)
+                let path = PathBuf::from(args.value()?);
+                cert = Some(CertificateChain::from_pem_file(&path)?);
+                secrets.push(path);
             }
-            Short('k') | Long("key") => key = Some(PrivateKey::from_pem_file(args.value()?)?),
+            Short('k') | Long("key") => {
+                let path = PathBuf::from(args.value()?);
+                key = Some(PrivateKey::from_pem_file(&path)?);
+                secrets.push(path);
+            }
             Short('d') | Long("dir") => dir = args.value()?.into(),
             Long("reqcert") => reqcert = true,
+            Long("hidden") => hidden = true,
             Short('v') | Long("verifier-db") => {
-                verifier_db = Some(tls::srp::SqliteVerifierDb::open(args.value()?)?)
+                let path = PathBuf::from(args.value()?);
+                verifier_db = Some(tls::srp::SqliteVerifierDb::open(&path)?);
+                secrets.extend(tls::srp::SqliteVerifierDb::files(&path));
             }
             Long("cafile") => cafile = Some(TrustRoots::from_pem_file(args.value()?)?),
             Long("alpn") => settings.alpn.push(args.value()?.string()?),
@@ -72,8 +84,12 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
             ))
         }
     }
-    let files = StaticFiles::new(&dir)
-        .map_err(|e| CliError::Other(format!("cannot serve {}: {e}", dir.display())))?;
+    let cannot_serve =
+        |e: std::io::Error| CliError::Other(format!("cannot serve {}: {e}", dir.display()));
+    let mut files = StaticFiles::new(&dir).map_err(cannot_serve)?.hidden(hidden);
+    for secret in &secrets {
+        files = files.exclude(secret).map_err(cannot_serve)?;
+    }
     let mut server = TlsServer::builder(builder.build()?);
     if let Some(n) = max_connections {
         server = server.max_connections(n);

@@ -9,24 +9,34 @@ use super::listing::{listing, percent_encode_path};
 use super::mime::content_type;
 use super::request::Request;
 use super::response::{Body, Response};
+use super::visibility::Visibility;
 
-/// Answers a GET or HEAD for `request.target` under `root` (canonical).
-pub(crate) fn respond(root: &Path, request: &Request) -> Response {
+/// Answers a GET or HEAD for `request.target` under `root` (canonical), within what
+/// `visibility` allows.
+pub(crate) fn respond(root: &Path, visibility: &Visibility, request: &Request) -> Response {
     let url_path = match decode_target(&request.target) {
         Ok(path) => path,
         Err(why) => return Response::error(400, why),
     };
-    let Some(path) = resolve(root, &url_path) else {
+    if !visibility.allows_url(&url_path) {
+        return Response::error(404, "no such file");
+    }
+    let Some((path, meta)) = resolve(root, &url_path) else {
         return Response::error(404, "no such file");
     };
-    if path.is_dir() {
+    if let Some(refused) = refuse(visibility, &path, &meta) {
+        return refused;
+    }
+    if meta.is_dir() {
         if !url_path.ends_with('/') {
             let location = format!("{}/", percent_encode_path(&url_path));
             return Response::new(301, Body::Empty).header("Location", location);
         }
         return match resolve(root, &format!("{url_path}index.html")) {
-            Some(index) if index.is_file() => file(&index, request),
-            _ => match listing(&path, &url_path) {
+            Some((index, meta)) if meta.is_file() && visibility.allows(&index, &meta) => {
+                file(&index, request)
+            }
+            _ => match listing(&path, &url_path, visibility) {
                 Ok(html) => Response::new(200, Body::Bytes(html.into_bytes()))
                     .header("Content-Type", "text/html; charset=utf-8"),
                 Err(_) => Response::error(403, "the folder cannot be listed"),
@@ -34,6 +44,18 @@ pub(crate) fn respond(root: &Path, request: &Request) -> Response {
         };
     }
     file(&path, request)
+}
+
+/// The answer for a path that must not be served: excluded files look absent, and anything
+/// but a regular file or folder (a FIFO would block the reader forever) is forbidden.
+fn refuse(visibility: &Visibility, path: &Path, meta: &fs::Metadata) -> Option<Response> {
+    if visibility.allows(path, meta) {
+        None
+    } else if meta.is_file() || meta.is_dir() {
+        Some(Response::error(404, "no such file"))
+    } else {
+        Some(Response::error(403, "not a regular file or folder"))
+    }
 }
 
 /// The decoded path of a request target: `/a%20b/c?q` → `/a b/c`. Refuses `..`, NUL,
@@ -77,26 +99,43 @@ fn percent_decode(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// The real path for a decoded URL path, if it exists and lies inside `root` once every
-/// symbolic link is followed. Costs one `lstat` per path segment; only a path through a
-/// symbolic link pays for a full `canonicalize`.
-fn resolve(root: &Path, url_path: &str) -> Option<PathBuf> {
+/// The real path for a decoded URL path and what it is (links followed), if it exists and
+/// lies inside `root` once every symbolic link is followed. Costs one `lstat` per path segment;
+/// only a path through a symbolic link pays for a full `canonicalize`.
+fn resolve(root: &Path, url_path: &str) -> Option<(PathBuf, fs::Metadata)> {
     let mut path = root.to_path_buf();
     let mut through_link = false;
+    let mut meta = fs::symlink_metadata(root).ok()?;
     for segment in url_path.split('/').filter(|s| !s.is_empty() && *s != ".") {
         path.push(segment);
-        through_link |= fs::symlink_metadata(&path).ok()?.file_type().is_symlink();
+        meta = fs::symlink_metadata(&path).ok()?;
+        through_link |= meta.file_type().is_symlink();
     }
     if !through_link {
-        return Some(path);
+        return Some((path, meta));
     }
     let real = path.canonicalize().ok()?;
-    real.starts_with(root).then_some(real)
+    let meta = fs::metadata(&real).ok()?;
+    real.starts_with(root).then_some((real, meta))
+}
+
+/// Opens a file for reading without ever blocking in `open` (a FIFO swapped in after the
+/// check would otherwise hang the thread), and insists that what opened is a regular file.
+fn open_regular(path: &Path) -> std::io::Result<(File, fs::Metadata)> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    Ok((file, meta))
 }
 
 fn file(path: &Path, request: &Request) -> Response {
-    let opened = File::open(path).and_then(|f| f.metadata().map(|m| (f, m)));
-    let Ok((mut file, meta)) = opened else {
+    let Ok((mut file, meta)) = open_regular(path) else {
         return Response::error(403, "the file cannot be read");
     };
     let len = meta.len();
@@ -179,13 +218,17 @@ pub(crate) fn parse_range(header: &str, len: u64) -> RangeAnswer {
     }
 }
 
-/// Lists what a folder holds: (name, is a folder), sorted, hidden entries included.
-pub(crate) fn entries(dir: &Path) -> std::io::Result<Vec<(String, bool)>> {
+/// Lists what a folder holds that `visibility` lets through: (name, is a folder), sorted.
+pub(crate) fn entries(dir: &Path, visibility: &Visibility) -> std::io::Result<Vec<(String, bool)>> {
     let mut names: Vec<(String, bool)> = fs::read_dir(dir)?
         .filter_map(Result::ok)
-        .map(|e| {
-            let is_dir = e.path().is_dir();
-            (e.file_name().to_string_lossy().into_owned(), is_dir)
+        .filter_map(|e| {
+            let path = e.path();
+            let meta = fs::metadata(&path).ok()?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            visibility
+                .allows_entry(&path, &name, &meta)
+                .then_some((name, meta.is_dir()))
         })
         .collect();
     names.sort();

@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::files::entries;
+use super::visibility::Visibility;
 
 /// `&`, `<`, `>`, `"` and `'` as entities, for text and attribute values alike.
 pub(crate) fn escape_html(text: &str) -> String {
@@ -37,7 +38,11 @@ pub(crate) fn percent_encode_path(path: &str) -> String {
     out
 }
 
-pub(crate) fn listing(dir: &Path, url_path: &str) -> std::io::Result<String> {
+pub(crate) fn listing(
+    dir: &Path,
+    url_path: &str,
+    visibility: &Visibility,
+) -> std::io::Result<String> {
     let title = escape_html(url_path);
     let mut html = format!(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Index of {title}</title></head>\n\
@@ -46,7 +51,7 @@ pub(crate) fn listing(dir: &Path, url_path: &str) -> std::io::Result<String> {
     if url_path != "/" {
         html.push_str("<li><a href=\"../\">../</a></li>\n");
     }
-    for (name, is_dir) in entries(dir)? {
+    for (name, is_dir) in entries(dir, visibility)? {
         let slash = if is_dir { "/" } else { "" };
         let _ = writeln!(
             html,

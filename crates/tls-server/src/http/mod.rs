@@ -6,6 +6,7 @@ mod listing;
 mod mime;
 mod request;
 mod response;
+mod visibility;
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -15,12 +16,23 @@ use tls::TlsStream;
 use crate::{ConnectionInfo, Handler};
 use request::{read_request, Request, RequestError};
 use response::Response;
+use visibility::Visibility;
 
 /// Serves the files under one folder over HTTP/1.1. Nothing outside it can be reached: `..`
 /// (plain or percent-encoded), NUL bytes and symbolic links leading outside are refused.
 ///
+/// Inside it, secure by default:
+/// - names starting with a dot (`.git/`, `.env`) are neither listed nor served, unless
+///   [`hidden`](Self::hidden) says so;
+/// - files given to [`exclude`](Self::exclude) (a verifier database, a private key) are never
+///   served, under any name or link;
+/// - only regular files and folders are opened: a FIFO or a device gets 403, never a hung
+///   thread.
+///
 /// ```no_run
-/// let files = tls_server::StaticFiles::new(".")?;
+/// let files = tls_server::StaticFiles::new(".")?
+///     .exclude("users.db")?
+///     .exclude("server.key")?;
 /// # let server: tls_server::TlsServer = unimplemented!();
 /// server.serve(files)?;
 /// # Ok::<(), std::io::Error>(())
@@ -28,6 +40,7 @@ use response::Response;
 #[derive(Clone, Debug)]
 pub struct StaticFiles {
     root: PathBuf,
+    visibility: Visibility,
 }
 
 impl StaticFiles {
@@ -40,7 +53,23 @@ impl StaticFiles {
                 format!("{} is not a folder", root.display()),
             ));
         }
-        Ok(Self { root })
+        Ok(Self {
+            root,
+            visibility: Visibility::default(),
+        })
+    }
+
+    /// Serves and lists names starting with a dot too (default: they are hidden and 404).
+    pub fn hidden(mut self, serve: bool) -> Self {
+        self.visibility.hidden = serve;
+        self
+    }
+
+    /// Never serves `path`, wherever it lies and under whatever name or link it is asked for;
+    /// it need not exist yet. Fails only if its folder does not exist.
+    pub fn exclude(mut self, path: impl AsRef<Path>) -> io::Result<Self> {
+        self.visibility.exclude(path.as_ref())?;
+        Ok(self)
     }
 
     /// The folder served.
@@ -55,7 +84,7 @@ impl StaticFiles {
             "GET" | "HEAD" if request.has_body() => {
                 Response::error(413, "request bodies are not accepted")
             }
-            "GET" | "HEAD" => files::respond(&self.root, request),
+            "GET" | "HEAD" => files::respond(&self.root, &self.visibility, request),
             _ => Response::error(405, "only GET and HEAD are served").header("Allow", "GET, HEAD"),
         };
         let keep_alive = keep_alive && response.reusable();

@@ -73,6 +73,11 @@ pub struct ClientConfigBuilder {
 impl ClientConfigBuilder {
     /// Authenticate with TLS-SRP (RFC 5054): the username and password prove the client to
     /// the server and the server to the client, with no certificates. TLS 1.2 only.
+    ///
+    /// Alone, it offers the plain SRP suites. Together with [`server_auth`](Self::server_auth)
+    /// it offers only the SRP-RSA suites, in which the server must also prove a certificate
+    /// judged by that setting: a server answering with plain SRP is refused
+    /// (`illegal_parameter`), so a pin given with SRP is never skipped.
     pub fn srp(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
         self.srp = Some((username.into(), password.into()));
         self
@@ -80,8 +85,9 @@ impl ClientConfigBuilder {
 
     /// How to authenticate the server (default [`ServerAuth::WebPki`]).
     ///
-    /// With [`srp`](Self::srp), setting it also offers the SRP-RSA suites, in which the
-    /// server proves a certificate as well, judged by this.
+    /// With [`srp`](Self::srp), setting it means SRP-RSA: only the SRP-RSA suites are
+    /// offered, and the server's certificate is judged by this as well as its knowledge of
+    /// the verifier. Without it an SRP client offers plain SRP and checks no certificate.
     pub fn server_auth(mut self, auth: ServerAuth) -> Self {
         self.server_auth = auth;
         self.server_auth_set = true;
@@ -199,14 +205,19 @@ impl ClientConfigBuilder {
             true => Some(self.certificate_verifier(&Arc::new(provider.clone()))?),
             false => None,
         };
+        // A server judged by `server_auth` must prove its certificate: offering plain SRP too
+        // would let it skip the check, so only the SRP-RSA suites go out.
         let suites: Vec<SrpSuite> = SrpSuite::allowed(&settings.cipher_names)
             .into_iter()
-            .filter(|s| !s.rsa || cert_verifier.is_some())
+            .filter(|s| s.rsa == cert_verifier.is_some())
             .collect();
         if suites.is_empty() {
-            return Err(Error::config(
-                "no TLS-SRP cipher suite left by cipher_names",
-            ));
+            return Err(Error::config(match cert_verifier {
+                Some(_) => {
+                    "server_auth with SRP needs an SRP-RSA suite, and cipher_names leaves none"
+                }
+                None => "no TLS-SRP cipher suite left by cipher_names",
+            }));
         }
         let sessions = match self.no_resumption {
             true => SessionMap::new(1, std::time::Duration::ZERO),

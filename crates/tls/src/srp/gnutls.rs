@@ -5,6 +5,10 @@
 //! numbers use libsrp's base64: digits `0-9A-Za-z./`, most significant first, the leading
 //! partial group written without leading zero digits.
 
+use std::io::Write;
+use std::path::Path;
+
+use super::private_file::create_private;
 use super::verifier::{check_username, VerifierEntry};
 use super::SrpGroup;
 use crate::Error;
@@ -161,6 +165,23 @@ pub fn write_tpasswd(users: &[(String, VerifierEntry)]) -> Result<(String, Strin
         ));
     }
     Ok((passwd, conf))
+}
+
+/// Writes users to new GnuTLS password files at `passwd` and `conf`, both readable by their
+/// owner only (0600). Refuses to overwrite anything, or to write through a symbolic link.
+pub fn export_tpasswd(
+    users: &[(String, VerifierEntry)],
+    passwd: &Path,
+    conf: &Path,
+) -> Result<(), Error> {
+    let (passwd_text, conf_text) = write_tpasswd(users)?;
+    for (path, text) in [(conf, conf_text), (passwd, passwd_text)] {
+        let failed = |e: std::io::Error| Error::Config(format!("{}: {e}", path.display()));
+        let mut file = create_private(path).map_err(failed)?;
+        file.write_all(text.as_bytes()).map_err(failed)?;
+        file.sync_all().map_err(failed)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

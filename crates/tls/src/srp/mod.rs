@@ -13,6 +13,7 @@ mod groups;
 mod math;
 mod negotiated;
 mod prf;
+mod private_file;
 pub(crate) mod record;
 pub(crate) mod server;
 pub(crate) mod sessions;
@@ -27,6 +28,7 @@ mod verifier;
 mod tests;
 
 pub use groups::SrpGroup;
+pub use private_file::readable_by_others;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteVerifierDb;
 pub(crate) use verifier::check_username;

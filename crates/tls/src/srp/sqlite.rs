@@ -6,6 +6,7 @@ use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
+use super::private_file::create_private;
 use super::verifier::{check_username, VerifierEntry, VerifierStore};
 use super::SrpGroup;
 use crate::Error;
@@ -34,12 +35,23 @@ fn db_error(e: rusqlite::Error) -> Error {
 }
 
 impl SqliteVerifierDb {
-    /// Makes a new, empty database; fails if `path` exists.
+    /// Makes a new, empty database readable by its owner only (0600; SQLite gives its `-wal`
+    /// and `-shm` files the same mode). Fails if anything, even a symbolic link, is at `path`.
     pub fn create(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
-        if path.exists() {
-            return Err(Error::Config(format!("{} already exists", path.display())));
-        }
+        create_private(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => {
+                Error::Config(format!("{} already exists", path.display()))
+            }
+            _ => Error::Config(format!("{}: {e}", path.display())),
+        })?;
+        Self::initialise(path).inspect_err(|_| {
+            let _ = std::fs::remove_file(path);
+        })
+    }
+
+    /// Writes the schema into the empty file just created.
+    fn initialise(path: &Path) -> Result<Self, Error> {
         let conn = Connection::open(path).map_err(db_error)?;
         conn.execute_batch(&format!(
             "PRAGMA journal_mode = WAL;
@@ -88,6 +100,28 @@ impl SqliteVerifierDb {
         Ok(Self {
             conn: Mutex::new(conn),
         })
+    }
+
+    /// The files a database at `path` lives in: the file itself and what SQLite keeps beside
+    /// it (`-wal`, `-shm`, `-journal`). A file server must never serve any of them.
+    ///
+    /// ```
+    /// let files = tls::srp::SqliteVerifierDb::files("users.db");
+    /// assert!(files.iter().any(|f| f.ends_with("users.db-wal")));
+    /// ```
+    pub fn files(path: impl AsRef<Path>) -> [std::path::PathBuf; 4] {
+        let path = path.as_ref();
+        let beside = |suffix: &str| {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            std::path::PathBuf::from(name)
+        };
+        [
+            path.to_path_buf(),
+            beside("-wal"),
+            beside("-shm"),
+            beside("-journal"),
+        ]
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {

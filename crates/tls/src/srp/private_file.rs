@@ -1,0 +1,32 @@
+//! Files that hold verifiers: readable by their owner only, and never written through a link
+//! or over something already there.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::path::Path;
+
+/// Creates `path` for writing, mode 0600 on Unix, failing if anything exists there (a file, or
+/// a symbolic link even to nowhere): with `create_new` the kernel checks and creates in one
+/// step, so no other process can slip a link in between.
+pub(crate) fn create_private(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
+/// Says whether a file others than its owner can read, for a warning (Unix only).
+pub fn readable_by_others(path: &Path) -> io::Result<bool> {
+    let meta = std::fs::metadata(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        Ok(meta.permissions().mode() & 0o077 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        Ok(false)
+    }
+}
