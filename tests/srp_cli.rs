@@ -40,6 +40,21 @@ fn tlsdb_manages_users_and_reports_errors_clearly() {
     succeeded(&tlsdb(&["del", db, "bob"], ""));
     assert_eq!(succeeded(&tlsdb(&["list", db], "")), "alice 2048\n");
     assert_eq!(tlsdb(&["frobnicate"], "").status.code(), Some(2));
+
+    // A database whose default group is 3072 bits gives new users that group.
+    let big = dir.path().join("big.db");
+    let big = big.to_str().unwrap();
+    assert!(
+        String::from_utf8_lossy(&tlsdb(&["create", big, "1000"], "").stderr)
+            .contains("no RFC 5054 group of 1000 bits")
+    );
+    assert!(
+        !std::path::Path::new(big).exists(),
+        "a refused create leaves no file"
+    );
+    succeeded(&tlsdb(&["create", big, "3072"], ""));
+    succeeded(&tlsdb(&["add", big, "dave", "pw"], ""));
+    assert_eq!(succeeded(&tlsdb(&["list", big], "")), "dave 3072\n");
 }
 
 #[test]

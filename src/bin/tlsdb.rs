@@ -9,9 +9,12 @@ use tls::srp::{make_verifier, SqliteVerifierDb, VerifierStore};
 
 const USAGE: &str = "\
 usage:
-  tlsdb create DB                        make an empty verifier database
+  tlsdb create DB [BITS]                 make an empty verifier database (mode 0600) whose
+                                         default group has BITS bits (2048 unless given);
+                                         unknown users are shown fake entries in it
   tlsdb add DB USER [PASSWORD] [BITS]    add a user (password prompted, or read from stdin,
-                                         when omitted or `-`; BITS 1024..8192, default 2048)
+                                         when omitted or `-`; BITS 1024..8192, default the
+                                         database's)
   tlsdb del DB USER                      remove a user
   tlsdb list DB                          print `USER BITS` for every user
   tlsdb check DB USER [PASSWORD]         exit 0 if the password is right, 1 if not
@@ -26,9 +29,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match args.as_slice() {
-        ["create", db] => SqliteVerifierDb::create(db)
-            .map(drop)
-            .map_err(|e| e.to_string()),
+        ["create", db, rest @ ..] if rest.len() <= 1 => create(db, rest.first().copied()),
         ["add", db, user, rest @ ..] if rest.len() <= 2 => {
             add(db, user, rest.first().copied(), rest.get(1).copied())
         }
@@ -86,13 +87,31 @@ fn password(given: Option<&str>) -> Result<String, String> {
     }
 }
 
+fn parse_bits(text: &str) -> Result<u32, String> {
+    text.parse()
+        .map_err(|_| format!("BITS must be a number, not {text:?}"))
+}
+
+fn create(db: &str, bits: Option<&str>) -> Result<(), String> {
+    let bits = bits.map(parse_bits).transpose()?;
+    let created = SqliteVerifierDb::create(db).map_err(|e| e.to_string())?;
+    if let Some(bits) = bits {
+        if let Err(e) = created.set_default_bits(bits) {
+            drop(created);
+            for file in SqliteVerifierDb::files(db) {
+                let _ = std::fs::remove_file(file);
+            }
+            return Err(e.to_string());
+        }
+    }
+    Ok(())
+}
+
 fn add(db: &str, user: &str, pass: Option<&str>, bits: Option<&str>) -> Result<(), String> {
     let db = open(db)?;
     let bits = match bits {
-        None => 2048,
-        Some(b) => b
-            .parse()
-            .map_err(|_| format!("BITS must be a number, not {b:?}"))?,
+        None => db.default_bits(),
+        Some(b) => parse_bits(b)?,
     };
     let password = password(pass)?;
     let entry = make_verifier(user, &password, bits).map_err(|e| e.to_string())?;

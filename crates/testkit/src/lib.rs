@@ -9,6 +9,7 @@ mod gnutls;
 mod net;
 mod peers;
 mod pki;
+mod srp_hello;
 mod tlslite;
 
 pub use aiosmtpd::{Aiosmtpd, SmtpDelivery};
@@ -18,4 +19,5 @@ pub use gnutls::{free_port, gnutls_serv, srptool_passwd, wait_listening};
 pub use net::{answer_http, connect, echo_lines, serve_once, ServerThread, TIMEOUT};
 pub use peers::{peer, peers_required, run, succeeded, PeerProcess};
 pub use pki::{Identity, Pki};
+pub use srp_hello::{srp_client_hello, srp_first_flight, SrpKeyExchange};
 pub use tlslite::tlslite_srp_server;

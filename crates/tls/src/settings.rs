@@ -76,9 +76,13 @@ pub struct HandshakeSettings {
     pub min_srp_bits: u32,
     /// TLS-SRP: the largest group a client accepts (default 8192 bits).
     pub max_srp_bits: u32,
-    /// TLS-SRP: offer and accept Encrypt-then-MAC (RFC 7366; default on). Off only to test
-    /// peers that lack it.
+    /// TLS-SRP: offer and accept Encrypt-then-MAC (RFC 7366; default on).
     pub encrypt_then_mac: bool,
+    /// TLS-SRP: accept MAC-then-encrypt when the peer lacks Encrypt-then-MAC (default off:
+    /// such a peer is refused with `insufficient_security`). MAC-then-encrypt CBC is the
+    /// construction padding-oracle attacks (Lucky 13) feed on; ours checks it in constant time,
+    /// but turn it on only for a legacy peer you cannot upgrade.
+    pub allow_mac_then_encrypt: bool,
 }
 
 impl Default for HandshakeSettings {
@@ -92,11 +96,23 @@ impl Default for HandshakeSettings {
             min_srp_bits: 2048,
             max_srp_bits: 8192,
             encrypt_then_mac: true,
+            allow_mac_then_encrypt: false,
         }
     }
 }
 
 impl HandshakeSettings {
+    /// The SRP record protection left by `encrypt_then_mac` and `allow_mac_then_encrypt`.
+    pub(crate) fn check_srp_record_protection(&self) -> Result<(), Error> {
+        if !self.encrypt_then_mac && !self.allow_mac_then_encrypt {
+            return Err(Error::config(
+                "encrypt_then_mac is off and allow_mac_then_encrypt is not on: \
+                 no TLS-SRP record protection is left",
+            ));
+        }
+        Ok(())
+    }
+
     /// The rustls versions within `min_version..=max_version`.
     pub(crate) fn rustls_versions(&self) -> Result<Vec<&'static SupportedProtocolVersion>, Error> {
         if self.min_version > self.max_version {

@@ -103,7 +103,17 @@ fn our_client_against_gnutls_without_encrypt_then_mac_and_resuming() {
     let Some((_server, port, _dir)) = gnutls_http(&format!("{GNUTLS_SRP}:%NO_ETM")) else {
         return;
     };
-    let config = srp_client(HandshakeSettings::default());
+    // By default a server without Encrypt-then-MAC is refused, never silently used.
+    let e = get(&srp_client(HandshakeSettings::default()), port, "/").unwrap_err();
+    assert_eq!(
+        e.alert(),
+        Some(tls::AlertDescription::InsufficientSecurity),
+        "{e:?}"
+    );
+    let config = srp_client(HandshakeSettings {
+        allow_mac_then_encrypt: true,
+        ..Default::default()
+    });
     let (first, _) = get(&config, port, "/").unwrap();
     assert_eq!(
         first.encrypt_then_mac(),
@@ -117,9 +127,21 @@ fn our_client_against_gnutls_without_encrypt_then_mac_and_resuming() {
 
 /// Our SRP server for `connections` connections: each reads a line (if any), echoes it, closes.
 fn our_server(connections: usize) -> (u16, thread::JoinHandle<Vec<Result<Session, Error>>>) {
+    our_server_with(connections, HandshakeSettings::default())
+}
+
+/// The same, with these settings.
+fn our_server_with(
+    connections: usize,
+    settings: HandshakeSettings,
+) -> (u16, thread::JoinHandle<Vec<Result<Session, Error>>>) {
     let db = MemoryVerifierDb::new();
     db.add(USER, PASSWORD, 2048).unwrap();
-    let config = ServerConfig::builder().verifier_db(db).build().unwrap();
+    let config = ServerConfig::builder()
+        .verifier_db(db)
+        .settings(settings)
+        .build()
+        .unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let handle = thread::spawn(move || {
@@ -601,4 +623,40 @@ fn a_pin_given_with_srp_is_checked_on_every_server() {
         "a plain SRP server has no suite in common with a pinned client"
     );
     assert!(plain.0.is_err());
+}
+
+/// A gnutls-cli that refuses Encrypt-then-MAC: our server turns it away by default, and
+/// serves it with MAC-then-encrypt (constant-time checks) only when told to.
+#[test]
+fn gnutls_cli_without_encrypt_then_mac_needs_the_opt_in() {
+    let Some(cli) = peer("gnutls-cli") else {
+        return;
+    };
+    let gnutls_cli = |port: u16| {
+        run(
+            Command::new(&cli)
+                .args(["--port", &port.to_string(), "--srpusername", USER])
+                .args(["--srppasswd", PASSWORD, "--priority"])
+                .arg(format!("{GNUTLS_SRP}:%NO_ETM"))
+                .args(["--insecure", "localhost"]),
+            b"",
+        )
+    };
+    let (port, server) = our_server(1);
+    assert!(!gnutls_cli(port).status.success());
+    let refused = server.join().unwrap().remove(0).unwrap_err();
+    assert_eq!(
+        refused.alert(),
+        Some(tls::AlertDescription::InsufficientSecurity)
+    );
+    let (port, server) = our_server_with(
+        1,
+        HandshakeSettings {
+            allow_mac_then_encrypt: true,
+            ..Default::default()
+        },
+    );
+    succeeded(&gnutls_cli(port));
+    let session = server.join().unwrap().remove(0).unwrap();
+    assert_eq!(session.encrypt_then_mac(), Some(false));
 }

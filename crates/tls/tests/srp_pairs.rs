@@ -23,6 +23,15 @@ fn client(user: &str, password: &str, settings: HandshakeSettings) -> ClientConf
         .unwrap()
 }
 
+/// alice with her password and default settings.
+fn alice() -> ClientConfig {
+    client(
+        "alice",
+        "correct horse battery staple",
+        HandshakeSettings::default(),
+    )
+}
+
 /// One echo exchange; both sides' results.
 fn pair(
     server: &ServerConfig,
@@ -55,8 +64,13 @@ fn pair(
 
 #[test]
 fn every_suite_with_and_without_encrypt_then_mac() {
+    // MAC-then-encrypt only for those who opt in.
     let server = ServerConfig::builder()
         .verifier_db(db(2048))
+        .settings(HandshakeSettings {
+            allow_mac_then_encrypt: true,
+            ..Default::default()
+        })
         .build()
         .unwrap();
     for suite in [
@@ -67,6 +81,7 @@ fn every_suite_with_and_without_encrypt_then_mac() {
             let settings = HandshakeSettings {
                 cipher_names: vec![suite.into()],
                 encrypt_then_mac: etm,
+                allow_mac_then_encrypt: !etm,
                 ..Default::default()
             };
             let (session, served) = pair(
@@ -145,28 +160,14 @@ fn groups_from_2048_to_8192_and_the_minimum() {
             .verifier_db(db(bits))
             .build()
             .unwrap();
-        let (session, _) = pair(
-            &server,
-            &client(
-                "alice",
-                "correct horse battery staple",
-                HandshakeSettings::default(),
-            ),
-        );
+        let (session, _) = pair(&server, &alice());
         session.unwrap_or_else(|e| panic!("{bits}: {e}"));
     }
     let small = ServerConfig::builder()
         .verifier_db(db(1024))
         .build()
         .unwrap();
-    let (session, served) = pair(
-        &small,
-        &client(
-            "alice",
-            "correct horse battery staple",
-            HandshakeSettings::default(),
-        ),
-    );
+    let (session, served) = pair(&small, &alice());
     assert_eq!(
         session.unwrap_err().alert(),
         Some(AlertDescription::InsufficientSecurity)
@@ -197,11 +198,7 @@ fn resumption_and_a_checker_on_the_username() {
         }))
         .build()
         .unwrap();
-    let config = client(
-        "alice",
-        "correct horse battery staple",
-        HandshakeSettings::default(),
-    );
+    let config = alice();
     assert!(!pair(&server, &config).0.unwrap().resumed());
     let second = pair(&server, &config).0.unwrap();
     assert!(second.resumed(), "second connection did not resume");
@@ -237,11 +234,7 @@ fn bulk_data_in_both_directions_crosses_record_boundaries() {
         tls.write_all(&got).unwrap();
         tls.close().unwrap();
     });
-    let config = client(
-        "alice",
-        "correct horse battery staple",
-        HandshakeSettings::default(),
-    );
+    let config = alice();
     let mut tls = config.connect("localhost", connect(thread.addr)).unwrap();
     let payload: Vec<u8> = (0..1_000_003u32).map(|i| (i % 251) as u8).collect();
     tls.write_all(&payload).unwrap();
@@ -259,4 +252,132 @@ fn bulk_data_in_both_directions_crosses_record_boundaries() {
     }
     assert!(back == payload, "echo differs");
     thread.join();
+}
+
+/// A session made before a password change or a deletion never resumes after it: the cached
+/// session is tied to the verifier entry it was made with.
+#[test]
+fn sessions_end_when_the_user_is_changed_or_deleted() {
+    let users = std::sync::Arc::new(db(2048));
+    let server = ServerConfig::builder()
+        .shared_verifier_db(users.clone())
+        .build()
+        .unwrap();
+    let alice = alice();
+    assert!(!pair(&server, &alice).0.unwrap().resumed());
+    assert!(pair(&server, &alice).0.unwrap().resumed());
+    // The same password again gives a new salt and verifier: a changed entry.
+    users
+        .add("alice", "correct horse battery staple", 2048)
+        .unwrap();
+    let after_change = pair(&server, &alice).0.unwrap();
+    assert!(!after_change.resumed(), "resumed across a password change");
+    assert!(pair(&server, &alice).0.unwrap().resumed());
+    assert!(users.remove("alice"));
+    let (session, served) = pair(&server, &alice);
+    assert!(session.is_err(), "a deleted user logged in: {session:?}");
+    assert_eq!(
+        served.unwrap_err().alert(),
+        Some(AlertDescription::BadRecordMac)
+    );
+}
+
+/// Every server reading one verifier database shows an unknown name the same salt, before and
+/// after a restart, in the database's default group, with a salt shaped like real ones.
+#[test]
+fn unknown_users_look_alike_on_every_server_of_a_database() {
+    use tls::srp::SqliteVerifierDb;
+    use tls_testkit::{srp_client_hello, srp_first_flight};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("users.db");
+    let created = SqliteVerifierDb::create(&path).unwrap();
+    created.set_default_bits(3072).unwrap();
+    created
+        .add(
+            "alice",
+            &tls::srp::make_verifier("alice", "pw", 3072).unwrap(),
+        )
+        .unwrap();
+    drop(created);
+    // Two servers, each with its own handle on the file (as two processes would have).
+    let flights: Vec<_> = (0..2)
+        .map(|_| {
+            let server = ServerConfig::builder()
+                .verifier_db(SqliteVerifierDb::open(&path).unwrap())
+                .build()
+                .unwrap();
+            ["alice", "mallory"].map(|user| {
+                let server = server.clone();
+                let thread = serve_once(move |tcp| {
+                    let _ = server.accept(tcp);
+                });
+                let flight = srp_first_flight(thread.addr, &srp_client_hello(user)).unwrap();
+                thread.join();
+                flight.0
+            })
+        })
+        .collect();
+    let [alice, mallory] = &flights[0];
+    assert_eq!(
+        mallory.salt, flights[1][1].salt,
+        "servers disagree on the fake salt"
+    );
+    assert_ne!(mallory.b, flights[1][1].b, "B must still be fresh");
+    assert_eq!(
+        mallory.n, alice.n,
+        "the fake user is not in the database's group"
+    );
+    assert_eq!(mallory.n.len(), 3072 / 8);
+    assert_eq!(mallory.salt.len(), alice.salt.len());
+    assert_ne!(mallory.salt[0], 0);
+}
+
+/// Encrypt-then-MAC is required unless both sides opt in to MAC-then-encrypt: a client or a
+/// server without it is refused with `insufficient_security`, and turning EtM off without the
+/// opt-in is a configuration error, not a silent downgrade.
+#[test]
+fn mac_then_encrypt_needs_an_explicit_opt_in() {
+    let legacy = HandshakeSettings {
+        encrypt_then_mac: false,
+        allow_mac_then_encrypt: true,
+        ..Default::default()
+    };
+    let strict = ServerConfig::builder()
+        .verifier_db(db(2048))
+        .build()
+        .unwrap();
+    let (session, served) = pair(
+        &strict,
+        &client("alice", "correct horse battery staple", legacy.clone()),
+    );
+    assert_eq!(
+        served.unwrap_err().alert(),
+        Some(AlertDescription::InsufficientSecurity)
+    );
+    assert!(session.is_err());
+    let legacy_server = ServerConfig::builder()
+        .verifier_db(db(2048))
+        .settings(legacy)
+        .build()
+        .unwrap();
+    let (session, _) = pair(&legacy_server, &alice());
+    assert_eq!(
+        session.unwrap_err().alert(),
+        Some(AlertDescription::InsufficientSecurity)
+    );
+    let nothing_left = HandshakeSettings {
+        encrypt_then_mac: false,
+        ..Default::default()
+    };
+    let e = ClientConfig::builder()
+        .srp("alice", "pw")
+        .settings(nothing_left.clone())
+        .build()
+        .unwrap_err();
+    assert!(e.to_string().contains("allow_mac_then_encrypt"), "{e}");
+    assert!(ServerConfig::builder()
+        .verifier_db(db(2048))
+        .settings(nothing_left)
+        .build()
+        .is_err());
 }

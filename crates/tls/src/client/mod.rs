@@ -200,6 +200,7 @@ impl ClientConfigBuilder {
                 "TLS-SRP needs TLS 1.2 within min_version..=max_version",
             ));
         }
+        settings.check_srp_record_protection()?;
         let provider = rustls::crypto::ring::default_provider();
         let cert_verifier = match self.server_auth_set {
             true => Some(self.certificate_verifier(&Arc::new(provider.clone()))?),
@@ -225,11 +226,12 @@ impl ClientConfigBuilder {
         };
         let params = SrpClientParams {
             username,
-            password,
+            password: zeroize::Zeroizing::new(password),
             suites,
             min_bits: settings.min_srp_bits,
             max_bits: settings.max_srp_bits,
             encrypt_then_mac: settings.encrypt_then_mac,
+            mac_then_encrypt: settings.allow_mac_then_encrypt,
             sessions,
             cert_verifier,
             signature_algorithms: provider.signature_verification_algorithms,

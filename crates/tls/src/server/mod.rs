@@ -195,6 +195,7 @@ impl ServerConfigBuilder {
     }
 
     fn build_srp(self, store: Arc<dyn VerifierStore>) -> Result<ServerConfig, Error> {
+        self.settings.check_srp_record_protection()?;
         // With a certificate too, the SRP-RSA suites are offered as well (RSA keys only).
         let certificate = match &self.cert {
             None => None,
@@ -223,9 +224,17 @@ impl ServerConfigBuilder {
                 "no TLS-SRP cipher suite left by cipher_names",
             ));
         }
-        let mut secret = [0u8; 32];
-        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut secret)
-            .map_err(|_| Error::config("no random bytes"))?;
+        // The store's own secret when it keeps one, so that every server reading it (and this
+        // one after a restart) shows an unknown name the same salt.
+        let secret = match store.simulation_secret()? {
+            Some(secret) => secret,
+            None => {
+                let mut secret = [0u8; 32];
+                ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut secret)
+                    .map_err(|_| Error::config("no random bytes"))?;
+                secret
+            }
+        };
         let sessions = match self.session_cache {
             Some(_) => SessionMap::new(4096, std::time::Duration::from_secs(3600)),
             None => SessionMap::new(1, std::time::Duration::ZERO),
@@ -234,6 +243,7 @@ impl ServerConfigBuilder {
             store,
             suites,
             encrypt_then_mac: self.settings.encrypt_then_mac,
+            mac_then_encrypt: self.settings.allow_mac_then_encrypt,
             simulate_unknown_users: self.simulate_unknown_users,
             secret,
             sessions: Arc::new(sessions),

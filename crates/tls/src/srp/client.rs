@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use zeroize::Zeroizing;
 
 use super::codec::{
     decode_certificate, decode_signature, ext, handshake, ClientHello, KeyExchangeParams,
@@ -19,11 +20,13 @@ use crate::{AlertDescription, Session};
 /// What an SRP client is configured with (shared by its connections).
 pub(crate) struct SrpClientParams {
     pub(crate) username: String,
-    pub(crate) password: String,
+    pub(crate) password: Zeroizing<String>,
     pub(crate) suites: Vec<SrpSuite>,
     pub(crate) min_bits: u32,
     pub(crate) max_bits: u32,
     pub(crate) encrypt_then_mac: bool,
+    /// Whether a server without Encrypt-then-MAC is accepted (legacy opt-in).
+    pub(crate) mac_then_encrypt: bool,
     /// Sessions by host and username.
     pub(crate) sessions: SessionMap,
     /// For the SRP-RSA suites: how to judge the server's certificate.
@@ -63,6 +66,10 @@ pub(crate) struct ClientRole {
     server_params: Option<(KeyExchangeParams, &'static SrpGroup)>,
     peer_certificates: Vec<Vec<u8>>,
 }
+
+/// Why a peer without Encrypt-then-MAC is refused.
+pub(crate) const MTE_REFUSED: &str = "the peer does not use Encrypt-then-MAC (RFC 7366); \
+     MAC-then-encrypt needs HandshakeSettings::allow_mac_then_encrypt";
 
 fn fail<T>(description: AlertDescription, why: impl Into<String>) -> Result<T, Failure> {
     Err(Failure::local(description, why))
@@ -128,6 +135,9 @@ impl ClientRole {
                     )
                 }
             }
+        }
+        if !self.keys.etm && !self.params.mac_then_encrypt {
+            return fail(AlertDescription::InsufficientSecurity, MTE_REFUSED);
         }
         core.hash(raw);
         self.keys.server_random = hello.random;
@@ -282,20 +292,22 @@ impl ClientRole {
             )
         })?;
         let group = group.params();
-        let mut a = [0u8; 32];
-        core.random(&mut a)?;
+        let mut a = Zeroizing::new([0u8; 32]);
+        core.random(&mut a[..])?;
         let a_pub = math::public_value(group, &a);
-        let x = math::x(
+        let x = Zeroizing::new(math::x(
             &params.salt,
             self.params.username.as_bytes(),
             self.params.password.as_bytes(),
-        );
-        let premaster = math::client_premaster(group, &x, &a, &a_pub, &params.b).map_err(|_| {
-            Failure::local(
-                AlertDescription::IllegalParameter,
-                "the server's B is 0 mod N",
-            )
-        })?;
+        ));
+        let premaster = math::client_premaster(group, &x, &a, &a_pub, &params.b)
+            .map(Zeroizing::new)
+            .map_err(|_| {
+                Failure::local(
+                    AlertDescription::IllegalParameter,
+                    "the server's B is 0 mod N",
+                )
+            })?;
         let mut cke = Vec::with_capacity(2 + a_pub.len());
         cke.extend_from_slice(&(a_pub.len() as u16).to_be_bytes());
         cke.extend_from_slice(&a_pub);

@@ -145,12 +145,16 @@ fn read_extensions(r: &mut Reader<'_>) -> Decoded<Extensions> {
         return Ok(out);
     }
     let mut list = Reader::new(r.vec16()?);
+    // One bit per extension type: duplicates are found in linear time however many arrive.
+    let mut seen = vec![0u64; 1 << 10];
     while !list.is_empty() {
         let kind = list.u16()?;
         let body = list.vec16()?.to_vec();
-        if out.iter().any(|(k, _)| *k == kind) {
+        let (word, bit) = (usize::from(kind >> 6), 1u64 << (kind & 63));
+        if seen[word] & bit != 0 {
             return Err(DecodeError("duplicate extension"));
         }
+        seen[word] |= bit;
         out.push((kind, body));
     }
     Ok(out)

@@ -16,6 +16,8 @@ const INCOMING_SIZE: usize = 2 * (5 + MAX_CIPHERTEXT);
 
 /// Largest handshake message accepted (a certificate chain fits easily).
 const MAX_HANDSHAKE: usize = 64 * 1024;
+/// Warning alerts (or renegotiation attempts) tolerated in a row before the connection fails.
+const MAX_WARNINGS: u32 = 4;
 
 /// A failure, kept so every later call reports the same thing.
 #[derive(Clone, Debug)]
@@ -104,6 +106,8 @@ pub(crate) struct Core {
     plaintext: Vec<u8>,
     plaintext_pos: usize,
     failure: Option<Failure>,
+    /// Warning alerts and refused renegotiations since the last application data.
+    warnings: u32,
     peer_closed: bool,
     eof: bool,
     sent_close: bool,
@@ -128,6 +132,7 @@ impl Core {
             plaintext: Vec::new(),
             plaintext_pos: 0,
             failure: None,
+            warnings: 0,
             peer_closed: false,
             eof: false,
             sent_close: false,
@@ -201,6 +206,20 @@ impl Core {
     /// The transcript hash so far.
     pub(crate) fn transcript_hash(&self) -> [u8; 32] {
         self.transcript.clone().finalize().into()
+    }
+
+    /// Counts a warning alert or refused renegotiation; too many in a row is fatal.
+    fn count_warning(&mut self) -> Result<(), Failure> {
+        self.warnings += 1;
+        if self.warnings > MAX_WARNINGS {
+            return Err(Failure::local(
+                AlertDescription::UnexpectedMessage,
+                format!(
+                    "more than {MAX_WARNINGS} warning alerts or renegotiation attempts in a row"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     fn send_alert(&mut self, fatal: bool, description: AlertDescription) {
@@ -325,8 +344,9 @@ impl<R: Role> SrpConnection<R> {
                 match description {
                     AlertDescription::CloseNotify => self.core.peer_closed = true,
                     _ if level == 2 => return Err(Failure::Remote(description)),
-                    // Warnings (user_canceled, no_renegotiation) change nothing here.
-                    _ => {}
+                    // Warnings (user_canceled, no_renegotiation) change nothing, but a peer
+                    // may not keep us busy with them.
+                    _ => self.core.count_warning()?,
                 }
                 Ok(())
             }
@@ -339,6 +359,7 @@ impl<R: Role> SrpConnection<R> {
                     self.core.plaintext_pos = 0;
                 }
                 self.core.plaintext.extend_from_slice(data);
+                self.core.warnings = 0;
                 Ok(())
             }
             _ => unexpected("unknown record type"),
@@ -365,6 +386,7 @@ impl<R: Role> SrpConnection<R> {
             let kind = raw[0];
             if !self.role.is_handshaking() {
                 // Renegotiation is refused (RFC 5746 allows a warning instead of a fatal alert).
+                self.core.count_warning()?;
                 self.core
                     .send_alert(false, AlertDescription::NoRenegotiation);
                 continue;

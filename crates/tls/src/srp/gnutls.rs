@@ -115,14 +115,9 @@ pub fn read_tpasswd(passwd: &str, conf: &str) -> Result<Vec<(String, VerifierEnt
         else {
             return Err(bad("tpasswd", i));
         };
-        users.push((
-            user.to_owned(),
-            VerifierEntry {
-                group,
-                salt,
-                verifier,
-            },
-        ));
+        let entry = VerifierEntry::new(group, salt, verifier)
+            .map_err(|e| Error::Config(format!("tpasswd, line {}: {e}", i + 1)))?;
+        users.push((user.to_owned(), entry));
     }
     Ok(users)
 }
@@ -150,6 +145,8 @@ pub fn write_tpasswd(users: &[(String, VerifierEntry)]) -> Result<(String, Strin
     }
     let mut passwd = String::new();
     for (user, entry) in users {
+        check_username(user)?;
+        entry.validate()?;
         // libsrp's base64 drops a leading zero byte of the first partial group, so such a
         // salt would come back different; salts made here never start with zero.
         if entry.salt.len() % 3 != 0 && entry.salt.first() == Some(&0) {
@@ -218,5 +215,42 @@ mod tests {
             vec![("alice".to_owned(), entry)]
         );
         assert!(read_tpasswd("bob:x:y:9\n", &conf).is_err());
+    }
+
+    /// Verifiers that would let anyone in (0, 1, N, N + 1) or that are not below N are
+    /// refused on import, as are names that would forge lines when written back.
+    #[test]
+    fn hostile_verifiers_and_names_are_refused_on_import() {
+        let entry = super::super::make_verifier("alice", "pw", 2048).unwrap();
+        let (passwd, conf) = write_tpasswd(&[("alice".into(), entry.clone())]).unwrap();
+        let n = entry.group.params().n_bytes.clone();
+        let plus_one = {
+            let mut v = n.clone();
+            *v.last_mut().unwrap() += 1;
+            v
+        };
+        let mut above = n.clone();
+        above.insert(0, 1);
+        let salt = srp_base64_encode(&entry.salt);
+        for verifier in [vec![0u8], vec![1], n.clone(), plus_one, above] {
+            let line = format!("eve:{}:{salt}:3\n", srp_base64_encode(&verifier));
+            assert!(
+                read_tpasswd(&line, &conf).is_err(),
+                "accepted verifier {:02x?}",
+                &verifier[..verifier.len().min(4)]
+            );
+        }
+        assert!(read_tpasswd(&passwd, &conf).is_ok());
+        let hostile = VerifierEntry {
+            verifier: vec![1],
+            ..entry.clone()
+        };
+        assert!(write_tpasswd(&[("eve".into(), hostile)]).is_err());
+        for name in ["a\nroot", "a:b", "tab\there", "del\u{7f}"] {
+            assert!(
+                write_tpasswd(&[(name.into(), entry.clone())]).is_err(),
+                "wrote {name:?}"
+            );
+        }
     }
 }

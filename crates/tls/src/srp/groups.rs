@@ -24,6 +24,12 @@ impl SrpGroup {
         GROUPS.iter().find(|g| g.bits == bits)
     }
 
+    /// The 2048-bit group: what `tlsdb add` and `make_verifier` callers use unless told
+    /// otherwise.
+    pub fn default_group() -> &'static SrpGroup {
+        &GROUPS[DEFAULT_INDEX]
+    }
+
     /// Every group, smallest first.
     pub fn all() -> &'static [SrpGroup] {
         &GROUPS
@@ -94,6 +100,9 @@ impl GroupParams {
         self.n_bytes.len()
     }
 }
+
+/// Where the 2048-bit group sits in `GROUPS`.
+const DEFAULT_INDEX: usize = 2;
 
 static PARAMS: [OnceLock<GroupParams>; 7] = [const { OnceLock::new() }; 7];
 

@@ -87,6 +87,12 @@ pub(crate) fn check_public(group: &GroupParams, value: &[u8]) -> Result<(), SrpM
     Ok(())
 }
 
+/// Whether `v` may serve as a verifier: below `N`, and neither 0 nor 1.
+pub(crate) fn is_usable_verifier(group: &GroupParams, v: &[u8]) -> bool {
+    let v = strip(v);
+    check_public(group, v).is_ok() && v != [1]
+}
+
 /// The client's premaster secret `(B - k·g^x)^(a + u·x) mod N`.
 pub(crate) fn client_premaster(
     group: &GroupParams,

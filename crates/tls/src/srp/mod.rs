@@ -8,6 +8,7 @@
 pub(crate) mod client;
 pub(crate) mod codec;
 pub(crate) mod conn;
+mod constant_time_hmac;
 pub mod gnutls;
 mod groups;
 mod math;

@@ -35,6 +35,12 @@ impl Default for Negotiated {
     }
 }
 
+impl Drop for Negotiated {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.master);
+    }
+}
+
 impl Negotiated {
     pub(crate) fn suite(&self) -> Result<SrpSuite, Failure> {
         self.suite

@@ -2,9 +2,14 @@
 
 use std::sync::Arc;
 
+use aes::cipher::generic_array::GenericArray;
+use aes::cipher::{BlockEncrypt, KeyInit};
+use aes::Aes128;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use zeroize::Zeroizing;
 
+use super::client::MTE_REFUSED;
 use super::codec::{
     decode_client_key_exchange, decode_signature_algorithms, decode_srp_extension,
     encode_certificate, ext, find_ext, handshake, ClientHello, KeyExchangeParams, ServerHello,
@@ -13,10 +18,10 @@ use super::codec::{
 use super::conn::{Core, Failure, Role};
 use super::negotiated::Negotiated;
 
+use super::math;
 use super::sessions::{SavedSession, SessionMap};
 use super::suites::SrpSuite;
-use super::verifier::{VerifierEntry, VerifierStore};
-use super::{math, SrpGroup};
+use super::verifier::{VerifierEntry, VerifierStore, SALT_LEN};
 use crate::{AlertDescription, Session};
 
 /// An SRP-RSA server's chain (DER, leaf first) and RSA signing key.
@@ -27,6 +32,8 @@ pub(crate) struct SrpServerParams {
     pub(crate) store: Arc<dyn VerifierStore>,
     pub(crate) suites: Vec<SrpSuite>,
     pub(crate) encrypt_then_mac: bool,
+    /// Whether a client without Encrypt-then-MAC is accepted (legacy opt-in).
+    pub(crate) mac_then_encrypt: bool,
     /// Answer unknown users with a fake but stable salt and verifier (RFC 5054 §2.5.1.3).
     pub(crate) simulate_unknown_users: bool,
     /// Keys the fake salts; random per configuration.
@@ -51,7 +58,9 @@ pub(crate) struct ServerRole {
     keys: Negotiated,
     username: Option<String>,
     /// The user's entry and our secret `b` with `B`, between hello and key exchange.
-    exchange: Option<(VerifierEntry, [u8; 32], Vec<u8>)>,
+    exchange: Option<(VerifierEntry, Zeroizing<[u8; 32]>, Vec<u8>)>,
+    /// What the session's user's entry looked like, so a later change ends resumption.
+    verifier_digest: [u8; 32],
 }
 
 fn fail<T>(description: AlertDescription, why: impl Into<String>) -> Result<T, Failure> {
@@ -66,27 +75,71 @@ impl ServerRole {
             state: State::ClientHello,
             username: None,
             exchange: None,
+            verifier_digest: [0; 32],
         }
     }
 
-    /// The entry for an unknown user when simulating: same salt every time for the same name,
-    /// a verifier nobody knows the password of.
+    /// The entry for an unknown user when simulating, made to be indistinguishable from a real
+    /// one, in content and in cost. The same salt every time for the same name (keyed by the
+    /// store's secret, so every server of the store agrees), shaped like `make_verifier`'s
+    /// salts, in the store's default group. The verifier is keyed output one byte shorter
+    /// than N, so already below it: no exponentiation and no reduction, where computing
+    /// `g^x` would make unknown names slower to answer. Its distribution does not matter: the
+    /// client only sees it masked in `B = k·v + g^b`.
     fn fake_entry(&self, username: &str) -> VerifierEntry {
-        let keyed = |label: &[u8]| {
-            let mut mac =
-                <Hmac<Sha256> as Mac>::new_from_slice(&self.params.secret).expect("any key length");
-            mac.update(label);
-            mac.update(username.as_bytes());
-            mac.finalize().into_bytes()
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.params.secret)
+            .expect("HMAC takes any key length");
+        mac.update(b"unknown SRP user");
+        mac.update(username.as_bytes());
+        let user_key = Zeroizing::new(<[u8; 32]>::from(mac.finalize().into_bytes()));
+        // AES-128 in counter mode under the per-name key: one HMAC, then a few AES blocks.
+        let aes = Aes128::new(GenericArray::from_slice(&user_key[..16]));
+        let block = |counter: u64| {
+            let mut block = GenericArray::from([0u8; 16]);
+            block[8..].copy_from_slice(&counter.to_be_bytes());
+            aes.encrypt_block(&mut block);
+            block
         };
-        let salt = keyed(b"salt")[..16].to_vec();
-        let x: [u8; 20] = keyed(b"verifier")[..20].try_into().unwrap_or([0; 20]);
-        let group = SrpGroup::by_bits(2048).unwrap_or(&SrpGroup::all()[2]);
+        // Real salts are drawn again until their first byte is not zero: do the same.
+        let salt = (0..256)
+            .map(|counter| block(counter)[..SALT_LEN].to_vec())
+            .find(|salt| salt[0] != 0)
+            .unwrap_or_else(|| vec![1; SALT_LEN]);
+        let group = self.params.store.default_group();
+        let verifier: Vec<u8> = (1 << 32..)
+            .flat_map(block)
+            .take(group.params().len() - 1)
+            .collect();
         VerifierEntry {
             group,
             salt,
-            verifier: math::verifier(group.params(), &x),
+            verifier,
         }
+    }
+
+    /// The stored entry for `username`, checked: a store's bad entry fails the handshake
+    /// rather than letting anyone in.
+    fn stored_entry(&self, username: &str) -> Result<Option<VerifierEntry>, Failure> {
+        let internal = |e: crate::Error| {
+            Failure::local(
+                AlertDescription::InternalError,
+                format!("verifier lookup failed: {e}"),
+            )
+        };
+        let entry = self.params.store.lookup(username).map_err(internal)?;
+        if let Some(entry) = &entry {
+            entry.validate().map_err(internal)?;
+        }
+        Ok(entry)
+    }
+
+    /// Whether a cached session may resume: its user still exists with the same verifier
+    /// (a deleted user, or a changed password, ends every session made before).
+    fn still_valid(&self, saved: &SavedSession) -> bool {
+        matches!(
+            self.params.store.lookup(&saved.username),
+            Ok(Some(entry)) if entry.digest() == saved.verifier_digest
+        )
     }
 
     fn client_hello(&mut self, core: &mut Core, body: &[u8], raw: &[u8]) -> Result<(), Failure> {
@@ -135,6 +188,9 @@ impl ServerRole {
             };
         self.keys.etm = self.params.encrypt_then_mac
             && find_ext(&hello.extensions, ext::ENCRYPT_THEN_MAC).is_some();
+        if !self.keys.etm && !self.params.mac_then_encrypt {
+            return fail(AlertDescription::InsufficientSecurity, MTE_REFUSED);
+        }
         self.keys.ems = find_ext(&hello.extensions, ext::EXTENDED_MASTER_SECRET).is_some();
         self.keys.client_random = hello.random;
         core.random(&mut self.keys.server_random)?;
@@ -154,7 +210,8 @@ impl ServerRole {
         let resumable = (!hello.session_id.is_empty())
             .then(|| self.params.sessions.get(&hello.session_id))
             .flatten()
-            .filter(|s| s.username == username && s.suite == suite.id && s.ems == self.keys.ems);
+            .filter(|s| s.username == username && s.suite == suite.id && s.ems == self.keys.ems)
+            .filter(|s| self.still_valid(s));
         self.username = Some(username.clone());
         if let Some(saved) = resumable {
             self.keys.session_id = saved.id.clone();
@@ -163,7 +220,7 @@ impl ServerRole {
             let server_hello = ServerHello {
                 version: TLS12,
                 random: self.keys.server_random,
-                session_id: saved.id,
+                session_id: saved.id.clone(),
                 suite: suite.id,
                 extensions,
             };
@@ -173,24 +230,18 @@ impl ServerRole {
             return Ok(());
         }
 
-        let entry = match self.params.store.lookup(&username) {
-            Ok(Some(entry)) => entry,
-            Ok(None) if self.params.simulate_unknown_users => self.fake_entry(&username),
-            Ok(None) => {
+        let entry = match self.stored_entry(&username)? {
+            Some(entry) => entry,
+            None if self.params.simulate_unknown_users => self.fake_entry(&username),
+            None => {
                 return fail(
                     AlertDescription::UnknownPskIdentity,
                     format!("unknown SRP user {username:?}"),
                 )
             }
-            Err(e) => {
-                return fail(
-                    AlertDescription::InternalError,
-                    format!("verifier lookup failed: {e}"),
-                )
-            }
         };
-        let mut b = [0u8; 32];
-        core.random(&mut b)?;
+        let mut b = Zeroizing::new([0u8; 32]);
+        core.random(&mut b[..])?;
         let group = entry.group.params();
         let b_pub = math::server_public(group, &entry.verifier, &b);
         let mut session_id = vec![0u8; 32];
@@ -279,8 +330,10 @@ impl ServerRole {
                 "no key exchange in progress",
             )
         })?;
+        self.verifier_digest = entry.digest();
         let premaster =
             math::server_premaster(entry.group.params(), &entry.verifier, &b, &a_pub, &b_pub)
+                .map(Zeroizing::new)
                 .map_err(|_| {
                     Failure::local(
                         AlertDescription::IllegalParameter,
@@ -310,7 +363,8 @@ impl ServerRole {
                     suite.id,
                     self.keys.ems,
                     username,
-                ),
+                )
+                .with_verifier_digest(self.verifier_digest),
             );
         }
         self.state = State::Done;

@@ -4,6 +4,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use zeroize::Zeroize;
+
 /// What resuming needs (RFC 5246 §7.3 session state, plus the RFC 7627 flag).
 #[derive(Clone)]
 pub(crate) struct SavedSession {
@@ -12,7 +14,16 @@ pub(crate) struct SavedSession {
     pub(crate) suite: u16,
     pub(crate) ems: bool,
     pub(crate) username: String,
+    /// Server side: the user's verifier entry when the session was made
+    /// ([`VerifierEntry::digest`](super::VerifierEntry)); all zeros on the client.
+    pub(crate) verifier_digest: [u8; 32],
     saved: Instant,
+}
+
+impl Drop for SavedSession {
+    fn drop(&mut self) {
+        self.master.zeroize();
+    }
 }
 
 impl SavedSession {
@@ -29,16 +40,31 @@ impl SavedSession {
             suite,
             ems,
             username,
+            verifier_digest: [0; 32],
             saved: Instant::now(),
         }
     }
+
+    /// Ties the session to the user's entry as it is now.
+    pub(crate) fn with_verifier_digest(mut self, digest: [u8; 32]) -> Self {
+        self.verifier_digest = digest;
+        self
+    }
 }
 
-/// Sessions by key, and the keys in the order they arrived (for eviction).
+/// Sessions by key, and the keys in the order they arrived (for eviction). A queued key whose
+/// session was since replaced or dropped is stale: its time no longer matches the map's.
 #[derive(Default)]
 struct Entries {
     by_key: HashMap<Vec<u8>, SavedSession>,
-    order: VecDeque<Vec<u8>>,
+    order: VecDeque<(Vec<u8>, Instant)>,
+}
+
+impl Entries {
+    /// Whether a queued key still stands for the session in the map.
+    fn is_current(&self, key: &[u8], saved: Instant) -> bool {
+        self.by_key.get(key).is_some_and(|s| s.saved == saved)
+    }
 }
 
 /// A bounded, expiring, thread-safe map from a key to a session, oldest evicted first.
@@ -59,17 +85,28 @@ impl SessionMap {
 
     pub(crate) fn put(&self, key: Vec<u8>, session: SavedSession) {
         let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let Entries { by_key: map, order } = &mut *guard;
-        if map.insert(key.clone(), session).is_none() {
-            order.push_back(key);
-        }
-        while map.len() > self.capacity {
-            match order.pop_front() {
-                Some(oldest) => {
-                    map.remove(&oldest);
-                }
-                None => break,
+        let entries = &mut *guard;
+        let saved = session.saved;
+        entries.by_key.insert(key.clone(), session);
+        entries.order.push_back((key, saved));
+        // From the oldest: drop stale keys, expired sessions, and whatever is over capacity.
+        while let Some((oldest, saved)) = entries.order.front() {
+            let current = entries.is_current(oldest, *saved);
+            let keep = current
+                && saved.elapsed() <= self.lifetime
+                && entries.by_key.len() <= self.capacity;
+            if keep {
+                break;
             }
+            if current {
+                entries.by_key.remove(oldest);
+            }
+            entries.order.pop_front();
+        }
+        // Stale keys behind a long-lived head: sweep them once they outnumber live sessions.
+        if entries.order.len() > 2 * self.capacity {
+            let Entries { by_key, order } = entries;
+            order.retain(|(k, t)| by_key.get(k).is_some_and(|s| s.saved == *t));
         }
     }
 
@@ -107,5 +144,25 @@ mod tests {
         short.put(vec![1], session(1));
         std::thread::sleep(Duration::from_millis(5));
         assert!(short.get(&[1]).is_none(), "expired");
+    }
+
+    /// Sessions that expire and are looked up (and so dropped) one by one must not leave their
+    /// keys behind in the eviction queue.
+    #[test]
+    fn expired_sessions_leave_nothing_behind() {
+        let map = SessionMap::new(100, Duration::ZERO);
+        for i in 0..10_000u32 {
+            let key = i.to_be_bytes().to_vec();
+            map.put(key.clone(), session(1));
+            std::thread::sleep(Duration::from_nanos(1));
+            let _ = map.get(&key);
+        }
+        let inner = map.inner.lock().unwrap();
+        assert!(inner.by_key.len() <= 100);
+        assert!(
+            inner.order.len() <= 200,
+            "eviction queue holds {} keys",
+            inner.order.len()
+        );
     }
 }

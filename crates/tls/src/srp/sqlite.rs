@@ -2,17 +2,20 @@
 //! change is one transaction, so a crash mid-write loses no existing user.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 use super::private_file::create_private;
-use super::verifier::{check_username, VerifierEntry, VerifierStore};
+use super::verifier::{check_username, random_bytes, VerifierEntry, VerifierStore};
 use super::SrpGroup;
 use crate::Error;
 
 /// Schema version written by `create`, checked by `open`.
 const FORMAT: i64 = 1;
+/// The default group size of a new database.
+const DEFAULT_BITS: u32 = 2048;
 
 /// An SRP verifier database in a SQLite file (what `tlsdb` manages).
 ///
@@ -25,9 +28,23 @@ const FORMAT: i64 = 1;
 /// assert!(db.lookup("alice")?.unwrap().check_password("alice", "s3cret"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug)]
+///
+/// Besides the users, the file keeps the default group (what `tlsdb add` uses and what unknown
+/// users are shown) and the secret behind unknown users' fake salts, so that every server
+/// reading the file, before and after a restart, shows an unknown name the same salt.
 pub struct SqliteVerifierDb {
     conn: Mutex<Connection>,
+    simulation_secret: [u8; 32],
+    default_bits: AtomicU32,
+}
+
+impl std::fmt::Debug for SqliteVerifierDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The simulation secret stays out of logs.
+        f.debug_struct("SqliteVerifierDb")
+            .field("default_bits", &self.default_bits())
+            .finish_non_exhaustive()
+    }
 }
 
 fn db_error(e: rusqlite::Error) -> Error {
@@ -67,9 +84,69 @@ impl SqliteVerifierDb {
              COMMIT;"
         ))
         .map_err(db_error)?;
+        Self::with_settings(conn)
+    }
+
+    /// Reads the settings kept in `meta`, adding those a database made by an older version
+    /// lacks. A value already there (made by `tlsdb create` or by another server) always wins.
+    fn with_settings(conn: Connection) -> Result<Self, Error> {
+        let setting = |key: &str| -> Result<Option<rusqlite::types::Value>, Error> {
+            conn.query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(db_error)
+        };
+        if setting("simulation_secret")?.is_none() {
+            let mut fresh = [0u8; 32];
+            random_bytes(&mut fresh)?;
+            conn.execute(
+                "INSERT OR IGNORE INTO meta VALUES ('simulation_secret', ?1)",
+                params![fresh.to_vec()],
+            )
+            .map_err(db_error)?;
+        }
+        use rusqlite::types::Value;
+        let simulation_secret = match setting("simulation_secret")? {
+            Some(Value::Blob(bytes)) => <[u8; 32]>::try_from(bytes.as_slice()).ok(),
+            _ => None,
+        }
+        .ok_or_else(|| Error::Config("verifier database: malformed simulation secret".into()))?;
+        let default_bits = match setting("default_bits")? {
+            None => DEFAULT_BITS,
+            Some(Value::Integer(bits)) if SrpGroup::by_bits(bits as u32).is_some() => bits as u32,
+            Some(_) => {
+                return Err(Error::Config(
+                    "verifier database: malformed default group".into(),
+                ))
+            }
+        };
         Ok(Self {
             conn: Mutex::new(conn),
+            simulation_secret,
+            default_bits: AtomicU32::new(default_bits),
         })
+    }
+
+    /// The group size new users get unless told otherwise, and the group unknown users are
+    /// shown: 2048 bits unless [`set_default_bits`](Self::set_default_bits) changed it.
+    pub fn default_bits(&self) -> u32 {
+        self.default_bits.load(Ordering::Relaxed)
+    }
+
+    /// Sets the default group size (an RFC 5054 size), kept in the file.
+    pub fn set_default_bits(&self, bits: u32) -> Result<(), Error> {
+        if SrpGroup::by_bits(bits).is_none() {
+            return Err(Error::Config(format!("no RFC 5054 group of {bits} bits")));
+        }
+        self.conn()
+            .execute(
+                "INSERT OR REPLACE INTO meta VALUES ('default_bits', ?1)",
+                params![bits],
+            )
+            .map_err(db_error)?;
+        self.default_bits.store(bits, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Opens an existing database.
@@ -97,9 +174,7 @@ impl SqliteVerifierDb {
                 path.display()
             )));
         }
-        Ok(Self {
-            conn: Mutex::new(conn),
-        })
+        Self::with_settings(conn)
     }
 
     /// The files a database at `path` lives in: the file itself and what SQLite keeps beside
@@ -128,9 +203,11 @@ impl SqliteVerifierDb {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Adds a user; fails if the name is taken.
+    /// Adds a user; fails if the name is taken or the entry is unfit
+    /// ([`VerifierEntry::validate`]).
     pub fn add(&self, username: &str, entry: &VerifierEntry) -> Result<(), Error> {
         check_username(username)?;
+        entry.validate()?;
         let inserted = self
             .conn()
             .execute(
@@ -199,13 +276,18 @@ impl VerifierStore for SqliteVerifierDb {
                     "user {username:?} has an unknown group of {bits} bits"
                 ))
             })?;
-            Ok(VerifierEntry {
-                group,
-                salt,
-                verifier,
-            })
+            VerifierEntry::new(group, salt, verifier)
+                .map_err(|e| Error::Config(format!("user {username:?}: {e}")))
         })
         .transpose()
+    }
+
+    fn default_group(&self) -> &'static SrpGroup {
+        SrpGroup::by_bits(self.default_bits()).unwrap_or(SrpGroup::default_group())
+    }
+
+    fn simulation_secret(&self) -> Result<Option<[u8; 32]>, Error> {
+        Ok(Some(self.simulation_secret))
     }
 }
 
@@ -238,5 +320,30 @@ mod tests {
         assert!(db.remove("bob").is_err());
         std::fs::write(dir.path().join("junk.db"), b"not sqlite").unwrap();
         assert!(SqliteVerifierDb::open(dir.path().join("junk.db")).is_err());
+    }
+
+    /// Entries are checked going in and coming out: a hostile entry is refused by `add`, and
+    /// one planted in the file behind our back is an error on lookup, never a login.
+    #[test]
+    fn hostile_entries_and_names_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.db");
+        let db = SqliteVerifierDb::create(&path).unwrap();
+        let good = make_verifier("alice", "pw", 2048).unwrap();
+        let one = VerifierEntry {
+            verifier: vec![1],
+            ..good.clone()
+        };
+        assert!(db.add("eve", &one).is_err());
+        assert!(db.add("a\nroot", &good).is_err());
+        assert!(db.add("a:b", &good).is_err());
+        db.add("alice", &good).unwrap();
+        db.conn()
+            .execute(
+                "UPDATE users SET verifier = x'01' WHERE username = 'alice'",
+                [],
+            )
+            .unwrap();
+        assert!(db.lookup("alice").is_err(), "tampered entry served");
     }
 }

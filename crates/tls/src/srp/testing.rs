@@ -18,6 +18,7 @@ pub(crate) fn server(bits: u32) -> SrpConnection<ServerRole> {
         store: Arc::new(db),
         suites: SUITES.iter().copied().filter(|s| !s.rsa).collect(),
         encrypt_then_mac: true,
+        mac_then_encrypt: false,
         simulate_unknown_users: true,
         secret: [1; 32],
         sessions: Arc::new(SessionMap::new(8, Duration::from_secs(60))),
@@ -30,11 +31,12 @@ pub(crate) fn server(bits: u32) -> SrpConnection<ServerRole> {
 pub(crate) fn client(min_bits: u32) -> SrpConnection<ClientRole> {
     let params = SrpClientParams {
         username: "alice".into(),
-        password: "pw".into(),
+        password: zeroize::Zeroizing::new("pw".into()),
         suites: SUITES.iter().copied().filter(|s| !s.rsa).collect(),
         min_bits,
         max_bits: 8192,
         encrypt_then_mac: true,
+        mac_then_encrypt: false,
         sessions: SessionMap::new(8, Duration::from_secs(60)),
         cert_verifier: None,
         signature_algorithms: rustls::crypto::ring::default_provider()

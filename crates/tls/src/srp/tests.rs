@@ -57,7 +57,11 @@ fn hello(username: &str) -> ClientHello {
         random: [5; 32],
         session_id: vec![],
         suites: vec![0xc01d],
-        extensions: vec![(ext::SRP, srp), (ext::EXTENDED_MASTER_SECRET, vec![])],
+        extensions: vec![
+            (ext::SRP, srp),
+            (ext::EXTENDED_MASTER_SECRET, vec![]),
+            (ext::ENCRYPT_THEN_MAC, vec![]),
+        ],
     }
 }
 
@@ -176,7 +180,10 @@ fn client_after_server_hello() -> SrpConnection<ClientRole> {
         random: [6; 32],
         session_id: vec![1; 32],
         suite: SrpSuite::allowed(&[])[0].id,
-        extensions: vec![(ext::EXTENDED_MASTER_SECRET, vec![])],
+        extensions: vec![
+            (ext::EXTENDED_MASTER_SECRET, vec![]),
+            (ext::ENCRYPT_THEN_MAC, vec![]),
+        ],
     };
     feed(
         &mut conn,
@@ -290,6 +297,37 @@ fn client_refuses_bad_server_hellos() {
         feed(&mut conn, &handshake_record(handshake::FINISHED, &[0; 12])),
         AlertDescription::UnexpectedMessage,
     );
+    // A server that does not take up Encrypt-then-MAC is refused unless MtE was allowed.
+    let mut conn = client();
+    let no_etm = ServerHello {
+        version: TLS12,
+        random: [6; 32],
+        session_id: vec![],
+        suite: 0xc01d,
+        extensions: vec![(ext::EXTENDED_MASTER_SECRET, vec![])],
+    };
+    expect_alert(
+        feed(
+            &mut conn,
+            &handshake_record(handshake::SERVER_HELLO, &no_etm.encode()),
+        ),
+        AlertDescription::InsufficientSecurity,
+    );
+}
+
+#[test]
+fn server_refuses_clients_without_encrypt_then_mac() {
+    let mut legacy = hello("alice");
+    legacy
+        .extensions
+        .retain(|(kind, _)| *kind != ext::ENCRYPT_THEN_MAC);
+    expect_alert(
+        feed(
+            &mut server(),
+            &handshake_record(handshake::CLIENT_HELLO, &legacy.encode()),
+        ),
+        AlertDescription::InsufficientSecurity,
+    );
 }
 
 #[test]
@@ -344,7 +382,7 @@ fn several_handshake_messages_in_one_record_are_all_read() {
         random: [6; 32],
         session_id: vec![1; 32],
         suite: 0xc01d,
-        extensions: vec![],
+        extensions: vec![(ext::ENCRYPT_THEN_MAC, vec![])],
     };
     let params = KeyExchangeParams {
         n: group.n_bytes.clone(),
@@ -383,4 +421,90 @@ fn records(mut bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
         bytes = &bytes[5 + len..];
     }
     out
+}
+
+/// A peer may not keep the connection busy with warnings: a handful are tolerated, a stream of
+/// them is fatal.
+#[test]
+fn a_stream_of_warning_alerts_is_cut_off() {
+    let mut conn = server();
+    feed(
+        &mut conn,
+        &handshake_record(handshake::CLIENT_HELLO, &hello("alice").encode()),
+    )
+    .unwrap();
+    let warning = record(content::ALERT, &[1, AlertDescription::UserCanceled.code()]);
+    feed(&mut conn, &warning).unwrap();
+    feed(&mut conn, &warning).unwrap();
+    expect_alert(
+        feed(&mut conn, &warning.repeat(1000)),
+        AlertDescription::UnexpectedMessage,
+    );
+}
+
+/// Duplicate extensions are found in linear time: four times as many extensions cost about four
+/// times as much to decode (a pairwise search would cost sixteen times as much), so a 64 KB
+/// ClientHello stuffed with 16,000 of them is no lever for an attacker.
+#[test]
+fn duplicate_extensions_are_found_in_linear_time() {
+    let stuffed = |count: u16| {
+        let mut hello = hello("alice");
+        hello
+            .extensions
+            .extend((1000..1000 + count).map(|kind| (kind, vec![])));
+        hello
+    };
+    let fastest_decode = |hello: &ClientHello| {
+        let encoded = hello.encode();
+        (0..5)
+            .map(|_| {
+                let started = std::time::Instant::now();
+                assert_eq!(&ClientHello::decode(&encoded).unwrap(), hello);
+                started.elapsed()
+            })
+            .min()
+            .unwrap()
+    };
+    let (small, large) = (stuffed(4_000), stuffed(16_000));
+    let ratio = fastest_decode(&large).as_secs_f64() / fastest_decode(&small).as_secs_f64();
+    assert!(ratio < 8.0, "4x the extensions cost {ratio:.1}x the time");
+    let mut duplicated = large.clone();
+    duplicated.extensions.push((16_999, vec![]));
+    assert!(
+        ClientHello::decode(&duplicated.encode()).is_err(),
+        "duplicate accepted"
+    );
+}
+
+/// What an unknown user is shown looks like a real user's: a 16-byte salt whose first byte is
+/// not zero (as `make_verifier` draws them), the same one every time, in the store's default
+/// group.
+#[test]
+fn unknown_users_get_stable_salts_shaped_like_real_ones() {
+    let key_exchange = |conn: &mut SrpConnection<ServerRole>, user: &str| {
+        feed(
+            conn,
+            &handshake_record(handshake::CLIENT_HELLO, &hello(user).encode()),
+        )
+        .unwrap();
+        let mut flight = Vec::new();
+        conn.write_tls(&mut flight).unwrap();
+        let (_, body) = records(&flight)
+            .into_iter()
+            .find(|(_, body)| body[0] == handshake::SERVER_KEY_EXCHANGE)
+            .unwrap();
+        KeyExchangeParams::decode(&body[4..]).unwrap().0
+    };
+    let real = key_exchange(&mut server(), "alice");
+    for user in ["mallory", "eve", "trudy", "x"] {
+        let first = key_exchange(&mut server(), user);
+        let again = key_exchange(&mut server(), user);
+        assert_eq!(first.salt, again.salt, "{user}: salt not stable");
+        assert_eq!(first.salt.len(), real.salt.len(), "{user}: salt length");
+        assert_ne!(
+            first.salt[0], 0,
+            "{user}: salts made here never start with 0"
+        );
+        assert_eq!(first.n, real.n, "{user}: group");
+    }
 }
