@@ -109,6 +109,50 @@ fn tls_server_serves_srp_users_to_tls_client() {
     );
     assert!(stdout.ends_with("for alice only\n"), "{stdout}");
 
+    // The database sits inside the served folder, as a careless quickstart would have it:
+    // neither it, its SQLite companions nor dotfiles are served or listed.
+    std::fs::write(dir.path().join(".env"), "SECRET=1\n").unwrap();
+    for path in ["/users.db", "/users.db-wal", "/users.db-shm", "/.env"] {
+        let refused = run(
+            Command::new(TLS).args([
+                "client",
+                "-u",
+                "alice",
+                "-p",
+                "open sesame",
+                "--get",
+                path,
+                &target,
+            ]),
+            b"",
+        );
+        let status = String::from_utf8_lossy(&refused.stderr);
+        assert!(status.contains(" 404 "), "{path}: {status}");
+        assert!(
+            !String::from_utf8_lossy(&refused.stdout).contains("SQLite"),
+            "{path}"
+        );
+    }
+    let listing = run(
+        Command::new(TLS).args([
+            "client",
+            "-u",
+            "alice",
+            "-p",
+            "open sesame",
+            "--get",
+            "/",
+            &target,
+        ]),
+        b"",
+    );
+    let listing = succeeded(&listing);
+    assert!(
+        listing.contains("note.txt") && !listing.contains("users.db"),
+        "{listing}"
+    );
+    assert!(!listing.contains(".env"), "{listing}");
+
     let wrong = run(
         Command::new(TLS).args(["client", "-u", "alice", "-p", "guess", &target]),
         b"",
