@@ -1,7 +1,8 @@
-//! The sans-IO engine boundary: what `TlsStream` needs from a TLS implementation.
+//! The engine boundary: what a [`Connection`](crate::Connection) needs from a TLS
+//! implementation.
 //!
 //! rustls's connections implement it here; the TLS-SRP engine implements the same calls, so
-//! the stream code serves both.
+//! the connection's policy and every driver serve both.
 
 use std::io;
 
@@ -18,6 +19,9 @@ pub(crate) trait Engine: Send + Sync {
     fn process_new_packets(&mut self) -> Result<(), Error>;
     fn is_handshaking(&self) -> bool;
     fn wants_write(&self) -> bool;
+    /// No plaintext is waiting and the peer has not ended the connection: only more TLS bytes
+    /// can make progress.
+    fn wants_read(&self) -> bool;
     /// Decrypted application data: `Ok(0)` after the peer's close_notify, `WouldBlock` when
     /// more records are needed, `UnexpectedEof` when the transport ended without close_notify.
     fn read_plaintext(&mut self, buf: &mut [u8]) -> io::Result<usize>;
@@ -26,6 +30,12 @@ pub(crate) trait Engine: Send + Sync {
     fn send_close_notify(&mut self);
     /// What was negotiated; called once the handshake is done.
     fn session(&self) -> Session;
+    /// Whether processing handshake messages can take milliseconds (TLS-SRP's big-number
+    /// arithmetic), so that an event loop should run it off its reactor.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    fn heavy_handshake(&self) -> bool {
+        false
+    }
 }
 
 impl Engine for rustls::Connection {
@@ -49,6 +59,10 @@ impl Engine for rustls::Connection {
 
     fn wants_write(&self) -> bool {
         rustls::CommonState::wants_write(self)
+    }
+
+    fn wants_read(&self) -> bool {
+        rustls::CommonState::wants_read(self)
     }
 
     fn read_plaintext(&mut self, buf: &mut [u8]) -> io::Result<usize> {

@@ -26,6 +26,7 @@
 mod alert;
 mod checker;
 mod client;
+mod connection;
 mod engine;
 mod error;
 mod fingerprint;
@@ -35,6 +36,8 @@ mod session;
 mod settings;
 pub mod srp;
 mod stream;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
@@ -43,6 +46,7 @@ pub mod fuzzing;
 pub use alert::AlertDescription;
 pub use checker::Checker;
 pub use client::{probe, ClientConfig, ClientConfigBuilder, ServerAuth, SessionStore};
+pub use connection::Connection;
 pub use error::{AuthenticationError, Error};
 pub use fingerprint::{Fingerprint, FingerprintAlgorithm, FingerprintParseError};
 pub use keys::{CertificateChain, PrivateKey, TrustRoots};

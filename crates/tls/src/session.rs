@@ -88,19 +88,15 @@ impl Session {
     }
 }
 
-impl Session {
-    /// Stands in until the handshake completes; never seen by callers.
-    pub(crate) fn placeholder() -> Self {
-        Self {
-            version: ProtocolVersion::Tls12,
-            cipher_suite: String::new(),
-            peer_certificates: Vec::new(),
-            resumed: false,
-            alpn: None,
-            server_name: None,
-            srp_username: None,
-            encrypt_then_mac: None,
-            extended_master_secret: None,
-        }
-    }
-}
+/// Stands in where a session is asked for before any exists; a `TlsStream` never shows it.
+pub(crate) static NO_SESSION: Session = Session {
+    version: ProtocolVersion::Tls12,
+    cipher_suite: String::new(),
+    peer_certificates: Vec::new(),
+    resumed: false,
+    alpn: None,
+    server_name: None,
+    srp_username: None,
+    encrypt_then_mac: None,
+    extended_master_secret: None,
+};

@@ -1,9 +1,9 @@
-//! `TlsStream`: one blocking stream over any `Read + Write`, driving any [`Engine`].
+//! `TlsStream`: the blocking driver. It moves bytes between a `Read + Write` transport and a
+//! [`Connection`], which decides everything else.
 
 use std::io::{self, BufRead, Read, Write};
 
-use crate::engine::Engine;
-use crate::{Checker, Error, Session};
+use crate::{Connection, Error, Session};
 
 /// Size of the buffer behind [`BufRead`]: enough for request heads and lines; bulk reads go
 /// through `Read` without it. Every idle connection waiting in `fill_buf` holds one.
@@ -16,9 +16,7 @@ const BUF_READ_SIZE: usize = 8 * 1024;
 /// Call [`close`](Self::close) to send close_notify; dropping the stream just drops the socket.
 pub struct TlsStream<S> {
     sock: S,
-    engine: Box<dyn Engine>,
-    session: Session,
-    ignore_abrupt_close: bool,
+    conn: Connection,
     /// Plaintext read ahead by `fill_buf` (allocated on first use), served before anything
     /// else: `read_ahead[read_ahead_pos..read_ahead_len]`.
     read_ahead: Box<[u8]>,
@@ -27,50 +25,32 @@ pub struct TlsStream<S> {
 }
 
 impl<S: Read + Write> TlsStream<S> {
-    /// Runs the handshake to completion, then the checker. A client passes the name it sent
-    /// by SNI, which its engine cannot report.
-    pub(crate) fn handshake(
-        sock: S,
-        engine: Box<dyn Engine>,
-        checker: Option<&Checker>,
-        sent_server_name: Option<String>,
-    ) -> Result<Self, Error> {
+    /// Runs `conn`'s handshake over `sock` to completion (the Checker included).
+    pub(crate) fn handshake(sock: S, conn: Connection) -> Result<Self, Error> {
         let mut stream = Self {
             sock,
-            engine,
-            session: Session::placeholder(),
-            ignore_abrupt_close: false,
+            conn,
             read_ahead: Box::default(),
             read_ahead_pos: 0,
             read_ahead_len: 0,
         };
-        while stream.engine.is_handshaking() {
+        while stream.conn.is_handshaking() {
             stream.exchange()?;
         }
         stream.flush_tls()?;
-        stream.session = stream.engine.session();
-        if sent_server_name.is_some() {
-            stream.session.server_name = sent_server_name;
-        }
-        if let Some(checker) = checker {
-            if let Err(e) = checker.check(&stream.session) {
-                stream.engine.send_close_notify();
-                let _ = stream.flush_tls();
-                return Err(Error::Authentication(e));
-            }
-        }
         Ok(stream)
     }
 
     /// What the handshake negotiated.
     pub fn session(&self) -> &Session {
-        &self.session
+        // A TlsStream exists only after its handshake, so the session is always there.
+        self.conn.session().unwrap_or(&crate::session::NO_SESSION)
     }
 
     /// When set, a peer that closes without close_notify reads as a clean end of stream
     /// instead of [`Error::AbruptClose`] (for peers known to do so, e.g. old HTTP/1.0 servers).
     pub fn set_ignore_abrupt_close(&mut self, ignore: bool) {
-        self.ignore_abrupt_close = ignore;
+        self.conn.set_ignore_abrupt_close(ignore);
     }
 
     /// The transport.
@@ -85,16 +65,16 @@ impl<S: Read + Write> TlsStream<S> {
 
     /// Sends close_notify and hands the transport back (still open).
     pub fn close(mut self) -> Result<S, Error> {
-        self.engine.send_close_notify();
+        self.conn.send_close_notify();
         self.flush_tls()?;
         self.sock.flush()?;
         Ok(self.sock)
     }
 
-    /// Writes out everything the engine has queued.
+    /// Writes out everything the connection has queued.
     fn flush_tls(&mut self) -> Result<(), Error> {
-        while self.engine.wants_write() {
-            match self.engine.write_tls(&mut self.sock) {
+        while self.conn.wants_write() {
+            match self.conn.write_tls(&mut self.sock) {
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(self.alert_behind(e)),
@@ -111,9 +91,9 @@ impl<S: Read + Write> TlsStream<S> {
         if matches!(
             write_error.kind(),
             BrokenPipe | ConnectionReset | ConnectionAborted
-        ) && matches!(self.engine.read_tls(&mut self.sock), Ok(n) if n > 0)
+        ) && matches!(self.conn.read_tls(&mut self.sock), Ok(n) if n > 0)
         {
-            if let Err(alert @ Error::RemoteAlert { .. }) = self.engine.process_new_packets() {
+            if let Err(alert @ Error::RemoteAlert { .. }) = self.conn.process_new_packets() {
                 return alert;
             }
         }
@@ -123,39 +103,27 @@ impl<S: Read + Write> TlsStream<S> {
     /// Sends what is queued, then reads and processes one batch of records.
     fn exchange(&mut self) -> Result<(), Error> {
         self.flush_tls()?;
-        let read = loop {
-            match self.engine.read_tls(&mut self.sock) {
-                Ok(n) => break n,
+        loop {
+            match self.conn.read_tls(&mut self.sock) {
+                Ok(_) => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(Error::Io(e)),
             }
-        };
-        if let Err(e) = self.engine.process_new_packets() {
-            // Deliver the alert the engine queued; the error we report is ours, not the write's.
+        }
+        if let Err(e) = self.conn.process_new_packets() {
+            // Deliver the alert the connection queued; the error we report is ours, not the
+            // write's.
             let _ = self.flush_tls();
             return Err(e);
-        }
-        if read == 0 && self.engine.is_handshaking() {
-            return Err(Error::AbruptClose);
         }
         Ok(())
     }
 
-    fn read_plaintext(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
+    fn read_plaintext(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
-            match self.engine.read_plaintext(buf) {
-                Ok(n) => return Ok(n),
+            match self.conn.read_plaintext(buf) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.exchange()?,
-                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                    return match self.ignore_abrupt_close {
-                        true => Ok(0),
-                        false => Err(Error::AbruptClose),
-                    };
-                }
-                Err(e) => return Err(Error::Io(e)),
+                other => return other,
             }
         }
     }
@@ -168,7 +136,7 @@ impl<S: Read + Write> Read for TlsStream<S> {
             self.consume(n);
             return Ok(n);
         }
-        Ok(self.read_plaintext(buf)?)
+        self.read_plaintext(buf)
     }
 }
 
@@ -194,7 +162,9 @@ impl<S: Read + Write> BufRead for TlsStream<S> {
 
 impl<S: Read + Write> Write for TlsStream<S> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.engine.write_plaintext(buf)?;
+        // Drained first, the connection's bounded buffer has room for at least one record.
+        self.flush_tls()?;
+        let n = self.conn.write_plaintext(buf)?;
         self.flush_tls()?;
         Ok(n)
     }
@@ -208,7 +178,7 @@ impl<S: Read + Write> Write for TlsStream<S> {
 impl<S> std::fmt::Debug for TlsStream<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TlsStream")
-            .field("session", &self.session)
+            .field("session", &self.conn.session())
             .finish_non_exhaustive()
     }
 }

@@ -16,8 +16,8 @@ use crate::srp::conn::SrpConnection;
 use crate::srp::sessions::SessionMap;
 use crate::srp::suites::SrpSuite;
 use crate::{
-    CertificateChain, Checker, Error, Fingerprint, HandshakeSettings, PrivateKey, Session,
-    TlsStream, TrustRoots,
+    CertificateChain, Checker, Connection, Error, Fingerprint, HandshakeSettings, PrivateKey,
+    Session, TlsStream, TrustRoots,
 };
 use verify::{Accept, KeyHolderVerifier};
 
@@ -297,6 +297,11 @@ impl ClientConfig {
     ///
     /// `host` is a DNS name or an IP address (IPv6 with or without brackets).
     pub fn connect<S: Read + Write>(&self, host: &str, sock: S) -> Result<TlsStream<S>, Error> {
+        TlsStream::handshake(sock, self.connection(host)?)
+    }
+
+    /// A sans-IO connection to `host` under this configuration ([`Connection::client`]).
+    pub(crate) fn connection(&self, host: &str) -> Result<Connection, Error> {
         let (engine, sent_name): (Box<dyn Engine>, _) = match &self.engine {
             ClientEngine::Rustls(config) => {
                 let name = server_name(host)?;
@@ -309,7 +314,7 @@ impl ClientConfig {
                 (Box::new(SrpConnection::new(role)?), None)
             }
         };
-        TlsStream::handshake(sock, engine, self.checker.as_ref(), sent_name)
+        Ok(Connection::new(engine, self.checker.clone(), sent_name))
     }
 }
 
@@ -352,7 +357,7 @@ pub fn probe<S: Read + Write>(
     let sent_name = name_for_session(&name, settings.sni);
     let conn = rustls::ClientConnection::new(Arc::new(config), name)?;
     let engine = Box::new(rustls::Connection::Client(conn));
-    let stream = TlsStream::handshake(sock, engine, None, sent_name)?;
+    let stream = TlsStream::handshake(sock, Connection::new(engine, None, sent_name))?;
     let session = stream.session().clone();
     stream.close()?;
     Ok(session)

@@ -12,7 +12,8 @@ use crate::srp::sessions::SessionMap;
 use crate::srp::suites::SrpSuite;
 use crate::srp::VerifierStore;
 use crate::{
-    CertificateChain, Checker, Error, HandshakeSettings, PrivateKey, TlsStream, TrustRoots,
+    CertificateChain, Checker, Connection, Error, HandshakeSettings, PrivateKey, TlsStream,
+    TrustRoots,
 };
 
 /// Whether a server asks clients for certificates.
@@ -304,6 +305,11 @@ impl ServerConfig {
     /// Set read and write timeouts on the socket first: a client that says nothing would
     /// otherwise hold the call forever.
     pub fn accept<S: Read + Write>(&self, sock: S) -> Result<TlsStream<S>, Error> {
+        TlsStream::handshake(sock, self.connection()?)
+    }
+
+    /// A sans-IO connection under this configuration ([`Connection::server`]).
+    pub(crate) fn connection(&self) -> Result<Connection, Error> {
         let engine: Box<dyn Engine> = match &self.engine {
             ServerEngine::Rustls(config) => {
                 let conn = rustls::ServerConnection::new(config.clone())?;
@@ -313,6 +319,6 @@ impl ServerConfig {
                 Box::new(SrpConnection::new(ServerRole::new(params.clone()))?)
             }
         };
-        TlsStream::handshake(sock, engine, self.checker.as_ref(), None)
+        Ok(Connection::new(engine, self.checker.clone(), None))
     }
 }

@@ -16,6 +16,8 @@ const INCOMING_SIZE: usize = 2 * (5 + MAX_CIPHERTEXT);
 
 /// Largest handshake message accepted (a certificate chain fits easily).
 const MAX_HANDSHAKE: usize = 64 * 1024;
+/// Plaintext queued for sending is accepted up to this many bytes of records not yet written.
+const OUTGOING_LIMIT: usize = 64 * 1024;
 /// Warning alerts (or renegotiation attempts) tolerated in a row before the connection fails.
 const MAX_WARNINGS: u32 = 4;
 
@@ -442,6 +444,14 @@ impl<R: Role> Engine for SrpConnection<R> {
         !self.core.outgoing.is_empty()
     }
 
+    fn wants_read(&self) -> bool {
+        let core = &self.core;
+        core.failure.is_none()
+            && !core.eof
+            && !core.peer_closed
+            && core.plaintext_pos == core.plaintext.len()
+    }
+
     fn read_plaintext(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let core = &mut self.core;
         if core.plaintext_pos < core.plaintext.len() {
@@ -467,10 +477,13 @@ impl<R: Role> Engine for SrpConnection<R> {
                 "connection is not open for data",
             ));
         }
-        if !buf.is_empty() {
-            self.core.send(content::APPLICATION_DATA, buf);
+        // Bounded like rustls's send buffer: take what fits, the driver drains and offers again.
+        let room = OUTGOING_LIMIT.saturating_sub(self.core.outgoing.len());
+        let take = buf.len().min(room);
+        if take > 0 {
+            self.core.send(content::APPLICATION_DATA, &buf[..take]);
         }
-        Ok(buf.len())
+        Ok(take)
     }
 
     fn send_close_notify(&mut self) {
@@ -482,5 +495,9 @@ impl<R: Role> Engine for SrpConnection<R> {
 
     fn session(&self) -> Session {
         self.role.session()
+    }
+
+    fn heavy_handshake(&self) -> bool {
+        true
     }
 }

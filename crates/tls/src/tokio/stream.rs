@@ -1,0 +1,198 @@
+//! The tokio stream: a thin poll driver over a [`Connection`].
+
+use std::future::poll_fn;
+use std::io;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use super::sync_io::{pending, SyncIo};
+use crate::{Connection, Error, Session};
+
+/// A TLS connection over a tokio transport, after a successful handshake; made by
+/// [`connect`](super::connect) or [`accept`](super::accept).
+///
+/// It implements tokio's `AsyncRead` and `AsyncWrite`, with the same errors as the blocking
+/// [`TlsStream`](crate::TlsStream): an `io::Error` carrying a [`tls::Error`](Error) (an alert,
+/// [`Error::AbruptClose`] when the transport ends without close_notify).
+///
+/// Writing encrypts into the connection's bounded buffer and hands the transport what it takes
+/// at once; `poll_write` returns as soon as the data is accepted. Call `flush` to wait until
+/// everything has reached the transport, and `shutdown` to send close_notify. Reads and writes
+/// are cancellation-safe: a `read` or `write` future dropped before it completes has taken or
+/// lost nothing.
+pub struct TlsStream<IO> {
+    io: IO,
+    conn: Connection,
+    close_sent: bool,
+}
+
+impl<IO: AsyncRead + AsyncWrite + Unpin> TlsStream<IO> {
+    /// Runs `conn`'s handshake over `io`. An SRP engine's processing runs on the blocking
+    /// pool: it holds the exponentiations.
+    pub(super) async fn handshake(mut conn: Connection, mut io: IO) -> Result<Self, Error> {
+        while conn.is_handshaking() {
+            poll_fn(|cx| write_all_tls(&mut conn, &mut io, cx))
+                .await
+                .map_err(Error::Io)?;
+            poll_fn(|cx| pending(conn.read_tls(&mut SyncIo { io: &mut io, cx })))
+                .await
+                .map_err(Error::Io)?;
+            let result = if conn.does_heavy_handshake_work() {
+                let (back, result) = super::compute::run(move || {
+                    let result = conn.process_new_packets();
+                    (conn, result)
+                })
+                .await?;
+                conn = back;
+                result
+            } else {
+                conn.process_new_packets()
+            };
+            if let Err(e) = result {
+                // Deliver the alert the connection queued; the handshake's error is what counts.
+                let _ = poll_fn(|cx| write_all_tls(&mut conn, &mut io, cx)).await;
+                return Err(e);
+            }
+        }
+        poll_fn(|cx| write_all_tls(&mut conn, &mut io, cx))
+            .await
+            .map_err(Error::Io)?;
+        Ok(Self {
+            io,
+            conn,
+            close_sent: false,
+        })
+    }
+}
+
+impl<IO> TlsStream<IO> {
+    /// What the handshake negotiated.
+    pub fn session(&self) -> &Session {
+        // A TlsStream exists only after its handshake, so the session is always there.
+        self.conn.session().unwrap_or(&crate::session::NO_SESSION)
+    }
+
+    /// When set, a transport that ends without close_notify reads as a clean end of stream
+    /// instead of [`Error::AbruptClose`].
+    pub fn set_ignore_abrupt_close(&mut self, ignore: bool) {
+        self.conn.set_ignore_abrupt_close(ignore);
+    }
+
+    /// The transport.
+    pub fn get_ref(&self) -> &IO {
+        &self.io
+    }
+
+    /// The transport. Reading or writing it directly corrupts the stream.
+    pub fn get_mut(&mut self) -> &mut IO {
+        &mut self.io
+    }
+
+    /// The transport and the connection, e.g. to drive them another way.
+    pub fn into_parts(self) -> (IO, Connection) {
+        (self.io, self.conn)
+    }
+}
+
+/// Writes everything the connection has queued; `Pending` until the transport took it all.
+fn write_all_tls<IO: AsyncWrite + Unpin>(
+    conn: &mut Connection,
+    io: &mut IO,
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<()>> {
+    while conn.wants_write() {
+        match ready!(pending(conn.write_tls(&mut SyncIo { io, cx }))) {
+            Ok(0) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+            Ok(_) => {}
+            Err(e) => return Poll::Ready(Err(e)),
+        }
+    }
+    Poll::Ready(Ok(()))
+}
+
+impl<IO: AsyncRead + AsyncWrite + Unpin> AsyncRead for TlsStream<IO> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if buf.remaining() == 0 {
+            return Poll::Ready(Ok(()));
+        }
+        loop {
+            // What reading queued (an alert, a key update) goes out when the transport takes it.
+            if let Poll::Ready(Err(e)) = write_all_tls(&mut this.conn, &mut this.io, cx) {
+                return Poll::Ready(Err(e));
+            }
+            match this.conn.read_plaintext(buf.initialize_unfilled()) {
+                Ok(n) => {
+                    buf.advance(n);
+                    return Poll::Ready(Ok(()));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+            // An end of the transport is the connection's to judge (close_notify or abrupt).
+            ready!(pending(this.conn.read_tls(&mut SyncIo {
+                io: &mut this.io,
+                cx
+            })))?;
+            if let Err(e) = this.conn.process_new_packets() {
+                let _ = write_all_tls(&mut this.conn, &mut this.io, cx);
+                return Poll::Ready(Err(e.into()));
+            }
+        }
+    }
+}
+
+impl<IO: AsyncRead + AsyncWrite + Unpin> AsyncWrite for TlsStream<IO> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let mut taken = this.conn.write_plaintext(buf)?;
+        if taken == 0 && !buf.is_empty() {
+            // The buffer is full: wait for the transport before taking anything, so a dropped
+            // write has taken nothing.
+            ready!(write_all_tls(&mut this.conn, &mut this.io, cx))?;
+            taken = this.conn.write_plaintext(buf)?;
+        }
+        // Hand over what the transport takes now; the rest waits for the next write or flush.
+        if let Poll::Ready(Err(e)) = write_all_tls(&mut this.conn, &mut this.io, cx) {
+            if taken == 0 {
+                return Poll::Ready(Err(e));
+            }
+        }
+        Poll::Ready(Ok(taken))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        ready!(write_all_tls(&mut this.conn, &mut this.io, cx))?;
+        Pin::new(&mut this.io).poll_flush(cx)
+    }
+
+    /// Sends close_notify (once), then shuts the transport's writing side down.
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if !this.close_sent {
+            this.conn.send_close_notify();
+            this.close_sent = true;
+        }
+        ready!(write_all_tls(&mut this.conn, &mut this.io, cx))?;
+        Pin::new(&mut this.io).poll_shutdown(cx)
+    }
+}
+
+impl<IO> std::fmt::Debug for TlsStream<IO> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsStream")
+            .field("session", &self.conn.session())
+            .finish_non_exhaustive()
+    }
+}
