@@ -2,6 +2,8 @@
 //! keep-alive, index.html or a directory listing, ranges, conditional requests.
 
 mod files;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod listing;
 mod mime;
 mod request;
