@@ -357,7 +357,7 @@ impl TlsServer {
             let id = match shared.slots.take(&tcp, peer.ip()) {
                 Ok(id) => id,
                 Err(Refused::PerClientCap(n)) => {
-                    log::warn!("{peer}: refused, its address already has {n} connections");
+                    log::warn!("{peer}: refused, its address is at its cap of {n} connections");
                     continue;
                 }
                 Err(Refused::Io(e)) => {
