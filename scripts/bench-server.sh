@@ -81,7 +81,7 @@ pids+=($!)
 
 TLS_PORT=$(free_port)
 TLS_LOG=off "$TLS" server -c "$work/cert.pem" -k "$work/key.pem" --cipher "$SUITE" -d "$work/www" \
-  --max-connections $((IDLE + 200)) 127.0.0.1:"$TLS_PORT" >/dev/null &
+  --max-connections $((IDLE + 200)) --max-connections-per-ip $((IDLE + 200)) 127.0.0.1:"$TLS_PORT" >/dev/null &
 pids+=($!)
 wait_port "$NGINX_PORT"
 wait_port "$TLS_PORT"

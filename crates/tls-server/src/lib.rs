@@ -31,6 +31,9 @@ mod server;
 mod slots;
 mod socket;
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub use http::fuzzing;
 pub use http::StaticFiles;
 pub use server::{
     ConnectionInfo, Handler, PlainConnection, PlainHandler, RunningServer, ShutdownHandle,

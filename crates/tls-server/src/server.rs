@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use tls::{ServerConfig, TlsStream};
 
-use crate::slots::Slots;
+use crate::slots::{Refused, Slots};
 use crate::Socket;
 
 /// What a handler knows about its connection besides the stream.
@@ -17,6 +17,7 @@ use crate::Socket;
 pub struct ConnectionInfo {
     peer: SocketAddr,
     stopping: Arc<AtomicBool>,
+    request_head_timeout: Duration,
 }
 
 impl ConnectionInfo {
@@ -29,6 +30,12 @@ impl ConnectionInfo {
     /// (e.g. stop HTTP keep-alive).
     pub fn is_shutting_down(&self) -> bool {
         self.stopping.load(Ordering::Relaxed)
+    }
+
+    /// How long a request-response handler should give the client to send each request head,
+    /// as a total (see [`TlsServerBuilder::request_head_timeout`]).
+    pub fn request_head_timeout(&self) -> Duration {
+        self.request_head_timeout
     }
 }
 
@@ -71,6 +78,8 @@ type Hook = dyn Fn(&mut TlsStream<Socket>, &ConnectionInfo) -> bool + Send + Syn
 struct Shared {
     tls: ServerConfig,
     handshake_timeout: Duration,
+    request_head_timeout: Duration,
+    plaintext_timeout: Duration,
     idle_timeout: Duration,
     stack_size: usize,
     hook: Option<Arc<Hook>>,
@@ -81,10 +90,12 @@ struct Shared {
 }
 
 impl Shared {
-    /// Runs the TLS handshake on `sock` with the deadline, logs it, and applies the hook.
+    /// Runs the TLS handshake on `sock` with the deadline (or the one already in force, if
+    /// sooner), logs it, and applies the hook.
     fn handshake(&self, mut sock: Socket, info: &ConnectionInfo) -> io::Result<TlsStream<Socket>> {
         let peer = info.peer;
-        sock.set_deadline(Some(Instant::now() + self.handshake_timeout))?;
+        let deadline = Instant::now() + self.handshake_timeout;
+        sock.set_deadline(Some(sock.deadline().map_or(deadline, |d| d.min(deadline))))?;
         let mut tls = self.tls.accept(sock).inspect_err(|e| {
             log::warn!("{peer}: handshake failed: {e}");
         })?;
@@ -115,7 +126,10 @@ impl Shared {
 pub struct TlsServerBuilder {
     tls: ServerConfig,
     max_connections: usize,
+    max_connections_per_ip: usize,
     handshake_timeout: Duration,
+    request_head_timeout: Duration,
+    plaintext_timeout: Duration,
     idle_timeout: Duration,
     stack_size: usize,
     hook: Option<Arc<Hook>>,
@@ -128,9 +142,36 @@ impl TlsServerBuilder {
         self
     }
 
+    /// Most connections served at once from one client (default 128): an IPv4 address, or
+    /// an IPv6 /64. Connections over it are closed at once, before any handshake, and logged,
+    /// so one client cannot take every slot of [`max_connections`](Self::max_connections).
+    pub fn max_connections_per_ip(mut self, n: usize) -> Self {
+        self.max_connections_per_ip = n;
+        self
+    }
+
     /// The whole handshake must finish within this (default 10 s).
     pub fn handshake_timeout(mut self, t: Duration) -> Self {
         self.handshake_timeout = t;
+        self
+    }
+
+    /// Each HTTP request head must arrive whole within this (default 20 s), counted from when
+    /// the server starts waiting for it: the end of the handshake, then the end of the
+    /// previous response. It is a total, not a per-read timeout, so a client dripping a byte
+    /// at a time is cut; it also bounds how long an idle keep-alive connection is kept.
+    /// [`StaticFiles`](crate::StaticFiles) obeys it; other handlers read it from
+    /// [`ConnectionInfo::request_head_timeout`].
+    pub fn request_head_timeout(mut self, t: Duration) -> Self {
+        self.request_head_timeout = t;
+        self
+    }
+
+    /// With [`TlsServer::serve_plain`], the plaintext phase, from the accept until
+    /// [`PlainConnection::starttls`] has finished its handshake, must end within this in
+    /// total (default 30 s). A client that never upgrades is cut then too.
+    pub fn plaintext_timeout(mut self, t: Duration) -> Self {
+        self.plaintext_timeout = t;
         self
     }
 
@@ -175,10 +216,12 @@ impl TlsServerBuilder {
             shared: Arc::new(Shared {
                 tls: self.tls,
                 handshake_timeout: self.handshake_timeout,
+                request_head_timeout: self.request_head_timeout,
+                plaintext_timeout: self.plaintext_timeout,
                 idle_timeout: self.idle_timeout,
                 stack_size: self.stack_size,
                 hook: self.hook,
-                slots: Slots::new(self.max_connections),
+                slots: Slots::new(self.max_connections, self.max_connections_per_ip),
                 stopping: Arc::new(AtomicBool::new(false)),
                 grace: Mutex::new(Duration::ZERO),
                 local_addr,
@@ -233,12 +276,16 @@ impl ShutdownHandle {
 }
 
 impl TlsServer {
-    /// Starts a server: 4096 connections at most, 10 s handshakes, 60 s idle timeout.
+    /// Starts a server: 4096 connections at most, 128 per client address, 10 s handshakes,
+    /// 20 s request heads, 30 s plaintext phases before STARTTLS, 60 s idle timeout.
     pub fn builder(tls: ServerConfig) -> TlsServerBuilder {
         TlsServerBuilder {
             tls,
             max_connections: 4096,
+            max_connections_per_ip: 128,
             handshake_timeout: Duration::from_secs(10),
+            request_head_timeout: Duration::from_secs(20),
+            plaintext_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
             stack_size: 128 * 1024,
             hook: None,
@@ -274,7 +321,8 @@ impl TlsServer {
     /// Serves connections that start in plaintext (STARTTLS protocols) until shut down.
     pub fn serve_plain(self, handler: impl PlainHandler) -> io::Result<()> {
         let handler = Arc::new(handler);
-        self.run(move |shared, sock, info| {
+        self.run(move |shared, mut sock, info| {
+            sock.set_deadline(Some(Instant::now() + shared.plaintext_timeout))?;
             handler.handle(PlainConnection {
                 reader: BufReader::new(sock),
                 shared,
@@ -306,8 +354,16 @@ impl TlsServer {
             if shared.stopping.load(Ordering::SeqCst) {
                 break;
             }
-            let Some(id) = shared.slots.take(&tcp) else {
-                continue;
+            let id = match shared.slots.take(&tcp, peer.ip()) {
+                Ok(id) => id,
+                Err(Refused::PerClientCap(n)) => {
+                    log::warn!("{peer}: refused, its address is at its cap of {n} connections");
+                    continue;
+                }
+                Err(Refused::Io(e)) => {
+                    log::error!("{peer}: refused: {e}");
+                    continue;
+                }
             };
             let (shared2, serve) = (shared.clone(), serve.clone());
             let spawned = thread::Builder::new()
@@ -318,6 +374,7 @@ impl TlsServer {
                     let info = ConnectionInfo {
                         peer,
                         stopping: shared2.stopping.clone(),
+                        request_head_timeout: shared2.request_head_timeout,
                     };
                     let result = Socket::new(tcp, shared2.idle_timeout)
                         .and_then(|sock| serve(shared2.clone(), sock, info));
@@ -379,6 +436,11 @@ impl RunningServer {
         self.stop.clone()
     }
 
+    /// Connections being served right now.
+    pub fn connections(&self) -> usize {
+        self.stop.0.slots.count()
+    }
+
     /// Shuts down with `grace` for connections in flight, and waits until it has.
     pub fn shutdown(self, grace: Duration) -> io::Result<()> {
         self.stop.shutdown(grace);
@@ -388,7 +450,9 @@ impl RunningServer {
     }
 }
 
-/// A connection in plaintext, before STARTTLS. Reads are buffered by line.
+/// A connection in plaintext, before STARTTLS. Reads are buffered by line. Every read and
+/// write fails once the plaintext phase's deadline has passed
+/// ([`plaintext_timeout`](TlsServerBuilder::plaintext_timeout)).
 pub struct PlainConnection {
     reader: BufReader<Socket>,
     shared: Arc<Shared>,
@@ -401,7 +465,10 @@ impl PlainConnection {
         &self.info
     }
 
-    /// Upgrades to TLS with the server's configuration (and its handshake hook).
+    /// Upgrades to TLS with the server's configuration (and its handshake hook). The handshake
+    /// must also end within the plaintext phase's deadline
+    /// ([`plaintext_timeout`](TlsServerBuilder::plaintext_timeout)); after it, only the idle
+    /// timeout applies.
     ///
     /// Fails if the client sent anything after the command that asked for TLS: those bytes
     /// were sent in the clear and must not be taken as if they came over TLS (the STARTTLS

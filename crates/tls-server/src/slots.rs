@@ -1,7 +1,9 @@
-//! Bookkeeping for live connections: a cap on how many, and a way to cut them all at shutdown.
+//! Bookkeeping for live connections: a cap on how many in all and from one address, and a
+//! way to cut them all at shutdown.
 
 use std::collections::HashMap;
-use std::net::{Shutdown, TcpStream};
+use std::io;
+use std::net::{IpAddr, Ipv6Addr, Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -9,6 +11,7 @@ use std::time::{Duration, Instant};
 /// The live connections, each with a clone of its socket so shutdown can cut it.
 pub(crate) struct Slots {
     cap: usize,
+    cap_per_client: usize,
     live: Mutex<Live>,
     changed: Condvar,
 }
@@ -16,13 +19,38 @@ pub(crate) struct Slots {
 #[derive(Default)]
 struct Live {
     next_id: u64,
-    sockets: HashMap<u64, TcpStream>,
+    sockets: HashMap<u64, (TcpStream, IpAddr)>,
+    /// Live connections per [`client`] address; absent means none.
+    per_client: HashMap<IpAddr, usize>,
+}
+
+/// Why [`Slots::take`] refused a connection.
+#[derive(Debug)]
+pub(crate) enum Refused {
+    /// The client's address already has this many connections.
+    PerClientCap(usize),
+    /// The socket could not be duplicated (out of file descriptors, say).
+    Io(io::Error),
+}
+
+/// What counts as one client for the per-address cap: an IPv4 address, or an IPv6 /64 (one
+/// host usually holds a whole /64, so per-address counting would not bind it).
+pub(crate) fn client(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & !(u128::from(u64::MAX));
+            IpAddr::V6(Ipv6Addr::from(prefix))
+        }
+        v4 => v4,
+    }
 }
 
 impl Slots {
-    pub(crate) fn new(cap: usize) -> Self {
+    /// At most `cap` connections in all, and `cap_per_client` from one [`client`].
+    pub(crate) fn new(cap: usize, cap_per_client: usize) -> Self {
         Self {
             cap: cap.max(1),
+            cap_per_client: cap_per_client.max(1),
             live: Mutex::new(Live::default()),
             changed: Condvar::new(),
         }
@@ -48,18 +76,34 @@ impl Slots {
         self.changed.notify_all();
     }
 
-    /// Records a connection; returns its id for [`release`](Self::release).
-    pub(crate) fn take(&self, tcp: &TcpStream) -> Option<u64> {
-        let clone = tcp.try_clone().ok()?;
+    /// Records a connection from `peer`; returns its id for [`release`](Self::release), or
+    /// why it must be closed at once.
+    pub(crate) fn take(&self, tcp: &TcpStream, peer: IpAddr) -> Result<u64, Refused> {
+        let client = client(peer);
         let mut live = self.lock();
+        let count = live.per_client.get(&client).copied().unwrap_or(0);
+        if count >= self.cap_per_client {
+            return Err(Refused::PerClientCap(count));
+        }
+        let clone = tcp.try_clone().map_err(Refused::Io)?;
         live.next_id += 1;
         let id = live.next_id;
-        live.sockets.insert(id, clone);
-        Some(id)
+        live.sockets.insert(id, (clone, client));
+        live.per_client.insert(client, count + 1);
+        Ok(id)
     }
 
     pub(crate) fn release(&self, id: u64) {
-        self.lock().sockets.remove(&id);
+        let mut live = self.lock();
+        if let Some((_, client)) = live.sockets.remove(&id) {
+            match live.per_client.get_mut(&client) {
+                Some(count) if *count > 1 => *count -= 1,
+                _ => {
+                    live.per_client.remove(&client);
+                }
+            }
+        }
+        drop(live);
         self.changed.notify_all();
     }
 
@@ -87,7 +131,7 @@ impl Slots {
     /// Waits up to `grace` for connections to end, then cuts the rest; returns how many were cut.
     pub(crate) fn drain(&self, grace: Duration) -> usize {
         let live = self.wait_empty_until(Instant::now() + grace);
-        for tcp in live.sockets.values() {
+        for (tcp, _) in live.sockets.values() {
             let _ = tcp.shutdown(Shutdown::Both);
         }
         live.sockets.len()
@@ -98,5 +142,43 @@ impl Slots {
         self.wait_empty_until(Instant::now() + limit)
             .sockets
             .is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{Ipv4Addr, TcpListener};
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64_and_mapped_ipv4_as_ipv4() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(client(a), client(b));
+        assert_ne!(client(a), client(other));
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(client(mapped), IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7)));
+    }
+
+    #[test]
+    fn the_per_client_cap_refuses_then_frees_room_on_release() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let tcp = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let slots = Slots::new(10, 2);
+        let (one, two): (IpAddr, IpAddr) =
+            ("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap());
+        let first = slots.take(&tcp, one).unwrap();
+        slots.take(&tcp, one).unwrap();
+        assert!(matches!(
+            slots.take(&tcp, one),
+            Err(Refused::PerClientCap(2))
+        ));
+        slots.take(&tcp, two).unwrap();
+        assert_eq!(slots.count(), 3);
+        slots.release(first);
+        slots.take(&tcp, one).unwrap();
+        assert_eq!(slots.count(), 3);
+        assert_eq!(slots.lock().per_client.values().sum::<usize>(), 3);
     }
 }

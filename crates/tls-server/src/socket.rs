@@ -1,5 +1,7 @@
-//! The server's view of a TCP connection: a socket whose reads obey a deadline during the
-//! handshake (so a client trickling bytes cannot hold a slot) and an idle timeout after.
+//! The server's view of a TCP connection: a socket whose reads obey a total deadline while the
+//! client owes something in bounded time (a handshake, a request head, the plaintext phase
+//! before STARTTLS), so a client trickling bytes cannot hold a slot, and an idle timeout
+//! otherwise.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -25,6 +27,11 @@ impl Socket {
         })
     }
 
+    /// The deadline in force, if any.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
     /// Every read and write must finish by `deadline`; `None` goes back to the idle timeout.
     pub(crate) fn set_deadline(&mut self, deadline: Option<Instant>) -> io::Result<()> {
         self.deadline = deadline;
@@ -40,10 +47,7 @@ impl Socket {
         if let Some(deadline) = self.deadline {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "handshake deadline passed",
-                ));
+                return Err(io::Error::new(io::ErrorKind::TimedOut, "deadline passed"));
             }
             self.tcp.set_read_timeout(Some(left))?;
             self.tcp.set_write_timeout(Some(left))?;

@@ -1,30 +1,18 @@
 //! `TlsServer` under load and misbehaviour: caps, timeouts, hooks, STARTTLS, shutdown.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::net::{IpAddr, Ipv4Addr, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use tls::{ClientConfig, ServerAuth, ServerConfig, TlsStream};
-use tls_server::{ConnectionInfo, PlainConnection, Socket, TlsServer, TlsServerBuilder};
+use common::{builder, client, connect_from, trickle};
+use tls::{ClientConfig, ServerConfig, TlsStream};
+use tls_server::{ConnectionInfo, PlainConnection, Socket, StaticFiles, TlsServer};
 use tls_testkit::{connect, Pki};
-
-fn builder(pki: &Pki) -> TlsServerBuilder {
-    let config = ServerConfig::builder()
-        .cert_chain(pki.server.chain(), pki.server.key())
-        .build()
-        .unwrap();
-    TlsServer::builder(config)
-}
-
-fn client(pki: &Pki) -> ClientConfig {
-    ClientConfig::builder()
-        .server_auth(ServerAuth::Roots(pki.roots()))
-        .build()
-        .unwrap()
-}
 
 /// Echoes lines until the client leaves.
 fn echo(tls: &mut TlsStream<Socket>, _: &ConnectionInfo) -> std::io::Result<()> {
@@ -72,8 +60,10 @@ fn a_hundred_parallel_clients_are_all_served() {
 #[test]
 fn silent_connections_do_not_delay_a_new_client_and_time_out() {
     let pki = Pki::new();
+    // All from one address: this is about the handshake deadline, not the per-address cap.
     let server = builder(&pki)
         .handshake_timeout(Duration::from_secs(2))
+        .max_connections_per_ip(1000)
         .bind("127.0.0.1:0")
         .unwrap()
         .spawn(echo);
@@ -110,31 +100,144 @@ fn a_client_trickling_its_handshake_is_cut_at_the_deadline() {
         .bind("127.0.0.1:0")
         .unwrap()
         .spawn(echo);
-    let mut sock = TcpStream::connect(server.addr).unwrap();
-    let started = Instant::now();
+    let sock = TcpStream::connect(server.addr).unwrap();
     // A byte every 100 ms never trips a per-read timeout; the handshake deadline still holds.
-    let mut cut = false;
-    for byte in [0x16u8, 3, 1, 0x02, 0x00].iter().cycle().take(60) {
-        if sock.write_all(&[*byte]).is_err() {
-            cut = true;
-            break;
-        }
-        thread::sleep(Duration::from_millis(100));
-        let mut probe = [0u8; 1];
-        sock.set_nonblocking(true).unwrap();
-        let closed = matches!(sock.read(&mut probe), Ok(0));
-        sock.set_nonblocking(false).unwrap();
-        if closed {
-            cut = true;
-            break;
-        }
-    }
-    assert!(cut, "trickling client was never cut");
+    let hello = [0x16u8, 3, 1, 0x02, 0x00].into_iter().cycle().take(60);
+    let kept = trickle(&sock, |b| (&sock).write_all(&[b]), hello, PACE);
+    assert_cut_near(kept, Duration::from_millis(800));
+    server.shutdown(Duration::from_secs(1)).unwrap();
+}
+
+/// How fast the trickling clients send: one byte every this long.
+const PACE: Duration = Duration::from_millis(100);
+
+/// The server hung up on a trickling client about `deadline` after it started.
+fn assert_cut_near(kept: Option<Duration>, deadline: Duration) {
+    let kept = kept.expect("the trickling client was never cut");
     assert!(
-        started.elapsed() < Duration::from_secs(3),
+        kept + PACE * 2 >= deadline && kept < deadline + Duration::from_secs(2),
+        "cut after {kept:?}, deadline {deadline:?}"
+    );
+}
+
+#[test]
+fn a_client_trickling_its_request_head_is_cut_at_the_deadline() {
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hello.txt"), "hello\n").unwrap();
+    let deadline = Duration::from_millis(800);
+    let server = builder(&pki)
+        .request_head_timeout(deadline)
+        .idle_timeout(Duration::from_secs(60))
+        .bind("127.0.0.1:0")
+        .unwrap()
+        .spawn(StaticFiles::new(dir.path()).unwrap());
+    let sock = connect(server.addr);
+    let raw = sock.try_clone().unwrap();
+    let mut tls = client(&pki).connect("localhost", sock).unwrap();
+    // An honest request first: the deadline is per head, and it starts again after each answer.
+    tls.write_all(b"GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut answer = [0u8; 15];
+    tls.read_exact(&mut answer).unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 200 OK");
+    let head = b"GET /hello.txt HTTP/1.1\r\nX-Slow: ".iter().copied();
+    let head = head.chain(std::iter::repeat_n(b'z', 60));
+    let kept = trickle(&raw, |b| tls.write_all(&[b]), head, PACE);
+    assert_cut_near(kept, deadline);
+    server.shutdown(Duration::from_secs(1)).unwrap();
+}
+
+#[test]
+fn the_plaintext_phase_has_a_total_deadline_that_starttls_lifts() {
+    let pki = Pki::new();
+    // Echoes plaintext lines until STARTTLS, then TLS lines.
+    let plain = |mut conn: PlainConnection| -> std::io::Result<()> {
+        loop {
+            let mut line = String::new();
+            if conn.read_line(&mut line)? == 0 {
+                return Ok(());
+            }
+            if line == "STARTTLS\r\n" {
+                conn.write_all(b"220 go ahead\r\n")?;
+                let info = conn.info().clone();
+                let mut tls = conn.starttls()?;
+                return echo(&mut tls, &info);
+            }
+            conn.write_all(line.as_bytes())?;
+        }
+    };
+    let deadline = Duration::from_millis(800);
+    let server = builder(&pki)
+        .plaintext_timeout(deadline)
+        .idle_timeout(Duration::from_secs(60))
+        .bind("127.0.0.1:0")
+        .unwrap()
+        .spawn_plain(plain);
+
+    // Plaintext commands at a steady trickle: cut at the deadline, not kept by each byte.
+    let sock = connect(server.addr);
+    let commands = b"NOOP\r\n".iter().copied().cycle().take(60);
+    let kept = trickle(&sock, |b| (&sock).write_all(&[b]), commands, PACE);
+    assert_cut_near(kept, deadline);
+
+    // Upgraded in time: the connection outlives the plaintext deadline.
+    let sock = connect(server.addr);
+    (&sock).write_all(b"STARTTLS\r\n").unwrap();
+    let mut reader = BufReader::new(sock.try_clone().unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert_eq!(line, "220 go ahead\r\n");
+    let mut tls = client(&pki).connect("localhost", sock).unwrap();
+    thread::sleep(deadline * 2);
+    tls.write_all(b"still here\n").unwrap();
+    line.clear();
+    tls.read_line(&mut line).unwrap();
+    assert_eq!(line, "still here\n");
+    server.shutdown(Duration::from_secs(1)).unwrap();
+}
+
+#[test]
+fn connections_over_the_per_ip_cap_are_closed_at_once_and_others_get_in() {
+    let pki = Pki::new();
+    let server = builder(&pki)
+        .max_connections_per_ip(2)
+        .bind("127.0.0.1:0")
+        .unwrap()
+        .spawn(echo);
+    let config = client(&pki);
+    let busy = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
+    let talk = |from: IpAddr| -> Result<TlsStream<TcpStream>, tls::Error> {
+        let mut tls = config.connect("localhost", connect_from(from, server.addr)?)?;
+        tls.write_all(b"hello\n")?;
+        let mut line = String::new();
+        tls.read_line(&mut line)?;
+        assert_eq!(line, "hello\n");
+        Ok(tls)
+    };
+    let mut held: Vec<_> = (0..2).map(|_| talk(busy).unwrap()).collect();
+    // A third from the same address is closed before its handshake, at once.
+    let started = Instant::now();
+    let over = talk(busy);
+    assert!(over.is_err(), "a third connection from {busy} was served");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
         "{:?}",
         started.elapsed()
     );
+    assert_eq!(server.connections(), 2);
+    // Other addresses are served meanwhile.
+    for other in [Ipv4Addr::new(127, 0, 0, 3), Ipv4Addr::LOCALHOST] {
+        talk(IpAddr::V4(other)).unwrap();
+    }
+    // One leaves: its address has room again.
+    held.pop().unwrap().close().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while talk(busy).is_err() {
+        assert!(Instant::now() < deadline, "room never came back for {busy}");
+        thread::sleep(Duration::from_millis(50));
+    }
+    drop(held);
     server.shutdown(Duration::from_secs(1)).unwrap();
 }
 

@@ -281,6 +281,71 @@ fn bad_requests_get_clear_status_codes() {
     assert_eq!(read_reply(&mut garbage, false).status, 400);
 }
 
+/// Reads everything the server sends until it closes; the connection must end, cleanly or by
+/// a reset, but never with a further response.
+fn rest_of_connection(tls: &mut TlsStream<TcpStream>) -> String {
+    let mut rest = Vec::new();
+    let ended = tls.read_to_end(&mut rest);
+    let rest = String::from_utf8_lossy(&rest).into_owned();
+    if let Err(e) = ended {
+        assert_ne!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock,
+            "the server kept the connection open"
+        );
+        assert_ne!(
+            e.kind(),
+            std::io::ErrorKind::TimedOut,
+            "the server kept the connection open"
+        );
+    }
+    rest
+}
+
+/// A request inside a body the server does not read must never be answered: the server
+/// closes after answering a request with a body, and refuses ambiguous body framing.
+#[test]
+fn requests_smuggled_in_bodies_are_never_answered() {
+    let site = Site::new();
+    let smuggled = "GET /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    let cases = [
+        // The body is not read (405); a server that kept the connection would parse it next.
+        (
+            format!("POST /hello.txt HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\n\r\n{smuggled}", smuggled.len()),
+            405,
+        ),
+        (
+            format!("GET /hello.txt HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\n\r\n{smuggled}", smuggled.len()),
+            413,
+        ),
+        // Front end and back end disagree on where the body ends: refuse.
+        (
+            format!("POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n{smuggled}"),
+            400,
+        ),
+        (
+            format!("POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nContent-Length: {}\r\n\r\n{smuggled}", smuggled.len()),
+            400,
+        ),
+        (
+            format!("GET / HTTP/1.1\r\nHost: localhost\r\nContent-Length: zero\r\n\r\n{smuggled}"),
+            400,
+        ),
+    ];
+    for (request, status) in cases {
+        let mut tls = site.connect();
+        tls.write_all(request.as_bytes()).unwrap();
+        let reply = read_reply(&mut tls, false);
+        assert_eq!(reply.status, status, "{request:?}");
+        assert_eq!(reply.header("connection"), Some("close"), "{request:?}");
+        let rest = rest_of_connection(&mut tls);
+        assert!(
+            !rest.contains("HTTP/1.1"),
+            "smuggled request answered: {rest:?}"
+        );
+    }
+}
+
 /// The verifier database, its SQLite companions, key files and dotfiles sit inside the served
 /// folder (as in a careless quickstart): none of them is listed or served, under any name.
 #[test]

@@ -42,6 +42,9 @@ mod config;
 mod connection;
 mod data;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod reply;
 mod stream;
 mod transport;

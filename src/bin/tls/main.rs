@@ -15,7 +15,8 @@ use std::process::ExitCode;
 const USAGE: &str = "\
 usage:
   tls server [-c CERT -k KEY | -v DB] [-d DIR] [--hidden] [--reqcert --cafile PEM]
-             [--alpn P]... [--cipher NAME]... [--max-connections N] HOST:PORT
+             [--alpn P]... [--cipher NAME]... [--max-connections N]
+             [--max-connections-per-ip N] HOST:PORT
       Serve DIR (default: the current folder) over HTTPS. Without -c/-k, a
       self-signed certificate is made for HOST and its fingerprints printed,
       ready for `tls client --fingerprint`. Port 0 picks a free port.
@@ -25,6 +26,8 @@ usage:
       -c/-k, an RSA certificate, also the SRP-RSA suites).
       The database (with its -wal/-shm), CERT and KEY are never served, and
       names starting with a dot are hidden unless --hidden is given.
+      --max-connections (default 4096) caps connections served at once, and
+      --max-connections-per-ip (default 128) those from one address.
   tls client [--fingerprint FP] [--cafile PEM] [-c CERT -k KEY] [-u USER -p PASSWORD]
              [--alpn P]... [--cipher NAME]...
              [--min-ver tls1.2|tls1.3] [--max-ver tls1.2|tls1.3] [--no-sni]

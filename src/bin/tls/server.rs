@@ -20,6 +20,7 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
     let (mut reqcert, mut cafile) = (false, None);
     let mut settings = HandshakeSettings::default();
     let mut max_connections = None;
+    let mut max_connections_per_ip = None;
     let mut target = None;
     let mut verifier_db = None;
     // Secrets named on the command line: never served, whatever folder is shared.
@@ -49,6 +50,7 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
             Long("alpn") => settings.alpn.push(args.value()?.string()?),
             Long("cipher") => settings.cipher_names.push(args.value()?.string()?),
             Long("max-connections") => max_connections = Some(args.value()?.parse()?),
+            Long("max-connections-per-ip") => max_connections_per_ip = Some(args.value()?.parse()?),
             Value(v) if target.is_none() => target = Some(Target::parse(&v.string()?)?),
             _ => return Err(arg.unexpected().into()),
         }
@@ -93,6 +95,9 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
     let mut server = TlsServer::builder(builder.build()?);
     if let Some(n) = max_connections {
         server = server.max_connections(n);
+    }
+    if let Some(n) = max_connections_per_ip {
+        server = server.max_connections_per_ip(n);
     }
     let server = server
         .bind((target.host.as_str(), target.port))

@@ -115,7 +115,7 @@ fn starttls(sock: TcpStream) -> Result<(TcpStream, String), Error> {
 
 /// Reads past untagged lines (a CAPABILITY, say) to the tagged reply to STARTTLS: OK, or
 /// the reason it was refused.
-fn await_tagged_ok(reader: &mut BufReader<TcpStream>) -> Result<(), Error> {
+pub(crate) fn await_tagged_ok(reader: &mut impl BufRead) -> Result<(), Error> {
     let prefix = format!("{STARTTLS_TAG} ");
     // An endless stream of untagged lines is not a reply.
     for _ in 0..MAX_UNTAGGED {
@@ -137,7 +137,7 @@ fn await_tagged_ok(reader: &mut BufReader<TcpStream>) -> Result<(), Error> {
 }
 
 /// One CRLF-terminated line of at most [`MAX_PLAIN_LINE`] bytes.
-fn read_line(reader: &mut BufReader<TcpStream>) -> Result<Vec<u8>, Error> {
+pub(crate) fn read_line(reader: &mut impl BufRead) -> Result<Vec<u8>, Error> {
     let mut line = Vec::new();
     let read = reader
         .by_ref()
@@ -154,7 +154,7 @@ fn read_line(reader: &mut BufReader<TcpStream>) -> Result<Vec<u8>, Error> {
 
 /// Accepts `* OK …`, and `* PREAUTH …` only over TLS (a plaintext PREAUTH leaves no room for
 /// STARTTLS). Returns the line without its ending.
-fn check_greeting(line: &[u8], tls: bool) -> Result<String, Error> {
+pub(crate) fn check_greeting(line: &[u8], tls: bool) -> Result<String, Error> {
     let text = String::from_utf8_lossy(line).trim_end().to_owned();
     let upper = text.to_ascii_uppercase();
     if upper.starts_with("* OK") || (tls && upper.starts_with("* PREAUTH")) {

@@ -16,7 +16,7 @@
 //! ```
 
 mod auth;
-mod client;
+pub(crate) mod client;
 mod error;
 mod stream;
 

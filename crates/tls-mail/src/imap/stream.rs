@@ -35,14 +35,15 @@ impl std::fmt::Display for ResponseTooLarge {
 
 impl std::error::Error for ResponseTooLarge {}
 
-/// A [`TlsStream`] that fails reads once the server has sent more than `max_response` bytes
-/// since our last write (and more than 64 KiB before our first, for the greeting).
+/// A [`TlsStream`] (or, for tests and fuzzing, any stream `S`) that fails reads once the
+/// server has sent more than `max_response` bytes since our last write (and more than 64 KiB
+/// before our first, for the greeting).
 ///
 /// While IDLE waits, the count runs until the next command (the `imap` crate re-sends IDLE
 /// every 29 minutes by default).
 #[derive(Debug)]
-pub struct ImapStream {
-    inner: TlsStream<TcpStream>,
+pub struct ImapStream<S = TlsStream<TcpStream>> {
+    inner: S,
     max_response: u64,
     /// The cap now: the greeting's before our first write, `max_response` after.
     window: u64,
@@ -50,8 +51,8 @@ pub struct ImapStream {
     left: u64,
 }
 
-impl ImapStream {
-    pub(crate) fn new(inner: TlsStream<TcpStream>, max_response: u64) -> Self {
+impl<S> ImapStream<S> {
+    pub(crate) fn new(inner: S, max_response: u64) -> Self {
         let window = MAX_GREETING.min(max_response);
         Self {
             inner,
@@ -62,12 +63,12 @@ impl ImapStream {
     }
 
     /// The TLS stream.
-    pub fn get_ref(&self) -> &TlsStream<TcpStream> {
+    pub fn get_ref(&self) -> &S {
         &self.inner
     }
 
     /// The TLS stream, for closing it say. Reading from it directly bypasses the cap.
-    pub fn get_mut(&mut self) -> &mut TlsStream<TcpStream> {
+    pub fn get_mut(&mut self) -> &mut S {
         &mut self.inner
     }
 
@@ -77,7 +78,7 @@ impl ImapStream {
     }
 }
 
-impl Read for ImapStream {
+impl<S: Read> Read for ImapStream<S> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);
@@ -94,7 +95,7 @@ impl Read for ImapStream {
     }
 }
 
-impl Write for ImapStream {
+impl<S: Write> Write for ImapStream<S> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         // A command starts a new response.
         self.window = self.max_response;

@@ -3,8 +3,8 @@
 
 mod client;
 mod error;
-mod parse;
-mod wire;
+pub(crate) mod parse;
+pub(crate) mod wire;
 
 pub use client::{
     ListEntry, Pop3Builder, Pop3Client, Stat, UidEntry, DEFAULT_MAX_LINE, DEFAULT_MAX_LISTING,

@@ -2,6 +2,8 @@
 //! keep-alive, index.html or a directory listing, ranges, conditional requests.
 
 mod files;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod listing;
 mod mime;
 mod request;
@@ -10,11 +12,12 @@ mod visibility;
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use tls::TlsStream;
 
 use crate::{ConnectionInfo, Handler};
-use request::{read_request, Request, RequestError};
+use request::{read_request, Body, Request, RequestError};
 use response::Response;
 use visibility::Visibility;
 
@@ -77,9 +80,11 @@ impl StaticFiles {
         &self.root
     }
 
-    /// Answers one request; says whether the connection may carry another.
+    /// Answers one request; says whether the connection may carry another. Bodies are never
+    /// read, so a request with one ends the connection: what follows its head must not be
+    /// taken for the next request.
     fn answer(&self, request: &Request, out: &mut impl Write) -> io::Result<bool> {
-        let keep_alive = request.keep_alive();
+        let keep_alive = request.keep_alive() && !request.has_body();
         let response = match request.method.as_str() {
             "GET" | "HEAD" if request.has_body() => {
                 Response::error(413, "request bodies are not accepted")
@@ -93,14 +98,31 @@ impl StaticFiles {
     }
 
     /// Serves requests on one connection until the client is done, the connection idles out
-    /// or the server shuts down.
+    /// or the server shuts down. Reads are bounded only by what `tls`'s transport does; as a
+    /// [`Handler`] on [`TlsServer`](crate::TlsServer), each request head also has the
+    /// server's total deadline ([`request_head_timeout`](crate::TlsServerBuilder::request_head_timeout)).
     pub fn serve_connection<S: Read + Write>(
         &self,
         tls: &mut TlsStream<S>,
         shutting_down: impl Fn() -> bool,
     ) -> io::Result<()> {
+        self.serve_requests(tls, shutting_down, |_, _| Ok(()))
+    }
+
+    /// [`serve_connection`](Self::serve_connection), calling `deadline(tls, Some(now))` when
+    /// the client starts to owe something in bounded time (a request head, a body to discard)
+    /// and `deadline(tls, None)` once it has arrived.
+    fn serve_requests<S: Read + Write>(
+        &self,
+        tls: &mut TlsStream<S>,
+        shutting_down: impl Fn() -> bool,
+        mut deadline: impl FnMut(&mut TlsStream<S>, Option<Instant>) -> io::Result<()>,
+    ) -> io::Result<()> {
         loop {
-            let request = match read_request(tls) {
+            deadline(tls, Some(Instant::now()))?;
+            let request = read_request(tls);
+            deadline(tls, None)?;
+            let request = match request {
                 Ok(Some(request)) => request,
                 // The client is done, or went quiet past the idle timeout.
                 Ok(None) => return Ok(()),
@@ -112,9 +134,26 @@ impl StaticFiles {
             };
             let keep_alive = self.answer(&request, tls)? && !shutting_down();
             if !keep_alive {
+                if let Body::Length(len) = request.body {
+                    deadline(tls, Some(Instant::now()))?;
+                    discard(tls, len);
+                }
                 return Ok(());
             }
         }
+    }
+}
+
+/// Most of an unread body read and dropped before closing. Closing with unread bytes makes the
+/// kernel reset the connection, which can destroy the response still on its way to the
+/// client; past this, the reset is the lesser evil.
+const DISCARD_AT_MOST: u64 = 64 * 1024;
+
+/// Reads and drops a body of `len` bytes (when small), so the connection can close without a
+/// reset. Best effort: the connection ends next anyway.
+fn discard(input: &mut impl Read, len: u64) {
+    if len <= DISCARD_AT_MOST {
+        let _ = io::copy(&mut input.take(len), &mut io::sink());
     }
 }
 
@@ -131,6 +170,11 @@ fn quiet_end(e: io::Error) -> io::Result<()> {
 
 impl Handler for StaticFiles {
     fn handle(&self, tls: &mut TlsStream<crate::Socket>, conn: &ConnectionInfo) -> io::Result<()> {
-        self.serve_connection(tls, || conn.is_shutting_down())
+        let timeout = conn.request_head_timeout();
+        self.serve_requests(
+            tls,
+            || conn.is_shutting_down(),
+            |tls, from| tls.get_mut().set_deadline(from.map(|from| from + timeout)),
+        )
     }
 }

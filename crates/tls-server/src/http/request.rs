@@ -18,6 +18,19 @@ pub(crate) struct Request {
     /// 0 for HTTP/1.0, 1 for HTTP/1.1.
     pub(crate) minor_version: u8,
     pub(crate) headers: Vec<(String, String)>,
+    /// What follows the head.
+    pub(crate) body: Body,
+}
+
+/// The body after a head, as its framing headers say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Body {
+    /// None (no framing header, or `Content-Length: 0`).
+    Empty,
+    /// `Content-Length` bytes.
+    Length(u64),
+    /// `Transfer-Encoding`: ends where its coding says.
+    Coded,
 }
 
 impl Request {
@@ -44,11 +57,46 @@ impl Request {
 
     /// Whether a body follows the head.
     pub(crate) fn has_body(&self) -> bool {
-        self.header("transfer-encoding").is_some()
-            || self
-                .header("content-length")
-                .is_some_and(|v| v.trim() != "0")
+        self.body != Body::Empty
     }
+}
+
+/// The body framing of a head, refusing every ambiguity a proxy in front might resolve
+/// differently (request smuggling, RFC 9112 §6.3 and §11.2): several `Content-Length` fields
+/// (even equal ones), a list, anything but decimal digits, or `Content-Length` together with
+/// `Transfer-Encoding`.
+fn body_framing(headers: &[httparse::Header<'_>]) -> Result<Body, RequestError> {
+    let named = |name: &'static str| {
+        headers
+            .iter()
+            .filter(move |h| h.name.eq_ignore_ascii_case(name))
+    };
+    let coded = named("transfer-encoding").next().is_some();
+    let mut lengths = named("content-length");
+    let length = match (lengths.next(), lengths.next()) {
+        (None, _) => None,
+        (Some(_), Some(_)) => return Err(RequestError::Bad(400, "several Content-Length fields")),
+        (Some(field), None) => {
+            Some(decimal(field.value).ok_or(RequestError::Bad(400, "bad Content-Length"))?)
+        }
+    };
+    match (length, coded) {
+        (Some(_), true) => Err(RequestError::Bad(
+            400,
+            "Content-Length together with Transfer-Encoding",
+        )),
+        (None, true) => Ok(Body::Coded),
+        (Some(0) | None, false) => Ok(Body::Empty),
+        (Some(n), false) => Ok(Body::Length(n)),
+    }
+}
+
+/// A `Content-Length` value: decimal digits only, within u64.
+fn decimal(value: &[u8]) -> Option<u64> {
+    if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(value).ok()?.parse().ok()
 }
 
 pub(crate) enum RequestError {
@@ -120,6 +168,7 @@ fn parse(head: &[u8]) -> Result<Request, RequestError> {
         }
         Err(_) => return Err(RequestError::Bad(400, "malformed request")),
     }
+    let body = body_framing(parsed.headers)?;
     let headers = parsed
         .headers
         .iter()
@@ -135,6 +184,7 @@ fn parse(head: &[u8]) -> Result<Request, RequestError> {
         target: parsed.path.unwrap_or_default().to_owned(),
         minor_version: parsed.version.unwrap_or(1),
         headers,
+        body,
     })
 }
 
@@ -190,6 +240,38 @@ mod tests {
             read(b"GET / HTTP/1.1\r\nHost"),
             Err(RequestError::Io(_))
         ));
+    }
+
+    #[test]
+    fn ambiguous_body_framing_is_refused() {
+        for smuggled in [
+            "Content-Length: 5\r\nContent-Length: 5\r\n",
+            "Content-Length: 5\r\nContent-Length: 50\r\n",
+            "Content-Length: 5, 5\r\n",
+            "Content-Length: +5\r\n",
+            "Content-Length: -1\r\n",
+            "Content-Length: 0x10\r\n",
+            "Content-Length: \r\n",
+            "Content-Length: 99999999999999999999999\r\n",
+            "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
+            "Transfer-Encoding: chunked\r\nContent-Length: 0\r\n",
+        ] {
+            let head = format!("POST / HTTP/1.1\r\nHost: x\r\n{smuggled}\r\n");
+            assert_eq!(status(read(head.as_bytes())), 400, "{smuggled:?}");
+        }
+    }
+
+    #[test]
+    fn body_lengths_are_read() {
+        let body = |extra: &str| {
+            let head = format!("POST / HTTP/1.1\r\n{extra}\r\n");
+            read(head.as_bytes()).ok().flatten().unwrap().has_body()
+        };
+        assert!(!body(""));
+        assert!(!body("Content-Length: 0\r\n"));
+        assert!(!body("Content-Length: 000\r\n"));
+        assert!(body("Content-Length: 12\r\n"));
+        assert!(body("Transfer-Encoding: chunked\r\n"));
     }
 
     #[test]
