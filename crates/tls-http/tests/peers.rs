@@ -2,12 +2,11 @@
 //! server over TLS-SRP, and Python's XML-RPC server over TLS. A missing peer skips with a
 //! message, or fails under `TLS_PEERS_REQUIRED=1`.
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 
 use tls::{AuthenticationError, Error, FingerprintAlgorithm, ServerAuth, TrustRoots};
 use tls_http::xmlrpc::{self, Value};
-use tls_testkit::{free_port, peer, tlslite_srp_server, wait_listening, PeerProcess, Pki};
+use tls_testkit::{nginx, peer, tlslite_srp_server, PeerProcess, Pki};
 
 const USER: &str = "alice";
 const PASSWORD: &str = "tr0ub4dor&3";
@@ -18,38 +17,6 @@ fn content() -> Vec<u8> {
 
 fn get(agent: &ureq::Agent, url: &str) -> Result<Vec<u8>, ureq::Error> {
     agent.get(url).call()?.body_mut().read_to_vec()
-}
-
-/// nginx serving `root` over TLS with the PKI's self-signed certificate, from a config in
-/// `dir`; its port once it listens.
-fn nginx(pki: &Pki, root: &Path, dir: &Path) -> Option<(PeerProcess, u16)> {
-    let nginx = peer("nginx")?;
-    let port = free_port();
-    let d = dir.display();
-    let config = format!(
-        "worker_processes 1;\nuser root;\ndaemon off;\npid {d}/nginx.pid;\n\
-         error_log {d}/error.log warn;\nevents {{ worker_connections 64; }}\n\
-         http {{\n  access_log off;\n  client_body_temp_path {d};\n  proxy_temp_path {d};\n\
-         fastcgi_temp_path {d};\n  uwsgi_temp_path {d};\n  scgi_temp_path {d};\n\
-         server {{\n    listen 127.0.0.1:{port} ssl;\n    ssl_certificate {};\n\
-         ssl_certificate_key {};\n    root {};\n  }}\n}}\n",
-        pki.path("self-signed.pem").display(),
-        pki.path("self-signed.key").display(),
-        root.display(),
-    );
-    std::fs::write(dir.join("nginx.conf"), config).unwrap();
-    let process = PeerProcess::spawn(
-        Command::new(nginx)
-            .arg("-c")
-            .arg(dir.join("nginx.conf"))
-            .arg("-e")
-            .arg(dir.join("error.log"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    );
-    wait_listening(port);
-    Some((process, port))
 }
 
 #[test]

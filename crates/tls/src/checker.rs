@@ -49,6 +49,16 @@ impl Checker {
         self
     }
 
+    /// The leaf fingerprint demanded, if any.
+    pub(crate) fn pinned_fingerprint(&self) -> Option<&Fingerprint> {
+        self.x509_fingerprint.as_ref()
+    }
+
+    /// Whether checks of the whole session were added with [`custom`](Self::custom).
+    pub(crate) fn has_custom_checks(&self) -> bool {
+        !self.custom.is_empty()
+    }
+
     /// Runs every check against a session.
     pub fn check(&self, session: &Session) -> Result<(), AuthenticationError> {
         if let Some(expected) = &self.x509_fingerprint {

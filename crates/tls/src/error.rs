@@ -86,16 +86,27 @@ impl std::error::Error for Error {
 }
 
 impl From<io::Error> for Error {
-    /// Unwraps an `io::Error` that carries one of ours (as `TlsStream`'s `Read`/`Write` make).
+    /// Unwraps an `io::Error` that carries one of ours (as `TlsStream`'s `Read`/`Write` make),
+    /// or a rustls error (as tokio-rustls and hyper-rustls make with a configuration from
+    /// `to_rustls`: a pin mismatch comes back as [`Error::Authentication`]).
     fn from(e: io::Error) -> Self {
-        if !e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+        let carries = |inner: &(dyn std::error::Error + Send + Sync + 'static)| {
+            inner.is::<Error>() || inner.is::<rustls::Error>()
+        };
+        if !e.get_ref().is_some_and(carries) {
             return Self::Io(e);
         }
         let kind = e.kind();
-        match e.into_inner().map(|inner| inner.downcast::<Error>()) {
-            Some(Ok(inner)) => *inner,
-            // Not reachable after the check above; keep the kind rather than panic.
-            _ => Self::Io(kind.into()),
+        let Some(inner) = e.into_inner() else {
+            return Self::Io(kind.into());
+        };
+        match inner.downcast::<Error>() {
+            Ok(ours) => *ours,
+            Err(inner) => match inner.downcast::<rustls::Error>() {
+                Ok(theirs) => Self::from(*theirs),
+                // Not reachable after the check above; keep the kind rather than panic.
+                Err(_) => Self::Io(kind.into()),
+            },
         }
     }
 }

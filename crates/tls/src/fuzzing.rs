@@ -60,3 +60,66 @@ pub fn fingerprint(data: &[u8]) {
         let _ = text.parse::<crate::Fingerprint>();
     }
 }
+
+/// A server [`Connection`](crate::Connection) reading `data` as everything a client sends,
+/// then the end of the transport. The first byte picks the engine: TLS-SRP (user `alice`,
+/// 1024-bit group for speed) or X.509 through rustls (a throwaway self-signed certificate).
+pub fn server_connection(data: &[u8]) {
+    use std::sync::OnceLock;
+
+    use crate::{CertificateChain, Connection, PrivateKey, ServerConfig};
+
+    static SRP: OnceLock<ServerConfig> = OnceLock::new();
+    static X509: OnceLock<ServerConfig> = OnceLock::new();
+    let Some((which, mut input)) = data.split_first() else {
+        return;
+    };
+    let config = match which % 2 {
+        0 => SRP.get_or_init(|| {
+            let users = crate::srp::MemoryVerifierDb::new();
+            users.add("alice", "pw", 1024).expect("RFC 5054 group");
+            ServerConfig::builder()
+                .verifier_db(users)
+                .build()
+                .expect("SRP config")
+        }),
+        _ => X509.get_or_init(|| {
+            ServerConfig::builder()
+                .cert_chain(
+                    CertificateChain::from_pem(include_bytes!("fuzzing_data/cert.pem"))
+                        .expect("certificate"),
+                    PrivateKey::from_pem(include_bytes!("fuzzing_data/key.pem")).expect("key"),
+                )
+                .build()
+                .expect("X.509 config")
+        }),
+    };
+    let Ok(mut conn) = Connection::server(config) else {
+        return;
+    };
+    let mut sink = Vec::new();
+    let mut plaintext = [0u8; 256];
+    let mut ended = false;
+    while !ended {
+        ended = input.is_empty();
+        // An empty input reads as the end of the transport.
+        if conn.read_tls(&mut input).is_err() {
+            return;
+        }
+        let failed = conn.process_new_packets().is_err();
+        while conn.wants_write() {
+            if conn.write_tls(&mut sink).is_err() {
+                return;
+            }
+        }
+        if failed {
+            return;
+        }
+        if !conn.is_handshaking() {
+            while matches!(conn.read_plaintext(&mut plaintext), Ok(n) if n > 0) {}
+            let _ = conn.write_plaintext(b"reply");
+        }
+    }
+    conn.send_close_notify();
+    let _ = conn.write_tls(&mut sink);
+}

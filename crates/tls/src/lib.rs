@@ -31,6 +31,7 @@ mod engine;
 mod error;
 mod fingerprint;
 mod keys;
+mod rustls_config;
 mod server;
 mod session;
 mod settings;

@@ -133,24 +133,10 @@ impl ClientConfigBuilder {
         let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
             .with_protocol_versions(&self.settings.rustls_versions()?)
             .map_err(Error::from)?;
-        let builder =
-            match &self.server_auth {
-                ServerAuth::WebPki => {
-                    let roots = RootCertStore {
-                        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-                    };
-                    builder.with_webpki_verifier(webpki_verifier(roots, &provider)?)
-                }
-                ServerAuth::Roots(roots) => {
-                    builder.with_webpki_verifier(webpki_verifier(roots.root_store()?, &provider)?)
-                }
-                ServerAuth::Fingerprint(pin) => builder
-                    .dangerous()
-                    .with_custom_certificate_verifier(Arc::new(KeyHolderVerifier::new(
-                        Accept::Pinned(pin.clone()),
-                        provider.clone(),
-                    ))),
-            };
+        let verifier = self.certificate_verifier(&provider)?;
+        let builder = builder
+            .dangerous()
+            .with_custom_certificate_verifier(verifier.clone());
         let mut config = match self.client_cert {
             Some((chain, key)) => builder
                 .with_client_auth_cert(chain.0, key.0)
@@ -165,7 +151,10 @@ impl ClientConfigBuilder {
             config.resumption = Resumption::store(store.0);
         }
         Ok(ClientConfig {
-            engine: ClientEngine::Rustls(Arc::new(config)),
+            engine: ClientEngine::Rustls {
+                config: Arc::new(config),
+                verifier,
+            },
             checker: self.checker,
         })
     }
@@ -245,14 +234,18 @@ impl ClientConfigBuilder {
 
 #[derive(Clone)]
 enum ClientEngine {
-    Rustls(Arc<rustls::ClientConfig>),
+    Rustls {
+        config: Arc<rustls::ClientConfig>,
+        /// How the server is judged, kept for the rustls export.
+        verifier: Arc<dyn ServerCertVerifier>,
+    },
     Srp(Arc<SrpClientParams>),
 }
 
 impl std::fmt::Debug for ClientEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Rustls(_) => f.write_str("X.509"),
+            Self::Rustls { .. } => f.write_str("X.509"),
             Self::Srp(p) => write!(f, "SRP as {:?}", p.username),
         }
     }
@@ -293,6 +286,33 @@ impl ClientConfig {
         ClientConfigBuilder::default()
     }
 
+    /// This configuration as a `rustls::ClientConfig` (X.509 only), so that tokio-rustls,
+    /// hyper-rustls or reqwest (`tls_backend_preconfigured`) users get the same server
+    /// authentication without our stream: WebPKI, custom roots, or a SHA-1/SHA-256 pin with the
+    /// key-possession check, plus client certificates, ALPN and SNI, and a Checker's
+    /// certificate pin run inside the verifier. A Checker with custom checks, or an SRP
+    /// configuration, is refused with [`Error::Config`]: rustls has no place for them. The
+    /// export keeps its own resumable sessions. Its types are rustls 0.23's: use the same
+    /// rustls minor version.
+    ///
+    /// ```
+    /// let pin = "sha256:0781f77ab8d0afd9bf08604ba579471d0e6cf2bd60a9323a050e69f7e93e9dbd".parse()?;
+    /// let ours = tls::ClientConfig::builder()
+    ///     .server_auth(tls::ServerAuth::Fingerprint(pin))
+    ///     .build()?;
+    /// let for_rustls: std::sync::Arc<rustls::ClientConfig> = ours.to_rustls()?;
+    /// # let _ = for_rustls;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn to_rustls(&self) -> Result<Arc<rustls::ClientConfig>, Error> {
+        match &self.engine {
+            ClientEngine::Srp(_) => Err(crate::rustls_config::srp_refused()),
+            ClientEngine::Rustls { config, verifier } => {
+                crate::rustls_config::client(config, verifier, self.checker.as_ref())
+            }
+        }
+    }
+
     /// Runs the handshake with `host` over `sock` and returns the stream ready for data.
     ///
     /// `host` is a DNS name or an IP address (IPv6 with or without brackets).
@@ -303,7 +323,7 @@ impl ClientConfig {
     /// A sans-IO connection to `host` under this configuration ([`Connection::client`]).
     pub(crate) fn connection(&self, host: &str) -> Result<Connection, Error> {
         let (engine, sent_name): (Box<dyn Engine>, _) = match &self.engine {
-            ClientEngine::Rustls(config) => {
+            ClientEngine::Rustls { config, .. } => {
                 let name = server_name(host)?;
                 let conn = rustls::ClientConnection::new(config.clone(), name.clone())?;
                 let sent_name = name_for_session(&name, config.enable_sni);

@@ -6,14 +6,15 @@ use std::sync::Arc;
 use rustls::server::{NoServerSessionStorage, ServerSessionMemoryCache, WebPkiClientVerifier};
 
 use crate::engine::Engine;
+use crate::rustls_config;
 use crate::srp::conn::SrpConnection;
 use crate::srp::server::{ServerRole, SrpServerParams};
 use crate::srp::sessions::SessionMap;
 use crate::srp::suites::SrpSuite;
 use crate::srp::VerifierStore;
 use crate::{
-    CertificateChain, Checker, Connection, Error, HandshakeSettings, PrivateKey, TlsStream,
-    TrustRoots,
+    CertificateChain, Checker, Connection, Error, Fingerprint, HandshakeSettings, PrivateKey,
+    TlsStream, TrustRoots,
 };
 
 /// Whether a server asks clients for certificates.
@@ -153,8 +154,28 @@ impl ServerConfigBuilder {
         if let Some(db) = self.verifier_db.clone() {
             return self.build_srp(db);
         }
+        let config = self.rustls_config(None)?;
+        Ok(ServerConfig {
+            engine: ServerEngine::Rustls {
+                config: Arc::new(config),
+                source: Arc::new(self.clone()),
+            },
+            checker: self.checker,
+        })
+    }
+
+    /// The rustls configuration; with `pin`, the client-certificate verifier also demands that
+    /// leaf (a Checker's pin run inside the verifier, for [`ServerConfig::to_rustls`]).
+    fn rustls_config(&self, pin: Option<Fingerprint>) -> Result<rustls::ServerConfig, Error> {
+        if pin.is_some() && matches!(self.client_auth, ClientAuth::None) {
+            return Err(Error::config(
+                "the Checker pins a client certificate, but the server asks for none \
+                 (request_client_cert or require_client_cert)",
+            ));
+        }
         let (chain, key) = self
             .cert
+            .clone()
             .ok_or_else(|| Error::config("a server needs a certificate chain and key"))?;
         let provider = self.settings.crypto_provider()?;
         let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
@@ -174,25 +195,25 @@ impl ServerConfigBuilder {
                 let verifier = verifier
                     .build()
                     .map_err(|e| Error::config(format!("client verifier: {e}")))?;
-                builder.with_client_cert_verifier(verifier)
+                builder.with_client_cert_verifier(match pin {
+                    Some(pin) => rustls_config::pinned_client(verifier, pin),
+                    None => verifier,
+                })
             }
         };
         let mut config = builder
             .with_single_cert(chain.0, key.0)
             .map_err(|e| Error::config(format!("server certificate and key: {e}")))?;
         config.alpn_protocols = self.settings.alpn_protocols();
-        config.session_storage = match self.session_cache {
-            Some(cache) => cache.0,
+        config.session_storage = match &self.session_cache {
+            Some(cache) => cache.0.clone(),
             None => Arc::new(NoServerSessionStorage {}),
         };
         if self.tickets {
             config.ticketer = rustls::crypto::ring::Ticketer::new()
                 .map_err(|e| Error::config(format!("session tickets: {e}")))?;
         }
-        Ok(ServerConfig {
-            engine: ServerEngine::Rustls(Arc::new(config)),
-            checker: self.checker,
-        })
+        Ok(config)
     }
 
     fn build_srp(self, store: Arc<dyn VerifierStore>) -> Result<ServerConfig, Error> {
@@ -259,14 +280,18 @@ impl ServerConfigBuilder {
 
 #[derive(Clone)]
 enum ServerEngine {
-    Rustls(Arc<rustls::ServerConfig>),
+    Rustls {
+        config: Arc<rustls::ServerConfig>,
+        /// What it was built from, to build the rustls export.
+        source: Arc<ServerConfigBuilder>,
+    },
     Srp(Arc<SrpServerParams>),
 }
 
 impl std::fmt::Debug for ServerEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Self::Rustls(_) => "X.509",
+            Self::Rustls { .. } => "X.509",
             Self::Srp(_) => "SRP",
         })
     }
@@ -300,6 +325,23 @@ impl ServerConfig {
         ServerConfigBuilder::default()
     }
 
+    /// This configuration as a `rustls::ServerConfig` (X.509 only), for servers built on
+    /// tokio-rustls or hyper-rustls: the same certificate, versions, suites, ALPN and client
+    /// authentication, and a Checker's client-certificate pin run inside the verifier. A
+    /// Checker with custom checks, or any TLS-SRP configuration, is refused with
+    /// [`Error::Config`]: rustls has no place for them. The export has its own session
+    /// cache contents and ticket keys. Its types are rustls 0.23's: use the same rustls minor
+    /// version.
+    pub fn to_rustls(&self) -> Result<Arc<rustls::ServerConfig>, Error> {
+        match &self.engine {
+            ServerEngine::Srp(_) => Err(rustls_config::srp_refused()),
+            ServerEngine::Rustls { source, .. } => {
+                let pin = rustls_config::certificate_pin(self.checker.as_ref())?;
+                Ok(Arc::new(source.rustls_config(pin)?))
+            }
+        }
+    }
+
     /// Runs the server side of the handshake over `sock`.
     ///
     /// Set read and write timeouts on the socket first: a client that says nothing would
@@ -311,7 +353,7 @@ impl ServerConfig {
     /// A sans-IO connection under this configuration ([`Connection::server`]).
     pub(crate) fn connection(&self) -> Result<Connection, Error> {
         let engine: Box<dyn Engine> = match &self.engine {
-            ServerEngine::Rustls(config) => {
+            ServerEngine::Rustls { config, .. } => {
                 let conn = rustls::ServerConnection::new(config.clone())?;
                 Box::new(rustls::Connection::Server(conn))
             }
