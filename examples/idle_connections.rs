@@ -12,7 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let target = args.next().ok_or(usage)?;
     let host = target.rsplit_once(':').ok_or(usage)?.0.to_owned();
     // Measuring a server we started ourselves: learn its certificate, then pin it.
-    let session = tls::probe(&host, TcpStream::connect(&target)?, &Default::default())?;
+    let session = tls::dangerous::probe(&host, TcpStream::connect(&target)?, &Default::default())?;
     let pin = session.peer_fingerprint_sha256().ok_or("no certificate")?;
     let config = tls::ClientConfig::builder()
         .server_auth(tls::ServerAuth::Fingerprint(pin))

@@ -1,6 +1,8 @@
-//! TLS streams with the authentication modes tlslite users know: certificate fingerprint
-//! pinning, post-handshake [`Checker`]s and client certificates today, TLS-SRP next — over
-//! rustls, behind one blocking [`TlsStream`] that works on any `Read + Write`.
+//! TLS with the authentication modes tlslite users know: certificate fingerprint pinning,
+//! post-handshake [`Checker`]s, client certificates and TLS-SRP (RFC 5054, our own engine),
+//! with rustls for X.509. One sans-IO [`Connection`] holds the policy; the blocking
+//! [`TlsStream`] drives it over any `Read + Write`, and [`tokio`](crate::tokio) (feature
+//! `tokio`) over any `AsyncRead + AsyncWrite`.
 //!
 //! Secure by default: a client verifies the server against the Mozilla roots and the host name
 //! unless told to use other roots or a pinned fingerprint. There is no accept-anything mode.
@@ -46,12 +48,18 @@ pub mod fuzzing;
 
 pub use alert::AlertDescription;
 pub use checker::Checker;
-pub use client::{probe, ClientConfig, ClientConfigBuilder, ServerAuth, SessionStore};
+pub use client::{ClientConfig, ClientConfigBuilder, ServerAuth, SessionStore};
 pub use connection::Connection;
 pub use error::{AuthenticationError, Error};
 pub use fingerprint::{Fingerprint, FingerprintAlgorithm, FingerprintParseError};
 pub use keys::{CertificateChain, PrivateKey, TrustRoots};
-pub use server::{ClientAuth, ServerConfig, ServerConfigBuilder, SessionCache};
+pub use server::{ServerConfig, ServerConfigBuilder, SessionCache};
+
+/// What weakens server authentication, kept apart and named so: nothing here is needed to
+/// talk securely, and every use of it is easy to find.
+pub mod dangerous {
+    pub use crate::client::probe;
+}
 pub use session::Session;
 pub use settings::{HandshakeSettings, ProtocolVersion};
 pub use stream::TlsStream;

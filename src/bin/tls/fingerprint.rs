@@ -20,7 +20,7 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
     }
     let target = target.ok_or_else(|| CliError::Usage("missing HOST:PORT".into()))?;
     let sock = target.connect(timeout)?;
-    let session = tls::probe(&target.host, sock, &HandshakeSettings::default())?;
+    let session = tls::dangerous::probe(&target.host, sock, &HandshakeSettings::default())?;
     let (Some(sha1), Some(sha256)) = (
         session.peer_fingerprint_sha1(),
         session.peer_fingerprint_sha256(),

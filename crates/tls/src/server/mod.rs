@@ -19,8 +19,7 @@ use crate::{
 
 /// Whether a server asks clients for certificates.
 #[derive(Clone, Debug, Default)]
-#[non_exhaustive]
-pub enum ClientAuth {
+enum ClientAuth {
     /// Don't ask. The default.
     #[default]
     None,
