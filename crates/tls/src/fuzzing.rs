@@ -39,7 +39,8 @@ pub fn srp_messages(data: &[u8]) {
         2 => drop(codec::KeyExchangeParams::decode(body)),
         3 => drop(codec::decode_client_key_exchange(body)),
         4 => drop(codec::decode_certificate(body)),
-        5 => drop(codec::decode_srp_extension(body)),
+        // Every extension body a hello may carry, typed.
+        5 => drop(codec::Extensions::read(&mut codec::Reader::new(body))),
         _ => drop(codec::decode_alert(body)),
     }
 }

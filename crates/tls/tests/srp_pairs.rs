@@ -381,3 +381,88 @@ fn mac_then_encrypt_needs_an_explicit_opt_in() {
         .build()
         .is_err());
 }
+
+/// ALPN and SNI work over SRP as over X.509: the client sends the host name (never an address)
+/// and its protocols, the server picks its first in common, and a client setting that SRP
+/// cannot honour (a client certificate, an X.509 session store) is refused, not dropped.
+#[test]
+fn alpn_and_sni_over_srp_and_settings_srp_cannot_honour() {
+    let with_alpn = |protocols: &[&str]| HandshakeSettings {
+        alpn: protocols.iter().map(|p| p.to_string()).collect(),
+        ..Default::default()
+    };
+    let server = ServerConfig::builder()
+        .verifier_db(db(2048))
+        .settings(with_alpn(&["h2", "http/1.1"]))
+        .build()
+        .unwrap();
+    let thread = serve_once({
+        let server = server.clone();
+        move |tcp| {
+            let tls = server.accept(tcp)?;
+            let session = tls.session().clone();
+            echo_lines(tls)?;
+            Ok::<_, Error>(session)
+        }
+    });
+    let alpn_client = client(
+        "alice",
+        "correct horse battery staple",
+        with_alpn(&["http/1.1", "h2"]),
+    );
+    let mut tls = alpn_client
+        .connect("localhost", connect(thread.addr))
+        .unwrap();
+    tls.write_all(b"hi\n").unwrap();
+    let mut line = String::new();
+    tls.read_line(&mut line).unwrap();
+    let session = tls.session().clone();
+    tls.close().unwrap();
+    let served = thread.join().unwrap();
+    assert_eq!(
+        session.alpn_protocol(),
+        Some(&b"h2"[..]),
+        "the server's preference"
+    );
+    assert_eq!(served.alpn_protocol(), Some(&b"h2"[..]));
+    assert_eq!(served.server_name(), Some("localhost"));
+    assert_eq!(session.server_name(), Some("localhost"));
+
+    // No protocol in common is fatal (RFC 7301); an IP address is never sent by SNI.
+    let (session, served) = pair(
+        &server,
+        &client(
+            "alice",
+            "correct horse battery staple",
+            with_alpn(&["smtp"]),
+        ),
+    );
+    assert_eq!(
+        served.unwrap_err().alert(),
+        Some(AlertDescription::NoApplicationProtocol)
+    );
+    assert!(session.is_err());
+    let thread = serve_once(move |tcp| server.accept(tcp).map(|t| t.session().clone()));
+    let by_address = alpn_client
+        .connect("127.0.0.1", connect(thread.addr))
+        .unwrap();
+    assert_eq!(by_address.session().server_name(), None);
+    assert_eq!(thread.join().unwrap().server_name(), None);
+
+    let pki = tls_testkit::Pki::new();
+    let refused = ClientConfig::builder()
+        .srp("alice", "pw")
+        .client_cert(pki.client.chain(), pki.client.key())
+        .build();
+    assert!(matches!(refused, Err(Error::Config(_))));
+    let refused = ClientConfig::builder()
+        .srp("alice", "pw")
+        .session_store(tls::SessionStore::default())
+        .build();
+    assert!(matches!(refused, Err(Error::Config(_))));
+    let refused = ServerConfig::builder()
+        .verifier_db(db(2048))
+        .require_client_cert(pki.client_roots())
+        .build();
+    assert!(matches!(refused, Err(Error::Config(_))));
+}

@@ -239,3 +239,58 @@ async fn gnutls_cli_and_tlslite_ng_log_in_to_our_tokio_srp_server() {
     let session = server.await.unwrap().remove(0).unwrap();
     assert_eq!(session.srp_username(), Some(USER));
 }
+
+/// SRP-RSA over tokio: a pin given with SRP is checked, both sides ours, with an RSA
+/// certificate made by OpenSSL (rcgen cannot make RSA keys with ring).
+#[tokio::test]
+async fn srp_rsa_with_a_pin_over_tokio() {
+    let Some(openssl) = peer("openssl") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("rsa.pem"), dir.path().join("rsa.key"));
+    let mut command = Command::new(openssl);
+    command
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args(["-subj", "/CN=localhost", "-addext"])
+        .args(["subjectAltName=DNS:localhost", "-addext"])
+        .args(["basicConstraints=critical,CA:FALSE", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert);
+    succeeded(&run_peer(command).await);
+    let chain = tls::CertificateChain::from_pem_file(&cert).unwrap();
+    let pin = tls::Fingerprint::of(
+        tls::FingerprintAlgorithm::Sha256,
+        chain.certificates()[0].as_ref(),
+    );
+    let db = MemoryVerifierDb::new();
+    db.add(USER, PASSWORD, 2048).unwrap();
+    let server = ServerConfig::builder()
+        .cert_chain(chain, tls::PrivateKey::from_pem_file(&key).unwrap())
+        .verifier_db(db)
+        .build()
+        .unwrap();
+    let pinned = |pin: tls::Fingerprint| {
+        ClientConfig::builder()
+            .srp(USER, PASSWORD)
+            .server_auth(ServerAuth::Fingerprint(pin))
+            .build()
+            .unwrap()
+    };
+    let (port, served) = tokio_http_server(server.clone(), 1).await;
+    let (session, body) = get(&pinned(pin), port, "/").await.unwrap();
+    assert_eq!(
+        session.cipher_suite(),
+        "TLS_SRP_SHA_RSA_WITH_AES_128_CBC_SHA"
+    );
+    assert_eq!(body, b"served by tokio\n");
+    assert!(served.await.unwrap().remove(0).is_ok());
+    let (port, served) = tokio_http_server(server, 1).await;
+    let wrong = tls::Fingerprint::of(tls::FingerprintAlgorithm::Sha256, b"another");
+    let e = get(&pinned(wrong), port, "/").await.unwrap_err();
+    assert!(matches!(e, Error::Authentication(_)), "{e:?}");
+    assert!(served.await.unwrap().remove(0).is_err());
+}

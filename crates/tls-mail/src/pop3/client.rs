@@ -125,7 +125,11 @@ impl Pop3Builder {
     pub fn probe(&self, host: &str, port: u16) -> Result<tls::Session, Error> {
         let sock = tcp(host, port, self.timeout).map_err(Error::Io)?;
         let (sock, _) = self.before_tls(sock)?;
-        Ok(tls::dangerous::probe(host, sock, &tls::HandshakeSettings::default())?)
+        Ok(tls::dangerous::probe(
+            host,
+            sock,
+            &tls::HandshakeSettings::default(),
+        )?)
     }
 
     /// For STLS, the plaintext part (greeting, CAPA, STLS) up to the handshake, with the

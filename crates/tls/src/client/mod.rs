@@ -59,15 +59,15 @@ impl Default for SessionStore {
 /// Builds a [`ClientConfig`].
 #[derive(Clone, Debug, Default)]
 pub struct ClientConfigBuilder {
-    server_auth: ServerAuth,
+    /// `None` until `server_auth` is called: WebPKI for X.509, no certificate for SRP (an SRP
+    /// client given one offers only SRP-RSA).
+    server_auth: Option<ServerAuth>,
     client_cert: Option<(CertificateChain, PrivateKey)>,
     checker: Option<Checker>,
     settings: HandshakeSettings,
     session_store: Option<SessionStore>,
     no_resumption: bool,
     srp: Option<(String, String)>,
-    /// Whether `server_auth` was called: SRP clients then also offer the SRP-RSA suites.
-    server_auth_set: bool,
 }
 
 impl ClientConfigBuilder {
@@ -89,8 +89,7 @@ impl ClientConfigBuilder {
     /// offered, and the server's certificate is judged by this as well as its knowledge of
     /// the verifier. Without it an SRP client offers plain SRP and checks no certificate.
     pub fn server_auth(mut self, auth: ServerAuth) -> Self {
-        self.server_auth = auth;
-        self.server_auth_set = true;
+        self.server_auth = Some(auth);
         self
     }
 
@@ -159,24 +158,26 @@ impl ClientConfigBuilder {
         })
     }
 
-    /// The verifier for `server_auth`.
+    /// The verifier for `server_auth` (WebPKI when none was given).
     fn certificate_verifier(
         &self,
         provider: &Arc<rustls::crypto::CryptoProvider>,
     ) -> Result<Arc<dyn ServerCertVerifier>, Error> {
-        Ok(match &self.server_auth {
-            ServerAuth::WebPki => {
-                let roots = RootCertStore {
-                    roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-                };
-                webpki_verifier(roots, provider)?
-            }
-            ServerAuth::Roots(roots) => webpki_verifier(roots.root_store()?, provider)?,
-            ServerAuth::Fingerprint(pin) => Arc::new(KeyHolderVerifier::new(
-                Accept::Pinned(pin.clone()),
-                provider.clone(),
-            )),
-        })
+        Ok(
+            match self.server_auth.as_ref().unwrap_or(&ServerAuth::WebPki) {
+                ServerAuth::WebPki => {
+                    let roots = RootCertStore {
+                        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+                    };
+                    webpki_verifier(roots, provider)?
+                }
+                ServerAuth::Roots(roots) => webpki_verifier(roots.root_store()?, provider)?,
+                ServerAuth::Fingerprint(pin) => Arc::new(KeyHolderVerifier::new(
+                    Accept::Pinned(pin.clone()),
+                    provider.clone(),
+                )),
+            },
+        )
     }
 
     fn build_srp(self, username: String, password: String) -> Result<ClientConfig, Error> {
@@ -190,10 +191,22 @@ impl ClientConfigBuilder {
             ));
         }
         settings.check_srp_record_protection()?;
+        // What the SRP suites cannot do is refused rather than dropped.
+        if self.client_cert.is_some() {
+            return Err(Error::config(
+                "the TLS-SRP suites have no client certificates: the password proves the client",
+            ));
+        }
+        if self.session_store.is_some() {
+            return Err(Error::config(
+                "session_store holds X.509 sessions; an SRP configuration keeps its own \
+                 (no_resumption turns them off)",
+            ));
+        }
         let provider = rustls::crypto::ring::default_provider();
-        let cert_verifier = match self.server_auth_set {
-            true => Some(self.certificate_verifier(&Arc::new(provider.clone()))?),
-            false => None,
+        let cert_verifier = match self.server_auth {
+            Some(_) => Some(self.certificate_verifier(&Arc::new(provider.clone()))?),
+            None => None,
         };
         // A server judged by `server_auth` must prove its certificate: offering plain SRP too
         // would let it skip the check, so only the SRP-RSA suites go out.
@@ -221,6 +234,8 @@ impl ClientConfigBuilder {
             max_bits: settings.max_srp_bits,
             encrypt_then_mac: settings.encrypt_then_mac,
             mac_then_encrypt: settings.allow_mac_then_encrypt,
+            alpn: settings.alpn_protocols(),
+            sni: settings.sni,
             sessions,
             cert_verifier,
             signature_algorithms: provider.signature_verification_algorithms,

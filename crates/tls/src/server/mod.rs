@@ -217,6 +217,11 @@ impl ServerConfigBuilder {
 
     fn build_srp(self, store: Arc<dyn VerifierStore>) -> Result<ServerConfig, Error> {
         self.settings.check_srp_record_protection()?;
+        if !matches!(self.client_auth, ClientAuth::None) {
+            return Err(Error::config(
+                "the TLS-SRP suites have no client certificates: the password proves the client",
+            ));
+        }
         // With a certificate too, the SRP-RSA suites are offered as well (RSA keys only).
         let certificate = match &self.cert {
             None => None,
@@ -265,6 +270,7 @@ impl ServerConfigBuilder {
             suites,
             encrypt_then_mac: self.settings.encrypt_then_mac,
             mac_then_encrypt: self.settings.allow_mac_then_encrypt,
+            alpn: self.settings.alpn_protocols(),
             simulate_unknown_users: self.simulate_unknown_users,
             secret,
             sessions: Arc::new(sessions),

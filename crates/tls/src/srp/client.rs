@@ -6,10 +6,10 @@ use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use zeroize::Zeroizing;
 
 use super::codec::{
-    decode_certificate, decode_signature, ext, handshake, ClientHello, KeyExchangeParams,
-    ServerHello, EMPTY_RENEGOTIATION_INFO_SCSV, TLS12,
+    decode_certificate, decode_signature, handshake, ClientHello, Extension, Extensions,
+    KeyExchangeParams, ServerHello, EMPTY_RENEGOTIATION_INFO_SCSV, TLS12,
 };
-use super::conn::{Core, Failure, Role};
+use super::conn::{fail, Core, Failure, Role};
 use super::negotiated::Negotiated;
 
 use super::sessions::{SavedSession, SessionMap};
@@ -27,6 +27,10 @@ pub(crate) struct SrpClientParams {
     pub(crate) encrypt_then_mac: bool,
     /// Whether a server without Encrypt-then-MAC is accepted (legacy opt-in).
     pub(crate) mac_then_encrypt: bool,
+    /// ALPN protocols to offer, in order of preference.
+    pub(crate) alpn: Vec<Vec<u8>>,
+    /// Whether to send the host name by SNI.
+    pub(crate) sni: bool,
     /// Sessions by host and username.
     pub(crate) sessions: SessionMap,
     /// For the SRP-RSA suites: how to judge the server's certificate.
@@ -71,23 +75,21 @@ pub(crate) struct ClientRole {
 pub(crate) const MTE_REFUSED: &str = "the peer does not use Encrypt-then-MAC (RFC 7366); \
      MAC-then-encrypt needs HandshakeSettings::allow_mac_then_encrypt";
 
-fn fail<T>(description: AlertDescription, why: impl Into<String>) -> Result<T, Failure> {
-    Err(Failure::local(description, why))
-}
-
 impl ClientRole {
     pub(crate) fn new(params: Arc<SrpClientParams>, host: &str) -> Self {
         let mut session_key = host.as_bytes().to_vec();
         session_key.push(0);
         session_key.extend_from_slice(params.username.as_bytes());
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        // SNI carries DNS names only (RFC 6066 §3), never addresses.
+        let sni = params.sni && matches!(ServerName::try_from(host), Ok(ServerName::DnsName(_)));
+        let mut keys = Negotiated::default();
+        keys.server_name = sni.then(|| host.to_owned());
         Self {
             params,
-            host: host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_owned(),
+            host: host.to_owned(),
             session_key,
-            keys: Negotiated::default(),
+            keys,
             state: State::ServerHello,
             offered_session: None,
             server_params: None,
@@ -115,23 +117,31 @@ impl ClientRole {
                     "the server chose a suite we did not offer",
                 )
             })?;
-        for (kind, data) in &hello.extensions {
-            match *kind {
-                ext::ENCRYPT_THEN_MAC if self.params.encrypt_then_mac && data.is_empty() => {
-                    self.keys.etm = true
-                }
-                ext::EXTENDED_MASTER_SECRET if data.is_empty() => self.keys.ems = true,
-                ext::RENEGOTIATION_INFO if data == &[0] => {}
-                ext::RENEGOTIATION_INFO => {
+        for extension in hello.extensions.iter() {
+            match extension {
+                Extension::EncryptThenMac if self.params.encrypt_then_mac => self.keys.etm = true,
+                Extension::ExtendedMasterSecret => self.keys.ems = true,
+                Extension::RenegotiationInfo(finished) if finished.is_empty() => {}
+                Extension::RenegotiationInfo(_) => {
                     return fail(
                         AlertDescription::HandshakeFailure,
                         "renegotiation_info must be empty",
                     )
                 }
-                _ => {
+                Extension::ServerName(None) if self.keys.server_name.is_some() => {}
+                Extension::Alpn(chosen) if !self.params.alpn.is_empty() => match &chosen[..] {
+                    [one] if self.params.alpn.contains(one) => self.keys.alpn = Some(one.clone()),
+                    _ => {
+                        return fail(
+                            AlertDescription::IllegalParameter,
+                            "the server chose an ALPN protocol we did not offer",
+                        )
+                    }
+                },
+                other => {
                     return fail(
                         AlertDescription::UnsupportedExtension,
-                        format!("unrequested extension {kind}"),
+                        format!("unrequested extension {}", other.kind()),
                     )
                 }
             }
@@ -353,19 +363,21 @@ impl Role for ClientRole {
             .filter(|s| self.params.suites.iter().any(|suite| suite.id == s.suite));
         let mut suites: Vec<u16> = self.params.suites.iter().map(|s| s.id).collect();
         suites.push(EMPTY_RENEGOTIATION_INFO_SCSV);
-        let mut srp = vec![self.params.username.len() as u8];
-        srp.extend_from_slice(self.params.username.as_bytes());
-        let mut extensions = vec![(ext::SRP, srp), (ext::EXTENDED_MASTER_SECRET, vec![])];
+        let mut extensions = Extensions::default();
+        if let Some(name) = &self.keys.server_name {
+            extensions.push(Extension::ServerName(Some(name.clone())));
+        }
+        extensions.push(Extension::Srp(self.params.username.clone()));
+        extensions.push(Extension::ExtendedMasterSecret);
         if self.params.suites.iter().any(|s| s.rsa) {
             let schemes = rsa_schemes(&self.params.signature_algorithms);
-            let mut body = ((schemes.len() * 2) as u16).to_be_bytes().to_vec();
-            schemes
-                .iter()
-                .for_each(|s| body.extend_from_slice(&s.to_be_bytes()));
-            extensions.push((ext::SIGNATURE_ALGORITHMS, body));
+            extensions.push(Extension::SignatureAlgorithms(schemes));
         }
         if self.params.encrypt_then_mac {
-            extensions.push((ext::ENCRYPT_THEN_MAC, vec![]));
+            extensions.push(Extension::EncryptThenMac);
+        }
+        if !self.params.alpn.is_empty() {
+            extensions.push(Extension::Alpn(self.params.alpn.clone()));
         }
         let hello = ClientHello {
             version: TLS12,

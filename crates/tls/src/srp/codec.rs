@@ -1,6 +1,7 @@
 //! Wire formats of the TLS 1.2 messages the SRP engine speaks (RFC 5246, 5054, 7366, 7627,
 //! 5746), decoded into typed values before any state machine looks at them.
 
+pub(crate) use super::extension::{Extension, Extensions};
 use crate::AlertDescription;
 
 /// A message that does not decode; always answered with `decode_error`.
@@ -27,14 +28,6 @@ pub(crate) mod handshake {
     pub(crate) const SERVER_HELLO_DONE: u8 = 14;
     pub(crate) const CLIENT_KEY_EXCHANGE: u8 = 16;
     pub(crate) const FINISHED: u8 = 20;
-}
-
-pub(crate) mod ext {
-    pub(crate) const SIGNATURE_ALGORITHMS: u16 = 13;
-    pub(crate) const SRP: u16 = 12;
-    pub(crate) const ENCRYPT_THEN_MAC: u16 = 22;
-    pub(crate) const EXTENDED_MASTER_SECRET: u16 = 23;
-    pub(crate) const RENEGOTIATION_INFO: u16 = 0xff01;
 }
 
 /// The renegotiation SCSV (RFC 5746) in a cipher suite list.
@@ -136,50 +129,6 @@ impl Writer {
     }
 }
 
-/// Extensions as (type, body), in the order received; duplicates refused.
-pub(crate) type Extensions = Vec<(u16, Vec<u8>)>;
-
-fn read_extensions(r: &mut Reader<'_>) -> Decoded<Extensions> {
-    let mut out: Extensions = Vec::new();
-    if r.is_empty() {
-        return Ok(out);
-    }
-    let mut list = Reader::new(r.vec16()?);
-    // One bit per extension type: duplicates are found in linear time however many arrive.
-    let mut seen = vec![0u64; 1 << 10];
-    while !list.is_empty() {
-        let kind = list.u16()?;
-        let body = list.vec16()?.to_vec();
-        let (word, bit) = (usize::from(kind >> 6), 1u64 << (kind & 63));
-        if seen[word] & bit != 0 {
-            return Err(DecodeError("duplicate extension"));
-        }
-        seen[word] |= bit;
-        out.push((kind, body));
-    }
-    Ok(out)
-}
-
-fn write_extensions(w: &mut Writer, extensions: &Extensions) {
-    if extensions.is_empty() {
-        return;
-    }
-    w.vec(2, |w| {
-        for (kind, body) in extensions {
-            w.u16(*kind).vec(2, |w| {
-                w.raw(body);
-            });
-        }
-    });
-}
-
-pub(crate) fn find_ext(extensions: &Extensions, kind: u16) -> Option<&[u8]> {
-    extensions
-        .iter()
-        .find(|(k, _)| *k == kind)
-        .map(|(_, b)| b.as_slice())
-}
-
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ClientHello {
     pub(crate) version: u16,
@@ -210,7 +159,7 @@ impl ClientHello {
         if !compression.contains(&0) {
             return Err(DecodeError("null compression not offered"));
         }
-        let extensions = read_extensions(&mut r)?;
+        let extensions = Extensions::read(&mut r)?;
         r.end()?;
         Ok(Self {
             version,
@@ -235,7 +184,7 @@ impl ClientHello {
         w.vec(1, |w| {
             w.u8(0);
         });
-        write_extensions(&mut w, &self.extensions);
+        self.extensions.write(&mut w);
         w.bytes
     }
 }
@@ -262,7 +211,7 @@ impl ServerHello {
         if r.u8()? != 0 {
             return Err(DecodeError("compression must be null"));
         }
-        let extensions = read_extensions(&mut r)?;
+        let extensions = Extensions::read(&mut r)?;
         r.end()?;
         Ok(Self {
             version,
@@ -280,7 +229,7 @@ impl ServerHello {
             w.raw(&self.session_id);
         });
         w.u16(self.suite).u8(0);
-        write_extensions(&mut w, &self.extensions);
+        self.extensions.write(&mut w);
         w.bytes
     }
 }
@@ -337,20 +286,6 @@ pub(crate) fn decode_signature(rest: &[u8]) -> Decoded<(u16, Vec<u8>)> {
     Ok((scheme, sig))
 }
 
-/// The signature_algorithms extension body: the schemes offered.
-pub(crate) fn decode_signature_algorithms(body: &[u8]) -> Decoded<Vec<u16>> {
-    let mut r = Reader::new(body);
-    let list = r.vec16()?;
-    r.end()?;
-    if list.len() % 2 != 0 {
-        return Err(DecodeError("signature_algorithms"));
-    }
-    Ok(list
-        .chunks(2)
-        .map(|c| u16::from_be_bytes([c[0], c[1]]))
-        .collect())
-}
-
 /// ClientKeyExchange for SRP: `A`.
 pub(crate) fn decode_client_key_exchange(body: &[u8]) -> Decoded<Vec<u8>> {
     let mut r = Reader::new(body);
@@ -386,14 +321,6 @@ pub(crate) fn encode_certificate(chain: &[Vec<u8>]) -> Vec<u8> {
     w.bytes
 }
 
-/// The SRP extension's body: the username with a 1-byte length.
-pub(crate) fn decode_srp_extension(body: &[u8]) -> Decoded<String> {
-    let mut r = Reader::new(body);
-    let name = r.vec8()?;
-    r.end()?;
-    String::from_utf8(name.to_vec()).map_err(|_| DecodeError("SRP username is not UTF-8"))
-}
-
 /// Frames a handshake message: type, 3-byte length, body.
 pub(crate) fn handshake_message(kind: u8, body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(4 + body.len());
@@ -422,10 +349,7 @@ mod tests {
             random: [7; 32],
             session_id: vec![1, 2, 3],
             suites: vec![0xc01d, 0xc020, EMPTY_RENEGOTIATION_INFO_SCSV],
-            extensions: vec![
-                (ext::SRP, b"\x05alice".to_vec()),
-                (ext::ENCRYPT_THEN_MAC, vec![]),
-            ],
+            extensions: vec![Extension::Srp("alice".into()), Extension::EncryptThenMac].into(),
         };
         assert_eq!(ClientHello::decode(&hello.encode()).unwrap(), hello);
         let server = ServerHello {
@@ -433,10 +357,9 @@ mod tests {
             random: [9; 32],
             session_id: vec![4; 32],
             suite: 0xc01d,
-            extensions: vec![],
+            extensions: Extensions::default(),
         };
         assert_eq!(ServerHello::decode(&server.encode()).unwrap(), server);
-        assert_eq!(decode_srp_extension(b"\x05alice").unwrap(), "alice");
     }
 
     #[test]
@@ -446,7 +369,7 @@ mod tests {
             random: [7; 32],
             session_id: vec![],
             suites: vec![0xc01d],
-            extensions: vec![(ext::SRP, b"\x01a".to_vec())],
+            extensions: vec![Extension::Srp("a".into())].into(),
         }
         .encode();
         // Without its extensions block a ClientHello is still whole (RFC 5246 §7.4.1.2).

@@ -7,6 +7,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 use sha2::{Digest, Sha256};
 
 use super::codec::{content, decode_alert, handshake_message, DecodeError, TLS12};
+use super::deframe::{record_header, HandshakeJoiner};
 use super::record::{CipherState, MAX_CIPHERTEXT, MAX_PLAINTEXT};
 use crate::engine::Engine;
 use crate::{AlertDescription, Error, Session};
@@ -14,8 +15,6 @@ use crate::{AlertDescription, Error, Session};
 /// Room for two whole records, so a read never has to wait for one to be consumed.
 const INCOMING_SIZE: usize = 2 * (5 + MAX_CIPHERTEXT);
 
-/// Largest handshake message accepted (a certificate chain fits easily).
-const MAX_HANDSHAKE: usize = 64 * 1024;
 /// Plaintext queued for sending is accepted up to this many bytes of records not yet written.
 const OUTGOING_LIMIT: usize = 64 * 1024;
 /// Warning alerts (or renegotiation attempts) tolerated in a row before the connection fails.
@@ -28,6 +27,11 @@ pub(crate) enum Failure {
     Remote(AlertDescription),
     /// The server's certificate is not the one demanded (pin, roots, name).
     Authentication(crate::AuthenticationError),
+}
+
+/// Fails the handshake with a fatal alert of ours and why.
+pub(crate) fn fail<T>(description: AlertDescription, why: impl Into<String>) -> Result<T, Failure> {
+    Err(Failure::local(description, why))
 }
 
 impl Failure {
@@ -103,7 +107,7 @@ pub(crate) struct Core {
     incoming: Vec<u8>,
     in_start: usize,
     in_end: usize,
-    handshake: Vec<u8>,
+    handshake: HandshakeJoiner,
     outgoing: Vec<u8>,
     plaintext: Vec<u8>,
     plaintext_pos: usize,
@@ -129,7 +133,7 @@ impl Core {
             incoming: vec![0; INCOMING_SIZE],
             in_start: 0,
             in_end: 0,
-            handshake: Vec::new(),
+            handshake: HandshakeJoiner::default(),
             outgoing: Vec::new(),
             plaintext: Vec::new(),
             plaintext_pos: 0,
@@ -266,23 +270,11 @@ impl<R: Role> SrpConnection<R> {
         let (mut start, end) = (self.core.in_start, self.core.in_end);
         let result = loop {
             let available = &incoming[start..end];
-            if available.len() < 5 {
-                break Ok(());
-            }
-            let content_type = available[0];
-            let len = usize::from(u16::from_be_bytes([available[3], available[4]]));
-            if available[1] != 3 {
-                break Err(Failure::local(
-                    AlertDescription::DecodeError,
-                    "not a TLS record",
-                ));
-            }
-            if len > MAX_CIPHERTEXT {
-                break Err(Failure::local(
-                    AlertDescription::RecordOverflow,
-                    "record longer than 2^14 + 2048 bytes",
-                ));
-            }
+            let (content_type, len) = match record_header(available) {
+                Ok(Some(header)) => header,
+                Ok(None) => break Ok(()),
+                Err(failure) => break Err(failure),
+            };
             if available.len() < 5 + len {
                 break Ok(());
             }
@@ -326,7 +318,7 @@ impl<R: Role> SrpConnection<R> {
                 if data.is_empty() {
                     return unexpected("empty handshake record");
                 }
-                self.core.handshake.extend_from_slice(data);
+                self.core.handshake.push(data);
                 self.handshake_messages()
             }
             content::CHANGE_CIPHER_SPEC => {
@@ -369,23 +361,7 @@ impl<R: Role> SrpConnection<R> {
     }
 
     fn handshake_messages(&mut self) -> Result<(), Failure> {
-        loop {
-            let buf = &self.core.handshake;
-            if buf.len() < 4 {
-                return Ok(());
-            }
-            let len = usize::from(buf[1]) << 16 | usize::from(buf[2]) << 8 | usize::from(buf[3]);
-            if len > MAX_HANDSHAKE {
-                return Err(Failure::local(
-                    AlertDescription::IllegalParameter,
-                    "handshake message too large",
-                ));
-            }
-            if buf.len() < 4 + len {
-                return Ok(());
-            }
-            let raw: Vec<u8> = self.core.handshake.drain(..4 + len).collect();
-            let kind = raw[0];
+        while let Some(raw) = self.core.handshake.next_message()? {
             if !self.role.is_handshaking() {
                 // Renegotiation is refused (RFC 5746 allows a warning instead of a fatal alert).
                 self.core.count_warning()?;
@@ -393,8 +369,10 @@ impl<R: Role> SrpConnection<R> {
                     .send_alert(false, AlertDescription::NoRenegotiation);
                 continue;
             }
-            self.role.handshake(&mut self.core, kind, &raw[4..], &raw)?;
+            self.role
+                .handshake(&mut self.core, raw[0], &raw[4..], &raw)?;
         }
+        Ok(())
     }
 }
 

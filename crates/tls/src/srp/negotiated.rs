@@ -18,6 +18,10 @@ pub(crate) struct Negotiated {
     pub(crate) resumed: bool,
     pub(crate) master: [u8; 48],
     pub(crate) session_id: Vec<u8>,
+    /// The ALPN protocol agreed, if any.
+    pub(crate) alpn: Option<Vec<u8>>,
+    /// The name the client asked for by SNI (a server's view) or sent (a client's).
+    pub(crate) server_name: Option<String>,
 }
 
 impl Default for Negotiated {
@@ -31,6 +35,8 @@ impl Default for Negotiated {
             resumed: false,
             master: [0; 48],
             session_id: Vec::new(),
+            alpn: None,
+            server_name: None,
         }
     }
 }
@@ -119,8 +125,8 @@ impl Negotiated {
             cipher_suite: self.suite.map(|s| s.name).unwrap_or_default().to_owned(),
             peer_certificates: peer_certificates.iter().map(|c| c.clone().into()).collect(),
             resumed: self.resumed,
-            alpn: None,
-            server_name: None,
+            alpn: self.alpn.clone(),
+            server_name: self.server_name.clone(),
             srp_username: username,
             encrypt_then_mac: Some(self.etm),
             extended_master_secret: Some(self.ems),

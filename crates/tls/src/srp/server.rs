@@ -11,11 +11,10 @@ use zeroize::Zeroizing;
 
 use super::client::MTE_REFUSED;
 use super::codec::{
-    decode_client_key_exchange, decode_signature_algorithms, decode_srp_extension,
-    encode_certificate, ext, find_ext, handshake, ClientHello, KeyExchangeParams, ServerHello,
-    EMPTY_RENEGOTIATION_INFO_SCSV, TLS12,
+    decode_client_key_exchange, encode_certificate, handshake, ClientHello, Extension, Extensions,
+    KeyExchangeParams, ServerHello, EMPTY_RENEGOTIATION_INFO_SCSV, TLS12,
 };
-use super::conn::{Core, Failure, Role};
+use super::conn::{fail, Core, Failure, Role};
 use super::negotiated::Negotiated;
 
 use super::math;
@@ -41,6 +40,8 @@ pub(crate) struct SrpServerParams {
     pub(crate) sessions: Arc<SessionMap>,
     /// For the SRP-RSA suites: the chain and its RSA signing key.
     pub(crate) certificate: Option<SrpCertificate>,
+    /// ALPN protocols in order of preference; empty: none negotiated.
+    pub(crate) alpn: Vec<Vec<u8>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,10 +62,6 @@ pub(crate) struct ServerRole {
     exchange: Option<(VerifierEntry, Zeroizing<[u8; 32]>, Vec<u8>)>,
     /// What the session's user's entry looked like, so a later change ends resumption.
     verifier_digest: [u8; 32],
-}
-
-fn fail<T>(description: AlertDescription, why: impl Into<String>) -> Result<T, Failure> {
-    Err(Failure::local(description, why))
 }
 
 impl ServerRole {
@@ -117,6 +114,21 @@ impl ServerRole {
         }
     }
 
+    /// ALPN (RFC 7301): our first protocol the client offers; none in common is fatal. A server
+    /// without a list, or a client that offers none, negotiates nothing.
+    fn choose_protocol(&self, offered: Option<&[Vec<u8>]>) -> Result<Option<Vec<u8>>, Failure> {
+        let (Some(offered), false) = (offered, self.params.alpn.is_empty()) else {
+            return Ok(None);
+        };
+        match self.params.alpn.iter().find(|p| offered.contains(p)) {
+            Some(protocol) => Ok(Some(protocol.clone())),
+            None => fail(
+                AlertDescription::NoApplicationProtocol,
+                "no ALPN protocol in common",
+            ),
+        }
+    }
+
     /// The stored entry for `username`, checked: a store's bad entry fails the handshake
     /// rather than letting anyone in.
     fn stored_entry(&self, username: &str) -> Result<Option<VerifierEntry>, Failure> {
@@ -150,14 +162,11 @@ impl ServerRole {
                 "the client does not offer TLS 1.2",
             );
         }
-        let username = match find_ext(&hello.extensions, ext::SRP) {
-            Some(data) => decode_srp_extension(data)?,
-            None => {
-                return fail(
-                    AlertDescription::HandshakeFailure,
-                    "the client sent no SRP username",
-                )
-            }
+        let Some(username) = hello.extensions.srp_username().map(str::to_owned) else {
+            return fail(
+                AlertDescription::HandshakeFailure,
+                "the client sent no SRP username",
+            );
         };
         if username.is_empty() {
             return fail(AlertDescription::IllegalParameter, "empty SRP username");
@@ -176,8 +185,8 @@ impl ServerRole {
                 )
             })?;
         let secure_renegotiation = hello.suites.contains(&EMPTY_RENEGOTIATION_INFO_SCSV)
-            || match find_ext(&hello.extensions, ext::RENEGOTIATION_INFO) {
-                Some([0]) => true,
+            || match hello.extensions.renegotiation_info() {
+                Some([]) => true,
                 Some(_) => {
                     return fail(
                         AlertDescription::HandshakeFailure,
@@ -186,26 +195,31 @@ impl ServerRole {
                 }
                 None => false,
             };
-        self.keys.etm = self.params.encrypt_then_mac
-            && find_ext(&hello.extensions, ext::ENCRYPT_THEN_MAC).is_some();
+        self.keys.etm =
+            self.params.encrypt_then_mac && hello.extensions.has(&Extension::EncryptThenMac);
         if !self.keys.etm && !self.params.mac_then_encrypt {
             return fail(AlertDescription::InsufficientSecurity, MTE_REFUSED);
         }
-        self.keys.ems = find_ext(&hello.extensions, ext::EXTENDED_MASTER_SECRET).is_some();
+        self.keys.ems = hello.extensions.has(&Extension::ExtendedMasterSecret);
+        self.keys.server_name = hello.extensions.server_name().map(str::to_owned);
+        self.keys.alpn = self.choose_protocol(hello.extensions.alpn())?;
         self.keys.client_random = hello.random;
         core.random(&mut self.keys.server_random)?;
         core.hash(raw);
         self.keys.suite = Some(suite);
 
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::default();
         if secure_renegotiation {
-            extensions.push((ext::RENEGOTIATION_INFO, vec![0]));
+            extensions.push(Extension::RenegotiationInfo(Vec::new()));
         }
         if self.keys.etm {
-            extensions.push((ext::ENCRYPT_THEN_MAC, vec![]));
+            extensions.push(Extension::EncryptThenMac);
         }
         if self.keys.ems {
-            extensions.push((ext::EXTENDED_MASTER_SECRET, vec![]));
+            extensions.push(Extension::ExtendedMasterSecret);
+        }
+        if let Some(protocol) = &self.keys.alpn {
+            extensions.push(Extension::Alpn(vec![protocol.clone()]));
         }
         let resumable = (!hello.session_id.is_empty())
             .then(|| self.params.sessions.get(&hello.session_id))
@@ -247,6 +261,10 @@ impl ServerRole {
         let mut session_id = vec![0u8; 32];
         core.random(&mut session_id)?;
         self.keys.session_id = session_id.clone();
+        // RFC 6066 §3: the name was used; a resumed session must not say so again.
+        if self.keys.server_name.is_some() {
+            extensions.push(Extension::ServerName(None));
+        }
         let server_hello = ServerHello {
             version: TLS12,
             random: self.keys.server_random,
@@ -287,14 +305,13 @@ impl ServerRole {
             )
         })?;
         // RFC 5246 §7.4.1.4.1: a client without the extension takes RSA with SHA-1.
-        let offered: Vec<rustls::SignatureScheme> =
-            match find_ext(&hello.extensions, ext::SIGNATURE_ALGORITHMS) {
-                Some(body) => decode_signature_algorithms(body)?
-                    .into_iter()
-                    .map(rustls::SignatureScheme::from)
-                    .collect(),
-                None => vec![rustls::SignatureScheme::RSA_PKCS1_SHA1],
-            };
+        let offered: Vec<rustls::SignatureScheme> = match hello.extensions.signature_algorithms() {
+            Some(schemes) => schemes
+                .iter()
+                .map(|s| rustls::SignatureScheme::from(*s))
+                .collect(),
+            None => vec![rustls::SignatureScheme::RSA_PKCS1_SHA1],
+        };
         let signer = key.choose_scheme(&offered).ok_or_else(|| {
             Failure::local(
                 AlertDescription::HandshakeFailure,

@@ -19,6 +19,7 @@ pub(crate) fn server(bits: u32) -> SrpConnection<ServerRole> {
         suites: SUITES.iter().copied().filter(|s| !s.rsa).collect(),
         encrypt_then_mac: true,
         mac_then_encrypt: false,
+        alpn: Vec::new(),
         simulate_unknown_users: true,
         secret: [1; 32],
         sessions: Arc::new(SessionMap::new(8, Duration::from_secs(60))),
@@ -37,6 +38,8 @@ pub(crate) fn client(min_bits: u32) -> SrpConnection<ClientRole> {
         max_bits: 8192,
         encrypt_then_mac: true,
         mac_then_encrypt: false,
+        alpn: Vec::new(),
+        sni: true,
         sessions: SessionMap::new(8, Duration::from_secs(60)),
         cert_verifier: None,
         signature_algorithms: rustls::crypto::ring::default_provider()

@@ -3,7 +3,8 @@
 
 use super::client::ClientRole;
 use super::codec::{
-    content, ext, handshake, handshake_message, ClientHello, KeyExchangeParams, ServerHello, TLS12,
+    content, handshake, handshake_message, ClientHello, Extension, Extensions, KeyExchangeParams,
+    ServerHello, TLS12,
 };
 use super::conn::SrpConnection;
 use super::server::ServerRole;
@@ -50,18 +51,17 @@ fn expect_alert(result: Result<(), Error>, alert: AlertDescription) {
 }
 
 fn hello(username: &str) -> ClientHello {
-    let mut srp = vec![username.len() as u8];
-    srp.extend_from_slice(username.as_bytes());
     ClientHello {
         version: TLS12,
         random: [5; 32],
         session_id: vec![],
         suites: vec![0xc01d],
         extensions: vec![
-            (ext::SRP, srp),
-            (ext::EXTENDED_MASTER_SECRET, vec![]),
-            (ext::ENCRYPT_THEN_MAC, vec![]),
-        ],
+            Extension::Srp(username.into()),
+            Extension::ExtendedMasterSecret,
+            Extension::EncryptThenMac,
+        ]
+        .into(),
     }
 }
 
@@ -144,7 +144,7 @@ fn server_refuses_messages_out_of_order_and_garbage() {
     );
     let mut conn = server();
     let mut no_srp = hello("alice");
-    no_srp.extensions.clear();
+    no_srp.extensions.0.clear();
     expect_alert(
         feed(
             &mut conn,
@@ -180,10 +180,7 @@ fn client_after_server_hello() -> SrpConnection<ClientRole> {
         random: [6; 32],
         session_id: vec![1; 32],
         suite: SrpSuite::allowed(&[])[0].id,
-        extensions: vec![
-            (ext::EXTENDED_MASTER_SECRET, vec![]),
-            (ext::ENCRYPT_THEN_MAC, vec![]),
-        ],
+        extensions: vec![Extension::ExtendedMasterSecret, Extension::EncryptThenMac].into(),
     };
     feed(
         &mut conn,
@@ -245,7 +242,7 @@ fn client_refuses_bad_server_hellos() {
         random: [6; 32],
         session_id: vec![],
         suite: 0x002f,
-        extensions: vec![],
+        extensions: Extensions::default(),
     };
     expect_alert(
         feed(
@@ -260,7 +257,7 @@ fn client_refuses_bad_server_hellos() {
         random: [6; 32],
         session_id: vec![],
         suite: 0xc01d,
-        extensions: vec![],
+        extensions: Extensions::default(),
     };
     expect_alert(
         feed(
@@ -275,7 +272,7 @@ fn client_refuses_bad_server_hellos() {
         random: [6; 32],
         session_id: vec![],
         suite: 0xc01d,
-        extensions: vec![(ext::SRP, vec![])],
+        extensions: vec![Extension::Srp(String::new())].into(),
     };
     expect_alert(
         feed(
@@ -304,7 +301,7 @@ fn client_refuses_bad_server_hellos() {
         random: [6; 32],
         session_id: vec![],
         suite: 0xc01d,
-        extensions: vec![(ext::EXTENDED_MASTER_SECRET, vec![])],
+        extensions: vec![Extension::ExtendedMasterSecret].into(),
     };
     expect_alert(
         feed(
@@ -320,7 +317,8 @@ fn server_refuses_clients_without_encrypt_then_mac() {
     let mut legacy = hello("alice");
     legacy
         .extensions
-        .retain(|(kind, _)| *kind != ext::ENCRYPT_THEN_MAC);
+        .0
+        .retain(|e| *e != Extension::EncryptThenMac);
     expect_alert(
         feed(
             &mut server(),
@@ -382,7 +380,7 @@ fn several_handshake_messages_in_one_record_are_all_read() {
         random: [6; 32],
         session_id: vec![1; 32],
         suite: 0xc01d,
-        extensions: vec![(ext::ENCRYPT_THEN_MAC, vec![])],
+        extensions: vec![Extension::EncryptThenMac].into(),
     };
     let params = KeyExchangeParams {
         n: group.n_bytes.clone(),
@@ -451,7 +449,8 @@ fn duplicate_extensions_are_found_in_linear_time() {
         let mut hello = hello("alice");
         hello
             .extensions
-            .extend((1000..1000 + count).map(|kind| (kind, vec![])));
+            .0
+            .extend((1000..1000 + count).map(|kind| Extension::Unknown(kind, vec![])));
         hello
     };
     let fastest_decode = |hello: &ClientHello| {
@@ -469,7 +468,9 @@ fn duplicate_extensions_are_found_in_linear_time() {
     let ratio = fastest_decode(&large).as_secs_f64() / fastest_decode(&small).as_secs_f64();
     assert!(ratio < 8.0, "4x the extensions cost {ratio:.1}x the time");
     let mut duplicated = large.clone();
-    duplicated.extensions.push((16_999, vec![]));
+    duplicated
+        .extensions
+        .push(Extension::Unknown(16_999, vec![]));
     assert!(
         ClientHello::decode(&duplicated.encode()).is_err(),
         "duplicate accepted"
