@@ -10,6 +10,8 @@ struct Served {
     _process: PeerProcess,
     port: u16,
     sha256: String,
+    /// As printed for curl: `sha256//<base64 of the SPKI's SHA-256>`.
+    curl_pin: String,
     dir: tempfile::TempDir,
 }
 
@@ -31,10 +33,10 @@ fn start(args: &[&str]) -> Served {
             .stdout(Stdio::piped()),
     );
     let mut out = BufReader::new(process.0.stdout.take().unwrap());
-    let mut lines = Vec::new();
-    for _ in 0..3 {
+    let mut lines: Vec<String> = Vec::new();
+    while !lines.last().is_some_and(|l| l.starts_with("Serving ")) {
         let mut line = String::new();
-        out.read_line(&mut line).unwrap();
+        assert!(out.read_line(&mut line).unwrap() > 0, "{lines:?}");
         lines.push(line.trim_end().to_owned());
     }
     let sha256 = lines[1]
@@ -42,7 +44,15 @@ fn start(args: &[&str]) -> Served {
         .unwrap()
         .to_owned();
     assert!(lines[0].starts_with("Fingerprint SHA-1: "), "{lines:?}");
-    let url = lines[2].rsplit(' ').next().unwrap();
+    let curl_pin = lines[2]
+        .strip_prefix("curl pin: --pinnedpubkey ")
+        .unwrap()
+        .to_owned();
+    assert!(
+        lines[3].starts_with("Chromium pin: --ignore-certificate-errors-spki-list="),
+        "{lines:?}"
+    );
+    let url = lines[lines.len() - 1].rsplit(' ').next().unwrap();
     let port = url
         .trim_end_matches('/')
         .rsplit(':')
@@ -54,6 +64,7 @@ fn start(args: &[&str]) -> Served {
         _process: process,
         port,
         sha256,
+        curl_pin,
         dir,
     }
 }
@@ -103,6 +114,20 @@ fn curl_fetches_files_ranges_heads_listings_and_404s() {
         String::from_utf8_lossy(&blob.stderr)
     );
     assert!(blob.stdout == file(served.dir.path(), "blob.bin"));
+    // The printed pin is the one curl computes for the served key: pinned, curl connects;
+    // with another key's pin, it refuses (exit 90).
+    let pinned = curl_out(&[
+        "--pinnedpubkey",
+        &served.curl_pin,
+        &format!("{base}/hello.txt"),
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&pinned.stdout),
+        "hello from tls server\n"
+    );
+    let other = "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    let refused = curl_out(&["--pinnedpubkey", other, &format!("{base}/hello.txt")]);
+    assert_eq!(refused.status.code(), Some(90));
     let range = curl_out(&["--range", "10-19", &format!("{base}/blob.bin")]);
     assert_eq!(range.stdout, file(served.dir.path(), "blob.bin")[10..20]);
     let head = curl_out(&["--head", &format!("{base}/hello.txt")]);

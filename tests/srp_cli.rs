@@ -297,3 +297,86 @@ fn verifier_files_are_private_and_never_written_through_links() {
         String::from_utf8_lossy(&listed.stderr)
     );
 }
+
+/// `tls server -v DB -c CERT -k KEY` serves every client on one port: curl over X.509 and
+/// `tls client -u -p` over SRP (with `--fingerprint`, over SRP-RSA).
+#[test]
+fn one_port_serves_curl_and_srp_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((cert, key, pin)) = tls_testkit::rsa_identity(dir.path()) else {
+        return;
+    };
+    let db = dir.path().join("users.db");
+    let db = db.to_str().unwrap();
+    succeeded(&tlsdb(&["create", db], ""));
+    succeeded(&tlsdb(&["add", db, "alice", "open sesame"], ""));
+    let www = dir.path().join("www");
+    std::fs::create_dir(&www).unwrap();
+    std::fs::write(www.join("note.txt"), "for everyone\n").unwrap();
+    let mut server = PeerProcess::spawn(
+        Command::new(TLS)
+            .args(["server", "-v", db, "-c"])
+            .arg(&cert)
+            .arg("-k")
+            .arg(&key)
+            .arg("-d")
+            .arg(&www)
+            .arg("127.0.0.1:0")
+            .env("TLS_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped()),
+    );
+    let mut lines = BufReader::new(server.0.stdout.take().unwrap()).lines();
+    let printed: Vec<String> = lines.by_ref().take(5).map(Result::unwrap).collect();
+    assert_eq!(
+        printed[4], "Serving TLS-SRP users (TLS 1.2) and X.509 clients, on one port",
+        "{printed:?}"
+    );
+    let serving = lines.next().unwrap().unwrap();
+    let port = serving
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    let target = format!("localhost:{port}");
+    if let Some(curl) = tls_testkit::peer("curl") {
+        let out = run(
+            Command::new(curl)
+                .args(["--silent", "--show-error", "--insecure", "--max-time", "10"])
+                .arg(format!("https://{target}/note.txt")),
+            b"",
+        );
+        assert_eq!(succeeded(&out), "for everyone\n");
+    }
+    let srp = |extra: &[&str]| {
+        run(
+            Command::new(TLS)
+                .args([
+                    "client",
+                    "-u",
+                    "alice",
+                    "-p",
+                    "open sesame",
+                    "--get",
+                    "/note.txt",
+                ])
+                .args(extra)
+                .arg(&target),
+            b"",
+        )
+    };
+    let plain = succeeded(&srp(&[]));
+    assert!(
+        plain.contains("TLS_SRP_SHA_WITH_AES_128_CBC_SHA"),
+        "{plain}"
+    );
+    assert!(plain.ends_with("for everyone\n"), "{plain}");
+    let pinned = succeeded(&srp(&["--fingerprint", &pin.to_string()]));
+    assert!(
+        pinned.contains("TLS_SRP_SHA_RSA_WITH_AES_128_CBC_SHA"),
+        "{pinned}"
+    );
+    let wrong = srp(&["--fingerprint", &format!("sha256:{}", "00".repeat(32))]);
+    assert_eq!(wrong.status.code(), Some(1));
+}

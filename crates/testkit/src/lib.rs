@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod aiosmtpd;
+pub mod bench;
 mod dovecot;
 mod examples;
 mod gnutls;
@@ -10,6 +11,7 @@ mod net;
 mod nginx;
 mod peers;
 mod pki;
+mod rsa;
 mod srp_hello;
 mod tlslite;
 
@@ -21,5 +23,6 @@ pub use net::{answer_http, connect, echo_lines, serve_once, ServerThread, TIMEOU
 pub use nginx::nginx;
 pub use peers::{peer, peers_required, run, succeeded, PeerProcess};
 pub use pki::{Identity, Pki};
+pub use rsa::rsa_identity;
 pub use srp_hello::{srp_client_hello, srp_first_flight, SrpKeyExchange};
 pub use tlslite::tlslite_srp_server;

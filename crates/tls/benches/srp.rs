@@ -17,45 +17,10 @@ use std::time::Instant;
 
 use tls::srp::MemoryVerifierDb;
 use tls::{ClientConfig, HandshakeSettings, ServerConfig};
+use tls_testkit::bench::{blocking_handshakes, env_or};
 use tls_testkit::{gnutls_serv, peer, run, srptool_passwd};
 
 const SUITE: &str = "TLS_SRP_SHA_WITH_AES_128_CBC_SHA";
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// `count` handshakes of `client` against `server`, each with a one-byte exchange.
-fn handshakes(server: &ServerConfig, client: &ClientConfig, count: u64) -> f64 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = server.clone();
-    let acceptor = thread::spawn(move || {
-        for _ in 0..count {
-            let (tcp, _) = listener.accept().unwrap();
-            let mut tls = server.accept(tcp).unwrap();
-            let mut byte = [0u8; 1];
-            tls.read_exact(&mut byte).unwrap();
-            tls.write_all(&byte).unwrap();
-            tls.close().unwrap();
-        }
-    });
-    let started = Instant::now();
-    for _ in 0..count {
-        let tcp = TcpStream::connect(addr).unwrap();
-        tcp.set_nodelay(true).unwrap();
-        let mut tls = client.connect("localhost", tcp).unwrap();
-        tls.write_all(b"x").unwrap();
-        let mut byte = [0u8; 1];
-        tls.read_exact(&mut byte).unwrap();
-        tls.close().unwrap();
-    }
-    acceptor.join().unwrap();
-    count as f64 / started.elapsed().as_secs_f64()
-}
 
 /// MB/s of `bytes` sent from our client to our server over one connection.
 fn bulk(server: &ServerConfig, client: &ClientConfig, bytes: u64) -> f64 {
@@ -160,7 +125,7 @@ fn main() {
         .unwrap();
 
     println!("SRP-2048, {SUITE}, Encrypt-then-MAC and EMS, loopback");
-    let ours = handshakes(&server, &fresh, count);
+    let ours = blocking_handshakes(&server, &fresh, count);
     match gnutls_handshakes(count) {
         Some(gnutls) => println!(
             "full handshakes x{count}: ours {ours:7.1}/s   GnuTLS (gnutls-cli runs minus process start) {gnutls:7.1}/s   ratio {:.2}",
@@ -168,7 +133,7 @@ fn main() {
         ),
         None => println!("full handshakes x{count}: ours {ours:7.1}/s   GnuTLS not installed"),
     }
-    let resumed = handshakes(&server, &resuming, count * 10);
+    let resumed = blocking_handshakes(&server, &resuming, count * 10);
     println!("resumed handshakes x{}: ours {resumed:7.1}/s", count * 10);
     let ours_bulk = bulk(&server, &fresh, mib << 20);
     let cli = peer("gnutls-cli");

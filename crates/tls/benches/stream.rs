@@ -12,17 +12,11 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use tls_testkit::bench::{env_or, median};
 use tls_testkit::{PeerProcess, Pki};
 
 const SUITE: &str = "TLS_AES_128_GCM_SHA256";
 const CHUNK: usize = 64 * 1024;
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// One side of a connection, by whichever stack: handshake over a TCP socket.
 trait Stack: Send + Sync + 'static {
@@ -296,11 +290,6 @@ fn openssl_bulk(openssl: &std::path::Path, pki: &Pki, bytes: u64) -> f64 {
         thread::sleep(Duration::from_millis(1));
     }
     started.elapsed().as_secs_f64()
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
 }
 
 fn main() {

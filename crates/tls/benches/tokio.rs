@@ -13,23 +13,12 @@ use std::time::Instant;
 
 use tls::srp::MemoryVerifierDb;
 use tls::{ClientConfig, HandshakeSettings, ServerAuth, ServerConfig};
+use tls_testkit::bench::{blocking_handshakes, env_or, median};
 use tls_testkit::Pki;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 const SUITE: &str = "TLS_AES_128_GCM_SHA256";
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
 
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
@@ -198,34 +187,9 @@ async fn blocking_srp_bulk(server: ServerConfig, client: ClientConfig, bytes: u6
 }
 
 async fn blocking_srp_handshakes(server: ServerConfig, client: ClientConfig, count: u64) -> f64 {
-    tokio::task::spawn_blocking(move || {
-        use std::io::{Read, Write};
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let acceptor = std::thread::spawn(move || {
-            for _ in 0..count {
-                let (tcp, _) = listener.accept().expect("accept");
-                let mut tls = server.accept(tcp).expect("accept");
-                let mut byte = [0u8; 1];
-                tls.read_exact(&mut byte).expect("read");
-                tls.write_all(&byte).expect("write");
-                tls.close().expect("close");
-            }
-        });
-        let started = Instant::now();
-        for _ in 0..count {
-            let tcp = std::net::TcpStream::connect(addr).expect("tcp");
-            tcp.set_nodelay(true).expect("nodelay");
-            let mut tls = client.connect("localhost", tcp).expect("connect");
-            tls.write_all(b"x").expect("write");
-            let mut byte = [0u8; 1];
-            tls.read_exact(&mut byte).expect("read");
-        }
-        acceptor.join().expect("acceptor");
-        count as f64 / started.elapsed().as_secs_f64()
-    })
-    .await
-    .expect("blocking handshakes")
+    tokio::task::spawn_blocking(move || blocking_handshakes(&server, &client, count))
+        .await
+        .expect("blocking handshakes")
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

@@ -37,6 +37,29 @@ pub enum FingerprintAlgorithm {
     Sha256,
 }
 
+/// The public-key pin curl (`--pinnedpubkey sha256//<pin>`) and Chromium
+/// (`--ignore-certificate-errors-spki-list=<pin>`) take: the base64 of the SHA-256 of the
+/// certificate's SubjectPublicKeyInfo. Unlike a [`Fingerprint`], it survives renewing the
+/// certificate with the same key.
+///
+/// ```
+/// # let pki = tls_testkit::Pki::new();
+/// # let leaf_der = &pki.server.leaf_der;
+/// let pin = tls::spki_sha256_base64(leaf_der)?;
+/// println!("curl --pinnedpubkey sha256//{pin} …");
+/// # assert_eq!(format!("sha256//{pin}"), pki.server.curl_pin());
+/// # Ok::<(), tls::Error>(())
+/// ```
+pub fn spki_sha256_base64(cert_der: &[u8]) -> Result<String, crate::Error> {
+    use base64::Engine as _;
+    let der = rustls_pki_types::CertificateDer::from(cert_der);
+    let cert = webpki::EndEntityCert::try_from(&der)
+        .map_err(|e| crate::Error::config(format!("not a certificate: {e}")))?;
+    let spki = cert.subject_public_key_info();
+    let hash = digest::digest(&digest::SHA256, spki.as_ref());
+    Ok(base64::engine::general_purpose::STANDARD.encode(hash.as_ref()))
+}
+
 impl Fingerprint {
     /// Computes the fingerprint of a DER-encoded certificate.
     pub fn of(algorithm: FingerprintAlgorithm, cert_der: &[u8]) -> Self {

@@ -51,7 +51,9 @@ pub use checker::Checker;
 pub use client::{ClientConfig, ClientConfigBuilder, ServerAuth, SessionStore};
 pub use connection::Connection;
 pub use error::{AuthenticationError, Error};
-pub use fingerprint::{Fingerprint, FingerprintAlgorithm, FingerprintParseError};
+pub use fingerprint::{
+    spki_sha256_base64, Fingerprint, FingerprintAlgorithm, FingerprintParseError,
+};
 pub use keys::{CertificateChain, PrivateKey, TrustRoots};
 pub use server::{ServerConfig, ServerConfigBuilder, SessionCache};
 

@@ -11,7 +11,8 @@ use std::time::Duration;
 use tls::srp::MemoryVerifierDb;
 use tls::{ClientConfig, Error, HandshakeSettings, ServerConfig, Session, TlsStream};
 use tls_testkit::{
-    connect, gnutls_serv, peer, run, srptool_passwd, succeeded, tlslite_srp_server, PeerProcess,
+    connect, gnutls_serv, peer, rsa_identity, run, srptool_passwd, succeeded, tlslite_srp_server,
+    PeerProcess,
 };
 
 const USER: &str = "alice";
@@ -297,44 +298,6 @@ fn users_exported_to_tpasswd_are_served_by_gnutls_serv() {
             .unwrap();
         get(&config, port, "/").unwrap_or_else(|e| panic!("{user}: {e}"));
     }
-}
-
-/// An RSA-2048 self-signed certificate for localhost, made by OpenSSL (rcgen cannot make RSA keys
-/// with ring): (cert path, key path, SHA-256 pin).
-fn rsa_identity(dir: &Path) -> Option<(std::path::PathBuf, std::path::PathBuf, tls::Fingerprint)> {
-    let openssl = peer("openssl")?;
-    let (cert, key) = (dir.join("rsa.pem"), dir.join("rsa.key"));
-    succeeded(&run(
-        Command::new(openssl)
-            .args([
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=localhost",
-            ])
-            .args([
-                "-addext",
-                "subjectAltName=DNS:localhost,IP:127.0.0.1",
-                "-addext",
-                "basicConstraints=critical,CA:FALSE",
-            ])
-            .arg("-keyout")
-            .arg(&key)
-            .arg("-out")
-            .arg(&cert),
-        b"",
-    ));
-    let chain = tls::CertificateChain::from_pem_file(&cert).unwrap();
-    let pin = tls::Fingerprint::of(
-        tls::FingerprintAlgorithm::Sha256,
-        chain.certificates()[0].as_ref(),
-    );
-    Some((cert, key, pin))
 }
 
 const SRP_RSA: &str = "TLS_SRP_SHA_RSA_WITH_AES_128_CBC_SHA";

@@ -8,7 +8,8 @@ use std::time::Duration;
 use tls::srp::MemoryVerifierDb;
 use tls::{ClientConfig, Error, HandshakeSettings, ServerAuth, ServerConfig, Session};
 use tls_testkit::{
-    gnutls_serv, peer, run, srptool_passwd, succeeded, tlslite_srp_server, PeerProcess, Pki,
+    gnutls_serv, peer, rsa_identity, run, srptool_passwd, succeeded, tlslite_srp_server,
+    PeerProcess, Pki,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -244,28 +245,11 @@ async fn gnutls_cli_and_tlslite_ng_log_in_to_our_tokio_srp_server() {
 /// certificate made by OpenSSL (rcgen cannot make RSA keys with ring).
 #[tokio::test]
 async fn srp_rsa_with_a_pin_over_tokio() {
-    let Some(openssl) = peer("openssl") else {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((cert, key, pin)) = rsa_identity(dir.path()) else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let (cert, key) = (dir.path().join("rsa.pem"), dir.path().join("rsa.key"));
-    let mut command = Command::new(openssl);
-    command
-        .args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-        ])
-        .args(["-subj", "/CN=localhost", "-addext"])
-        .args(["subjectAltName=DNS:localhost", "-addext"])
-        .args(["basicConstraints=critical,CA:FALSE", "-keyout"])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert);
-    succeeded(&run_peer(command).await);
     let chain = tls::CertificateChain::from_pem_file(&cert).unwrap();
-    let pin = tls::Fingerprint::of(
-        tls::FingerprintAlgorithm::Sha256,
-        chain.certificates()[0].as_ref(),
-    );
     let db = MemoryVerifierDb::new();
     db.add(USER, PASSWORD, 2048).unwrap();
     let server = ServerConfig::builder()

@@ -67,15 +67,20 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
         (None, None) => None,
         _ => return Err(CliError::Usage("-c CERT and -k KEY go together".into())),
     };
+    let certificate_given = certificate.is_some();
     if let Some((chain, key)) = certificate {
         print_fingerprints(&mut out, chain.certificates()[0].as_ref())?;
         builder = builder.cert_chain(chain, key);
     }
     if let Some(db) = verifier_db {
-        // TLS-SRP: the password database authenticates both sides; with -c/-k the SRP-RSA
-        // suites are offered too.
+        // TLS-SRP: the password database authenticates both sides. With -c/-k one port serves
+        // every client: SRP (and SRP-RSA with an RSA key) and X.509.
         builder = builder.verifier_db(db);
-        writeln!(out, "Serving TLS-SRP users (TLS 1.2)").map_err(CliError::Output)?;
+        let others = match certificate_given {
+            true => " and X.509 clients, on one port",
+            false => "",
+        };
+        writeln!(out, "Serving TLS-SRP users (TLS 1.2){others}").map_err(CliError::Output)?;
     }
     match (reqcert, cafile) {
         (true, Some(roots)) => builder = builder.require_client_cert(roots),
@@ -138,6 +143,14 @@ fn print_fingerprints(out: &mut impl Write, leaf: &[u8]) -> Result<(), CliError>
         let fp = tls::Fingerprint::of(algorithm, leaf).to_hex();
         writeln!(out, "Fingerprint {label}: {fp}").map_err(CliError::Output)?;
     }
+    // Ready to paste into real clients, which pin the public key rather than the certificate.
+    let spki = tls::spki_sha256_base64(leaf)?;
+    writeln!(out, "curl pin: --pinnedpubkey sha256//{spki}").map_err(CliError::Output)?;
+    writeln!(
+        out,
+        "Chromium pin: --ignore-certificate-errors-spki-list={spki}"
+    )
+    .map_err(CliError::Output)?;
     Ok(())
 }
 

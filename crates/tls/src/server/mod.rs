@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use rustls::server::{NoServerSessionStorage, ServerSessionMemoryCache, WebPkiClientVerifier};
 
+mod route;
+
 use crate::engine::Engine;
 use crate::rustls_config;
 use crate::srp::conn::SrpConnection;
@@ -12,6 +14,8 @@ use crate::srp::server::{ServerRole, SrpServerParams};
 use crate::srp::sessions::SessionMap;
 use crate::srp::suites::SrpSuite;
 use crate::srp::VerifierStore;
+use route::{Routes, RoutingEngine};
+
 use crate::{
     CertificateChain, Checker, Connection, Error, Fingerprint, HandshakeSettings, PrivateKey,
     TlsStream, TrustRoots,
@@ -222,29 +226,44 @@ impl ServerConfigBuilder {
                 "the TLS-SRP suites have no client certificates: the password proves the client",
             ));
         }
-        // With a certificate too, the SRP-RSA suites are offered as well (RSA keys only).
+        // With a certificate too, one port serves every client (X.509 through rustls), and
+        // with an RSA key the SRP-RSA suites are offered as well.
         let certificate = match &self.cert {
             None => None,
             Some((chain, key)) => {
                 let signing = rustls::crypto::ring::sign::any_supported_type(&key.0)
                     .map_err(|e| Error::config(format!("server key: {e}")))?;
-                if signing.algorithm() != rustls::SignatureAlgorithm::RSA {
-                    return Err(Error::config(
-                        "the SRP-RSA suites need an RSA certificate and key",
-                    ));
+                if signing.algorithm() == rustls::SignatureAlgorithm::RSA {
+                    let chain = chain
+                        .certificates()
+                        .iter()
+                        .map(|c| c.as_ref().to_vec())
+                        .collect();
+                    Some((chain, signing))
+                } else {
+                    log::warn!(
+                        "the certificate's key is not RSA: SRP clients get plain SRP only \
+                         (the SRP-RSA suites sign with RSA); X.509 clients get the certificate"
+                    );
+                    None
                 }
-                let chain = chain
-                    .certificates()
-                    .iter()
-                    .map(|c| c.as_ref().to_vec())
-                    .collect();
-                Some((chain, signing))
             }
         };
-        let suites: Vec<SrpSuite> = SrpSuite::allowed(&self.settings.cipher_names)
-            .into_iter()
-            .filter(|s| !s.rsa || certificate.is_some())
-            .collect();
+        // cipher_names may name suites of both engines: each takes its own.
+        let (srp_names, x509_names): (Vec<String>, Vec<String>) = self
+            .settings
+            .cipher_names
+            .iter()
+            .cloned()
+            .partition(|name| SrpSuite::allowed(std::slice::from_ref(name)).len() == 1);
+        let restricted = !self.settings.cipher_names.is_empty();
+        let suites: Vec<SrpSuite> = match restricted && srp_names.is_empty() {
+            true => Vec::new(),
+            false => SrpSuite::allowed(&srp_names),
+        }
+        .into_iter()
+        .filter(|s| !s.rsa || certificate.is_some())
+        .collect();
         if suites.is_empty() {
             return Err(Error::config(
                 "no TLS-SRP cipher suite left by cipher_names",
@@ -276,8 +295,21 @@ impl ServerConfigBuilder {
             sessions: Arc::new(sessions),
             certificate,
         };
+        let srp = Arc::new(params);
+        // X.509 clients too, unless cipher_names leaves them no suite.
+        let engine = match self.cert.is_some() && (!restricted || !x509_names.is_empty()) {
+            true => {
+                let mut x509 = self.clone();
+                x509.settings.cipher_names = x509_names;
+                ServerEngine::Routing(Arc::new(Routes {
+                    srp,
+                    x509: Arc::new(x509.rustls_config(None)?),
+                }))
+            }
+            false => ServerEngine::Srp(srp),
+        };
         Ok(ServerConfig {
-            engine: ServerEngine::Srp(Arc::new(params)),
+            engine,
             checker: self.checker,
         })
     }
@@ -291,6 +323,8 @@ enum ServerEngine {
         source: Arc<ServerConfigBuilder>,
     },
     Srp(Arc<SrpServerParams>),
+    /// A certificate and a verifier database: every client on one port.
+    Routing(Arc<Routes>),
 }
 
 impl std::fmt::Debug for ServerEngine {
@@ -298,6 +332,7 @@ impl std::fmt::Debug for ServerEngine {
         f.write_str(match self {
             Self::Rustls { .. } => "X.509",
             Self::Srp(_) => "SRP",
+            Self::Routing(_) => "X.509 and SRP",
         })
     }
 }
@@ -339,7 +374,7 @@ impl ServerConfig {
     /// version.
     pub fn to_rustls(&self) -> Result<Arc<rustls::ServerConfig>, Error> {
         match &self.engine {
-            ServerEngine::Srp(_) => Err(rustls_config::srp_refused()),
+            ServerEngine::Srp(_) | ServerEngine::Routing(_) => Err(rustls_config::srp_refused()),
             ServerEngine::Rustls { source, .. } => {
                 let pin = rustls_config::certificate_pin(self.checker.as_ref())?;
                 Ok(Arc::new(source.rustls_config(pin)?))
@@ -365,6 +400,7 @@ impl ServerConfig {
             ServerEngine::Srp(params) => {
                 Box::new(SrpConnection::new(ServerRole::new(params.clone()))?)
             }
+            ServerEngine::Routing(routes) => Box::new(RoutingEngine::new(routes.clone())),
         };
         Ok(Connection::new(engine, self.checker.clone(), None))
     }

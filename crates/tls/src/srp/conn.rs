@@ -51,7 +51,7 @@ impl Failure {
         }
     }
 
-    fn to_error(&self) -> Error {
+    pub(crate) fn to_error(&self) -> Error {
         match self {
             Self::Authentication(a) => Error::Authentication(a.clone()),
             Self::Local(description, message) => Error::LocalAlert {

@@ -9,7 +9,7 @@ pub(crate) mod client;
 pub(crate) mod codec;
 pub(crate) mod conn;
 mod constant_time_hmac;
-mod deframe;
+pub(crate) mod deframe;
 pub(crate) mod extension;
 pub mod gnutls;
 mod groups;

@@ -1,0 +1,55 @@
+//! What the benchmarks share: their settings from the environment, medians, and the blocking
+//! handshake loop they compare against.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::thread;
+use std::time::Instant;
+
+/// The number in environment variable `name`, or `default`.
+pub fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The median of some measurements.
+pub fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Handshakes per second of our blocking client against our blocking server, one after
+/// another over loopback, each with a one-byte exchange and close_notify.
+pub fn blocking_handshakes(
+    server: &tls::ServerConfig,
+    client: &tls::ClientConfig,
+    count: u64,
+) -> f64 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = server.clone();
+    let acceptor = thread::spawn(move || {
+        for _ in 0..count {
+            let (tcp, _) = listener.accept().expect("accept");
+            tcp.set_nodelay(true).expect("nodelay");
+            let mut tls = server.accept(tcp).expect("handshake");
+            let mut byte = [0u8; 1];
+            tls.read_exact(&mut byte).expect("read");
+            tls.write_all(&byte).expect("write");
+            tls.close().expect("close");
+        }
+    });
+    let started = Instant::now();
+    for _ in 0..count {
+        let tcp = TcpStream::connect(addr).expect("connect");
+        tcp.set_nodelay(true).expect("nodelay");
+        let mut tls = client.connect("localhost", tcp).expect("handshake");
+        tls.write_all(b"x").expect("write");
+        let mut byte = [0u8; 1];
+        tls.read_exact(&mut byte).expect("read");
+    }
+    acceptor.join().expect("acceptor");
+    count as f64 / started.elapsed().as_secs_f64()
+}

@@ -1,0 +1,45 @@
+//! An RSA certificate for tests that need one (the SRP-RSA suites sign with RSA), made by
+//! OpenSSL because rcgen cannot make RSA keys with ring.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::{peer, run, succeeded};
+
+/// An RSA-2048 self-signed certificate for localhost, made by OpenSSL (rcgen cannot make RSA keys
+/// with ring): (cert path, key path, SHA-256 pin).
+pub fn rsa_identity(dir: &Path) -> Option<(PathBuf, PathBuf, tls::Fingerprint)> {
+    let openssl = peer("openssl")?;
+    let (cert, key) = (dir.join("rsa.pem"), dir.join("rsa.key"));
+    succeeded(&run(
+        Command::new(openssl)
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=localhost",
+            ])
+            .args([
+                "-addext",
+                "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                "-addext",
+                "basicConstraints=critical,CA:FALSE",
+            ])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert),
+        b"",
+    ));
+    let chain = tls::CertificateChain::from_pem_file(&cert).unwrap();
+    let pin = tls::Fingerprint::of(
+        tls::FingerprintAlgorithm::Sha256,
+        chain.certificates()[0].as_ref(),
+    );
+    Some((cert, key, pin))
+}

@@ -1,0 +1,226 @@
+//! One port for every client (tlslite's `handshakeServer(certChain=…, verifierDB=…)`): the
+//! ClientHello is read first, across records and reads, and decides the engine. A client that
+//! asks for SRP (the SRP extension and an SRP suite) gets the SRP engine; any other gets
+//! rustls with the certificate. The bytes read while deciding are replayed into the engine
+//! chosen, which then runs the handshake as if it had read them itself.
+
+use std::io;
+use std::sync::Arc;
+
+use crate::engine::Engine;
+use crate::srp::codec::{handshake, ClientHello};
+use crate::srp::conn::{Failure, SrpConnection};
+use crate::srp::deframe::{record_header, HandshakeJoiner};
+use crate::srp::server::{ServerRole, SrpServerParams};
+use crate::srp::suites::SUITES;
+use crate::{AlertDescription, Error, Session};
+
+/// Most bytes read before the ClientHello must be whole (a few records' worth: hellos are a
+/// few hundred bytes, a couple of kilobytes with post-quantum key shares).
+const MAX_HELLO_BYTES: usize = 64 * 1024;
+
+/// The engines a one-port server can hand a client to.
+pub(crate) struct Routes {
+    pub(crate) srp: Arc<SrpServerParams>,
+    pub(crate) x509: Arc<rustls::ServerConfig>,
+}
+
+/// An engine that is first a ClientHello reader, then whichever engine the hello chose.
+pub(crate) struct RoutingEngine {
+    routes: Arc<Routes>,
+    /// Everything read before the choice, replayed into the engine chosen.
+    seen: Vec<u8>,
+    chosen: Option<Box<dyn Engine>>,
+    /// A ClientHello that could not be read, with the alert bytes queued for it.
+    failure: Option<(AlertDescription, String)>,
+    outgoing: Vec<u8>,
+    eof: bool,
+}
+
+impl RoutingEngine {
+    pub(crate) fn new(routes: Arc<Routes>) -> Self {
+        Self {
+            routes,
+            seen: Vec::new(),
+            chosen: None,
+            failure: None,
+            outgoing: Vec::new(),
+            eof: false,
+        }
+    }
+
+    /// Looks at what has been read: once the ClientHello is whole, picks the engine and
+    /// replays the bytes into it.
+    fn route(&mut self) -> Result<(), Failure> {
+        let Some(hello) = whole_client_hello(&self.seen)? else {
+            if self.seen.len() > MAX_HELLO_BYTES {
+                return Err(Failure::local(
+                    AlertDescription::DecodeError,
+                    "no whole ClientHello in the first 64 KiB",
+                ));
+            }
+            return Ok(());
+        };
+        let wants_srp = hello.extensions.srp_username().is_some()
+            && SUITES.iter().any(|s| hello.suites.contains(&s.id));
+        let mut engine: Box<dyn Engine> = if wants_srp {
+            let role = ServerRole::new(self.routes.srp.clone());
+            Box::new(SrpConnection::new(role).map_err(internal)?)
+        } else {
+            let conn = rustls::ServerConnection::new(self.routes.x509.clone())
+                .map_err(|e| internal(e.into()))?;
+            Box::new(rustls::Connection::Server(conn))
+        };
+        let mut replay = &self.seen[..];
+        while !replay.is_empty() {
+            engine
+                .read_tls(&mut replay)
+                .map_err(|e| internal(Error::Io(e)))?;
+        }
+        self.seen = Vec::new();
+        self.chosen = Some(engine);
+        Ok(())
+    }
+
+    fn fail(&mut self, failure: Failure) {
+        let (description, message) = match failure {
+            Failure::Local(description, message) => (description, message),
+            other => (
+                AlertDescription::InternalError,
+                other.to_error().to_string(),
+            ),
+        };
+        // A plaintext fatal alert: no keys exist yet.
+        self.outgoing
+            .extend_from_slice(&[21, 3, 3, 0, 2, 2, description.code()]);
+        self.failure = Some((description, message));
+    }
+}
+
+fn internal(e: Error) -> Failure {
+    Failure::local(AlertDescription::InternalError, e.to_string())
+}
+
+/// The ClientHello at the start of `bytes`, once whole: handshake records only, joined.
+fn whole_client_hello(mut bytes: &[u8]) -> Result<Option<ClientHello>, Failure> {
+    let mut joiner = HandshakeJoiner::default();
+    while let Some((content_type, len)) = record_header(bytes)? {
+        if content_type != 22 {
+            return Err(Failure::local(
+                AlertDescription::UnexpectedMessage,
+                "the first record is not a handshake",
+            ));
+        }
+        let Some(body) = bytes.get(5..5 + len) else {
+            return Ok(None);
+        };
+        joiner.push(body);
+        bytes = &bytes[5 + len..];
+        if let Some(message) = joiner.next_message()? {
+            if message[0] != handshake::CLIENT_HELLO {
+                return Err(Failure::local(
+                    AlertDescription::UnexpectedMessage,
+                    "the first handshake message is not a ClientHello",
+                ));
+            }
+            return Ok(Some(ClientHello::decode(&message[4..])?));
+        }
+    }
+    Ok(None)
+}
+
+impl Engine for RoutingEngine {
+    fn read_tls(&mut self, rd: &mut dyn io::Read) -> io::Result<usize> {
+        if let Some(engine) = &mut self.chosen {
+            return engine.read_tls(rd);
+        }
+        if self.eof || self.failure.is_some() {
+            return Ok(0);
+        }
+        let mut buf = [0u8; 4096];
+        let n = rd.read(&mut buf)?;
+        if n == 0 {
+            self.eof = true;
+            return Ok(0);
+        }
+        self.seen.extend_from_slice(&buf[..n]);
+        // Route as soon as the hello is whole, so that the engine chosen does the processing
+        // (and a driver can tell when that processing is heavy).
+        if let Err(failure) = self.route() {
+            self.fail(failure);
+        }
+        Ok(n)
+    }
+
+    fn write_tls(&mut self, wr: &mut dyn io::Write) -> io::Result<usize> {
+        if let Some(engine) = &mut self.chosen {
+            return engine.write_tls(wr);
+        }
+        let n = wr.write(&self.outgoing)?;
+        self.outgoing.drain(..n);
+        Ok(n)
+    }
+
+    fn process_new_packets(&mut self) -> Result<(), Error> {
+        if let Some(engine) = &mut self.chosen {
+            return engine.process_new_packets();
+        }
+        match &self.failure {
+            Some((description, message)) => Err(Error::local(*description, message)),
+            None => Ok(()),
+        }
+    }
+
+    fn is_handshaking(&self) -> bool {
+        self.chosen.as_ref().is_none_or(|e| e.is_handshaking())
+    }
+
+    fn wants_write(&self) -> bool {
+        match &self.chosen {
+            Some(engine) => engine.wants_write(),
+            None => !self.outgoing.is_empty(),
+        }
+    }
+
+    fn wants_read(&self) -> bool {
+        match &self.chosen {
+            Some(engine) => engine.wants_read(),
+            None => !self.eof && self.failure.is_none(),
+        }
+    }
+
+    fn read_plaintext(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match &mut self.chosen {
+            Some(engine) => engine.read_plaintext(buf),
+            None if self.eof => Err(io::ErrorKind::UnexpectedEof.into()),
+            None => Err(io::ErrorKind::WouldBlock.into()),
+        }
+    }
+
+    fn write_plaintext(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match &mut self.chosen {
+            Some(engine) => engine.write_plaintext(buf),
+            None => Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "the handshake has not started",
+            )),
+        }
+    }
+
+    fn send_close_notify(&mut self) {
+        if let Some(engine) = &mut self.chosen {
+            engine.send_close_notify();
+        }
+    }
+
+    fn session(&self) -> Session {
+        match &self.chosen {
+            Some(engine) => engine.session(),
+            None => crate::session::NO_SESSION.clone(),
+        }
+    }
+
+    fn heavy_handshake(&self) -> bool {
+        self.chosen.as_ref().is_some_and(|e| e.heavy_handshake())
+    }
+}
