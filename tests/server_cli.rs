@@ -292,3 +292,47 @@ fn reqcert_refuses_clients_without_a_certificate() {
         assert!(!out.status.success(), "curl got in without a certificate");
     }
 }
+
+/// `--sni NAME:CERT:KEY` gives clients asking for NAME that certificate; others the default,
+/// or `unrecognized_name` with `--strict-sni`.
+#[test]
+fn sni_certificates_by_name_and_strictly() {
+    let pki = tls_testkit::Pki::new();
+    let sni = format!(
+        "localhost:{}:{}",
+        pki.path("server.pem").display(),
+        pki.path("server.key").display()
+    );
+    let pinned = |identity: &tls_testkit::Identity| {
+        tls::ClientConfig::builder()
+            .server_auth(tls::ServerAuth::Fingerprint(
+                identity.fingerprint(tls::FingerprintAlgorithm::Sha256),
+            ))
+            .build()
+            .unwrap()
+    };
+    for strict in [false, true] {
+        let mut args = vec!["--sni", sni.as_str()];
+        if strict {
+            args.push("--strict-sni");
+        }
+        let served = start(&args);
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], served.port));
+        let by_name = pinned(&pki.server).connect("localhost", tls_testkit::connect(addr));
+        assert!(by_name.is_ok(), "{by_name:?}");
+        // The default is the self-signed certificate made for 127.0.0.1.
+        let default_pin = served.sha256.parse().unwrap();
+        let default = tls::ClientConfig::builder()
+            .server_auth(tls::ServerAuth::Fingerprint(default_pin))
+            .build()
+            .unwrap();
+        let unknown = default.connect("unknown.example", tls_testkit::connect(addr));
+        match strict {
+            false => assert!(unknown.is_ok(), "{unknown:?}"),
+            true => assert_eq!(
+                unknown.unwrap_err().alert(),
+                Some(tls::AlertDescription::UnrecognizedName)
+            ),
+        }
+    }
+}

@@ -23,6 +23,6 @@ pub use net::{answer_http, connect, echo_lines, serve_once, ServerThread, TIMEOU
 pub use nginx::nginx;
 pub use peers::{peer, peers_required, run, succeeded, PeerProcess};
 pub use pki::{Identity, Pki};
-pub use rsa::rsa_identity;
+pub use rsa::{rsa_identity, rsa_identity_for};
 pub use srp_hello::{srp_client_hello, srp_first_flight, SrpKeyExchange};
 pub use tlslite::tlslite_srp_server;

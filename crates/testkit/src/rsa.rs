@@ -9,8 +9,16 @@ use crate::{peer, run, succeeded};
 /// An RSA-2048 self-signed certificate for localhost, made by OpenSSL (rcgen cannot make RSA keys
 /// with ring): (cert path, key path, SHA-256 pin).
 pub fn rsa_identity(dir: &Path) -> Option<(PathBuf, PathBuf, tls::Fingerprint)> {
+    rsa_identity_for(dir, "localhost")
+}
+
+/// The same for another DNS name (files `<name>.pem` and `<name>.key` in `dir`).
+pub fn rsa_identity_for(dir: &Path, name: &str) -> Option<(PathBuf, PathBuf, tls::Fingerprint)> {
     let openssl = peer("openssl")?;
-    let (cert, key) = (dir.join("rsa.pem"), dir.join("rsa.key"));
+    let (cert, key) = (
+        dir.join(format!("{name}.pem")),
+        dir.join(format!("{name}.key")),
+    );
     succeeded(&run(
         Command::new(openssl)
             .args([
@@ -22,11 +30,11 @@ pub fn rsa_identity(dir: &Path) -> Option<(PathBuf, PathBuf, tls::Fingerprint)> 
                 "-days",
                 "2",
                 "-subj",
-                "/CN=localhost",
+                &format!("/CN={name}"),
             ])
             .args([
                 "-addext",
-                "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                &format!("subjectAltName=DNS:{name},IP:127.0.0.1"),
                 "-addext",
                 "basicConstraints=critical,CA:FALSE",
             ])

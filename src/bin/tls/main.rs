@@ -14,16 +14,18 @@ use std::process::ExitCode;
 
 const USAGE: &str = "\
 usage:
-  tls server [-c CERT -k KEY | -v DB] [-d DIR] [--hidden] [--reqcert --cafile PEM]
-             [--alpn P]... [--cipher NAME]... [--max-connections N]
-             [--max-connections-per-ip N] HOST:PORT
+  tls server [-c CERT -k KEY] [-v DB] [--sni NAME:CERT:KEY]... [--strict-sni] [-d DIR]
+             [--hidden] [--reqcert --cafile PEM] [--alpn P]... [--cipher NAME]...
+             [--max-connections N] [--max-connections-per-ip N] HOST:PORT
       Serve DIR (default: the current folder) over HTTPS. Without -c/-k, a
       self-signed certificate is made for HOST and its fingerprints printed,
       ready for `tls client --fingerprint`. Port 0 picks a free port.
       --reqcert demands a client certificate issued by the --cafile roots.
       --cipher limits the suites (IANA names, e.g. TLS_AES_128_GCM_SHA256).
-      -v DB serves TLS-SRP to the users of a `tlsdb` database instead (with
-      -c/-k, an RSA certificate, also the SRP-RSA suites).
+      -v DB serves TLS-SRP to the users of a `tlsdb` database; with -c/-k too,
+      X.509 clients are served on the same port (and with an RSA key, SRP-RSA).
+      --sni gives clients asking for NAME by SNI that certificate instead of the
+      default; --strict-sni refuses names with no certificate (unrecognized_name).
       The database (with its -wal/-shm), CERT and KEY are never served, and
       names starting with a dot are hidden unless --hidden is given.
       --max-connections (default 4096) caps connections served at once, and

@@ -26,8 +26,28 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
     // Secrets named on the command line: never served, whatever folder is shared.
     let mut secrets: Vec<PathBuf> = Vec::new();
     let mut hidden = false;
+    let mut sni = Vec::new();
+    let mut strict_sni = false;
     while let Some(arg) = args.next()? {
         match arg {
+            Long("sni") => {
+                let text = args.value()?.string()?;
+                let mut parts = text.splitn(3, ':');
+                let (Some(name), Some(cert), Some(key)) =
+                    (parts.next(), parts.next(), parts.next())
+                else {
+                    return Err(CliError::Usage(format!(
+                        "--sni {text:?}: expected NAME:CERT:KEY"
+                    )));
+                };
+                sni.push((
+                    name.to_owned(),
+                    CertificateChain::from_pem_file(cert)?,
+                    PrivateKey::from_pem_file(key)?,
+                ));
+                secrets.extend([PathBuf::from(cert), PathBuf::from(key)]);
+            }
+            Long("strict-sni") => strict_sni = true,
             Short('c') | Long("cert") => {
                 let path = PathBuf::from(args.value()?);
                 cert = Some(CertificateChain::from_pem_file(&path)?);
@@ -70,7 +90,16 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
     let certificate_given = certificate.is_some();
     if let Some((chain, key)) = certificate {
         print_fingerprints(&mut out, chain.certificates()[0].as_ref())?;
-        builder = builder.cert_chain(chain, key);
+        builder = builder.cert_chain(chain, key).strict_sni(strict_sni);
+    }
+    for (name, chain, key) in sni {
+        let fp = tls::Fingerprint::of(
+            tls::FingerprintAlgorithm::Sha256,
+            chain.certificates()[0].as_ref(),
+        );
+        writeln!(out, "SNI {name}: Fingerprint SHA-256: {}", fp.to_hex())
+            .map_err(CliError::Output)?;
+        builder = builder.sni_cert(name, chain, key);
     }
     if let Some(db) = verifier_db {
         // TLS-SRP: the password database authenticates both sides. With -c/-k one port serves

@@ -6,15 +6,17 @@ use std::sync::Arc;
 use rustls::server::{NoServerSessionStorage, ServerSessionMemoryCache, WebPkiClientVerifier};
 
 mod route;
+mod sni;
 
 use crate::engine::Engine;
 use crate::rustls_config;
 use crate::srp::conn::SrpConnection;
-use crate::srp::server::{ServerRole, SrpServerParams};
+use crate::srp::server::{ServerRole, SrpCertificate, SrpServerParams};
 use crate::srp::sessions::SessionMap;
 use crate::srp::suites::SrpSuite;
 use crate::srp::VerifierStore;
 use route::{Routes, RoutingEngine};
+use sni::{KnownNames, NamedCertificate, SniResolver};
 
 use crate::{
     CertificateChain, Checker, Connection, Error, Fingerprint, HandshakeSettings, PrivateKey,
@@ -62,6 +64,9 @@ pub struct ServerConfigBuilder {
     tickets: bool,
     verifier_db: Option<Arc<dyn VerifierStore>>,
     simulate_unknown_users: bool,
+    /// More certificates, by the name a client asks for by SNI.
+    sni: Vec<NamedCertificate>,
+    strict_sni: bool,
 }
 
 impl std::fmt::Debug for ServerConfigBuilder {
@@ -85,6 +90,8 @@ impl Default for ServerConfigBuilder {
             tickets: true,
             verifier_db: None,
             simulate_unknown_users: true,
+            sni: Vec::new(),
+            strict_sni: false,
         }
     }
 }
@@ -93,6 +100,37 @@ impl ServerConfigBuilder {
     /// The server's certificate chain (leaf first) and its private key.
     pub fn cert_chain(mut self, chain: CertificateChain, key: PrivateKey) -> Self {
         self.cert = Some((chain, key));
+        self
+    }
+
+    /// Another certificate chain and key, for clients asking for `name` by SNI; the
+    /// [`cert_chain`](Self::cert_chain) one stays the default for every other name and for
+    /// clients that send none. It serves both routes of a one-port server: X.509 clients get
+    /// it, and SRP-RSA signs with it when its key is RSA.
+    ///
+    /// ```no_run
+    /// use tls::{CertificateChain, PrivateKey, ServerConfig};
+    /// let config = ServerConfig::builder()
+    ///     .cert_chain(CertificateChain::from_pem_file("default.pem")?, PrivateKey::from_pem_file("default.key")?)
+    ///     .sni_cert("mail.example.org", CertificateChain::from_pem_file("mail.pem")?, PrivateKey::from_pem_file("mail.key")?)
+    ///     .build()?;
+    /// # Ok::<(), tls::Error>(())
+    /// ```
+    pub fn sni_cert(
+        mut self,
+        name: impl Into<String>,
+        chain: CertificateChain,
+        key: PrivateKey,
+    ) -> Self {
+        self.sni.push((name.into(), chain, key));
+        self
+    }
+
+    /// Refuse clients that ask by SNI for a name this server has no certificate for (neither
+    /// an [`sni_cert`](Self::sni_cert) name nor one the default certificate is valid for) with
+    /// `unrecognized_name`, instead of giving them the default. Off by default.
+    pub fn strict_sni(mut self, strict: bool) -> Self {
+        self.strict_sni = strict;
         self
     }
 
@@ -153,18 +191,49 @@ impl ServerConfigBuilder {
     }
 
     /// Checks the configuration and freezes it.
-    pub fn build(self) -> Result<ServerConfig, Error> {
+    pub fn build(mut self) -> Result<ServerConfig, Error> {
+        self.check_sni()?;
         if let Some(db) = self.verifier_db.clone() {
             return self.build_srp(db);
         }
-        let config = self.rustls_config(None)?;
-        Ok(ServerConfig {
-            engine: ServerEngine::Rustls {
-                config: Arc::new(config),
+        let config = Arc::new(self.rustls_config(None)?);
+        let engine = match (self.strict_sni, &self.cert) {
+            // Strict SNI reads the ClientHello first, to refuse unknown names by their alert.
+            (true, Some((chain, _))) => ServerEngine::Routing(Arc::new(Routes {
+                srp: None,
+                x509: Some(config),
+                strict_names: Some(KnownNames::new(chain, &self.sni)),
+            })),
+            _ => ServerEngine::Rustls {
+                config,
                 source: Arc::new(self.clone()),
             },
+        };
+        Ok(ServerConfig {
+            engine,
             checker: self.checker,
         })
+    }
+
+    /// SNI names made canonical; certificates for names need a default.
+    fn check_sni(&mut self) -> Result<(), Error> {
+        if (!self.sni.is_empty() || self.strict_sni) && self.cert.is_none() {
+            return Err(Error::config(
+                "sni_cert and strict_sni need a default certificate (cert_chain)",
+            ));
+        }
+        for (name, _, _) in &mut self.sni {
+            *name = sni::normalise(name)?;
+        }
+        let mut names: Vec<&String> = self.sni.iter().map(|(name, _, _)| name).collect();
+        names.sort();
+        if let Some(twice) = names.windows(2).find(|pair| pair[0] == pair[1]) {
+            return Err(Error::config(format!(
+                "two certificates for {:?}",
+                twice[0]
+            )));
+        }
+        Ok(())
     }
 
     /// The rustls configuration; with `pin`, the client-certificate verifier also demands that
@@ -204,9 +273,16 @@ impl ServerConfigBuilder {
                 })
             }
         };
+        let resolver = match self.sni.is_empty() {
+            true => None,
+            false => Some(Arc::new(SniResolver::new((&chain, &key), &self.sni)?)),
+        };
         let mut config = builder
             .with_single_cert(chain.0, key.0)
             .map_err(|e| Error::config(format!("server certificate and key: {e}")))?;
+        if let Some(resolver) = resolver {
+            config.cert_resolver = resolver;
+        }
         config.alpn_protocols = self.settings.alpn_protocols();
         config.session_storage = match &self.session_cache {
             Some(cache) => cache.0.clone(),
@@ -230,25 +306,14 @@ impl ServerConfigBuilder {
         // with an RSA key the SRP-RSA suites are offered as well.
         let certificate = match &self.cert {
             None => None,
-            Some((chain, key)) => {
-                let signing = rustls::crypto::ring::sign::any_supported_type(&key.0)
-                    .map_err(|e| Error::config(format!("server key: {e}")))?;
-                if signing.algorithm() == rustls::SignatureAlgorithm::RSA {
-                    let chain = chain
-                        .certificates()
-                        .iter()
-                        .map(|c| c.as_ref().to_vec())
-                        .collect();
-                    Some((chain, signing))
-                } else {
-                    log::warn!(
-                        "the certificate's key is not RSA: SRP clients get plain SRP only \
-                         (the SRP-RSA suites sign with RSA); X.509 clients get the certificate"
-                    );
-                    None
-                }
-            }
+            Some((chain, key)) => srp_rsa_certificate(chain, key, None)?,
         };
+        let mut named_certificates = Vec::new();
+        for (name, chain, key) in &self.sni {
+            if let Some(certificate) = srp_rsa_certificate(chain, key, Some(name))? {
+                named_certificates.push((name.clone(), certificate));
+            }
+        }
         // cipher_names may name suites of both engines: each takes its own.
         let (srp_names, x509_names): (Vec<String>, Vec<String>) = self
             .settings
@@ -294,25 +359,60 @@ impl ServerConfigBuilder {
             secret,
             sessions: Arc::new(sessions),
             certificate,
+            named_certificates,
         };
         let srp = Arc::new(params);
+        let strict_names = match (&self.cert, self.strict_sni) {
+            (Some((chain, _)), true) => Some(KnownNames::new(chain, &self.sni)),
+            _ => None,
+        };
         // X.509 clients too, unless cipher_names leaves them no suite.
-        let engine = match self.cert.is_some() && (!restricted || !x509_names.is_empty()) {
+        let x509 = match self.cert.is_some() && (!restricted || !x509_names.is_empty()) {
             true => {
                 let mut x509 = self.clone();
                 x509.settings.cipher_names = x509_names;
-                ServerEngine::Routing(Arc::new(Routes {
-                    srp,
-                    x509: Arc::new(x509.rustls_config(None)?),
-                }))
+                Some(Arc::new(x509.rustls_config(None)?))
             }
-            false => ServerEngine::Srp(srp),
+            false => None,
+        };
+        let engine = match (&x509, &strict_names) {
+            (None, None) => ServerEngine::Srp(srp),
+            _ => ServerEngine::Routing(Arc::new(Routes {
+                srp: Some(srp),
+                x509,
+                strict_names,
+            })),
         };
         Ok(ServerConfig {
             engine,
             checker: self.checker,
         })
     }
+}
+
+/// A chain and its key as SRP-RSA signs with them, or `None` (said in the log) when the key
+/// is not RSA: SRP clients then get plain SRP only, X.509 clients still get the certificate.
+fn srp_rsa_certificate(
+    chain: &CertificateChain,
+    key: &PrivateKey,
+    name: Option<&str>,
+) -> Result<Option<SrpCertificate>, Error> {
+    let signing = rustls::crypto::ring::sign::any_supported_type(&key.0)
+        .map_err(|e| Error::config(format!("server key: {e}")))?;
+    if signing.algorithm() != rustls::SignatureAlgorithm::RSA {
+        let which = name.map_or("the certificate's".to_owned(), |n| format!("{n}'s"));
+        log::warn!(
+            "{which} key is not RSA: SRP clients get plain SRP only there (the SRP-RSA suites \
+             sign with RSA); X.509 clients get the certificate"
+        );
+        return Ok(None);
+    }
+    let chain = chain
+        .certificates()
+        .iter()
+        .map(|c| c.as_ref().to_vec())
+        .collect();
+    Ok(Some((chain, signing)))
 }
 
 #[derive(Clone)]
@@ -374,7 +474,10 @@ impl ServerConfig {
     /// version.
     pub fn to_rustls(&self) -> Result<Arc<rustls::ServerConfig>, Error> {
         match &self.engine {
-            ServerEngine::Srp(_) | ServerEngine::Routing(_) => Err(rustls_config::srp_refused()),
+            ServerEngine::Srp(_) => Err(rustls_config::srp_refused()),
+            ServerEngine::Routing(_) => Err(Error::config(
+                "this configuration serves TLS-SRP or strict SNI, which rustls cannot carry",
+            )),
             ServerEngine::Rustls { source, .. } => {
                 let pin = rustls_config::certificate_pin(self.checker.as_ref())?;
                 Ok(Arc::new(source.rustls_config(pin)?))

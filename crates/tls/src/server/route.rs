@@ -7,6 +7,7 @@
 use std::io;
 use std::sync::Arc;
 
+use super::sni::KnownNames;
 use crate::engine::Engine;
 use crate::srp::codec::{handshake, ClientHello};
 use crate::srp::conn::{Failure, SrpConnection};
@@ -19,10 +20,12 @@ use crate::{AlertDescription, Error, Session};
 /// few hundred bytes, a couple of kilobytes with post-quantum key shares).
 const MAX_HELLO_BYTES: usize = 64 * 1024;
 
-/// The engines a one-port server can hand a client to.
+/// The engines a server can hand a client to, and the names it answers to.
 pub(crate) struct Routes {
-    pub(crate) srp: Arc<SrpServerParams>,
-    pub(crate) x509: Arc<rustls::ServerConfig>,
+    pub(crate) srp: Option<Arc<SrpServerParams>>,
+    pub(crate) x509: Option<Arc<rustls::ServerConfig>>,
+    /// With strict SNI: the names answered; any other gets `unrecognized_name`.
+    pub(crate) strict_names: Option<KnownNames>,
 }
 
 /// An engine that is first a ClientHello reader, then whichever engine the hello chose.
@@ -61,15 +64,37 @@ impl RoutingEngine {
             }
             return Ok(());
         };
+        if let (Some(known), Some(name)) =
+            (&self.routes.strict_names, hello.extensions.server_name())
+        {
+            if !known.knows(name) {
+                return Err(Failure::local(
+                    AlertDescription::UnrecognizedName,
+                    format!("no certificate for {name:?}"),
+                ));
+            }
+        }
         let wants_srp = hello.extensions.srp_username().is_some()
             && SUITES.iter().any(|s| hello.suites.contains(&s.id));
-        let mut engine: Box<dyn Engine> = if wants_srp {
-            let role = ServerRole::new(self.routes.srp.clone());
-            Box::new(SrpConnection::new(role).map_err(internal)?)
-        } else {
-            let conn = rustls::ServerConnection::new(self.routes.x509.clone())
-                .map_err(|e| internal(e.into()))?;
-            Box::new(rustls::Connection::Server(conn))
+        // A client that does not ask for SRP still meets the SRP engine when it is the only
+        // one: it answers with the usual handshake_failure.
+        let use_srp = wants_srp || self.routes.x509.is_none();
+        let mut engine: Box<dyn Engine> = match (&self.routes.srp, &self.routes.x509, use_srp) {
+            (Some(srp), _, true) => {
+                let role = ServerRole::new(srp.clone());
+                Box::new(SrpConnection::new(role).map_err(internal)?)
+            }
+            (_, Some(x509), _) => {
+                let conn =
+                    rustls::ServerConnection::new(x509.clone()).map_err(|e| internal(e.into()))?;
+                Box::new(rustls::Connection::Server(conn))
+            }
+            _ => {
+                return Err(Failure::local(
+                    AlertDescription::InternalError,
+                    "a server with no engine",
+                ))
+            }
         };
         let mut replay = &self.seen[..];
         while !replay.is_empty() {

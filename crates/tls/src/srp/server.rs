@@ -42,6 +42,8 @@ pub(crate) struct SrpServerParams {
     pub(crate) certificate: Option<SrpCertificate>,
     /// ALPN protocols in order of preference; empty: none negotiated.
     pub(crate) alpn: Vec<Vec<u8>>,
+    /// SRP-RSA chains for the names clients ask for by SNI (`certificate` for any other).
+    pub(crate) named_certificates: Vec<(String, SrpCertificate)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -298,7 +300,15 @@ impl ServerRole {
         hello: &ClientHello,
         params: &mut Vec<u8>,
     ) -> Result<(), Failure> {
-        let (chain, key) = self.params.certificate.as_ref().ok_or_else(|| {
+        let named = self.keys.server_name.as_ref().and_then(|asked| {
+            let asked = asked.to_ascii_lowercase();
+            self.params
+                .named_certificates
+                .iter()
+                .find(|(name, _)| *name == asked)
+                .map(|(_, certificate)| certificate)
+        });
+        let (chain, key) = named.or(self.params.certificate.as_ref()).ok_or_else(|| {
             Failure::local(
                 AlertDescription::InternalError,
                 "SRP-RSA chosen without a certificate",

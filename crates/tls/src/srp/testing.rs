@@ -20,6 +20,7 @@ pub(crate) fn server(bits: u32) -> SrpConnection<ServerRole> {
         encrypt_then_mac: true,
         mac_then_encrypt: false,
         alpn: Vec::new(),
+        named_certificates: Vec::new(),
         simulate_unknown_users: true,
         secret: [1; 32],
         sessions: Arc::new(SessionMap::new(8, Duration::from_secs(60))),
