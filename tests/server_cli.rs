@@ -12,6 +12,8 @@ struct Served {
     sha256: String,
     /// As printed for curl: `sha256//<base64 of the SPKI's SHA-256>`.
     curl_pin: String,
+    /// As printed for Chromium: `--ignore-certificate-errors-spki-list=<same base64>`.
+    chromium_flag: String,
     dir: tempfile::TempDir,
 }
 
@@ -48,8 +50,9 @@ fn start(args: &[&str]) -> Served {
         .strip_prefix("curl pin: --pinnedpubkey ")
         .unwrap()
         .to_owned();
+    let chromium_flag = lines[3].strip_prefix("Chromium pin: ").unwrap().to_owned();
     assert!(
-        lines[3].starts_with("Chromium pin: --ignore-certificate-errors-spki-list="),
+        chromium_flag.starts_with("--ignore-certificate-errors-spki-list="),
         "{lines:?}"
     );
     let url = lines[lines.len() - 1].rsplit(' ').next().unwrap();
@@ -65,6 +68,7 @@ fn start(args: &[&str]) -> Served {
         port,
         sha256,
         curl_pin,
+        chromium_flag,
         dir,
     }
 }
@@ -335,4 +339,46 @@ fn sni_certificates_by_name_and_strictly() {
             ),
         }
     }
+}
+
+/// A real browser: headless Chromium loads the listing and a file from `tls server` trusting
+/// it only through the printed SPKI pin flag; without the flag it gets nothing.
+#[test]
+fn chromium_loads_the_listing_and_a_file_with_only_the_printed_pin() {
+    let Some(chromium) = peer("chromium") else {
+        return;
+    };
+    let served = start(&[]);
+    let profile = tempfile::tempdir().unwrap();
+    // Headless as root, and no background traffic: this machine has no network beyond loopback.
+    let dump = |url: &str, pin: bool| {
+        let mut command = Command::new(&chromium);
+        command
+            .args([
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+            ])
+            .args(["--no-first-run", "--disable-background-networking"])
+            .args(["--disable-component-update", "--disable-sync"])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .args(["--timeout=15000", "--dump-dom"]);
+        if pin {
+            command.arg(&served.chromium_flag);
+        }
+        String::from_utf8_lossy(&run(command.arg(url), b"").stdout).into_owned()
+    };
+    let base = format!("https://localhost:{}", served.port);
+    let listing = dump(&format!("{base}/"), true);
+    assert!(
+        listing.contains("Index of /")
+            && listing.contains("hello.txt")
+            && listing.contains("blob.bin"),
+        "{listing}"
+    );
+    let file = dump(&format!("{base}/hello.txt"), true);
+    assert!(file.contains("hello from tls server"), "{file}");
+    let untrusted = dump(&format!("{base}/hello.txt"), false);
+    assert!(!untrusted.contains("hello from tls server"), "{untrusted}");
 }
