@@ -334,3 +334,64 @@ async fn blocking_and_tokio_drivers_talk_to_each_other() {
         served.await.unwrap();
     }
 }
+
+/// Reads and writes are cancellation-safe: futures dropped again and again before they finish
+/// (a `select!` against a short timer) lose and duplicate nothing. Small socket buffers make the
+/// writer wait for the reader, so both cancelled reads and cancelled writes happen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelled_reads_and_writes_lose_and_duplicate_nothing() {
+    let payload: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
+    let listening = tokio::net::TcpSocket::new_v4().unwrap();
+    listening.set_recv_buffer_size(4096).unwrap();
+    listening.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = listening.listen(4).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = srp_server(HandshakeSettings::default());
+    let served = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut tls = tls::tokio::accept(&server, tcp).await.unwrap();
+        let (mut got, mut buf, mut cancelled) = (Vec::new(), [0u8; 3000], 0u32);
+        loop {
+            tokio::select! {
+                n = tls.read(&mut buf) => match n.unwrap() {
+                    0 => break,
+                    n => got.extend_from_slice(&buf[..n]),
+                },
+                _ = tokio::time::sleep(Duration::from_micros(30)) => {
+                    cancelled += 1;
+                    // A slow reader now and then, so the writer's buffer fills.
+                    if cancelled % 16 == 0 {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                }
+            }
+        }
+        (got, cancelled)
+    });
+    let connecting = tokio::net::TcpSocket::new_v4().unwrap();
+    connecting.set_send_buffer_size(4096).unwrap();
+    let tcp = connecting.connect(addr).await.unwrap();
+    let mut tls = tls::tokio::connect(&srp_client(PASSWORD), "localhost", tcp)
+        .await
+        .unwrap();
+    let (mut sent, mut write_cancelled) = (0, 0u32);
+    while sent < payload.len() {
+        let end = (sent + 20_000).min(payload.len());
+        tokio::select! {
+            n = tls.write(&payload[sent..end]) => sent += n.unwrap(),
+            _ = tokio::time::sleep(Duration::from_micros(30)) => write_cancelled += 1,
+        }
+    }
+    tokio::time::timeout(LIMIT, tls.shutdown())
+        .await
+        .unwrap()
+        .unwrap();
+    let (got, read_cancelled) = tokio::time::timeout(LIMIT, served).await.unwrap().unwrap();
+    assert_eq!(got.len(), payload.len());
+    assert!(got == payload, "the reader got something else");
+    println!("{read_cancelled} reads and {write_cancelled} writes cancelled mid-way");
+    assert!(
+        read_cancelled > 0 && write_cancelled > 0,
+        "nothing was cancelled: nothing proved"
+    );
+}
