@@ -21,6 +21,7 @@ use subtle::ConstantTimeEq;
 /// assert!(fp.to_string().starts_with("sha256:6b1f0011"));
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Fingerprint {
     /// SHA-1 of the certificate (tlslite's `x509Fingerprint`).
     Sha1([u8; 20]),
@@ -30,6 +31,7 @@ pub enum Fingerprint {
 
 /// The digest a [`Fingerprint`] uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum FingerprintAlgorithm {
     /// SHA-1, 20 bytes.
     Sha1,

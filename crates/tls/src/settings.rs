@@ -11,6 +11,7 @@ use crate::Error;
 
 /// A TLS protocol version this crate speaks. TLS 1.2 is the floor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum ProtocolVersion {
     /// TLS 1.2 (RFC 5246).
     Tls12,
