@@ -62,8 +62,30 @@ use crate::{AuthenticationError, Checker, ClientConfig, Error, ServerConfig, Ses
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
-/// The same with certificates: build the configs with `cert_chain` and `server_auth`, nothing
-/// else changes.
+/// The same with certificates, nothing else changes (the `pump` is the one above):
+///
+/// ```
+/// # use tls::{ClientConfig, Connection, ServerAuth, ServerConfig};
+/// # fn pump(from: &mut Connection, to: &mut Connection) -> Result<(), tls::Error> {
+/// #     let mut wire = Vec::new();
+/// #     while from.wants_write() { from.write_tls(&mut wire)?; }
+/// #     let mut wire = &wire[..];
+/// #     while !wire.is_empty() { to.read_tls(&mut wire)?; to.process_new_packets()?; }
+/// #     Ok(())
+/// # }
+/// # let pki = tls_testkit::Pki::new();
+/// # let (chain, key, roots) = (pki.server.chain(), pki.server.key(), pki.roots());
+/// let server_config = ServerConfig::builder().cert_chain(chain, key).build()?;
+/// let client_config = ClientConfig::builder().server_auth(ServerAuth::Roots(roots)).build()?;
+/// let mut client = Connection::client(&client_config, "localhost")?;
+/// let mut server = Connection::server(&server_config)?;
+/// while client.is_handshaking() || server.is_handshaking() {
+///     pump(&mut client, &mut server)?;
+///     pump(&mut server, &mut client)?;
+/// }
+/// assert_eq!(client.session().unwrap().version(), tls::ProtocolVersion::Tls13);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Connection {
     engine: Box<dyn Engine>,
     checker: Option<Checker>,
