@@ -33,6 +33,10 @@ pub(crate) struct RoutingEngine {
     routes: Arc<Routes>,
     /// Everything read before the choice, replayed into the engine chosen.
     seen: Vec<u8>,
+    /// How much of `seen` is whole records already handed to `joiner`: each byte is looked
+    /// at once, however finely the hello arrives.
+    joined: usize,
+    joiner: HandshakeJoiner,
     chosen: Option<Box<dyn Engine>>,
     /// A ClientHello that could not be read, with the alert bytes queued for it.
     failure: Option<(AlertDescription, String)>,
@@ -45,6 +49,8 @@ impl RoutingEngine {
         Self {
             routes,
             seen: Vec::new(),
+            joined: 0,
+            joiner: HandshakeJoiner::default(),
             chosen: None,
             failure: None,
             outgoing: Vec::new(),
@@ -55,7 +61,7 @@ impl RoutingEngine {
     /// Looks at what has been read: once the ClientHello is whole, picks the engine and
     /// replays the bytes into it.
     fn route(&mut self) -> Result<(), Failure> {
-        let Some(hello) = whole_client_hello(&self.seen)? else {
+        let Some(hello) = self.whole_client_hello()? else {
             if self.seen.len() > MAX_HELLO_BYTES {
                 return Err(Failure::local(
                     AlertDescription::DecodeError,
@@ -107,6 +113,35 @@ impl RoutingEngine {
         Ok(())
     }
 
+    /// The ClientHello, once whole: the records completed since the last read are joined
+    /// (handshake records only), and the first message must be a ClientHello.
+    fn whole_client_hello(&mut self) -> Result<Option<ClientHello>, Failure> {
+        while let Some((content_type, len)) = record_header(&self.seen[self.joined..])? {
+            let start = self.joined + 5;
+            let Some(body) = self.seen.get(start..start + len) else {
+                return Ok(None);
+            };
+            if content_type != 22 {
+                return Err(Failure::local(
+                    AlertDescription::UnexpectedMessage,
+                    "the first record is not a handshake",
+                ));
+            }
+            self.joiner.push(body);
+            self.joined = start + len;
+            if let Some(message) = self.joiner.next_message()? {
+                if message[0] != handshake::CLIENT_HELLO {
+                    return Err(Failure::local(
+                        AlertDescription::UnexpectedMessage,
+                        "the first handshake message is not a ClientHello",
+                    ));
+                }
+                return Ok(Some(ClientHello::decode(&message[4..])?));
+            }
+        }
+        Ok(None)
+    }
+
     fn fail(&mut self, failure: Failure) {
         let (description, message) = match failure {
             Failure::Local(description, message) => (description, message),
@@ -124,34 +159,6 @@ impl RoutingEngine {
 
 fn internal(e: Error) -> Failure {
     Failure::local(AlertDescription::InternalError, e.to_string())
-}
-
-/// The ClientHello at the start of `bytes`, once whole: handshake records only, joined.
-fn whole_client_hello(mut bytes: &[u8]) -> Result<Option<ClientHello>, Failure> {
-    let mut joiner = HandshakeJoiner::default();
-    while let Some((content_type, len)) = record_header(bytes)? {
-        if content_type != 22 {
-            return Err(Failure::local(
-                AlertDescription::UnexpectedMessage,
-                "the first record is not a handshake",
-            ));
-        }
-        let Some(body) = bytes.get(5..5 + len) else {
-            return Ok(None);
-        };
-        joiner.push(body);
-        bytes = &bytes[5 + len..];
-        if let Some(message) = joiner.next_message()? {
-            if message[0] != handshake::CLIENT_HELLO {
-                return Err(Failure::local(
-                    AlertDescription::UnexpectedMessage,
-                    "the first handshake message is not a ClientHello",
-                ));
-            }
-            return Ok(Some(ClientHello::decode(&message[4..])?));
-        }
-    }
-    Ok(None)
 }
 
 impl Engine for RoutingEngine {
