@@ -382,3 +382,86 @@ fn chromium_loads_the_listing_and_a_file_with_only_the_printed_pin() {
     let untrusted = dump(&format!("{base}/hello.txt"), false);
     assert!(!untrusted.contains("hello from tls server"), "{untrusted}");
 }
+
+/// How many idle connections the event-driven server must hold while serving others.
+const IDLE: usize = 10_000;
+
+#[test]
+fn ten_thousand_idle_connections_do_not_slow_an_honest_client() {
+    let limit = std::fs::read_to_string("/proc/self/limits")
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3)?.parse::<usize>().ok())
+        .unwrap_or(usize::MAX);
+    // The server and the idle clients are separate processes, each holding IDLE sockets.
+    assert!(
+        limit > IDLE + 500,
+        "this test needs `ulimit -n` above {} (now {limit})",
+        IDLE + 500
+    );
+    let cap = (IDLE + 100).to_string();
+    let served = start(&[
+        "--max-connections",
+        &cap,
+        "--max-connections-per-ip",
+        &cap,
+        "--idle-timeout",
+        "600",
+    ]);
+    let target = format!("127.0.0.1:{}", served.port);
+    let mut idlers = tls_testkit::example("idle_connections")
+        .args([&IDLE.to_string(), &target])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    BufReader::new(idlers.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    assert_eq!(ready.trim_end(), format!("ready {IDLE}"));
+    let server_pid = served._process.0.id();
+    let sockets = std::fs::read_dir(format!("/proc/{server_pid}/fd"))
+        .unwrap()
+        .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+        .filter(|target| target.to_string_lossy().starts_with("socket:"))
+        .count();
+    assert!(sockets > IDLE, "the server holds {sockets} sockets");
+    let config = tls::ClientConfig::builder()
+        .server_auth(tls::ServerAuth::Fingerprint(served.sha256.parse().unwrap()))
+        .build()
+        .unwrap();
+    for _ in 0..5 {
+        let started = std::time::Instant::now();
+        let mut tls = config
+            .connect(
+                "localhost",
+                tls_testkit::connect(format!("127.0.0.1:{}", served.port).parse().unwrap()),
+            )
+            .unwrap();
+        use std::io::{Read, Write};
+        tls.write_all(b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut reply = String::new();
+        tls.read_to_string(&mut reply).unwrap();
+        let took = started.elapsed();
+        assert!(
+            reply.ends_with("\r\n\r\nhello from tls server\n"),
+            "{reply}"
+        );
+        assert!(
+            took < std::time::Duration::from_secs(1),
+            "the honest client waited {took:?}"
+        );
+    }
+    let rss = std::fs::read_to_string(format!("/proc/{server_pid}/status"))
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("VmRSS"))
+        .unwrap_or_default()
+        .to_owned();
+    println!("{IDLE} idle connections held ({sockets} sockets), server {rss}");
+    drop(idlers.stdin.take());
+    idlers.wait().unwrap();
+}

@@ -3,23 +3,38 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::net::{IpAddr, Ipv6Addr, Shutdown, TcpStream};
+use std::net::{IpAddr, Ipv6Addr, Shutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// The live connections, each with a clone of its socket so shutdown can cut it.
-pub(crate) struct Slots {
+/// How shutdown cuts a live connection: the threaded server shuts a clone of its socket down;
+/// the tokio server's tasks watch a signal of their own, so they keep nothing here.
+pub(crate) trait Cut {
+    fn cut(&self);
+}
+
+impl Cut for TcpStream {
+    fn cut(&self) {
+        let _ = self.shutdown(Shutdown::Both);
+    }
+}
+
+impl Cut for () {
+    fn cut(&self) {}
+}
+
+/// The live connections, each with what cuts it at shutdown.
+pub(crate) struct Slots<C = TcpStream> {
     cap: usize,
     cap_per_client: usize,
-    live: Mutex<Live>,
+    live: Mutex<Live<C>>,
     changed: Condvar,
 }
 
-#[derive(Default)]
-struct Live {
+struct Live<C> {
     next_id: u64,
-    sockets: HashMap<u64, (TcpStream, IpAddr)>,
+    sockets: HashMap<u64, (C, IpAddr)>,
     /// Live connections per [`client`] address; absent means none.
     per_client: HashMap<IpAddr, usize>,
 }
@@ -29,7 +44,7 @@ struct Live {
 pub(crate) enum Refused {
     /// The client's address already has this many connections.
     PerClientCap(usize),
-    /// The socket could not be duplicated (out of file descriptors, say).
+    /// What cuts it could not be made (out of file descriptors, say).
     Io(io::Error),
 }
 
@@ -45,18 +60,22 @@ pub(crate) fn client(ip: IpAddr) -> IpAddr {
     }
 }
 
-impl Slots {
+impl<C: Cut> Slots<C> {
     /// At most `cap` connections in all, and `cap_per_client` from one [`client`].
     pub(crate) fn new(cap: usize, cap_per_client: usize) -> Self {
         Self {
             cap: cap.max(1),
             cap_per_client: cap_per_client.max(1),
-            live: Mutex::new(Live::default()),
+            live: Mutex::new(Live {
+                next_id: 0,
+                sockets: HashMap::new(),
+                per_client: HashMap::new(),
+            }),
             changed: Condvar::new(),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Live> {
+    fn lock(&self) -> MutexGuard<'_, Live<C>> {
         // A panic elsewhere never leaves this map half-written, so a poisoned lock is usable.
         self.live.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -76,21 +95,44 @@ impl Slots {
         self.changed.notify_all();
     }
 
-    /// Records a connection from `peer`; returns its id for [`release`](Self::release), or
-    /// why it must be closed at once.
-    pub(crate) fn take(&self, tcp: &TcpStream, peer: IpAddr) -> Result<u64, Refused> {
+    /// Records a connection from `peer`, cut at shutdown by what `cut` makes; returns its id
+    /// for [`release`](Self::release), or why it must be closed at once.
+    pub(crate) fn take(
+        &self,
+        peer: IpAddr,
+        cut: impl FnOnce() -> io::Result<C>,
+    ) -> Result<u64, Refused> {
         let client = client(peer);
         let mut live = self.lock();
         let count = live.per_client.get(&client).copied().unwrap_or(0);
         if count >= self.cap_per_client {
             return Err(Refused::PerClientCap(count));
         }
-        let clone = tcp.try_clone().map_err(Refused::Io)?;
+        let clone = cut().map_err(Refused::Io)?;
         live.next_id += 1;
         let id = live.next_id;
         live.sockets.insert(id, (clone, client));
         live.per_client.insert(client, count + 1);
         Ok(id)
+    }
+
+    /// [`take`](Self::take), logging a refusal; `None` means: close the connection now.
+    pub(crate) fn take_or_refuse(
+        &self,
+        peer: SocketAddr,
+        cut: impl FnOnce() -> io::Result<C>,
+    ) -> Option<u64> {
+        match self.take(peer.ip(), cut) {
+            Ok(id) => Some(id),
+            Err(Refused::PerClientCap(n)) => {
+                log::warn!("{peer}: refused, its address is at its cap of {n} connections");
+                None
+            }
+            Err(Refused::Io(e)) => {
+                log::error!("{peer}: refused: {e}");
+                None
+            }
+        }
     }
 
     pub(crate) fn release(&self, id: u64) {
@@ -112,7 +154,7 @@ impl Slots {
     }
 
     /// Waits until no connection is live or `deadline` passes; returns the state then.
-    fn wait_empty_until(&self, deadline: Instant) -> MutexGuard<'_, Live> {
+    fn wait_empty_until(&self, deadline: Instant) -> MutexGuard<'_, Live<C>> {
         let mut live = self.lock();
         while !live.sockets.is_empty() {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -131,8 +173,8 @@ impl Slots {
     /// Waits up to `grace` for connections to end, then cuts the rest; returns how many were cut.
     pub(crate) fn drain(&self, grace: Duration) -> usize {
         let live = self.wait_empty_until(Instant::now() + grace);
-        for (tcp, _) in live.sockets.values() {
-            let _ = tcp.shutdown(Shutdown::Both);
+        for (cut, _) in live.sockets.values() {
+            cut.cut();
         }
         live.sockets.len()
     }
@@ -166,18 +208,16 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let tcp = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let slots = Slots::new(10, 2);
+        let take = |ip| slots.take(ip, || tcp.try_clone());
         let (one, two): (IpAddr, IpAddr) =
             ("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap());
-        let first = slots.take(&tcp, one).unwrap();
-        slots.take(&tcp, one).unwrap();
-        assert!(matches!(
-            slots.take(&tcp, one),
-            Err(Refused::PerClientCap(2))
-        ));
-        slots.take(&tcp, two).unwrap();
+        let first = take(one).unwrap();
+        take(one).unwrap();
+        assert!(matches!(take(one), Err(Refused::PerClientCap(2))));
+        take(two).unwrap();
         assert_eq!(slots.count(), 3);
         slots.release(first);
-        slots.take(&tcp, one).unwrap();
+        take(one).unwrap();
         assert_eq!(slots.count(), 3);
         assert_eq!(slots.lock().per_client.values().sum::<usize>(), 3);
     }

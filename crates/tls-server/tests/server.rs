@@ -1,4 +1,5 @@
-//! `TlsServer` under load and misbehaviour: caps, timeouts, hooks, STARTTLS, shutdown.
+//! Both servers (`TlsServer` and `AsyncTlsServer`) under load and misbehaviour: caps,
+//! timeouts, hooks, STARTTLS, shutdown. Every test runs once per driver.
 
 mod common;
 
@@ -9,21 +10,24 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{builder, client, connect_from, trickle};
-use tls::{ClientConfig, ServerConfig, TlsStream};
-use tls_server::{ConnectionInfo, PlainConnection, Socket, StaticFiles, TlsServer};
+use common::{builder, client, connect_from, start, trickle, Driver, Service};
+use tls::{ClientConfig, TlsStream};
+use tls_server::StaticFiles;
 use tls_testkit::{connect, Pki};
 
-/// Echoes lines until the client leaves.
-fn echo(tls: &mut TlsStream<Socket>, _: &ConnectionInfo) -> std::io::Result<()> {
-    loop {
-        let mut line = String::new();
-        if tls.read_line(&mut line)? == 0 {
-            return Ok(());
-        }
-        tls.write_all(line.as_bytes())?;
-    }
-}
+on_both_drivers!(
+    a_hundred_parallel_clients_are_all_served,
+    silent_connections_do_not_delay_a_new_client_and_time_out,
+    a_client_trickling_its_handshake_is_cut_at_the_deadline,
+    a_client_trickling_its_request_head_is_cut_at_the_deadline,
+    the_plaintext_phase_has_a_total_deadline_that_starttls_lifts,
+    connections_over_the_per_ip_cap_are_closed_at_once_and_others_get_in,
+    clients_vanishing_mid_handshake_or_mid_transfer_do_not_disturb_others,
+    the_handshake_hook_sees_the_session_and_can_drop_the_client,
+    shutdown_waits_for_connections_in_flight_then_cuts_them,
+    starttls_upgrades_a_plaintext_connection_and_refuses_injected_commands,
+    connections_resume_sessions_across_the_server_and_idle_ones_are_dropped,
+);
 
 fn say_hello(config: &ClientConfig, addr: std::net::SocketAddr) -> Result<(), tls::Error> {
     let mut tls = config.connect("localhost", connect(addr))?;
@@ -35,10 +39,9 @@ fn say_hello(config: &ClientConfig, addr: std::net::SocketAddr) -> Result<(), tl
     Ok(())
 }
 
-#[test]
-fn a_hundred_parallel_clients_are_all_served() {
+fn a_hundred_parallel_clients_are_all_served(driver: Driver) {
     let pki = Pki::new();
-    let server = builder(&pki).bind("127.0.0.1:0").unwrap().spawn(echo);
+    let server = start(builder(&pki), driver, Service::Lines);
     let config = client(&pki);
     let served = Arc::new(AtomicUsize::new(0));
     let threads: Vec<_> = (0..100)
@@ -57,16 +60,16 @@ fn a_hundred_parallel_clients_are_all_served() {
     server.shutdown(Duration::from_secs(1)).unwrap();
 }
 
-#[test]
-fn silent_connections_do_not_delay_a_new_client_and_time_out() {
+fn silent_connections_do_not_delay_a_new_client_and_time_out(driver: Driver) {
     let pki = Pki::new();
     // All from one address: this is about the handshake deadline, not the per-address cap.
-    let server = builder(&pki)
-        .handshake_timeout(Duration::from_secs(2))
-        .max_connections_per_ip(1000)
-        .bind("127.0.0.1:0")
-        .unwrap()
-        .spawn(echo);
+    let server = start(
+        builder(&pki)
+            .handshake_timeout(Duration::from_secs(2))
+            .max_connections_per_ip(1000),
+        driver,
+        Service::Lines,
+    );
     let silent: Vec<TcpStream> = (0..300)
         .map(|_| TcpStream::connect(server.addr).unwrap())
         .collect();
@@ -91,15 +94,15 @@ fn silent_connections_do_not_delay_a_new_client_and_time_out() {
     server.shutdown(Duration::from_secs(1)).unwrap();
 }
 
-#[test]
-fn a_client_trickling_its_handshake_is_cut_at_the_deadline() {
+fn a_client_trickling_its_handshake_is_cut_at_the_deadline(driver: Driver) {
     let pki = Pki::new();
-    let server = builder(&pki)
-        .handshake_timeout(Duration::from_millis(800))
-        .idle_timeout(Duration::from_secs(60))
-        .bind("127.0.0.1:0")
-        .unwrap()
-        .spawn(echo);
+    let server = start(
+        builder(&pki)
+            .handshake_timeout(Duration::from_millis(800))
+            .idle_timeout(Duration::from_secs(60)),
+        driver,
+        Service::Lines,
+    );
     let sock = TcpStream::connect(server.addr).unwrap();
     // A byte every 100 ms never trips a per-read timeout; the handshake deadline still holds.
     let hello = [0x16u8, 3, 1, 0x02, 0x00].into_iter().cycle().take(60);
@@ -120,18 +123,18 @@ fn assert_cut_near(kept: Option<Duration>, deadline: Duration) {
     );
 }
 
-#[test]
-fn a_client_trickling_its_request_head_is_cut_at_the_deadline() {
+fn a_client_trickling_its_request_head_is_cut_at_the_deadline(driver: Driver) {
     let pki = Pki::new();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("hello.txt"), "hello\n").unwrap();
     let deadline = Duration::from_millis(800);
-    let server = builder(&pki)
-        .request_head_timeout(deadline)
-        .idle_timeout(Duration::from_secs(60))
-        .bind("127.0.0.1:0")
-        .unwrap()
-        .spawn(StaticFiles::new(dir.path()).unwrap());
+    let server = start(
+        builder(&pki)
+            .request_head_timeout(deadline)
+            .idle_timeout(Duration::from_secs(60)),
+        driver,
+        Service::Files(StaticFiles::new(dir.path()).unwrap()),
+    );
     let sock = connect(server.addr);
     let raw = sock.try_clone().unwrap();
     let mut tls = client(&pki).connect("localhost", sock).unwrap();
@@ -148,32 +151,16 @@ fn a_client_trickling_its_request_head_is_cut_at_the_deadline() {
     server.shutdown(Duration::from_secs(1)).unwrap();
 }
 
-#[test]
-fn the_plaintext_phase_has_a_total_deadline_that_starttls_lifts() {
+fn the_plaintext_phase_has_a_total_deadline_that_starttls_lifts(driver: Driver) {
     let pki = Pki::new();
-    // Echoes plaintext lines until STARTTLS, then TLS lines.
-    let plain = |mut conn: PlainConnection| -> std::io::Result<()> {
-        loop {
-            let mut line = String::new();
-            if conn.read_line(&mut line)? == 0 {
-                return Ok(());
-            }
-            if line == "STARTTLS\r\n" {
-                conn.write_all(b"220 go ahead\r\n")?;
-                let info = conn.info().clone();
-                let mut tls = conn.starttls()?;
-                return echo(&mut tls, &info);
-            }
-            conn.write_all(line.as_bytes())?;
-        }
-    };
     let deadline = Duration::from_millis(800);
-    let server = builder(&pki)
-        .plaintext_timeout(deadline)
-        .idle_timeout(Duration::from_secs(60))
-        .bind("127.0.0.1:0")
-        .unwrap()
-        .spawn_plain(plain);
+    let server = start(
+        builder(&pki)
+            .plaintext_timeout(deadline)
+            .idle_timeout(Duration::from_secs(60)),
+        driver,
+        Service::Plain,
+    );
 
     // Plaintext commands at a steady trickle: cut at the deadline, not kept by each byte.
     let sock = connect(server.addr);
@@ -187,8 +174,14 @@ fn the_plaintext_phase_has_a_total_deadline_that_starttls_lifts() {
     let mut reader = BufReader::new(sock.try_clone().unwrap());
     let mut line = String::new();
     reader.read_line(&mut line).unwrap();
+    assert_eq!(line, "220 ready\r\n");
+    line.clear();
+    reader.read_line(&mut line).unwrap();
     assert_eq!(line, "220 go ahead\r\n");
     let mut tls = client(&pki).connect("localhost", sock).unwrap();
+    line.clear();
+    tls.read_line(&mut line).unwrap();
+    assert_eq!(line, "250 secure now\r\n");
     thread::sleep(deadline * 2);
     tls.write_all(b"still here\n").unwrap();
     line.clear();
@@ -197,14 +190,13 @@ fn the_plaintext_phase_has_a_total_deadline_that_starttls_lifts() {
     server.shutdown(Duration::from_secs(1)).unwrap();
 }
 
-#[test]
-fn connections_over_the_per_ip_cap_are_closed_at_once_and_others_get_in() {
+fn connections_over_the_per_ip_cap_are_closed_at_once_and_others_get_in(driver: Driver) {
     let pki = Pki::new();
-    let server = builder(&pki)
-        .max_connections_per_ip(2)
-        .bind("127.0.0.1:0")
-        .unwrap()
-        .spawn(echo);
+    let server = start(
+        builder(&pki).max_connections_per_ip(2),
+        driver,
+        Service::Lines,
+    );
     let config = client(&pki);
     let busy = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
     let talk = |from: IpAddr| -> Result<TlsStream<TcpStream>, tls::Error> {
@@ -241,31 +233,10 @@ fn connections_over_the_per_ip_cap_are_closed_at_once_and_others_get_in() {
     server.shutdown(Duration::from_secs(1)).unwrap();
 }
 
-#[test]
-fn clients_vanishing_mid_handshake_or_mid_transfer_do_not_disturb_others() {
+fn clients_vanishing_mid_handshake_or_mid_transfer_do_not_disturb_others(driver: Driver) {
     let pki = Pki::new();
-    let stream_forever = |tls: &mut TlsStream<Socket>, _: &ConnectionInfo| {
-        let mut line = String::new();
-        tls.read_line(&mut line)?;
-        if line == "firehose\n" {
-            let chunk = vec![b'x'; 64 * 1024];
-            loop {
-                tls.write_all(&chunk)?;
-            }
-        }
-        tls.write_all(line.as_bytes())
-    };
-    let server = TlsServer::builder(
-        ServerConfig::builder()
-            .cert_chain(pki.server.chain(), pki.server.key())
-            .build()
-            .unwrap(),
-    )
-    .bind("127.0.0.1:0")
-    .unwrap();
-    let addr = server.local_addr();
-    let stop = server.shutdown_handle();
-    let serving = thread::spawn(move || server.serve(stream_forever));
+    let server = start(builder(&pki), driver, Service::Lines);
+    let addr = server.addr;
     let config = client(&pki);
 
     // Vanish mid-handshake: half a ClientHello, then gone.
@@ -283,24 +254,19 @@ fn clients_vanishing_mid_handshake_or_mid_transfer_do_not_disturb_others() {
     for _ in 0..5 {
         say_hello(&config, addr).unwrap();
     }
-    stop.shutdown(Duration::from_secs(1));
-    serving.join().unwrap().unwrap();
+    server.shutdown(Duration::from_secs(1)).unwrap();
 }
 
-#[test]
-fn the_handshake_hook_sees_the_session_and_can_drop_the_client() {
+fn the_handshake_hook_sees_the_session_and_can_drop_the_client(driver: Driver) {
     let pki = Pki::new();
     let seen = Arc::new(AtomicUsize::new(0));
     let seen2 = seen.clone();
-    let server = builder(&pki)
-        .handshake_hook(move |tls, conn| {
-            seen2.fetch_add(1, Ordering::SeqCst);
-            assert!(conn.peer_addr().ip().is_loopback());
-            tls.session().server_name() == Some("localhost")
-        })
-        .bind("127.0.0.1:0")
-        .unwrap()
-        .spawn(echo);
+    let hooked = builder(&pki).handshake_hook(move |session, conn| {
+        seen2.fetch_add(1, Ordering::SeqCst);
+        assert!(conn.peer_addr().ip().is_loopback());
+        session.server_name() == Some("localhost")
+    });
+    let server = start(hooked, driver, Service::Lines);
     say_hello(&client(&pki), server.addr).unwrap();
     let by_ip = client(&pki).connect("127.0.0.1", connect(server.addr));
     // Dropped after the handshake: the client's first read finds the connection over.
@@ -312,10 +278,9 @@ fn the_handshake_hook_sees_the_session_and_can_drop_the_client() {
     server.shutdown(Duration::from_secs(1)).unwrap();
 }
 
-#[test]
-fn shutdown_waits_for_connections_in_flight_then_cuts_them() {
+fn shutdown_waits_for_connections_in_flight_then_cuts_them(driver: Driver) {
     let pki = Pki::new();
-    let server = builder(&pki).bind("127.0.0.1:0").unwrap().spawn(echo);
+    let server = start(builder(&pki), driver, Service::Lines);
     let addr = server.addr;
     let config = client(&pki);
     // One idle keep-alive connection that never leaves by itself.
@@ -335,26 +300,9 @@ fn shutdown_waits_for_connections_in_flight_then_cuts_them() {
     assert!(TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err());
 }
 
-#[test]
-fn starttls_upgrades_a_plaintext_connection_and_refuses_injected_commands() {
+fn starttls_upgrades_a_plaintext_connection_and_refuses_injected_commands(driver: Driver) {
     let pki = Pki::new();
-    let plain = |mut conn: PlainConnection| -> std::io::Result<()> {
-        conn.write_all(b"220 ready\r\n")?;
-        let mut line = String::new();
-        conn.read_line(&mut line)?;
-        if line != "STARTTLS\r\n" {
-            return conn.write_all(b"500 say STARTTLS\r\n");
-        }
-        conn.write_all(b"220 go ahead\r\n")?;
-        let mut tls = conn.starttls()?;
-        tls.write_all(b"250 secure now\r\n")?;
-        tls.close()?;
-        Ok(())
-    };
-    let server = builder(&pki)
-        .bind("127.0.0.1:0")
-        .unwrap()
-        .spawn_plain(plain);
+    let server = start(builder(&pki), driver, Service::Plain);
 
     let sock = connect(server.addr);
     let mut reader = BufReader::new(sock.try_clone().unwrap());
@@ -388,14 +336,13 @@ fn starttls_upgrades_a_plaintext_connection_and_refuses_injected_commands() {
     server.shutdown(Duration::from_secs(1)).unwrap();
 }
 
-#[test]
-fn connections_resume_sessions_across_the_server_and_idle_ones_are_dropped() {
+fn connections_resume_sessions_across_the_server_and_idle_ones_are_dropped(driver: Driver) {
     let pki = Pki::new();
-    let server = builder(&pki)
-        .idle_timeout(Duration::from_millis(500))
-        .bind("127.0.0.1:0")
-        .unwrap()
-        .spawn(echo);
+    let server = start(
+        builder(&pki).idle_timeout(Duration::from_millis(500)),
+        driver,
+        Service::Lines,
+    );
     let config = client(&pki);
     let session = |config: &ClientConfig| {
         let mut tls = config.connect("localhost", connect(server.addr)).unwrap();

@@ -16,7 +16,7 @@ use std::net::{IpAddr, Ipv4Addr, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{builder, client, connect_from, hung_up};
+use common::{builder, client, connect_from, hung_up, start, Driver, Service};
 use tls::{ClientConfig, TlsStream};
 use tls_server::StaticFiles;
 use tls_testkit::{connect, Pki};
@@ -122,12 +122,13 @@ fn honest_get(config: &ClientConfig, addr: std::net::SocketAddr) -> Duration {
     took
 }
 
-#[test]
-fn two_thousand_slow_drippers_do_not_delay_an_honest_client() {
+on_both_drivers!(two_thousand_slow_drippers_do_not_delay_an_honest_client);
+
+fn two_thousand_slow_drippers_do_not_delay_an_honest_client(driver: Driver) {
     let test_started = Instant::now();
     let drippers_total = usize::from(ADDRESSES) * DRIPPERS_PER_ADDRESS;
-    // Ours, the server's and its slot clones, with room to spare.
-    let needed = drippers_total + 2 * usize::from(ADDRESSES) * PER_IP + 500;
+    // Ours, the server's and its slot clones, with room to spare, for both drivers at once.
+    let needed = 2 * (drippers_total + 2 * usize::from(ADDRESSES) * PER_IP + 500);
     let limit = open_files_limit();
     assert!(
         limit >= needed,
@@ -136,14 +137,15 @@ fn two_thousand_slow_drippers_do_not_delay_an_honest_client() {
     let pki = Pki::new();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("hello.txt"), "hello, honest client\n").unwrap();
-    let server = builder(&pki)
-        .max_connections(MAX_CONNECTIONS)
-        .max_connections_per_ip(PER_IP)
-        .handshake_timeout(DEADLINE)
-        .request_head_timeout(DEADLINE)
-        .bind("127.0.0.1:0")
-        .unwrap()
-        .spawn(StaticFiles::new(dir.path()).unwrap());
+    let server = start(
+        builder(&pki)
+            .max_connections(MAX_CONNECTIONS)
+            .max_connections_per_ip(PER_IP)
+            .handshake_timeout(DEADLINE)
+            .request_head_timeout(DEADLINE),
+        driver,
+        Service::Files(StaticFiles::new(dir.path()).unwrap()),
+    );
     let config = client(&pki);
 
     let mut drippers = Vec::with_capacity(drippers_total);

@@ -1,4 +1,7 @@
-//! `StaticFiles` on `TlsServer`, seen by our client: what an HTTPS file server must get right.
+//! `StaticFiles` on both servers, seen by our client: what an HTTPS file server must get right.
+//! Every test runs once per driver.
+
+mod common;
 
 use std::io::{BufRead, Read, Write};
 use std::net::TcpStream;
@@ -8,6 +11,21 @@ use tls::{ClientConfig, ServerAuth, ServerConfig, TlsStream};
 use tls_server::{RunningServer, StaticFiles, TlsServer};
 use tls_testkit::{connect, Pki};
 
+use common::{start, Driver, Service};
+
+on_both_drivers!(
+    files_arrive_intact_with_type_length_and_date,
+    head_range_and_conditional_requests,
+    keep_alive_serves_several_requests_on_one_connection_until_close,
+    folders_show_index_html_or_an_escaped_listing,
+    nothing_outside_the_root_can_be_reached,
+    bad_requests_get_clear_status_codes,
+    requests_smuggled_in_bodies_are_never_answered,
+    secrets_dotfiles_and_special_files_are_never_served,
+    pipelined_requests_are_answered_in_order,
+    cached_files_never_go_stale,
+);
+
 struct Site {
     pki: Pki,
     dir: tempfile::TempDir,
@@ -15,12 +33,15 @@ struct Site {
 }
 
 impl Site {
-    fn new() -> Self {
-        Self::with(|files, _| files)
+    fn new(driver: Driver) -> Self {
+        Self::with(driver, |files, _| files)
     }
 
     /// A site whose `StaticFiles` is set up by `configure`, given the served folder.
-    fn with(configure: impl FnOnce(StaticFiles, &std::path::Path) -> StaticFiles) -> Self {
+    fn with(
+        driver: Driver,
+        configure: impl FnOnce(StaticFiles, &std::path::Path) -> StaticFiles,
+    ) -> Self {
         let pki = Pki::new();
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("www");
@@ -36,10 +57,8 @@ impl Site {
             .cert_chain(pki.server.chain(), pki.server.key())
             .build()
             .unwrap();
-        let server = TlsServer::builder(config)
-            .bind("127.0.0.1:0")
-            .unwrap()
-            .spawn(configure(StaticFiles::new(&root).unwrap(), &root));
+        let files = configure(StaticFiles::new(&root).unwrap(), &root);
+        let server = start(TlsServer::builder(config), driver, Service::Files(files));
         Site {
             pki,
             dir,
@@ -140,9 +159,8 @@ fn read_reply(tls: &mut TlsStream<TcpStream>, head_only: bool) -> Reply {
     reply
 }
 
-#[test]
-fn files_arrive_intact_with_type_length_and_date() {
-    let site = Site::new();
+fn files_arrive_intact_with_type_length_and_date(driver: Driver) {
+    let site = Site::new(driver);
     let reply = site.get("/hello.txt");
     assert_eq!(reply.status, 200);
     assert_eq!(reply.body, b"hello, world\n");
@@ -157,9 +175,8 @@ fn files_arrive_intact_with_type_length_and_date() {
     assert_eq!(big.header("content-type"), Some("application/octet-stream"));
 }
 
-#[test]
-fn head_range_and_conditional_requests() {
-    let site = Site::new();
+fn head_range_and_conditional_requests(driver: Driver) {
+    let site = Site::new(driver);
     let mut tls = site.connect();
     let head = fetch(&mut tls, "HEAD", "/big.bin", "");
     assert_eq!(
@@ -189,9 +206,8 @@ fn head_range_and_conditional_requests() {
     assert_eq!(fetch(&mut tls, "GET", "/hello.txt", older).status, 200);
 }
 
-#[test]
-fn keep_alive_serves_several_requests_on_one_connection_until_close() {
-    let site = Site::new();
+fn keep_alive_serves_several_requests_on_one_connection_until_close(driver: Driver) {
+    let site = Site::new(driver);
     let mut tls = site.connect();
     for _ in 0..3 {
         let reply = fetch(&mut tls, "GET", "/hello.txt", "");
@@ -210,9 +226,8 @@ fn keep_alive_serves_several_requests_on_one_connection_until_close() {
     );
 }
 
-#[test]
-fn folders_show_index_html_or_an_escaped_listing() {
-    let site = Site::new();
+fn folders_show_index_html_or_an_escaped_listing(driver: Driver) {
+    let site = Site::new(driver);
     let redirect = site.get("/docs");
     assert_eq!(
         (redirect.status, redirect.header("location")),
@@ -237,9 +252,8 @@ fn folders_show_index_html_or_an_escaped_listing() {
     assert_eq!(site.get("/docs/a%20%3Cb%3E%26c.txt").text(), "odd name");
 }
 
-#[test]
-fn nothing_outside_the_root_can_be_reached() {
-    let site = Site::new();
+fn nothing_outside_the_root_can_be_reached(driver: Driver) {
+    let site = Site::new(driver);
     for path in [
         "/../secret.txt",
         "/docs/..%2f..%2fsecret.txt",
@@ -258,9 +272,8 @@ fn nothing_outside_the_root_can_be_reached() {
     }
 }
 
-#[test]
-fn bad_requests_get_clear_status_codes() {
-    let site = Site::new();
+fn bad_requests_get_clear_status_codes(driver: Driver) {
+    let site = Site::new(driver);
     let mut tls = site.connect();
     let delete = fetch(&mut tls, "DELETE", "/hello.txt", "");
     assert_eq!(
@@ -304,9 +317,8 @@ fn rest_of_connection(tls: &mut TlsStream<TcpStream>) -> String {
 
 /// A request inside a body the server does not read must never be answered: the server
 /// closes after answering a request with a body, and refuses ambiguous body framing.
-#[test]
-fn requests_smuggled_in_bodies_are_never_answered() {
-    let site = Site::new();
+fn requests_smuggled_in_bodies_are_never_answered(driver: Driver) {
+    let site = Site::new(driver);
     let smuggled = "GET /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n";
     let cases = [
         // The body is not read (405); a server that kept the connection would parse it next.
@@ -348,8 +360,7 @@ fn requests_smuggled_in_bodies_are_never_answered() {
 
 /// The verifier database, its SQLite companions, key files and dotfiles sit inside the served
 /// folder (as in a careless quickstart): none of them is listed or served, under any name.
-#[test]
-fn secrets_dotfiles_and_special_files_are_never_served() {
+fn secrets_dotfiles_and_special_files_are_never_served(driver: Driver) {
     let plant = |root: &std::path::Path| {
         for (name, body) in [
             ("users.db", "verifiers"),
@@ -371,7 +382,7 @@ fn secrets_dotfiles_and_special_files_are_never_served() {
             .unwrap();
         assert!(fifo.success());
     };
-    let site = Site::with(|files, root| {
+    let site = Site::with(driver, |files, root| {
         plant(root);
         let mut files = files;
         for secret in tls::srp::SqliteVerifierDb::files(root.join("users.db")) {
@@ -419,7 +430,7 @@ fn secrets_dotfiles_and_special_files_are_never_served() {
     );
 
     // Dotfiles are the user's to opt in to; excluded secrets stay out even then.
-    let open = Site::with(|files, root| {
+    let open = Site::with(driver, |files, root| {
         plant(root);
         files.hidden(true).exclude(root.join("users.db")).unwrap()
     });
@@ -427,4 +438,67 @@ fn secrets_dotfiles_and_special_files_are_never_served() {
     assert!(open.get("/").text().contains(".git/"));
     assert_eq!(open.get("/users.db").status, 404);
     assert_eq!(open.get("/copy.db").status, 404);
+}
+
+fn pipelined_requests_are_answered_in_order(driver: Driver) {
+    let site = Site::new(driver);
+    let mut tls = site.connect();
+    // Three requests in one write: the server must not lose what it read past the first head.
+    let one = "GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n";
+    let two = "HEAD /docs/ HTTP/1.1\r\nHost: x\r\n\r\n";
+    let three = "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    write!(tls, "{one}{two}{three}").unwrap();
+    tls.flush().unwrap();
+    let first = read_reply(&mut tls, false);
+    assert_eq!(
+        (first.status, first.text().as_str()),
+        (200, "hello, world\n")
+    );
+    let second = read_reply(&mut tls, true);
+    assert_eq!(second.status, 200);
+    assert_eq!(second.header("content-length"), Some("11"));
+    assert_eq!(read_reply(&mut tls, false).status, 404);
+}
+
+/// Small files are kept in memory once they have not changed for two seconds; whatever
+/// happens to them afterwards, a request gets what is on disk.
+fn cached_files_never_go_stale(driver: Driver) {
+    let site = Site::new(driver);
+    let root = site.dir.path().join("www");
+    let path = root.join("cached.txt");
+    std::fs::write(&path, "first version\n").unwrap();
+    std::fs::write(root.join("other.txt"), "other file ok\n").unwrap();
+    std::thread::sleep(Duration::from_millis(2200));
+    let mut tls = site.connect();
+    for _ in 0..2 {
+        assert_eq!(
+            fetch(&mut tls, "GET", "/cached.txt", "").text(),
+            "first version\n"
+        );
+    }
+    // Rewritten in place with the same size.
+    std::fs::write(&path, "econd version\n").unwrap();
+    assert_eq!(
+        fetch(&mut tls, "GET", "/cached.txt", "").text(),
+        "econd version\n"
+    );
+    // Replaced by another file of the same size (a save by rename).
+    std::fs::rename(root.join("other.txt"), &path).unwrap();
+    assert_eq!(
+        fetch(&mut tls, "GET", "/cached.txt", "").text(),
+        "other file ok\n"
+    );
+    // Replaced by a link leading out of the root: refused, not served from memory.
+    std::fs::remove_file(&path).unwrap();
+    std::os::unix::fs::symlink(site.dir.path().join("secret.txt"), &path).unwrap();
+    assert_eq!(fetch(&mut tls, "GET", "/cached.txt", "").status, 404);
+    // Gone.
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(fetch(&mut tls, "GET", "/cached.txt", "").status, 404);
+    // A range of a cached file.
+    std::fs::write(&path, "0123456789").unwrap();
+    std::thread::sleep(Duration::from_millis(2200));
+    fetch(&mut tls, "GET", "/cached.txt", "");
+    let part = fetch(&mut tls, "GET", "/cached.txt", "Range: bytes=2-4\r\n");
+    assert_eq!((part.status, part.text().as_str()), (206, "234"));
 }

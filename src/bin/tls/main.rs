@@ -16,7 +16,8 @@ const USAGE: &str = "\
 usage:
   tls server [-c CERT -k KEY] [-v DB] [--sni NAME:CERT:KEY]... [--strict-sni] [-d DIR]
              [--hidden] [--reqcert --cafile PEM] [--alpn P]... [--cipher NAME]...
-             [--max-connections N] [--max-connections-per-ip N] HOST:PORT
+             [--max-connections N] [--max-connections-per-ip N] [--idle-timeout SECS]
+             [--threaded] HOST:PORT
       Serve DIR (default: the current folder) over HTTPS. Without -c/-k, a
       self-signed certificate is made for HOST and its fingerprints printed,
       ready for `tls client --fingerprint`. Port 0 picks a free port.
@@ -30,6 +31,10 @@ usage:
       names starting with a dot are hidden unless --hidden is given.
       --max-connections (default 4096) caps connections served at once, and
       --max-connections-per-ip (default 128) those from one address.
+      --idle-timeout (default 20) is how long a connection may wait for its
+      next request, and the longest a request head may take to arrive.
+      The server is event-driven (tokio, a worker per core); --threaded runs
+      the thread-per-connection server instead.
   tls client [--fingerprint FP] [--cafile PEM] [-c CERT -k KEY] [-u USER -p PASSWORD]
              [--alpn P]... [--cipher NAME]...
              [--min-ver tls1.2|tls1.3] [--max-ver tls1.2|tls1.3] [--no-sni]

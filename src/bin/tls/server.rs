@@ -7,7 +7,7 @@ use std::time::Duration;
 use lexopt::Arg::{Long, Short, Value};
 use lexopt::ValueExt;
 use tls::{CertificateChain, HandshakeSettings, PrivateKey, ServerConfig, TrustRoots};
-use tls_server::{StaticFiles, TlsServer};
+use tls_server::{AsyncTlsServer, StaticFiles, TlsServer};
 
 use crate::args::{CliError, Target};
 
@@ -28,6 +28,8 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
     let mut hidden = false;
     let mut sni = Vec::new();
     let mut strict_sni = false;
+    let mut threaded = false;
+    let mut idle_timeout = None;
     while let Some(arg) = args.next()? {
         match arg {
             Long("sni") => {
@@ -48,6 +50,11 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
                 secrets.extend([PathBuf::from(cert), PathBuf::from(key)]);
             }
             Long("strict-sni") => strict_sni = true,
+            Long("threaded") => threaded = true,
+            Long("idle-timeout") => {
+                let secs: u64 = args.value()?.parse()?;
+                idle_timeout = Some(Duration::from_secs(secs));
+            }
             Short('c') | Long("cert") => {
                 let path = PathBuf::from(args.value()?);
                 cert = Some(CertificateChain::from_pem_file(&path)?);
@@ -133,14 +140,21 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
     if let Some(n) = max_connections_per_ip {
         server = server.max_connections_per_ip(n);
     }
-    let server = server
-        .bind((target.host.as_str(), target.port))
-        .map_err(|e| {
-            CliError::Other(format!(
-                "cannot listen on {}:{}: {e}",
-                target.host, target.port
-            ))
-        })?;
+    if let Some(t) = idle_timeout {
+        // Waiting for the next request is what idling means for a file server.
+        server = server.idle_timeout(t).request_head_timeout(t);
+    }
+    let cannot_listen = |e: std::io::Error| {
+        CliError::Other(format!(
+            "cannot listen on {}:{}: {e}",
+            target.host, target.port
+        ))
+    };
+    let address = (target.host.as_str(), target.port);
+    let server = match threaded {
+        true => Server::Threaded(server.bind(address).map_err(cannot_listen)?),
+        false => Server::Async(server.bind_async(address).map_err(cannot_listen)?),
+    };
     let addr = server.local_addr();
     let host = if addr.is_ipv6() {
         format!("[{}]", target.host)
@@ -164,6 +178,39 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
     .map_err(|e| CliError::Other(format!("cannot handle Ctrl-C: {e}")))?;
     server.serve(files)?;
     Ok(())
+}
+
+/// The server `tls server` runs: event-driven by default, or `--threaded`.
+enum Server {
+    Async(AsyncTlsServer),
+    Threaded(TlsServer),
+}
+
+impl Server {
+    fn local_addr(&self) -> std::net::SocketAddr {
+        match self {
+            Server::Async(server) => server.local_addr(),
+            Server::Threaded(server) => server.local_addr(),
+        }
+    }
+
+    fn shutdown_handle(&self) -> tls_server::ShutdownHandle {
+        match self {
+            Server::Async(server) => server.shutdown_handle(),
+            Server::Threaded(server) => server.shutdown_handle(),
+        }
+    }
+
+    fn serve(self, files: StaticFiles) -> std::io::Result<()> {
+        match self {
+            // The accept loop; the server's own workers serve the connections.
+            Server::Async(server) => tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?
+                .block_on(server.serve(files)),
+            Server::Threaded(server) => server.serve(files),
+        }
+    }
 }
 
 fn print_fingerprints(out: &mut impl Write, leaf: &[u8]) -> Result<(), CliError> {

@@ -1,10 +1,12 @@
 //! From a request target to a file on disk, safely, and the answer for it.
 
 use std::fs::{self, File};
-use std::io::{Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::cache::{self, CachedFile, FileCache};
 use super::listing::{listing, percent_encode_path};
 use super::mime::content_type;
 use super::request::Request;
@@ -13,13 +15,23 @@ use super::visibility::Visibility;
 
 /// Answers a GET or HEAD for `request.target` under `root` (canonical), within what
 /// `visibility` allows.
-pub(crate) fn respond(root: &Path, visibility: &Visibility, request: &Request) -> Response {
+pub(crate) fn respond(
+    root: &Path,
+    visibility: &Visibility,
+    cache: &FileCache,
+    request: &Request,
+) -> Response {
     let url_path = match decode_target(&request.target) {
         Ok(path) => path,
         Err(why) => return Response::error(400, why),
     };
     if !visibility.allows_url(&url_path) {
         return Response::error(404, "no such file");
+    }
+    // Only regular files that passed every check below are ever cached.
+    if let Some(cached) = cache.get(&url_path) {
+        let path = cached.path().to_path_buf();
+        return answer(Content::Memory(cached), &path, request);
     }
     let Some((path, meta)) = resolve(root, &url_path) else {
         return Response::error(404, "no such file");
@@ -32,9 +44,10 @@ pub(crate) fn respond(root: &Path, visibility: &Visibility, request: &Request) -
             let location = format!("{}/", percent_encode_path(&url_path));
             return Response::new(301, Body::Empty).header("Location", location);
         }
-        return match resolve(root, &format!("{url_path}index.html")) {
+        let index_url = format!("{url_path}index.html");
+        return match resolve(root, &index_url) {
             Some((index, meta)) if meta.is_file() && visibility.allows(&index, &meta) => {
-                file(&index, request)
+                file(&index, &index_url, cache, request)
             }
             _ => match listing(&path, &url_path, visibility) {
                 Ok(html) => Response::new(200, Body::Bytes(html.into_bytes()))
@@ -43,7 +56,7 @@ pub(crate) fn respond(root: &Path, visibility: &Visibility, request: &Request) -
             },
         };
     }
-    file(&path, request)
+    file(&path, &url_path, cache, request)
 }
 
 /// The answer for a path that must not be served: excluded files look absent, and anything
@@ -134,13 +147,38 @@ fn open_regular(path: &Path) -> std::io::Result<(File, fs::Metadata)> {
     Ok((file, meta))
 }
 
-fn file(path: &Path, request: &Request) -> Response {
-    let Ok((mut file, meta)) = open_regular(path) else {
+/// Where a file's bytes come from: memory (small files) or the open file (large ones).
+enum Content {
+    Memory(Arc<CachedFile>),
+    Disk(File, fs::Metadata),
+}
+
+/// The answer for the regular file at `path` (real), served as `url_path`. Small files are read
+/// whole and offered to `cache`.
+fn file(path: &Path, url_path: &str, cache: &FileCache, request: &Request) -> Response {
+    let Ok((file, meta)) = open_regular(path) else {
         return Response::error(403, "the file cannot be read");
     };
-    let len = meta.len();
+    if meta.len() <= cache::MAX_FILE {
+        let mut content = Vec::with_capacity(meta.len() as usize);
+        if file.take(meta.len()).read_to_end(&mut content).is_err() {
+            return Response::error(403, "the file cannot be read");
+        }
+        let read = Arc::new(CachedFile::new(path, &meta, content));
+        let kept = cache.offer(url_path, read.clone());
+        return answer(Content::Memory(kept.unwrap_or(read)), path, request);
+    }
+    answer(Content::Disk(file, meta), path, request)
+}
+
+/// A file's answer: whole, a range of it, or 304 when the client's copy is current.
+fn answer(content: Content, path: &Path, request: &Request) -> Response {
+    let (len, modified) = match &content {
+        Content::Memory(cached) => (cached.content.len() as u64, cached.modified),
+        Content::Disk(_, meta) => (meta.len(), meta.modified().ok()),
+    };
     // HTTP dates have whole seconds; compare at that precision.
-    let modified = meta.modified().ok().map(whole_seconds);
+    let modified = modified.map(whole_seconds);
     let since = request
         .header("if-modified-since")
         .and_then(|v| httpdate::parse_http_date(v).ok());
@@ -157,10 +195,17 @@ fn file(path: &Path, request: &Request) -> Response {
                 .header("Content-Range", format!("bytes */{len}"));
         }
     };
-    if start > 0 && file.seek(SeekFrom::Start(start)).is_err() {
-        return Response::error(403, "the file cannot be read");
-    }
-    let mut response = Response::new(status, Body::File(file, count))
+    let body = match content {
+        // Below MAX_FILE: fits in usize anywhere.
+        Content::Memory(cached) => Body::Shared(cached, start as usize, count as usize),
+        Content::Disk(mut file, _) => {
+            if start > 0 && file.seek(SeekFrom::Start(start)).is_err() {
+                return Response::error(403, "the file cannot be read");
+            }
+            Body::File(file, count)
+        }
+    };
+    let mut response = Response::new(status, body)
         .header("Content-Type", content_type(path))
         .header("Accept-Ranges", "bytes");
     if status == 206 {

@@ -1,6 +1,7 @@
 //! An HTTP/1.1 static-file handler (tlslite's `SimpleHTTPRequestHandler`): GET and HEAD,
 //! keep-alive, index.html or a directory listing, ranges, conditional requests.
 
+mod cache;
 mod files;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
@@ -12,12 +13,15 @@ mod visibility;
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use tls::TlsStream;
+use tokio::io::AsyncReadExt;
 
-use crate::{ConnectionInfo, Handler};
-use request::{read_request, Body, Request, RequestError};
+use crate::{AsyncHandler, AsyncTlsStream, ConnectionInfo, Handler};
+use cache::FileCache;
+use request::{read_request, read_request_async, Body, Request, RequestError};
 use response::Response;
 use visibility::Visibility;
 
@@ -44,7 +48,11 @@ use visibility::Visibility;
 pub struct StaticFiles {
     root: PathBuf,
     visibility: Visibility,
+    cache: Arc<FileCache>,
 }
+
+/// Default room for small files kept in memory.
+const CACHE_BUDGET: usize = 16 * 1024 * 1024;
 
 impl StaticFiles {
     /// Serves `root`, which must be an existing folder.
@@ -59,7 +67,17 @@ impl StaticFiles {
         Ok(Self {
             root,
             visibility: Visibility::default(),
+            cache: Arc::new(FileCache::new(CACHE_BUDGET)),
         })
+    }
+
+    /// Room in memory for small files (up to 64 KiB each; default 16 MiB in all, 0 for none).
+    /// A cached file is served only while a `stat` finds the same inode, size, modification
+    /// and change time; files changed in the last two seconds are not cached, since
+    /// filesystems stamp times at a coarse tick.
+    pub fn cache_size(mut self, bytes: usize) -> Self {
+        self.cache = Arc::new(FileCache::new(bytes));
+        self
     }
 
     /// Serves and lists names starting with a dot too (default: they are hidden and 404).
@@ -80,21 +98,20 @@ impl StaticFiles {
         &self.root
     }
 
-    /// Answers one request; says whether the connection may carry another. Bodies are never
-    /// read, so a request with one ends the connection: what follows its head must not be
-    /// taken for the next request.
-    fn answer(&self, request: &Request, out: &mut impl Write) -> io::Result<bool> {
+    /// The answer to one request, and whether the connection may carry another. Bodies are
+    /// never read, so a request with one ends the connection: what follows its head must not
+    /// be taken for the next request.
+    fn answer(&self, request: &Request) -> (Response, bool) {
         let keep_alive = request.keep_alive() && !request.has_body();
         let response = match request.method.as_str() {
             "GET" | "HEAD" if request.has_body() => {
                 Response::error(413, "request bodies are not accepted")
             }
-            "GET" | "HEAD" => files::respond(&self.root, &self.visibility, request),
+            "GET" | "HEAD" => files::respond(&self.root, &self.visibility, &self.cache, request),
             _ => Response::error(405, "only GET and HEAD are served").header("Allow", "GET, HEAD"),
         };
         let keep_alive = keep_alive && response.reusable();
-        response.send(out, request.method == "HEAD", keep_alive)?;
-        Ok(keep_alive)
+        (response, keep_alive)
     }
 
     /// Serves requests on one connection until the client is done, the connection idles out
@@ -132,7 +149,9 @@ impl StaticFiles {
                     return Ok(());
                 }
             };
-            let keep_alive = self.answer(&request, tls)? && !shutting_down();
+            let (response, keep_alive) = self.answer(&request);
+            response.send(tls, request.method == "HEAD", keep_alive)?;
+            let keep_alive = keep_alive && !shutting_down();
             if !keep_alive {
                 if let Body::Length(len) = request.body {
                     deadline(tls, Some(Instant::now()))?;
@@ -157,6 +176,14 @@ fn discard(input: &mut impl Read, len: u64) {
     }
 }
 
+/// [`discard`] on a tokio stream, starting with what was read past the head.
+async fn discard_async(input: &mut AsyncTlsStream, leftover: &[u8], len: u64) {
+    let rest = len.saturating_sub(leftover.len() as u64);
+    if len <= DISCARD_AT_MOST {
+        let _ = tokio::io::copy(&mut (&mut *input).take(rest), &mut tokio::io::sink()).await;
+    }
+}
+
 /// Ends a connection without fuss when the client simply left or idled out.
 fn quiet_end(e: io::Error) -> io::Result<()> {
     match e.kind() {
@@ -176,5 +203,48 @@ impl Handler for StaticFiles {
             || conn.is_shutting_down(),
             |tls, from| tls.get_mut().set_deadline(from.map(|from| from + timeout)),
         )
+    }
+}
+
+impl AsyncHandler for StaticFiles {
+    /// Serves requests like the blocking handler, each request head within the server's
+    /// [`request_head_timeout`](crate::TlsServerBuilder::request_head_timeout).
+    async fn handle(&self, tls: &mut AsyncTlsStream, conn: &ConnectionInfo) -> io::Result<()> {
+        let timeout = conn.request_head_timeout();
+        // The socket's own deadline rather than a timer per request: one timer per connection.
+        let set_deadline = |tls: &mut AsyncTlsStream, on: bool| {
+            let deadline = on.then(|| tokio::time::Instant::now() + timeout);
+            tls.get_mut().set_deadline(deadline);
+        };
+        // Bytes read past a head: the start of a pipelined request (or of a body).
+        let mut leftover = Vec::new();
+        loop {
+            set_deadline(tls, true);
+            let request = read_request_async(tls, &mut leftover).await;
+            set_deadline(tls, false);
+            let request = match request {
+                Ok(Some(request)) => request,
+                // The client is done, or went quiet past the deadline or the idle timeout.
+                Ok(None) => return Ok(()),
+                Err(RequestError::Io(e)) => return quiet_end(e),
+                Err(RequestError::Bad(status, why)) => {
+                    Response::error(status, why)
+                        .send_async(tls, false, false)
+                        .await?;
+                    return Ok(());
+                }
+            };
+            let (response, keep_alive) = self.answer(&request);
+            response
+                .send_async(tls, request.method == "HEAD", keep_alive)
+                .await?;
+            if !keep_alive || conn.is_shutting_down() {
+                if let Body::Length(len) = request.body {
+                    set_deadline(tls, true);
+                    discard_async(tls, &leftover, len).await;
+                }
+                return Ok(());
+            }
+        }
     }
 }

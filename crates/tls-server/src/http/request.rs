@@ -1,6 +1,11 @@
 //! Reading and parsing one request head (httparse), with limits.
 
+use std::future::poll_fn;
 use std::io::{self, BufRead};
+use std::pin::Pin;
+use std::task::{ready, Poll};
+
+use tokio::io::{AsyncRead, ReadBuf};
 
 /// Longest request head accepted (request line and headers).
 const MAX_HEAD: usize = 16 * 1024;
@@ -106,30 +111,33 @@ pub(crate) enum RequestError {
     Bad(u16, &'static str),
 }
 
-/// Reads one request head. `Ok(None)` when the client closed cleanly before a new request.
-pub(crate) fn read_request(input: &mut impl BufRead) -> Result<Option<Request>, RequestError> {
-    let mut head = Vec::with_capacity(512);
-    loop {
-        let available = input.fill_buf().map_err(RequestError::Io)?;
-        if available.is_empty() {
-            return match head.is_empty() {
-                true => Ok(None),
-                false => Err(RequestError::Io(io::ErrorKind::UnexpectedEof.into())),
-            };
-        }
+/// Gathers one request head from bytes as they arrive, whatever the transport.
+#[derive(Default)]
+pub(crate) struct HeadReader {
+    head: Vec<u8>,
+}
+
+impl HeadReader {
+    /// Whether nothing of a head has arrived yet.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.head.is_empty()
+    }
+
+    /// Takes what belongs to the head from `available`; returns how much it took and, once the
+    /// head is whole, the request. What follows the head is left for the caller.
+    pub(crate) fn feed(
+        &mut self,
+        available: &[u8],
+    ) -> Result<(usize, Option<Request>), RequestError> {
+        let head = &mut self.head;
         // Take up to the end of the head if it is in sight, else everything available.
         let searched_from = head.len().saturating_sub(3);
         let take = available.len().min(MAX_HEAD + 1 - head.len());
         head.extend_from_slice(&available[..take]);
-        let end = find_head_end(&head[searched_from..]).map(|i| searched_from + i);
-        let consumed = match end {
-            Some(end) => take - (head.len() - end),
-            None => take,
-        };
-        input.consume(consumed);
-        if let Some(end) = end {
+        if let Some(end) = find_head_end(&head[searched_from..]).map(|i| searched_from + i) {
+            let consumed = take - (head.len() - end);
             head.truncate(end);
-            return parse(&head).map(Some);
+            return Ok((consumed, Some(parse(head)?)));
         }
         if !head.contains(&b'\n') && head.len() > MAX_REQUEST_LINE {
             return Err(RequestError::Bad(414, "request line too long"));
@@ -137,20 +145,85 @@ pub(crate) fn read_request(input: &mut impl BufRead) -> Result<Option<Request>, 
         if head.len() > MAX_HEAD {
             return Err(RequestError::Bad(431, "request header fields too large"));
         }
+        Ok((take, None))
+    }
+
+    /// What a transport's end means here: no request if nothing had arrived, else a cut head.
+    pub(crate) fn at_end(&self) -> Result<Option<Request>, RequestError> {
+        match self.is_empty() {
+            true => Ok(None),
+            false => Err(RequestError::Io(io::ErrorKind::UnexpectedEof.into())),
+        }
     }
 }
 
-/// Index just past the blank line ending a head (`\r\n\r\n`, or a bare `\n\n`).
-fn find_head_end(bytes: &[u8]) -> Option<usize> {
-    (0..bytes.len()).find_map(|i| {
-        if bytes[i..].starts_with(b"\r\n\r\n") {
-            Some(i + 4)
-        } else if bytes[i..].starts_with(b"\n\n") {
-            Some(i + 2)
-        } else {
-            None
+/// Reads one request head. `Ok(None)` when the client closed cleanly before a new request.
+pub(crate) fn read_request(input: &mut impl BufRead) -> Result<Option<Request>, RequestError> {
+    let mut reader = HeadReader::default();
+    loop {
+        let available = input.fill_buf().map_err(RequestError::Io)?;
+        if available.is_empty() {
+            return reader.at_end();
+        }
+        let (used, request) = reader.feed(available)?;
+        input.consume(used);
+        if request.is_some() {
+            return Ok(request);
+        }
+    }
+}
+
+/// Reads one request head from a tokio stream, like [`read_request`]. `leftover` holds bytes
+/// read past the previous head (pipelined requests) and gets those past this one. Nothing is
+/// buffered while the client is silent: an idle keep-alive connection costs no read buffer.
+pub(crate) async fn read_request_async<R: AsyncRead + Unpin>(
+    input: &mut R,
+    leftover: &mut Vec<u8>,
+) -> Result<Option<Request>, RequestError> {
+    let mut reader = HeadReader::default();
+    if !leftover.is_empty() {
+        let (used, request) = reader.feed(leftover)?;
+        leftover.drain(..used);
+        if request.is_some() {
+            return Ok(request);
+        }
+    }
+    poll_fn(|cx| loop {
+        // On the stack of this poll only, not in the waiting future.
+        let mut chunk = [0u8; READ_CHUNK];
+        let mut buf = ReadBuf::new(&mut chunk);
+        ready!(Pin::new(&mut *input).poll_read(cx, &mut buf)).map_err(RequestError::Io)?;
+        let got = buf.filled();
+        if got.is_empty() {
+            return Poll::Ready(reader.at_end());
+        }
+        let (used, request) = reader.feed(got)?;
+        if request.is_some() {
+            leftover.extend_from_slice(&got[used..]);
+            return Poll::Ready(Ok(request));
         }
     })
+    .await
+}
+
+/// How much [`read_request_async`] reads at a time.
+const READ_CHUNK: usize = 1024;
+
+/// Index just past the blank line ending a head (`\r\n\r\n`, or a bare `\n\n`).
+fn find_head_end(bytes: &[u8]) -> Option<usize> {
+    // Only a line feed can end a head: look at those alone.
+    let mut from = 0;
+    while let Some(i) = bytes[from..].iter().position(|b| *b == b'\n') {
+        let i = from + i;
+        if i >= 3 && &bytes[i - 3..i] == b"\r\n\r" {
+            return Some(i + 1);
+        }
+        if bytes.get(i + 1) == Some(&b'\n') {
+            return Some(i + 2);
+        }
+        from = i + 1;
+    }
+    None
 }
 
 fn parse(head: &[u8]) -> Result<Request, RequestError> {

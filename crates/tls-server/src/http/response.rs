@@ -1,8 +1,15 @@
 //! Building and sending responses: one write for the head and a small body.
 
+use std::borrow::Cow;
+use std::cell::RefCell;
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::time::SystemTime;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+
+use super::cache::CachedFile;
 
 /// Bodies up to this size go out in the same write as the head.
 const INLINE_BODY: u64 = 64 * 1024;
@@ -12,11 +19,13 @@ pub(crate) enum Body {
     Bytes(Vec<u8>),
     /// `len` bytes of an open file, from its current position.
     File(File, u64),
+    /// `len` bytes of a file in memory, from `start`.
+    Shared(Arc<CachedFile>, usize, usize),
 }
 
 pub(crate) struct Response {
     status: u16,
-    headers: Vec<(&'static str, String)>,
+    headers: Vec<(&'static str, Cow<'static, str>)>,
     body: Body,
 }
 
@@ -54,7 +63,11 @@ impl Response {
             .header("Content-Type", "text/plain; charset=utf-8")
     }
 
-    pub(crate) fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+    pub(crate) fn header(
+        mut self,
+        name: &'static str,
+        value: impl Into<Cow<'static, str>>,
+    ) -> Self {
         self.headers.push((name, value.into()));
         self
     }
@@ -69,7 +82,62 @@ impl Response {
             Body::Empty => 0,
             Body::Bytes(b) => b.len() as u64,
             Body::File(_, len) => *len,
+            Body::Shared(_, _, len) => *len as u64,
         }
+    }
+
+    /// The response as bytes: the head with the body when it is small (one write, one TLS
+    /// record for most answers), and the rest of a large file to stream after it.
+    /// `head_only` for HEAD (and 304), keeping Content-Length.
+    fn into_bytes(self, head_only: bool, keep_alive: bool) -> io::Result<Prepared> {
+        let len = self.body_len();
+        let mut buf = Vec::with_capacity(
+            256 + if head_only {
+                0
+            } else {
+                len.min(INLINE_BODY) as usize
+            },
+        );
+        write!(buf, "HTTP/1.1 {} {}", self.status, reason(self.status))?;
+        buf.extend_from_slice(b"\r\nServer: tlslite-rs\r\nDate: ");
+        with_date_now(|date| buf.extend_from_slice(date.as_bytes()));
+        for (name, value) in &self.headers {
+            for part in [b"\r\n", name.as_bytes(), b": ", value.as_bytes()] {
+                buf.extend_from_slice(part);
+            }
+        }
+        if self.status != 304 {
+            write!(buf, "\r\nContent-Length: {len}")?;
+        }
+        buf.extend_from_slice(match keep_alive {
+            true => b"\r\nConnection: keep-alive\r\n\r\n",
+            false => b"\r\nConnection: close\r\n\r\n",
+        });
+        let head_only = head_only || self.status == 304;
+        let rest = match self.body {
+            _ if head_only => None,
+            Body::Empty => None,
+            Body::Bytes(bytes) => {
+                buf.extend_from_slice(&bytes);
+                None
+            }
+            Body::Shared(file, start, len) => {
+                buf.extend_from_slice(&file.content[start..start + len]);
+                None
+            }
+            Body::File(file, len) if len <= INLINE_BODY => {
+                let start = buf.len();
+                file.take(len).read_to_end(&mut buf)?;
+                check_length(buf.len() - start, len)?;
+                None
+            }
+            Body::File(file, len) => Some(FileRest {
+                file: file.take(len),
+                len,
+                sent: 0,
+            }),
+        };
+        Ok(Prepared { first: buf, rest })
     }
 
     /// Writes the response; `head_only` for HEAD (and 304), keeping Content-Length.
@@ -79,61 +147,79 @@ impl Response {
         head_only: bool,
         keep_alive: bool,
     ) -> io::Result<()> {
-        let len = self.body_len();
-        let mut buf = Vec::with_capacity(
-            256 + if head_only {
-                0
-            } else {
-                len.min(INLINE_BODY) as usize
-            },
-        );
-        write!(
-            buf,
-            "HTTP/1.1 {} {}\r\nServer: tlslite-rs\r\nDate: {}\r\n",
-            self.status,
-            reason(self.status),
-            httpdate::fmt_http_date(SystemTime::now())
-        )?;
-        for (name, value) in &self.headers {
-            write!(buf, "{name}: {value}\r\n")?;
-        }
-        if self.status != 304 {
-            write!(buf, "Content-Length: {len}\r\n")?;
-        }
-        let connection = if keep_alive { "keep-alive" } else { "close" };
-        write!(buf, "Connection: {connection}\r\n\r\n")?;
-        let head_only = head_only || self.status == 304;
-        match self.body {
-            _ if head_only => out.write_all(&buf)?,
-            Body::Empty => out.write_all(&buf)?,
-            Body::Bytes(bytes) => {
-                buf.extend_from_slice(&bytes);
-                out.write_all(&buf)?;
-            }
-            Body::File(file, len) if len <= INLINE_BODY => {
-                let start = buf.len();
-                file.take(len).read_to_end(&mut buf)?;
-                check_length(buf.len() - start, len)?;
-                out.write_all(&buf)?;
-            }
-            Body::File(file, len) => {
-                out.write_all(&buf)?;
-                // Streamed from disk in 64 KiB steps: a large file never sits in memory.
-                let mut chunk = vec![0u8; INLINE_BODY as usize];
-                let mut file = file.take(len);
-                let mut sent = 0u64;
-                loop {
-                    let n = file.read(&mut chunk)?;
-                    if n == 0 {
-                        break;
-                    }
-                    out.write_all(&chunk[..n])?;
-                    sent += n as u64;
-                }
-                check_length(sent as usize, len)?;
+        let Prepared { first, rest } = self.into_bytes(head_only, keep_alive)?;
+        out.write_all(&first)?;
+        if let Some(mut rest) = rest {
+            let mut chunk = vec![0u8; INLINE_BODY as usize];
+            while let Some(part) = rest.next(&mut chunk)? {
+                out.write_all(part)?;
             }
         }
         out.flush()
+    }
+
+    /// [`send`](Self::send) on a tokio stream. The file is read with blocking calls, as nginx
+    /// does without `aio`: pages of a served folder are normally in the page cache, where a
+    /// read costs less than a hop to the blocking pool.
+    pub(crate) async fn send_async<W: AsyncWrite + Unpin>(
+        self,
+        out: &mut W,
+        head_only: bool,
+        keep_alive: bool,
+    ) -> io::Result<()> {
+        let Prepared { first, rest } = self.into_bytes(head_only, keep_alive)?;
+        out.write_all(&first).await?;
+        drop(first);
+        if let Some(mut rest) = rest {
+            let mut chunk = vec![0u8; INLINE_BODY as usize];
+            while let Some(part) = rest.next(&mut chunk)? {
+                out.write_all(part).await?;
+            }
+        }
+        out.flush().await
+    }
+}
+
+/// Calls `f` with the current HTTP date, formatted once a second per thread.
+fn with_date_now<T>(f: impl FnOnce(&str) -> T) -> T {
+    thread_local! {
+        static DATE: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+    }
+    let now = SystemTime::now();
+    let second = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    DATE.with_borrow_mut(|(at, text)| {
+        if *at != second {
+            *at = second;
+            *text = httpdate::fmt_http_date(now);
+        }
+        f(text)
+    })
+}
+
+/// A response ready to go: bytes for one write, then maybe a file to stream.
+struct Prepared {
+    first: Vec<u8>,
+    rest: Option<FileRest>,
+}
+
+/// The part of a file streamed after the head, in 64 KiB steps: a large file never sits in
+/// memory.
+struct FileRest {
+    file: io::Take<File>,
+    len: u64,
+    sent: u64,
+}
+
+impl FileRest {
+    /// The next piece, or `None` at the end; an error if the file turned out shorter.
+    fn next<'a>(&mut self, chunk: &'a mut [u8]) -> io::Result<Option<&'a [u8]>> {
+        let n = self.file.read(chunk)?;
+        if n == 0 {
+            check_length(self.sent as usize, self.len)?;
+            return Ok(None);
+        }
+        self.sent += n as u64;
+        Ok(Some(&chunk[..n]))
     }
 }
 
