@@ -16,8 +16,8 @@ use std::time::{Duration, SystemTime};
 
 /// How old a file's last change must be before its content may be cached.
 const SETTLE: Duration = Duration::from_secs(2);
-/// Largest file cached.
-pub(crate) const MAX_FILE: u64 = 64 * 1024;
+/// Largest file cached (and read whole rather than streamed).
+pub(crate) const MAX_FILE: u64 = 1024 * 1024;
 
 /// What identifies one version of a file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -52,7 +52,7 @@ pub struct StaticFiles {
 }
 
 /// Default room for small files kept in memory.
-const CACHE_BUDGET: usize = 16 * 1024 * 1024;
+const CACHE_BUDGET: usize = 32 * 1024 * 1024;
 
 impl StaticFiles {
     /// Serves `root`, which must be an existing folder.
@@ -71,7 +71,7 @@ impl StaticFiles {
         })
     }
 
-    /// Room in memory for small files (up to 64 KiB each; default 16 MiB in all, 0 for none).
+    /// Room in memory for small files (up to 1 MiB each; default 32 MiB in all, 0 for none).
     /// A cached file is served only while a `stat` finds the same inode, size, modification
     /// and change time; files changed in the last two seconds are not cached, since
     /// filesystems stamp times at a coarse tick.

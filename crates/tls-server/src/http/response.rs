@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fs::File;
 use std::io::{self, Read, Write};
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -121,17 +122,22 @@ impl Response {
                 buf.extend_from_slice(&bytes);
                 None
             }
-            Body::Shared(file, start, len) => {
+            Body::Shared(file, start, len) if len as u64 <= INLINE_BODY => {
                 buf.extend_from_slice(&file.content[start..start + len]);
                 None
             }
+            Body::Shared(file, start, len) => Some(Rest::Memory {
+                file,
+                range: start..start + len,
+                done: false,
+            }),
             Body::File(file, len) if len <= INLINE_BODY => {
                 let start = buf.len();
                 file.take(len).read_to_end(&mut buf)?;
                 check_length(buf.len() - start, len)?;
                 None
             }
-            Body::File(file, len) => Some(FileRest {
+            Body::File(file, len) => Some(Rest::File {
                 file: file.take(len),
                 len,
                 sent: 0,
@@ -150,7 +156,7 @@ impl Response {
         let Prepared { first, rest } = self.into_bytes(head_only, keep_alive)?;
         out.write_all(&first)?;
         if let Some(mut rest) = rest {
-            let mut chunk = vec![0u8; INLINE_BODY as usize];
+            let mut chunk = Vec::new();
             while let Some(part) = rest.next(&mut chunk)? {
                 out.write_all(part)?;
             }
@@ -171,7 +177,7 @@ impl Response {
         out.write_all(&first).await?;
         drop(first);
         if let Some(mut rest) = rest {
-            let mut chunk = vec![0u8; INLINE_BODY as usize];
+            let mut chunk = Vec::new();
             while let Some(part) = rest.next(&mut chunk)? {
                 out.write_all(part).await?;
             }
@@ -196,30 +202,49 @@ fn with_date_now<T>(f: impl FnOnce(&str) -> T) -> T {
     })
 }
 
-/// A response ready to go: bytes for one write, then maybe a file to stream.
+/// A response ready to go: bytes for one write, then maybe a large body.
 struct Prepared {
     first: Vec<u8>,
-    rest: Option<FileRest>,
+    rest: Option<Rest>,
 }
 
-/// The part of a file streamed after the head, in 64 KiB steps: a large file never sits in
-/// memory.
-struct FileRest {
-    file: io::Take<File>,
-    len: u64,
-    sent: u64,
+/// A large body, sent after the head.
+enum Rest {
+    /// Streamed from disk in 64 KiB steps: a large file never sits in memory.
+    File {
+        file: io::Take<File>,
+        len: u64,
+        sent: u64,
+    },
+    /// A cached file: one write, straight from the cache.
+    Memory {
+        file: Arc<CachedFile>,
+        range: Range<usize>,
+        done: bool,
+    },
 }
 
-impl FileRest {
-    /// The next piece, or `None` at the end; an error if the file turned out shorter.
-    fn next<'a>(&mut self, chunk: &'a mut [u8]) -> io::Result<Option<&'a [u8]>> {
-        let n = self.file.read(chunk)?;
-        if n == 0 {
-            check_length(self.sent as usize, self.len)?;
-            return Ok(None);
+impl Rest {
+    /// The next piece (read into `chunk` for a file), or `None` at the end; an error if the
+    /// file turned out shorter.
+    fn next<'a>(&'a mut self, chunk: &'a mut Vec<u8>) -> io::Result<Option<&'a [u8]>> {
+        match self {
+            Rest::File { file, len, sent } => {
+                chunk.resize(INLINE_BODY as usize, 0);
+                let n = file.read(chunk)?;
+                if n == 0 {
+                    check_length(*sent as usize, *len)?;
+                    return Ok(None);
+                }
+                *sent += n as u64;
+                Ok(Some(&chunk[..n]))
+            }
+            Rest::Memory { done: true, .. } => Ok(None),
+            Rest::Memory { file, range, done } => {
+                *done = true;
+                Ok(Some(&file.content[range.clone()]))
+            }
         }
-        self.sent += n as u64;
-        Ok(Some(&chunk[..n]))
     }
 }
 
