@@ -16,7 +16,7 @@ use crate::{AlertDescription, Error, Session};
 const INCOMING_SIZE: usize = 2 * (5 + MAX_CIPHERTEXT);
 
 /// Plaintext queued for sending is accepted up to this many bytes of records not yet written.
-const OUTGOING_LIMIT: usize = 64 * 1024;
+const OUTGOING_LIMIT: usize = 128 * 1024;
 /// Warning alerts (or renegotiation attempts) tolerated in a row before the connection fails.
 const MAX_WARNINGS: u32 = 4;
 
@@ -95,6 +95,24 @@ struct IvPool {
     used: usize,
 }
 
+impl IvPool {
+    fn next(&mut self, rng: &SystemRandom) -> [u8; 16] {
+        if self.used + 16 > self.bytes.len() {
+            // An IV only needs to be unpredictable; on the (never seen) failure of the system
+            // generator, keep the old pool moving rather than repeat it exactly.
+            if rng.fill(&mut self.bytes).is_err() {
+                self.bytes.rotate_left(7);
+            }
+            self.used = 0;
+        }
+        let iv = self.bytes[self.used..self.used + 16]
+            .try_into()
+            .unwrap_or([0; 16]);
+        self.used += 16;
+        iv
+    }
+}
+
 /// State shared by both roles.
 pub(crate) struct Core {
     rng: SystemRandom,
@@ -152,44 +170,29 @@ impl Core {
             .map_err(|_| Failure::local(AlertDescription::InternalError, "no random bytes"))
     }
 
-    fn iv(&mut self) -> [u8; 16] {
-        if self.ivs.used + 16 > self.ivs.bytes.len() {
-            // An IV only needs to be unpredictable; on the (never seen) failure of the system
-            // generator, keep the old pool moving rather than repeat it exactly.
-            if self.rng.fill(&mut self.ivs.bytes).is_err() {
-                self.ivs.bytes.rotate_left(7);
-            }
-            self.ivs.used = 0;
-        }
-        let iv = self.ivs.bytes[self.ivs.used..self.ivs.used + 16]
-            .try_into()
-            .unwrap_or([0; 16]);
-        self.ivs.used += 16;
-        iv
-    }
-
     /// Queues `data` as records of `content_type`, encrypted once keys are on.
     pub(crate) fn send(&mut self, content_type: u8, data: &[u8]) {
         // At least one record, even for empty data; at most 2^14 bytes in each.
-        let mut rest = data;
-        loop {
-            let (chunk, tail) = rest.split_at(rest.len().min(MAX_PLAINTEXT));
-            if self.write.is_some() {
-                let iv = self.iv();
-                if let Some(write) = self.write.as_mut() {
-                    write.seal(content_type, chunk, iv, &mut self.outgoing);
-                }
-            } else {
-                self.outgoing.push(content_type);
-                self.outgoing.extend_from_slice(&TLS12.to_be_bytes());
-                self.outgoing
-                    .extend_from_slice(&(chunk.len() as u16).to_be_bytes());
-                self.outgoing.extend_from_slice(chunk);
-            }
-            rest = tail;
-            if rest.is_empty() {
-                return;
-            }
+        let chunks: Vec<&[u8]> = match data.is_empty() {
+            true => vec![data],
+            false => data.chunks(MAX_PLAINTEXT).collect(),
+        };
+        if let Some(write) = self.write.as_mut() {
+            let (ivs, rng) = (&mut self.ivs, &self.rng);
+            write.seal_all(
+                content_type,
+                &chunks,
+                &mut || ivs.next(rng),
+                &mut self.outgoing,
+            );
+            return;
+        }
+        for chunk in chunks {
+            self.outgoing.push(content_type);
+            self.outgoing.extend_from_slice(&TLS12.to_be_bytes());
+            self.outgoing
+                .extend_from_slice(&(chunk.len() as u16).to_be_bytes());
+            self.outgoing.extend_from_slice(chunk);
         }
     }
 

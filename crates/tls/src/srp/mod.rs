@@ -5,6 +5,7 @@
 //! [`ClientConfigBuilder::srp`](crate::ClientConfigBuilder::srp), servers with
 //! [`ServerConfigBuilder::verifier_db`](crate::ServerConfigBuilder::verifier_db).
 
+mod cbc_lanes;
 pub(crate) mod client;
 pub(crate) mod codec;
 pub(crate) mod conn;

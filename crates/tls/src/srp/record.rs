@@ -2,12 +2,13 @@
 //! Encrypt-then-MAC (RFC 7366) or MAC-then-encrypt with constant-time checks (Lucky 13).
 
 use aes::cipher::block_padding::NoPadding;
-use aes::cipher::{BlockDecryptMut, BlockEncryptMut, InnerIvInit, KeyInit};
+use aes::cipher::{BlockDecryptMut, InnerIvInit, KeyInit};
 use aes::{Aes128, Aes256};
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 use subtle::{ConditionallySelectable, ConstantTimeEq, ConstantTimeGreater, ConstantTimeLess};
 
+use super::cbc_lanes;
 use super::codec::TLS12;
 use super::constant_time_hmac::ConstantTimeHmac;
 
@@ -59,8 +60,12 @@ impl CipherState {
     }
 
     fn mac(&self, content_type: u8, len: usize, parts: &[&[u8]]) -> [u8; MAC_LEN] {
+        self.mac_at(self.seq, content_type, len, parts)
+    }
+
+    fn mac_at(&self, seq: u64, content_type: u8, len: usize, parts: &[&[u8]]) -> [u8; MAC_LEN] {
         let mut m = self.mac.clone();
-        m.update(&self.seq.to_be_bytes());
+        m.update(&seq.to_be_bytes());
         m.update(&[content_type]);
         m.update(&TLS12.to_be_bytes());
         m.update(&(len as u16).to_be_bytes());
@@ -70,7 +75,9 @@ impl CipherState {
         m.finalize().into_bytes().into()
     }
 
+    #[cfg(test)]
     fn encrypt(&self, iv: &[u8; BLOCK], data: &mut [u8]) {
+        use aes::cipher::BlockEncryptMut;
         let len = data.len();
         let done = match &self.aes {
             Aes::A128(k) => cbc::Encryptor::<Aes128>::inner_iv_init(k.clone(), iv.into())
@@ -103,6 +110,7 @@ impl CipherState {
     }
 
     /// Encrypts `plaintext` (at most 2^14 bytes) and appends the whole record to `out`.
+    #[cfg(test)]
     pub(crate) fn seal(
         &mut self,
         content_type: u8,
@@ -110,31 +118,76 @@ impl CipherState {
         iv: [u8; BLOCK],
         out: &mut Vec<u8>,
     ) {
-        let mac_inside = if self.etm { 0 } else { MAC_LEN };
-        let unpadded = plaintext.len() + mac_inside;
-        let pad = BLOCK - unpadded % BLOCK; // 1..=16 bytes, each holding pad - 1
-        let body_len = BLOCK + unpadded + pad + if self.etm { MAC_LEN } else { 0 };
-        out.reserve(5 + body_len);
-        out.push(content_type);
-        out.extend_from_slice(&TLS12.to_be_bytes());
-        out.extend_from_slice(&(body_len as u16).to_be_bytes());
-        let iv_at = out.len();
-        out.extend_from_slice(&iv);
-        let data_at = out.len();
-        out.extend_from_slice(plaintext);
-        if !self.etm {
-            let mac = self.mac(content_type, plaintext.len(), &[plaintext]);
-            out.extend_from_slice(&mac);
+        self.seal_all(content_type, &[plaintext], &mut || iv, out);
+    }
+
+    /// Encrypts each chunk (at most 2^14 bytes) as one record, IVs from `iv`, and appends the
+    /// records to `out`. The records' CBC chains run side by side ([`cbc_lanes`]).
+    pub(crate) fn seal_all(
+        &mut self,
+        content_type: u8,
+        chunks: &[&[u8]],
+        iv: &mut dyn FnMut() -> [u8; BLOCK],
+        out: &mut Vec<u8>,
+    ) {
+        let tag_len = if self.etm { MAC_LEN } else { 0 };
+        let mac_inside = MAC_LEN - tag_len;
+        // Where each record's IV starts, and how long its encrypted part is.
+        let mut places = Vec::with_capacity(chunks.len());
+        for (i, plaintext) in chunks.iter().enumerate() {
+            let unpadded = plaintext.len() + mac_inside;
+            let pad = BLOCK - unpadded % BLOCK; // 1..=16 bytes, each holding pad - 1
+            let body_len = BLOCK + unpadded + pad + tag_len;
+            out.reserve(5 + body_len);
+            out.push(content_type);
+            out.extend_from_slice(&TLS12.to_be_bytes());
+            out.extend_from_slice(&(body_len as u16).to_be_bytes());
+            places.push((out.len(), unpadded + pad));
+            out.extend_from_slice(&iv());
+            out.extend_from_slice(plaintext);
+            if !self.etm {
+                let seq = self.seq.wrapping_add(i as u64);
+                let mac = self.mac_at(seq, content_type, plaintext.len(), &[plaintext]);
+                out.extend_from_slice(&mac);
+            }
+            out.extend(std::iter::repeat_n((pad - 1) as u8, pad));
+            // Encrypt-then-MAC: room for the tag, written once the record is encrypted.
+            out.extend_from_slice(&[0; MAC_LEN][..tag_len]);
         }
-        out.extend(std::iter::repeat_n((pad - 1) as u8, pad));
-        self.encrypt(&iv, &mut out[data_at..]);
-        if self.etm {
-            let ct_len = out.len() - iv_at;
-            let mac = self.mac(content_type, ct_len, &[&out[iv_at..]]);
-            out.extend_from_slice(&mac);
+        let first = places.first().map_or(out.len(), |p| p.0);
+        let mut lanes = Vec::with_capacity(places.len());
+        let mut rest = &mut out[first..];
+        let mut offset = first;
+        for &(iv_at, len) in &places {
+            let (_, tail) = rest.split_at_mut(iv_at - offset);
+            let (iv, tail) = tail.split_at_mut(BLOCK);
+            let (data, tail) = tail.split_at_mut(len);
+            lanes.push(cbc_lanes::Lane {
+                iv: iv.try_into().unwrap_or([0; BLOCK]),
+                data,
+            });
+            offset = iv_at + BLOCK + len;
+            rest = tail;
         }
-        // Sealing cannot run past 2^64 records in practice; opening checks and refuses.
-        self.seq = self.seq.wrapping_add(1);
+        match &self.aes {
+            Aes::A128(k) => cbc_lanes::encrypt(k, &mut lanes),
+            Aes::A256(k) => cbc_lanes::encrypt(k, &mut lanes),
+        }
+        drop(lanes);
+        for &(iv_at, len) in &places {
+            if self.etm {
+                let sealed = iv_at..iv_at + BLOCK + len;
+                let mac = self.mac_at(
+                    self.seq,
+                    content_type,
+                    sealed.len(),
+                    &[&out[sealed.clone()]],
+                );
+                out[sealed.end..sealed.end + MAC_LEN].copy_from_slice(&mac);
+            }
+            // Sealing cannot run past 2^64 records in practice; opening checks and refuses.
+            self.seq = self.seq.wrapping_add(1);
+        }
     }
 
     /// Checks and decrypts a record body in place; returns the plaintext's range in `body`.
