@@ -26,6 +26,20 @@ fn srp_client(settings: HandshakeSettings) -> ClientConfig {
         .unwrap()
 }
 
+/// The AES-CBC SRP suites without a certificate.
+const SUITES: [&str; 2] = [
+    "TLS_SRP_SHA_WITH_AES_128_CBC_SHA",
+    "TLS_SRP_SHA_WITH_AES_256_CBC_SHA",
+];
+
+/// An SRP client offering only `suite`.
+fn suite_client(suite: &str) -> ClientConfig {
+    srp_client(HandshakeSettings {
+        cipher_names: vec![suite.into()],
+        ..Default::default()
+    })
+}
+
 /// GET `path` over HTTP/1.0 from an SRP server; the session and the body.
 fn get(config: &ClientConfig, port: u16, path: &str) -> Result<(Session, Vec<u8>), Error> {
     let mut tls = config.connect("localhost", connect(([127, 0, 0, 1], port).into()))?;
@@ -49,15 +63,8 @@ fn our_client_against_tlslite_ng_server() {
     let Some((_server, port)) = tlslite_srp_server(dir.path(), USER, PASSWORD, None) else {
         return;
     };
-    for suite in [
-        "TLS_SRP_SHA_WITH_AES_128_CBC_SHA",
-        "TLS_SRP_SHA_WITH_AES_256_CBC_SHA",
-    ] {
-        let settings = HandshakeSettings {
-            cipher_names: vec![suite.into()],
-            ..Default::default()
-        };
-        let (session, body) = get(&srp_client(settings), port, "/hello.txt").unwrap();
+    for suite in SUITES {
+        let (session, body) = get(&suite_client(suite), port, "/hello.txt").unwrap();
         assert_eq!(body, b"hello from tlslite-ng\n");
         assert_eq!(session.cipher_suite(), suite);
         assert_eq!(session.encrypt_then_mac(), Some(true));
@@ -116,16 +123,8 @@ fn tlslite_ng_reads_records_sealed_side_by_side() {
         request += &format!("X-Pad-{i}: {pad}\r\n");
     }
     request += "\r\n";
-    for suite in [
-        "TLS_SRP_SHA_WITH_AES_128_CBC_SHA",
-        "TLS_SRP_SHA_WITH_AES_256_CBC_SHA",
-    ] {
-        let settings = HandshakeSettings {
-            cipher_names: vec![suite.into()],
-            ..Default::default()
-        };
-        let config = srp_client(settings);
-        let mut tls = config
+    for suite in SUITES {
+        let mut tls = suite_client(suite)
             .connect("localhost", connect(([127, 0, 0, 1], port).into()))
             .unwrap();
         tls.write_all(request.as_bytes()).unwrap();
