@@ -22,7 +22,12 @@ pub struct AsyncSocket {
     tcp: TcpStream,
     deadline: Option<Instant>,
     idle_timeout: Duration,
+    /// When the connection was last seen idle after moving data (or opened): the idle limit
+    /// counts from here.
     last_io: Instant,
+    /// Data moved since `last_io` was stamped: stamp it again at the next wait. Stamping on
+    /// waits rather than on every read and write keeps the clock off the busy path.
+    moved: bool,
     /// Armed for the earliest of the deadline and the idle limit, or later: it is re-armed
     /// only when it fires early, not on every byte, which keeps busy connections cheap.
     timer: Pin<Box<Sleep>>,
@@ -37,6 +42,7 @@ impl AsyncSocket {
             deadline: None,
             idle_timeout,
             last_io: now,
+            moved: false,
             timer: Box::pin(tokio::time::sleep_until(now + idle_timeout)),
         })
     }
@@ -70,6 +76,10 @@ impl AsyncSocket {
     /// Called when the transport is not ready: `Ready(Err)` once waiting has lasted too long,
     /// else `Pending` with the timer set to wake this task in time.
     fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
+        if self.moved {
+            self.moved = false;
+            self.last_io = Instant::now();
+        }
         loop {
             let due = self.due();
             if self.timer.deadline() > due {
@@ -107,7 +117,7 @@ impl AsyncSocket {
         }
         match op(Pin::new(&mut self.tcp), cx) {
             Poll::Ready(result) => {
-                self.last_io = Instant::now();
+                self.moved = true;
                 Poll::Ready(result)
             }
             Poll::Pending => self.poll_expired(cx).map(Err),

@@ -21,7 +21,7 @@ pub(crate) fn respond(
     cache: &FileCache,
     request: &Request,
 ) -> Response {
-    let url_path = match decode_target(&request.target) {
+    let url_path = match decode_target(request.target()) {
         Ok(path) => path,
         Err(why) => return Response::error(400, why),
     };

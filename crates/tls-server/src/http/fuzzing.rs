@@ -19,7 +19,7 @@ pub fn http_request(data: &[u8]) {
     let mut input = BufReader::with_capacity(usize::from(piece) + 1, wire);
     while let Ok(Some(request)) = read_request(&mut input) {
         let _ = (request.keep_alive(), request.has_body());
-        let _ = decode_target(&request.target);
+        let _ = decode_target(request.target());
         if let Some(range) = request.header("range") {
             for len in FILE_LENGTHS {
                 let _ = parse_range(range, len);

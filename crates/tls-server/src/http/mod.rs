@@ -103,7 +103,7 @@ impl StaticFiles {
     /// be taken for the next request.
     fn answer(&self, request: &Request) -> (Response, bool) {
         let keep_alive = request.keep_alive() && !request.has_body();
-        let response = match request.method.as_str() {
+        let response = match request.method() {
             "GET" | "HEAD" if request.has_body() => {
                 Response::error(413, "request bodies are not accepted")
             }
@@ -150,7 +150,7 @@ impl StaticFiles {
                 }
             };
             let (response, keep_alive) = self.answer(&request);
-            response.send(tls, request.method == "HEAD", keep_alive)?;
+            response.send(tls, request.method() == "HEAD", keep_alive)?;
             let keep_alive = keep_alive && !shutting_down();
             if !keep_alive {
                 if let Body::Length(len) = request.body {
@@ -236,7 +236,7 @@ impl AsyncHandler for StaticFiles {
             };
             let (response, keep_alive) = self.answer(&request);
             response
-                .send_async(tls, request.method == "HEAD", keep_alive)
+                .send_async(tls, request.method() == "HEAD", keep_alive)
                 .await?;
             if !keep_alive || conn.is_shutting_down() {
                 if let Body::Length(len) = request.body {

@@ -2,6 +2,7 @@
 
 use std::future::poll_fn;
 use std::io::{self, BufRead};
+use std::ops::Range;
 use std::pin::Pin;
 use std::task::{ready, Poll};
 
@@ -14,15 +15,17 @@ const MAX_REQUEST_LINE: usize = 8 * 1024;
 /// Most header fields accepted.
 const MAX_HEADERS: usize = 64;
 
-/// A parsed request head.
+/// A parsed request head: the bytes as received, and where its parts lie in them (no copy
+/// of each part: a request costs two allocations, whatever its number of fields).
 #[derive(Debug)]
 pub(crate) struct Request {
-    pub(crate) method: String,
-    /// The request target as sent, e.g. `/docs/a%20b.txt?x=1`.
-    pub(crate) target: String,
+    head: Vec<u8>,
+    method: Range<usize>,
+    target: Range<usize>,
     /// 0 for HTTP/1.0, 1 for HTTP/1.1.
     pub(crate) minor_version: u8,
-    pub(crate) headers: Vec<(String, String)>,
+    /// Name and value of each field.
+    headers: Vec<(Range<usize>, Range<usize>)>,
     /// What follows the head.
     pub(crate) body: Body,
 }
@@ -39,12 +42,29 @@ pub(crate) enum Body {
 }
 
 impl Request {
-    /// The first header with this name (case-insensitive).
+    fn text(&self, range: &Range<usize>) -> &str {
+        // Method and target were checked as ASCII tokens by httparse; a field value that is
+        // not UTF-8 reads as absent.
+        std::str::from_utf8(&self.head[range.clone()]).unwrap_or("")
+    }
+
+    /// The method, e.g. `GET`.
+    pub(crate) fn method(&self) -> &str {
+        self.text(&self.method)
+    }
+
+    /// The request target as sent, e.g. `/docs/a%20b.txt?x=1`.
+    pub(crate) fn target(&self) -> &str {
+        self.text(&self.target)
+    }
+
+    /// The first header with this name (case-insensitive) whose value is UTF-8.
     pub(crate) fn header(&self, name: &str) -> Option<&str> {
-        self.headers
+        let (_, value) = self
+            .headers
             .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .find(|(n, _)| self.head[n.clone()].eq_ignore_ascii_case(name.as_bytes()))?;
+        std::str::from_utf8(&self.head[value.clone()]).ok()
     }
 
     fn connection_has(&self, token: &str) -> bool {
@@ -137,7 +157,7 @@ impl HeadReader {
         if let Some(end) = find_head_end(&head[searched_from..]).map(|i| searched_from + i) {
             let consumed = take - (head.len() - end);
             head.truncate(end);
-            return Ok((consumed, Some(parse(head)?)));
+            return Ok((consumed, Some(parse(std::mem::take(head))?)));
         }
         if !head.contains(&b'\n') && head.len() > MAX_REQUEST_LINE {
             return Err(RequestError::Bad(414, "request line too long"));
@@ -226,14 +246,14 @@ fn find_head_end(bytes: &[u8]) -> Option<usize> {
     None
 }
 
-fn parse(head: &[u8]) -> Result<Request, RequestError> {
+fn parse(head: Vec<u8>) -> Result<Request, RequestError> {
     let line_end = head.iter().position(|b| *b == b'\n').unwrap_or(head.len());
     if line_end > MAX_REQUEST_LINE {
         return Err(RequestError::Bad(414, "request line too long"));
     }
     let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut parsed = httparse::Request::new(&mut fields);
-    match parsed.parse(head) {
+    match parsed.parse(&head) {
         Ok(httparse::Status::Complete(_)) => {}
         Ok(httparse::Status::Partial) => return Err(RequestError::Bad(400, "incomplete request")),
         Err(httparse::Error::TooManyHeaders) => {
@@ -242,20 +262,25 @@ fn parse(head: &[u8]) -> Result<Request, RequestError> {
         Err(_) => return Err(RequestError::Bad(400, "malformed request")),
     }
     let body = body_framing(parsed.headers)?;
+    // httparse hands out slices of `head`: keep where they lie.
+    let start = head.as_ptr() as usize;
+    let place = |part: &[u8]| {
+        let from = (part.as_ptr() as usize).wrapping_sub(start).min(head.len());
+        from..(from + part.len()).min(head.len())
+    };
     let headers = parsed
         .headers
         .iter()
-        .map(|h| {
-            (
-                h.name.to_owned(),
-                String::from_utf8_lossy(h.value).into_owned(),
-            )
-        })
+        .map(|h| (place(h.name.as_bytes()), place(h.value)))
         .collect();
+    let method = place(parsed.method.unwrap_or_default().as_bytes());
+    let target = place(parsed.path.unwrap_or_default().as_bytes());
+    let minor_version = parsed.version.unwrap_or(1);
     Ok(Request {
-        method: parsed.method.unwrap_or_default().to_owned(),
-        target: parsed.path.unwrap_or_default().to_owned(),
-        minor_version: parsed.version.unwrap_or(1),
+        head,
+        method,
+        target,
+        minor_version,
         headers,
         body,
     })
@@ -283,15 +308,27 @@ mod tests {
             b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nHEAD /b HTTP/1.0\r\nConnection: keep-alive\r\n\r\n";
         let mut input = io::BufReader::with_capacity(5, &two[..]);
         let first = read_request(&mut input).ok().flatten().unwrap();
-        assert_eq!(
-            (first.method.as_str(), first.target.as_str()),
-            ("GET", "/a")
-        );
+        assert_eq!((first.method(), first.target()), ("GET", "/a"));
         assert!(first.keep_alive());
         let second = read_request(&mut input).ok().flatten().unwrap();
-        assert_eq!((second.method.as_str(), second.minor_version), ("HEAD", 0));
+        assert_eq!((second.method(), second.minor_version), ("HEAD", 0));
         assert!(second.keep_alive());
         assert!(read_request(&mut input).ok().unwrap().is_none());
+    }
+
+    #[test]
+    fn fields_are_found_by_name_in_any_case() {
+        let head = b"GET /x?y HTTP/1.1\r\nHost: a\r\nRANGE: bytes=1-2\r\nX-Bin: \xff\r\n\r\n";
+        let request = read(head).ok().flatten().unwrap();
+        assert_eq!((request.method(), request.target()), ("GET", "/x?y"));
+        assert_eq!(request.header("range"), Some("bytes=1-2"));
+        assert_eq!(request.header("host"), Some("a"));
+        assert_eq!(
+            request.header("x-bin"),
+            None,
+            "a value that is not UTF-8 reads as absent"
+        );
+        assert_eq!(request.header("missing"), None);
     }
 
     #[test]

@@ -32,6 +32,12 @@ impl<IO: AsyncWrite + Unpin> Write for SyncIo<'_, '_, IO> {
         would_block(Pin::new(&mut *self.io).poll_write(self.cx, buf))
     }
 
+    /// rustls hands over its queued records as one vector: one system call for all of them
+    /// (the default would write the first record alone).
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        would_block(Pin::new(&mut *self.io).poll_write_vectored(self.cx, bufs))
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         would_block(Pin::new(&mut *self.io).poll_flush(self.cx))
     }
