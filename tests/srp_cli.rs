@@ -198,6 +198,31 @@ fn tlsdb_imports_and_exports_gnutls_password_files() {
         &["check", &path("users.db"), "gnu", "from srptool"],
         "",
     ));
+    // An import is all or nothing: `fresh` comes first in this file, but `gnu` exists.
+    for user in ["fresh", "gnu"] {
+        succeeded(&run(
+            Command::new(&srptool)
+                .arg(format!("--passwd={}", path("more")))
+                .arg(format!("--passwd-conf={}", path("tpasswd.conf")))
+                .args(["--index=4", "-u", user]),
+            b"pw\n",
+        ));
+    }
+    let clash = tlsdb(
+        &[
+            "import-gnutls",
+            &path("users.db"),
+            &path("more"),
+            &path("tpasswd.conf"),
+        ],
+        "",
+    );
+    assert!(String::from_utf8_lossy(&clash.stderr).contains("already exists"));
+    assert_eq!(
+        succeeded(&tlsdb(&["list", &path("users.db")], "")),
+        "gnu 3072\n",
+        "half an import applied"
+    );
     succeeded(&tlsdb(
         &["add", &path("users.db"), "ours", "pw", "2048"],
         "",

@@ -5,21 +5,25 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
-use tls::srp::{make_verifier, SqliteVerifierDb, VerifierStore};
+use tls::srp::{is_postgres_url, make_verifier, UserDatabase};
 
 const USAGE: &str = "\
-usage:
-  tlsdb create DB [BITS]                 make an empty verifier database (mode 0600) whose
-                                         default group has BITS bits (2048 unless given);
-                                         unknown users are shown fake entries in it
+usage (DB is a SQLite file, or a postgres://USER:PASSWORD@HOST:PORT/DATABASE URL shared by a
+fleet of servers):
+  tlsdb create DB [BITS]                 make an empty verifier database (a file: mode 0600;
+                                         PostgreSQL: its tables) whose default group has BITS
+                                         bits (2048 unless given); unknown users are shown
+                                         fake entries in it
   tlsdb add DB USER [PASSWORD] [BITS]    add a user (password prompted, or read from stdin,
                                          when omitted or `-`; BITS 1024..8192, default the
                                          database's)
+  tlsdb passwd DB USER [PASSWORD]        change a user's password (same group)
   tlsdb del DB USER                      remove a user
   tlsdb list DB                          print `USER BITS` for every user
   tlsdb check DB USER [PASSWORD]         exit 0 if the password is right, 1 if not
   tlsdb import-gnutls DB TPASSWD TPASSWD_CONF
-                                         add the users of GnuTLS password files (srptool's)
+                                         add the users of GnuTLS password files (srptool's):
+                                         all of them, or none if one fails
   tlsdb export-gnutls DB TPASSWD TPASSWD_CONF
                                          write every user to new GnuTLS password files
                                          (mode 0600; existing files are not overwritten)
@@ -33,7 +37,10 @@ fn main() -> ExitCode {
         ["add", db, user, rest @ ..] if rest.len() <= 2 => {
             add(db, user, rest.first().copied(), rest.get(1).copied())
         }
-        ["del", db, user] => open(db).and_then(|d| d.remove(user).map_err(|e| e.to_string())),
+        ["passwd", db, user, rest @ ..] if rest.len() <= 1 => {
+            change_password(db, user, rest.first().copied())
+        }
+        ["del", db, user] => open(db).and_then(|d| d.remove_user(user).map_err(|e| e.to_string())),
         ["list", db] => list(db),
         ["check", db, user, rest @ ..] if rest.len() <= 1 => {
             return check(db, user, rest.first().copied())
@@ -58,10 +65,10 @@ fn main() -> ExitCode {
     }
 }
 
-fn open(db: &str) -> Result<SqliteVerifierDb, String> {
-    let opened = SqliteVerifierDb::open(db).map_err(|e| e.to_string())?;
+fn open(db: &str) -> Result<Box<dyn UserDatabase>, String> {
+    let opened = tls::srp::open_database(db).map_err(|e| e.to_string())?;
     // Verifiers allow offline dictionary attacks: say so when others can read them.
-    if tls::srp::readable_by_others(db.as_ref()).unwrap_or(false) {
+    if !is_postgres_url(db) && tls::srp::readable_by_others(db.as_ref()).unwrap_or(false) {
         eprintln!(
             "tlsdb: warning: {db} is readable by other users; its verifiers allow offline \
              password guessing (chmod 600 {db})"
@@ -93,17 +100,8 @@ fn parse_bits(text: &str) -> Result<u32, String> {
 }
 
 fn create(db: &str, bits: Option<&str>) -> Result<(), String> {
-    let bits = bits.map(parse_bits).transpose()?;
-    let created = SqliteVerifierDb::create(db).map_err(|e| e.to_string())?;
-    if let Some(bits) = bits {
-        if let Err(e) = created.set_default_bits(bits) {
-            drop(created);
-            for file in SqliteVerifierDb::files(db) {
-                let _ = std::fs::remove_file(file);
-            }
-            return Err(e.to_string());
-        }
-    }
+    let bits = bits.map(parse_bits).transpose()?.unwrap_or(2048);
+    tls::srp::create_database(db, bits).map_err(|e| e.to_string())?;
     Ok(())
 }
 
@@ -115,7 +113,19 @@ fn add(db: &str, user: &str, pass: Option<&str>, bits: Option<&str>) -> Result<(
     };
     let password = password(pass)?;
     let entry = make_verifier(user, &password, bits).map_err(|e| e.to_string())?;
-    db.add(user, &entry).map_err(|e| e.to_string())
+    db.add_user(user, &entry).map_err(|e| e.to_string())
+}
+
+fn change_password(db: &str, user: &str, pass: Option<&str>) -> Result<(), String> {
+    let db = open(db)?;
+    let bits = db
+        .lookup(user)
+        .map_err(|e| e.to_string())?
+        .ok_or(format!("no user {user:?}"))?
+        .group
+        .bits();
+    let entry = make_verifier(user, &password(pass)?, bits).map_err(|e| e.to_string())?;
+    db.replace_user(user, &entry).map_err(|e| e.to_string())
 }
 
 fn import(db: &str, passwd: &str, conf: &str) -> Result<(), String> {
@@ -123,15 +133,13 @@ fn import(db: &str, passwd: &str, conf: &str) -> Result<(), String> {
     let read = |p: &str| std::fs::read_to_string(p).map_err(|e| format!("{p}: {e}"));
     let users =
         tls::srp::gnutls::read_tpasswd(&read(passwd)?, &read(conf)?).map_err(|e| e.to_string())?;
-    for (user, entry) in &users {
-        db.add(user, entry).map_err(|e| e.to_string())?;
-    }
+    db.add_users(&users).map_err(|e| e.to_string())?;
     println!("imported {} users", users.len());
     Ok(())
 }
 
 fn export(db: &str, passwd: &str, conf: &str) -> Result<(), String> {
-    let users = open(db)?.entries().map_err(|e| e.to_string())?;
+    let users = open(db)?.user_entries().map_err(|e| e.to_string())?;
     tls::srp::gnutls::export_tpasswd(&users, passwd.as_ref(), conf.as_ref())
         .map_err(|e| e.to_string())?;
     println!("exported {} users", users.len());
@@ -140,7 +148,7 @@ fn export(db: &str, passwd: &str, conf: &str) -> Result<(), String> {
 
 fn list(db: &str) -> Result<(), String> {
     let mut out = std::io::stdout().lock();
-    for (user, bits) in open(db)?.list().map_err(|e| e.to_string())? {
+    for (user, bits) in open(db)?.users().map_err(|e| e.to_string())? {
         writeln!(out, "{user} {bits}").map_err(|e| e.to_string())?;
     }
     Ok(())

@@ -11,6 +11,7 @@ mod net;
 mod nginx;
 mod peers;
 mod pki;
+mod postgres;
 mod rsa;
 mod srp_hello;
 mod tlslite;
@@ -23,6 +24,7 @@ pub use net::{answer_http, connect, echo_lines, serve_once, ServerThread, TIMEOU
 pub use nginx::nginx;
 pub use peers::{peer, peers_required, run, succeeded, PeerProcess};
 pub use pki::{Identity, Pki};
+pub use postgres::Postgres;
 pub use rsa::{rsa_identity, rsa_identity_for};
 pub use srp_hello::{srp_client_hello, srp_first_flight, SrpKeyExchange};
 pub use tlslite::tlslite_srp_server;

@@ -55,7 +55,9 @@ pub use fingerprint::{
     spki_sha256_base64, Fingerprint, FingerprintAlgorithm, FingerprintParseError,
 };
 pub use keys::{CertificateChain, PrivateKey, TrustRoots};
-pub use server::{ServerConfig, ServerConfigBuilder, SessionCache};
+pub use server::{
+    ServerConfig, ServerConfigBuilder, SessionCache, SharedResumption, TicketKeyRing,
+};
 
 /// What weakens server authentication, kept apart and named so: nothing here is needed to
 /// talk securely, and every use of it is easy to find.

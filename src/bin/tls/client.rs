@@ -18,6 +18,7 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
     let mut target = None;
     let mut get = None;
     let mut resume = false;
+    let mut resume_at = None;
     let mut timeout = DEFAULT_TIMEOUT;
     let (mut user, mut pass) = (None, None);
     while let Some(arg) = args.next()? {
@@ -43,6 +44,7 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
             Long("no-sni") => settings.sni = false,
             Long("get") => get = Some(args.value()?.string()?),
             Long("resume") => resume = true,
+            Long("resume-at") => resume_at = Some(Target::parse(&args.value()?.string()?)?),
             Short('u') | Long("user") => user = Some(args.value()?.string()?),
             Short('p') | Long("password") => pass = Some(args.value()?.string()?),
             Long("timeout") => timeout = parse_timeout(args.value()?)?,
@@ -70,21 +72,30 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
         _ => return Err(CliError::Usage("-c CERT and -k KEY go together".into())),
     }
     let config = builder.build()?;
-    session(&config, &target, get.as_deref(), timeout)?;
-    if resume {
+    session(&config, &target, &target, get.as_deref(), timeout)?;
+    // Again with the session just made: at the same address, or at another server of the
+    // same name (a fleet behind one name shares its sessions).
+    let again = match (resume, &resume_at) {
+        (_, Some(other)) => Some(other),
+        (true, None) => Some(&target),
+        (false, None) => None,
+    };
+    if let Some(address) = again {
         writeln!(std::io::stdout()).map_err(CliError::Output)?;
-        session(&config, &target, get.as_deref(), timeout)?;
+        session(&config, &target, address, get.as_deref(), timeout)?;
     }
     Ok(())
 }
 
+/// One connection to `address`, verifying and naming the server as `target.host`.
 fn session(
     config: &ClientConfig,
     target: &Target,
+    address: &Target,
     get: Option<&str>,
     timeout: Duration,
 ) -> Result<(), CliError> {
-    let mut tls = config.connect(&target.host, target.connect(timeout)?)?;
+    let mut tls = config.connect(&target.host, address.connect(timeout)?)?;
     print_session(tls.session())?;
     if let Some(path) = get {
         http_get(&mut tls, &target.host, path)?;

@@ -25,6 +25,8 @@ usage:
       --cipher limits the suites (IANA names, e.g. TLS_AES_128_GCM_SHA256).
       -v DB serves TLS-SRP to the users of a `tlsdb` database; with -c/-k too,
       X.509 clients are served on the same port (and with an RSA key, SRP-RSA).
+      With a postgres:// URL, every server given it shares the users, the ticket
+      keys and the SRP sessions: a fleet behind one name.
       --sni gives clients asking for NAME by SNI that certificate instead of the
       default; --strict-sni refuses names with no certificate (unrecognized_name).
       The database (with its -wal/-shm), CERT and KEY are never served, and
@@ -38,13 +40,14 @@ usage:
   tls client [--fingerprint FP] [--cafile PEM] [-c CERT -k KEY] [-u USER -p PASSWORD]
              [--alpn P]... [--cipher NAME]...
              [--min-ver tls1.2|tls1.3] [--max-ver tls1.2|tls1.3] [--no-sni]
-             [--resume] [--get PATH] [--timeout SECS] HOST:PORT
+             [--resume | --resume-at HOST:PORT] [--get PATH] [--timeout SECS] HOST:PORT
       Handshake with HOST:PORT and print the session as `Name: value` lines.
       The server is verified against the Mozilla roots unless --cafile or
       --fingerprint (SHA-1 or SHA-256 of its certificate) says otherwise.
       -u/-p log in with TLS-SRP (password-authenticated TLS 1.2, no certificates).
       --get PATH fetches PATH over HTTP/1.1 and prints the body.
-      --resume connects a second time, resuming, and prints that session too.
+      --resume connects a second time, resuming, and prints that session too;
+      --resume-at does it at another address (another server of the same name).
   tls fingerprint [--timeout SECS] HOST:PORT
       Print the fingerprints of the server's certificate without trusting it
       or sending any data, so that it can be pinned with --fingerprint.

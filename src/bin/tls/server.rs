@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use lexopt::Arg::{Long, Short, Value};
@@ -23,6 +24,7 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
     let mut max_connections_per_ip = None;
     let mut target = None;
     let mut verifier_db = None;
+    let mut shared_resumption = None;
     // Secrets named on the command line: never served, whatever folder is shared.
     let mut secrets: Vec<PathBuf> = Vec::new();
     let mut hidden = false;
@@ -69,9 +71,17 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
             Long("reqcert") => reqcert = true,
             Long("hidden") => hidden = true,
             Short('v') | Long("verifier-db") => {
-                let path = PathBuf::from(args.value()?);
-                verifier_db = Some(tls::srp::SqliteVerifierDb::open(&path)?);
-                secrets.extend(tls::srp::SqliteVerifierDb::files(&path));
+                let location = args.value()?.string()?;
+                if tls::srp::is_postgres_url(&location) {
+                    // A fleet's store: users, ticket keys and SRP sessions shared.
+                    let db = Arc::new(tls::srp::PostgresVerifierDb::open(&location)?);
+                    shared_resumption = Some(db.clone() as Arc<dyn tls::SharedResumption>);
+                    verifier_db = Some(db as Arc<dyn tls::srp::VerifierStore>);
+                } else {
+                    let db = tls::srp::SqliteVerifierDb::open(&location)?;
+                    verifier_db = Some(Arc::new(db));
+                    secrets.extend(tls::srp::SqliteVerifierDb::files(&location));
+                }
             }
             Long("cafile") => cafile = Some(TrustRoots::from_pem_file(args.value()?)?),
             Long("alpn") => settings.alpn.push(args.value()?.string()?),
@@ -111,12 +121,17 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
     if let Some(db) = verifier_db {
         // TLS-SRP: the password database authenticates both sides. With -c/-k one port serves
         // every client: SRP (and SRP-RSA with an RSA key) and X.509.
-        builder = builder.verifier_db(db);
+        builder = builder.shared_verifier_db(db);
         let others = match certificate_given {
             true => " and X.509 clients, on one port",
             false => "",
         };
         writeln!(out, "Serving TLS-SRP users (TLS 1.2){others}").map_err(CliError::Output)?;
+    }
+    if let Some(shared) = shared_resumption {
+        builder = builder.shared_resumption(shared);
+        writeln!(out, "Sharing users, tickets and sessions with the fleet")
+            .map_err(CliError::Output)?;
     }
     match (reqcert, cafile) {
         (true, Some(roots)) => builder = builder.require_client_cert(roots),

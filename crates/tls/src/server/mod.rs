@@ -5,14 +5,17 @@ use std::sync::Arc;
 
 use rustls::server::{NoServerSessionStorage, ServerSessionMemoryCache, WebPkiClientVerifier};
 
+mod resumption;
 mod route;
 mod sni;
+
+pub use resumption::{SharedResumption, TicketKeyRing};
 
 use crate::engine::Engine;
 use crate::rustls_config;
 use crate::srp::conn::SrpConnection;
 use crate::srp::server::{ServerRole, SrpCertificate, SrpServerParams};
-use crate::srp::sessions::SessionMap;
+use crate::srp::sessions::{ServerSessions, SessionMap};
 use crate::srp::suites::SrpSuite;
 use crate::srp::VerifierStore;
 use route::{Routes, RoutingEngine};
@@ -64,6 +67,7 @@ pub struct ServerConfigBuilder {
     tickets: bool,
     verifier_db: Option<Arc<dyn VerifierStore>>,
     simulate_unknown_users: bool,
+    shared_resumption: Option<Arc<dyn SharedResumption>>,
     /// More certificates, by the name a client asks for by SNI.
     sni: Vec<NamedCertificate>,
     strict_sni: bool,
@@ -90,6 +94,7 @@ impl Default for ServerConfigBuilder {
             tickets: true,
             verifier_db: None,
             simulate_unknown_users: true,
+            shared_resumption: None,
             sni: Vec::new(),
             strict_sni: false,
         }
@@ -190,9 +195,33 @@ impl ServerConfigBuilder {
         self
     }
 
+    /// Resumption across a fleet: tickets sealed under the fleet's rotating keys (every server
+    /// of the fleet opens them) and TLS-SRP sessions kept in the fleet's store as well as in
+    /// this server's cache. Tickets must be on ([`tickets`](Self::tickets)).
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), tls::Error> {
+    /// use std::sync::Arc;
+    /// let db = Arc::new(tls::srp::PostgresVerifierDb::open("postgres://tls@db.internal/tls")?);
+    /// let config = tls::ServerConfig::builder()
+    ///     .shared_verifier_db(db.clone())
+    ///     .shared_resumption(db)
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn shared_resumption(mut self, shared: Arc<dyn SharedResumption>) -> Self {
+        self.shared_resumption = Some(shared);
+        self
+    }
+
     /// Checks the configuration and freezes it.
     pub fn build(mut self) -> Result<ServerConfig, Error> {
         self.check_sni()?;
+        if self.shared_resumption.is_some() && self.session_cache.is_none() {
+            return Err(Error::config(
+                "shared_resumption shares sessions, but the session cache is turned off",
+            ));
+        }
         if let Some(db) = self.verifier_db.clone() {
             return self.build_srp(db);
         }
@@ -288,9 +317,20 @@ impl ServerConfigBuilder {
             Some(cache) => cache.0.clone(),
             None => Arc::new(NoServerSessionStorage {}),
         };
-        if self.tickets {
-            config.ticketer = rustls::crypto::ring::Ticketer::new()
-                .map_err(|e| Error::config(format!("session tickets: {e}")))?;
+        match (&self.shared_resumption, self.tickets) {
+            (Some(shared), true) => {
+                config.ticketer = Arc::new(resumption::SharedTicketer(shared.ticket_keys()));
+            }
+            (Some(_), false) => {
+                return Err(Error::config(
+                    "shared_resumption shares tickets, but tickets are turned off",
+                ))
+            }
+            (None, true) => {
+                config.ticketer = rustls::crypto::ring::Ticketer::new()
+                    .map_err(|e| Error::config(format!("session tickets: {e}")))?;
+            }
+            (None, false) => {}
         }
         Ok(config)
     }
@@ -346,8 +386,14 @@ impl ServerConfigBuilder {
             }
         };
         let sessions = match self.session_cache {
-            Some(_) => SessionMap::new(4096, std::time::Duration::from_secs(3600)),
-            None => SessionMap::new(1, std::time::Duration::ZERO),
+            Some(_) => ServerSessions {
+                local: SessionMap::new(4096, std::time::Duration::from_secs(3600)),
+                shared: self.shared_resumption.clone(),
+            },
+            None => ServerSessions {
+                local: SessionMap::new(1, std::time::Duration::ZERO),
+                shared: None,
+            },
         };
         let params = SrpServerParams {
             store,

@@ -10,12 +10,15 @@ pub(crate) mod client;
 pub(crate) mod codec;
 pub(crate) mod conn;
 mod constant_time_hmac;
+mod database;
 pub(crate) mod deframe;
 pub(crate) mod extension;
 pub mod gnutls;
 mod groups;
 mod math;
 mod negotiated;
+#[cfg(feature = "postgres")]
+mod postgres_db;
 mod prf;
 mod private_file;
 pub(crate) mod record;
@@ -31,7 +34,10 @@ mod verifier;
 #[cfg(test)]
 mod tests;
 
+pub use database::{create_database, is_postgres_url, open_database, UserDatabase};
 pub use groups::SrpGroup;
+#[cfg(feature = "postgres")]
+pub use postgres_db::PostgresVerifierDb;
 pub use private_file::readable_by_others;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteVerifierDb;

@@ -18,7 +18,7 @@ use super::conn::{fail, Core, Failure, Role};
 use super::negotiated::Negotiated;
 
 use super::math;
-use super::sessions::{SavedSession, SessionMap};
+use super::sessions::{SavedSession, ServerSessions};
 use super::suites::SrpSuite;
 use super::verifier::{VerifierEntry, VerifierStore, SALT_LEN};
 use crate::{AlertDescription, Session};
@@ -37,7 +37,7 @@ pub(crate) struct SrpServerParams {
     pub(crate) simulate_unknown_users: bool,
     /// Keys the fake salts; random per configuration.
     pub(crate) secret: [u8; 32],
-    pub(crate) sessions: Arc<SessionMap>,
+    pub(crate) sessions: Arc<ServerSessions>,
     /// For the SRP-RSA suites: the chain and its RSA signing key.
     pub(crate) certificate: Option<SrpCertificate>,
     /// ALPN protocols in order of preference; empty: none negotiated.
@@ -383,7 +383,6 @@ impl ServerRole {
             let suite = self.keys.suite()?;
             let username = self.username.clone().unwrap_or_default();
             self.params.sessions.put(
-                self.keys.session_id.clone(),
                 SavedSession::new(
                     self.keys.session_id.clone(),
                     self.keys.master,

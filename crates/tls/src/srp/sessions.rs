@@ -1,8 +1,11 @@
-//! Resumable SRP sessions: the client's store and the server's cache, both bounded.
+//! Resumable SRP sessions: the client's store and the server's cache, both bounded; a
+//! server of a fleet also keeps them in the fleet's shared store.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use crate::server::SharedResumption;
 
 use zeroize::Zeroize;
 
@@ -50,6 +53,78 @@ impl SavedSession {
         self.verifier_digest = digest;
         self
     }
+
+    /// The server's state as bytes for a shared store: a version, the suite, the EMS flag, the
+    /// master secret, the verifier digest, then the username (the ID is the store's key).
+    fn encode(&self) -> zeroize::Zeroizing<Vec<u8>> {
+        let mut out = zeroize::Zeroizing::new(Vec::with_capacity(84 + self.username.len()));
+        out.push(1);
+        out.extend_from_slice(&self.suite.to_be_bytes());
+        out.push(u8::from(self.ems));
+        out.extend_from_slice(&self.master);
+        out.extend_from_slice(&self.verifier_digest);
+        out.extend_from_slice(self.username.as_bytes());
+        out
+    }
+
+    fn decode(id: &[u8], bytes: &[u8]) -> Option<Self> {
+        let (&[1, s0, s1, ems], rest) = bytes.split_first_chunk::<4>()? else {
+            return None;
+        };
+        let (master, rest) = rest.split_first_chunk::<48>()?;
+        let (digest, name) = rest.split_first_chunk::<32>()?;
+        let username = String::from_utf8(name.to_vec()).ok()?;
+        let session = Self::new(
+            id.to_vec(),
+            *master,
+            u16::from_be_bytes([s0, s1]),
+            ems == 1,
+            username,
+        );
+        Some(session.with_verifier_digest(*digest))
+    }
+}
+
+/// A server's sessions: its own map, and the fleet's store when it has one (sealed under the
+/// fleet's ticket keys, so a session lives no longer than the key it was sealed with).
+pub(crate) struct ServerSessions {
+    pub(crate) local: SessionMap,
+    pub(crate) shared: Option<Arc<dyn SharedResumption>>,
+}
+
+impl ServerSessions {
+    pub(crate) fn put(&self, session: SavedSession) {
+        if let Some(shared) = &self.shared {
+            let sealed = shared.ticket_keys().seal(&session.encode());
+            let saved = sealed
+                .ok_or_else(|| crate::Error::config("no current ticket key"))
+                .and_then(|sealed| shared.save_session(&session.id, &sealed, self.local.lifetime));
+            if let Err(e) = saved {
+                log::warn!("SRP session not shared with the fleet: {e}");
+            }
+        }
+        self.local.put(session.id.clone(), session);
+    }
+
+    /// The session saved under `id`: this server's own first, then the fleet's. A store that
+    /// fails is a miss (the full handshake that follows says whether the store is up).
+    pub(crate) fn get(&self, id: &[u8]) -> Option<SavedSession> {
+        if let Some(session) = self.local.get(id) {
+            return Some(session);
+        }
+        let shared = self.shared.as_ref()?;
+        let sealed = match shared.load_session(id) {
+            Ok(sealed) => sealed?,
+            Err(e) => {
+                log::warn!("SRP session lookup in the fleet's store failed: {e}");
+                return None;
+            }
+        };
+        let plain = zeroize::Zeroizing::new(shared.ticket_keys().open(&sealed)?);
+        let session = SavedSession::decode(id, &plain)?;
+        self.local.put(id.to_vec(), session.clone());
+        Some(session)
+    }
 }
 
 /// Sessions by key, and the keys in the order they arrived (for eviction). A queued key whose
@@ -70,7 +145,7 @@ impl Entries {
 /// A bounded, expiring, thread-safe map from a key to a session, oldest evicted first.
 pub(crate) struct SessionMap {
     capacity: usize,
-    lifetime: Duration,
+    pub(crate) lifetime: Duration,
     inner: Mutex<Entries>,
 }
 
@@ -130,6 +205,28 @@ mod tests {
 
     fn session(id: u8) -> SavedSession {
         SavedSession::new(vec![id], [id; 48], 0xc01d, true, "u".into())
+    }
+
+    #[test]
+    fn a_session_survives_its_encoding() {
+        let saved = session(7).with_verifier_digest([9; 32]);
+        let back = SavedSession::decode(&[7], &saved.encode()).unwrap();
+        assert_eq!(
+            (
+                back.id.clone(),
+                back.master,
+                back.suite,
+                back.ems,
+                back.username.clone(),
+                back.verifier_digest
+            ),
+            (vec![7], [7; 48], 0xc01d, true, "u".to_owned(), [9; 32])
+        );
+        let bytes = saved.encode();
+        assert!(SavedSession::decode(&[7], &bytes[..83]).is_none(), "short");
+        let mut version = bytes.to_vec();
+        version[0] = 2;
+        assert!(SavedSession::decode(&[7], &version).is_none(), "version");
     }
 
     #[test]

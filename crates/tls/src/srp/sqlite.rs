@@ -7,6 +7,7 @@ use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
+use super::database::UserDatabase;
 use super::private_file::create_private;
 use super::verifier::{check_username, random_bytes, VerifierEntry, VerifierStore};
 use super::SrpGroup;
@@ -65,6 +66,21 @@ impl SqliteVerifierDb {
         Self::initialise(path).inspect_err(|_| {
             let _ = std::fs::remove_file(path);
         })
+    }
+
+    /// Makes a new database whose default group has `bits` bits; nothing is left at `path`
+    /// when it fails.
+    pub fn create_with_bits(path: impl AsRef<Path>, bits: u32) -> Result<Self, Error> {
+        let path = path.as_ref();
+        let db = Self::create(path)?;
+        if let Err(e) = db.set_default_bits(bits) {
+            drop(db);
+            for file in Self::files(path) {
+                let _ = std::fs::remove_file(file);
+            }
+            return Err(e);
+        }
+        Ok(db)
     }
 
     /// Writes the schema into the empty file just created.
@@ -206,18 +222,44 @@ impl SqliteVerifierDb {
     /// Adds a user; fails if the name is taken or the entry is unfit
     /// ([`VerifierEntry::validate`]).
     pub fn add(&self, username: &str, entry: &VerifierEntry) -> Result<(), Error> {
-        check_username(username)?;
+        self.add_all(&[(username.to_owned(), entry.clone())])
+    }
+
+    /// Adds every user in one transaction: all of them, or none if any fails.
+    pub fn add_all(&self, users: &[(String, VerifierEntry)]) -> Result<(), Error> {
+        for (username, entry) in users {
+            check_username(username)?;
+            entry.validate()?;
+        }
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(db_error)?;
+        for (username, entry) in users {
+            let inserted = tx
+                .execute(
+                    "INSERT OR IGNORE INTO users VALUES (?1, ?2, ?3, ?4)",
+                    params![username, entry.group.bits(), entry.salt, entry.verifier],
+                )
+                .map_err(db_error)?;
+            if inserted != 1 {
+                return Err(Error::Config(format!("user {username:?} already exists")));
+            }
+        }
+        tx.commit().map_err(db_error)
+    }
+
+    /// Replaces an existing user's entry; fails if there is no such user.
+    pub fn replace(&self, username: &str, entry: &VerifierEntry) -> Result<(), Error> {
         entry.validate()?;
-        let inserted = self
+        let changed = self
             .conn()
             .execute(
-                "INSERT OR IGNORE INTO users VALUES (?1, ?2, ?3, ?4)",
+                "UPDATE users SET bits = ?2, salt = ?3, verifier = ?4 WHERE username = ?1",
                 params![username, entry.group.bits(), entry.salt, entry.verifier],
             )
             .map_err(db_error)?;
-        match inserted {
+        match changed {
             1 => Ok(()),
-            _ => Err(Error::Config(format!("user {username:?} already exists"))),
+            _ => Err(Error::Config(format!("no user {username:?}"))),
         }
     }
 
@@ -291,6 +333,32 @@ impl VerifierStore for SqliteVerifierDb {
     }
 }
 
+impl UserDatabase for SqliteVerifierDb {
+    fn add_users(&self, users: &[(String, VerifierEntry)]) -> Result<(), Error> {
+        self.add_all(users)
+    }
+
+    fn replace_user(&self, username: &str, entry: &VerifierEntry) -> Result<(), Error> {
+        self.replace(username, entry)
+    }
+
+    fn remove_user(&self, username: &str) -> Result<(), Error> {
+        self.remove(username)
+    }
+
+    fn users(&self) -> Result<Vec<(String, u32)>, Error> {
+        self.list()
+    }
+
+    fn user_entries(&self) -> Result<Vec<(String, VerifierEntry)>, Error> {
+        self.entries()
+    }
+
+    fn default_bits(&self) -> u32 {
+        SqliteVerifierDb::default_bits(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,6 +386,23 @@ mod tests {
         assert_eq!(db.lookup("carol").unwrap(), None);
         db.remove("bob").unwrap();
         assert!(db.remove("bob").is_err());
+        // A password change replaces the entry; there must be a user to change.
+        let changed = make_verifier("alice", "new", 2048).unwrap();
+        db.replace("alice", &changed).unwrap();
+        assert_eq!(db.lookup("alice").unwrap(), Some(changed.clone()));
+        assert!(db.replace("bob", &changed).is_err());
+        // An import is all or nothing: one taken name and no user of it is added.
+        let batch = [
+            (
+                "carol".to_owned(),
+                make_verifier("carol", "c", 2048).unwrap(),
+            ),
+            ("alice".to_owned(), changed),
+        ];
+        assert!(db.add_all(&batch).is_err());
+        assert_eq!(db.lookup("carol").unwrap(), None, "half an import applied");
+        db.add_all(&batch[..1]).unwrap();
+        assert!(db.lookup("carol").unwrap().is_some());
         std::fs::write(dir.path().join("junk.db"), b"not sqlite").unwrap();
         assert!(SqliteVerifierDb::open(dir.path().join("junk.db")).is_err());
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::client::{ClientRole, SrpClientParams};
 use super::conn::SrpConnection;
 use super::server::{ServerRole, SrpServerParams};
-use super::sessions::SessionMap;
+use super::sessions::{ServerSessions, SessionMap};
 use super::suites::SUITES;
 use super::MemoryVerifierDb;
 
@@ -23,7 +23,10 @@ pub(crate) fn server(bits: u32) -> SrpConnection<ServerRole> {
         named_certificates: Vec::new(),
         simulate_unknown_users: true,
         secret: [1; 32],
-        sessions: Arc::new(SessionMap::new(8, Duration::from_secs(60))),
+        sessions: Arc::new(ServerSessions {
+            local: SessionMap::new(8, Duration::from_secs(60)),
+            shared: None,
+        }),
         certificate: None,
     };
     SrpConnection::new(ServerRole::new(Arc::new(params))).expect("server starts")

@@ -1,0 +1,202 @@
+//! Resumption shared by a fleet of servers: one rotating set of ticket keys (TLS 1.3 and TLS
+//! 1.2 tickets through rustls) and one table of TLS-SRP sessions, kept by a store every server
+//! reads (e.g. [`PostgresVerifierDb`](crate::srp::PostgresVerifierDb)).
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+use ring::rand::{SecureRandom, SystemRandom};
+
+use crate::Error;
+
+/// What a fleet of servers shares to resume each other's sessions.
+///
+/// A store implementing it keeps the [`TicketKeyRing`] current (new keys ahead of their
+/// period, retired ones dropped) and the TLS-SRP sessions in one place. A server given it with
+/// [`ServerConfigBuilder::shared_resumption`](crate::ServerConfigBuilder::shared_resumption)
+/// issues tickets every server of the fleet accepts, and resumes any SRP session a server of
+/// the fleet made.
+pub trait SharedResumption: Send + Sync {
+    /// The ticket keys, kept current by the store.
+    fn ticket_keys(&self) -> Arc<TicketKeyRing>;
+
+    /// Keeps an SRP session (already sealed: see [`TicketKeyRing::seal`]) under its ID.
+    fn save_session(&self, id: &[u8], sealed: &[u8], lifetime: Duration) -> Result<(), Error>;
+
+    /// The sealed session saved under `id`, if it has not expired.
+    fn load_session(&self, id: &[u8]) -> Result<Option<Vec<u8>>, Error>;
+}
+
+/// Ticket keys by period: the key of period `e` seals during `[e·P, (e+1)·P)` and opens until
+/// the end of period `e + 1` (one period of grace), so a ticket lives at least one period. A
+/// ticket sealed under a retired key opens no more: its client gets a full handshake.
+///
+/// ```
+/// use std::time::Duration;
+/// let ring = tls::TicketKeyRing::new(Duration::from_secs(3600));
+/// let now = ring.period_of(std::time::SystemTime::now());
+/// ring.set_keys(vec![(now, [7; 32])]);
+/// let sealed = ring.seal(b"session").unwrap();
+/// assert_eq!(ring.open(&sealed).unwrap(), b"session");
+/// ring.set_keys(vec![]);
+/// assert!(ring.open(&sealed).is_none());
+/// ```
+pub struct TicketKeyRing {
+    period: Duration,
+    keys: RwLock<Vec<(u64, LessSafeKey)>>,
+}
+
+impl std::fmt::Debug for TicketKeyRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The keys stay out of logs; their periods say enough.
+        let periods: Vec<u64> = self.read().iter().map(|(e, _)| *e).collect();
+        f.debug_struct("TicketKeyRing")
+            .field("period", &self.period)
+            .field("keys", &periods)
+            .finish()
+    }
+}
+
+/// Bytes before the sealed data: the key's period, then the nonce.
+const HEADER: usize = 8 + NONCE_LEN;
+
+impl TicketKeyRing {
+    /// An empty ring rotating every `period` (at least one second).
+    pub fn new(period: Duration) -> Self {
+        Self {
+            period: period.max(Duration::from_secs(1)),
+            keys: RwLock::default(),
+        }
+    }
+
+    /// How long each key seals.
+    pub fn period(&self) -> Duration {
+        self.period
+    }
+
+    /// The number of the period `time` falls in.
+    pub fn period_of(&self, time: SystemTime) -> u64 {
+        let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+        since.as_secs() / self.period.as_secs()
+    }
+
+    /// Replaces the keys: `(period, 256-bit key)` pairs.
+    pub fn set_keys(&self, keys: Vec<(u64, [u8; 32])>) {
+        let keys = keys
+            .into_iter()
+            .map(|(epoch, key)| {
+                let key = UnboundKey::new(&AES_256_GCM, &key).expect("AES-256 takes 32 bytes");
+                (epoch, LessSafeKey::new(key))
+            })
+            .collect();
+        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = keys;
+    }
+
+    /// The periods whose keys the ring holds.
+    pub fn periods(&self) -> Vec<u64> {
+        self.read().iter().map(|(e, _)| *e).collect()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<(u64, LessSafeKey)>> {
+        self.keys.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Seals `plain` under the current period's key (AES-256-GCM, random nonce, the period
+    /// authenticated); `None` when the ring has no key for now.
+    pub fn seal(&self, plain: &[u8]) -> Option<Vec<u8>> {
+        let now = self.period_of(SystemTime::now());
+        let keys = self.read();
+        let (_, key) = keys.iter().find(|(e, _)| *e == now)?;
+        let mut nonce = [0u8; NONCE_LEN];
+        SystemRandom::new().fill(&mut nonce).ok()?;
+        let mut out = Vec::with_capacity(HEADER + plain.len() + AES_256_GCM.tag_len());
+        out.extend_from_slice(&now.to_be_bytes());
+        out.extend_from_slice(&nonce);
+        let mut body = plain.to_vec();
+        key.seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(now.to_be_bytes()),
+            &mut body,
+        )
+        .ok()?;
+        out.extend_from_slice(&body);
+        Some(out)
+    }
+
+    /// Opens what [`seal`](Self::seal) made, if its key is still in the ring and within its
+    /// grace (the current or the previous period; the next one too, for clocks a little
+    /// ahead).
+    pub fn open(&self, sealed: &[u8]) -> Option<Vec<u8>> {
+        let header = sealed.get(..HEADER)?;
+        let epoch = u64::from_be_bytes(header[..8].try_into().ok()?);
+        let now = self.period_of(SystemTime::now());
+        if epoch + 1 < now || epoch > now + 1 {
+            return None;
+        }
+        let nonce = Nonce::try_assume_unique_for_key(&header[8..]).ok()?;
+        let keys = self.read();
+        let (_, key) = keys.iter().find(|(e, _)| *e == epoch)?;
+        let mut body = sealed[HEADER..].to_vec();
+        let plain = key
+            .open_in_place(nonce, Aad::from(epoch.to_be_bytes()), &mut body)
+            .ok()?;
+        Some(plain.to_vec())
+    }
+}
+
+/// rustls's ticket producer over a shared ring.
+#[derive(Debug)]
+pub(crate) struct SharedTicketer(pub(crate) Arc<TicketKeyRing>);
+
+impl rustls::server::ProducesTickets for SharedTicketer {
+    fn enabled(&self) -> bool {
+        true
+    }
+
+    fn lifetime(&self) -> u32 {
+        u32::try_from(self.0.period().as_secs()).unwrap_or(u32::MAX)
+    }
+
+    fn encrypt(&self, plain: &[u8]) -> Option<Vec<u8>> {
+        self.0.seal(plain)
+    }
+
+    fn decrypt(&self, cipher: &[u8]) -> Option<Vec<u8>> {
+        self.0.open(cipher)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ticket_opens_under_its_key_and_grace_only() {
+        let ring = TicketKeyRing::new(Duration::from_secs(60));
+        assert!(ring.seal(b"x").is_none(), "no key, no ticket");
+        let now = ring.period_of(SystemTime::now());
+        ring.set_keys(vec![(now - 1, [1; 32]), (now, [2; 32]), (now + 1, [3; 32])]);
+        let sealed = ring.seal(b"state").unwrap();
+        assert_eq!(&sealed[..8], &now.to_be_bytes());
+        assert_eq!(ring.open(&sealed).unwrap(), b"state");
+        // Another ring with the same keys (another server) opens it; a different key does not.
+        let other = TicketKeyRing::new(Duration::from_secs(60));
+        other.set_keys(vec![(now, [2; 32])]);
+        assert_eq!(other.open(&sealed).unwrap(), b"state");
+        other.set_keys(vec![(now, [9; 32])]);
+        assert!(other.open(&sealed).is_none());
+        // Tampering with the period, the nonce or the body fails.
+        for at in [7, 8, HEADER, sealed.len() - 1] {
+            let mut bad = sealed.clone();
+            bad[at] ^= 1;
+            assert!(ring.open(&bad).is_none(), "byte {at}");
+        }
+        assert!(ring.open(&sealed[..HEADER]).is_none());
+        // A key two periods old is past its grace even while still in the ring.
+        let mut old = sealed.clone();
+        old[..8].copy_from_slice(&(now - 2).to_be_bytes());
+        ring.set_keys(vec![(now - 2, [2; 32])]);
+        assert!(ring.open(&old).is_none());
+    }
+}

@@ -1,0 +1,467 @@
+//! Verifiers, ticket keys and SRP sessions in PostgreSQL: one store for a fleet of servers.
+
+mod cache;
+mod pool;
+mod schema;
+mod watcher;
+
+use std::sync::{Arc, Once};
+use std::time::{Duration, Instant, SystemTime};
+
+use super::database::UserDatabase;
+use super::verifier::{check_username, random_bytes, VerifierEntry, VerifierStore};
+use super::SrpGroup;
+use crate::server::{SharedResumption, TicketKeyRing};
+use crate::Error;
+use cache::VerifierCache;
+use pool::{Conn, Pool};
+use schema::FORMAT;
+
+/// An SRP verifier database in PostgreSQL, for a fleet of servers behind one name.
+///
+/// Every server opening it serves the same users, shows an unknown name the same fake salt
+/// (the simulation secret is kept in the database), and resumes the sessions of every other
+/// (it is also a [`SharedResumption`]: ticket keys rotated in the database, SRP sessions in a
+/// shared table). Each server caches entries and drops them when PostgreSQL notifies a change
+/// (`LISTEN`/`NOTIFY`, from a trigger, so even changes made in plain SQL count): a new
+/// password or a removed user takes effect on every server within a moment. While the database
+/// is unreachable nothing is served from the cache: SRP handshakes fail with `internal_error`
+/// and succeed again once it is back.
+///
+/// Its calls block (a few milliseconds at most on a healthy network): open it outside async
+/// code; the servers of this workspace look users up off their event loops.
+///
+/// ```no_run
+/// use tls::srp::{make_verifier, PostgresVerifierDb, UserDatabase, VerifierStore};
+/// let db = PostgresVerifierDb::create("postgres://tls:secret@127.0.0.1/tls", 2048)?;
+/// db.add_user("alice", &make_verifier("alice", "s3cret", 2048)?)?;
+/// assert!(db.lookup("alice")?.is_some());
+/// # Ok::<(), tls::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct PostgresVerifierDb {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: Pool,
+    cache: VerifierCache,
+    keys: Arc<TicketKeyRing>,
+    simulation_secret: [u8; 32],
+    default_bits: u32,
+    watcher: Once,
+}
+
+impl std::fmt::Debug for PostgresVerifierDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresVerifierDb")
+            .field("database", &self.inner.pool.target)
+            .field("default_bits", &self.inner.default_bits)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The connection settings from `url`, with short timeouts unless the URL sets its own: a
+/// database that does not answer must fail a handshake well before its deadline.
+fn parse_url(url: &str) -> Result<(postgres::Config, String), Error> {
+    let mut config: postgres::Config = url.parse().map_err(|e| {
+        // The URL may hold a password: it is not repeated.
+        Error::Config(format!("malformed PostgreSQL URL: {e}"))
+    })?;
+    if config.get_hosts().is_empty() {
+        return Err(Error::config("malformed PostgreSQL URL: no host"));
+    }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(2));
+    }
+    config.tcp_user_timeout(Duration::from_secs(3));
+    config.keepalives_idle(Duration::from_secs(10));
+    config.application_name("tlslite");
+    let host = match &config.get_hosts()[0] {
+        postgres::config::Host::Tcp(host) => host.clone(),
+        postgres::config::Host::Unix(path) => path.display().to_string(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let target = format!("{host}:{port}/{}", config.get_dbname().unwrap_or("-"));
+    Ok((config, target))
+}
+
+impl PostgresVerifierDb {
+    /// Creates the tables in the database at `url` (all in one transaction) with a default
+    /// group of `bits` bits, and opens it. Fails if the database already holds them.
+    pub fn create(url: &str, bits: u32) -> Result<Self, Error> {
+        if SrpGroup::by_bits(bits).is_none() {
+            return Err(Error::Config(format!("no RFC 5054 group of {bits} bits")));
+        }
+        let (config, target) = parse_url(url)?;
+        let pool = Pool::new(config, target);
+        let mut conn = pool.connect()?;
+        let mut secret = [0u8; 32];
+        random_bytes(&mut secret)?;
+        let created = (|| {
+            let mut tx = conn.client.transaction()?;
+            tx.batch_execute(schema::CREATE)?;
+            let meta = [
+                ("format", FORMAT.to_string()),
+                ("default_bits", bits.to_string()),
+                ("simulation_secret", hex(&secret)),
+                (
+                    "ticket_key_period",
+                    schema::DEFAULT_TICKET_KEY_PERIOD.to_string(),
+                ),
+            ];
+            for (key, value) in &meta {
+                tx.execute("INSERT INTO tlslite_meta VALUES ($1, $2)", &[key, value])?;
+            }
+            tx.commit()
+        })();
+        if let Err(e) = created {
+            if e.code() == Some(&postgres::error::SqlState::DUPLICATE_TABLE) {
+                return Err(Error::Config(format!(
+                    "verifier database {} already exists",
+                    pool.target
+                )));
+            }
+            return Err(pool.error("creating the tables", &e));
+        }
+        Self::with_pool(pool, conn)
+    }
+
+    /// Opens the database at `url`, made by [`create`](Self::create) (`tlsdb create`).
+    pub fn open(url: &str) -> Result<Self, Error> {
+        let (config, target) = parse_url(url)?;
+        let pool = Pool::new(config, target);
+        let conn = pool.connect()?;
+        Self::with_pool(pool, conn)
+    }
+
+    /// Reads the settings and checks the schema version.
+    fn with_pool(pool: Pool, mut conn: Conn) -> Result<Self, Error> {
+        let rows = conn
+            .client
+            .query("SELECT key, value FROM tlslite_meta", &[])
+            .map_err(|e| match e.code() {
+                Some(&postgres::error::SqlState::UNDEFINED_TABLE) => Error::Config(format!(
+                    "{} holds no verifier database (make one with `tlsdb create`)",
+                    pool.target
+                )),
+                _ => pool.error("reading its settings", &e),
+            })?;
+        let setting = |name: &str| -> Option<String> {
+            rows.iter()
+                .find(|row| row.get::<_, &str>(0) == name)
+                .map(|row| row.get::<_, String>(1))
+        };
+        let malformed = |what: &str| {
+            Error::Config(format!(
+                "verifier database {}: malformed {what}",
+                pool.target
+            ))
+        };
+        let format: i64 = setting("format")
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| malformed("schema version"))?;
+        if format != FORMAT {
+            return Err(Error::Config(format!(
+                "verifier database {} has schema version {format}; this program reads version \
+                 {FORMAT} (upgrade it to one that knows version {format})",
+                pool.target
+            )));
+        }
+        let default_bits = setting("default_bits")
+            .and_then(|v| v.parse().ok())
+            .filter(|bits| SrpGroup::by_bits(*bits).is_some())
+            .ok_or_else(|| malformed("default group"))?;
+        let simulation_secret = setting("simulation_secret")
+            .and_then(|v| unhex(&v))
+            .and_then(|v| <[u8; 32]>::try_from(v).ok())
+            .ok_or_else(|| malformed("simulation secret"))?;
+        let period: u64 = setting("ticket_key_period")
+            .and_then(|v| v.parse().ok())
+            .filter(|secs| *secs > 0)
+            .ok_or_else(|| malformed("ticket key period"))?;
+        drop(conn);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                pool,
+                cache: VerifierCache::default(),
+                keys: Arc::new(TicketKeyRing::new(Duration::from_secs(period))),
+                simulation_secret,
+                default_bits,
+                watcher: Once::new(),
+            }),
+        })
+    }
+
+    /// Sets how often the ticket keys rotate (for every server opening the database from now
+    /// on; running servers keep the period they read).
+    pub fn set_ticket_key_period(&self, period: Duration) -> Result<(), Error> {
+        let secs = period.as_secs().max(1).to_string();
+        self.inner
+            .pool
+            .run("setting the ticket key period", |conn| {
+                conn.client.execute(
+                    "UPDATE tlslite_meta SET value = $1 WHERE key = 'ticket_key_period'",
+                    &[&secs],
+                )
+            })?;
+        Ok(())
+    }
+
+    /// Starts the watcher (once): LISTEN for changes, rotate and load the ticket keys. The
+    /// first load happens here, so a server has its keys before its first handshake.
+    fn watch(&self) {
+        self.inner.watcher.call_once(|| {
+            let mut first = Maintenance::default();
+            let loaded =
+                self.inner.pool.connect().and_then(|mut conn| {
+                    first.run_if_due(&self.inner, &mut conn, SystemTime::now())
+                });
+            if let Err(e) = loaded {
+                log::warn!("{e}");
+            }
+            watcher::spawn(Arc::downgrade(&self.inner));
+        });
+    }
+
+    fn entry_from(
+        username: &str,
+        bits: i32,
+        salt: Vec<u8>,
+        verifier: Vec<u8>,
+    ) -> Result<VerifierEntry, Error> {
+        let group = u32::try_from(bits)
+            .ok()
+            .and_then(SrpGroup::by_bits)
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "user {username:?} has an unknown group of {bits} bits"
+                ))
+            })?;
+        VerifierEntry::new(group, salt, verifier)
+            .map_err(|e| Error::Config(format!("user {username:?}: {e}")))
+    }
+}
+
+/// When the watcher next rotates keys and sweeps expired sessions.
+#[derive(Default)]
+struct Maintenance {
+    next_keys: Option<Instant>,
+    next_sweep: Option<Instant>,
+}
+
+impl Maintenance {
+    fn run_if_due(&mut self, db: &Inner, conn: &mut Conn, now: SystemTime) -> Result<(), Error> {
+        let due = |at: Option<Instant>| at.is_none_or(|at| Instant::now() >= at);
+        if due(self.next_keys) {
+            rotate_keys(db, conn, now)?;
+            // Well within a period, so the next period's key is loaded before it is needed.
+            let every =
+                (db.keys.period() / 4).clamp(Duration::from_millis(250), Duration::from_secs(30));
+            self.next_keys = Some(Instant::now() + every);
+        }
+        if due(self.next_sweep) {
+            conn.client
+                .execute(
+                    "DELETE FROM tlslite_srp_sessions WHERE expires < now()",
+                    &[],
+                )
+                .map_err(|e| db.pool.error("removing expired sessions", &e))?;
+            self.next_sweep = Some(Instant::now() + Duration::from_secs(60));
+        }
+        Ok(())
+    }
+}
+
+/// Makes sure the keys of this period and the next exist (the first server to get there
+/// draws them; the others keep what it drew), retires those past their grace, and loads the
+/// rest into the ring.
+fn rotate_keys(db: &Inner, conn: &mut Conn, now: SystemTime) -> Result<(), Error> {
+    let period = db.keys.period_of(now) as i64;
+    let error = |e: postgres::Error| db.pool.error("rotating the ticket keys", &e);
+    let (mut this, mut next) = ([0u8; 32], [0u8; 32]);
+    random_bytes(&mut this)?;
+    random_bytes(&mut next)?;
+    conn.client
+        .execute(
+            "INSERT INTO tlslite_ticket_keys VALUES ($1, $2), ($3, $4) ON CONFLICT DO NOTHING",
+            &[&period, &this.as_slice(), &(period + 1), &next.as_slice()],
+        )
+        .map_err(error)?;
+    conn.client
+        .execute(
+            "DELETE FROM tlslite_ticket_keys WHERE period < $1",
+            &[&(period - 1)],
+        )
+        .map_err(error)?;
+    let rows = conn
+        .client
+        .query("SELECT period, key FROM tlslite_ticket_keys", &[])
+        .map_err(error)?;
+    let keys = rows
+        .iter()
+        .filter_map(|row| {
+            let key: &[u8] = row.get(1);
+            Some((
+                u64::try_from(row.get::<_, i64>(0)).ok()?,
+                <[u8; 32]>::try_from(key).ok()?,
+            ))
+        })
+        .collect();
+    db.keys.set_keys(keys);
+    Ok(())
+}
+
+impl VerifierStore for PostgresVerifierDb {
+    fn lookup(&self, username: &str) -> Result<Option<VerifierEntry>, Error> {
+        self.watch();
+        let inner = &self.inner;
+        if let Some(hit) = inner.cache.get(username) {
+            return Ok(hit);
+        }
+        let generation = inner.cache.generation();
+        let row = inner.pool.run("looking a user up", |conn| {
+            let statement = conn.statement(schema::LOOKUP)?;
+            conn.client.query_opt(&statement, &[&username])
+        })?;
+        let entry = row
+            .map(|row| Self::entry_from(username, row.get(0), row.get(1), row.get(2)))
+            .transpose()?;
+        inner.cache.insert(username, entry.clone(), generation);
+        Ok(entry)
+    }
+
+    fn default_group(&self) -> &'static SrpGroup {
+        SrpGroup::by_bits(self.inner.default_bits).unwrap_or(SrpGroup::default_group())
+    }
+
+    fn simulation_secret(&self) -> Result<Option<[u8; 32]>, Error> {
+        Ok(Some(self.inner.simulation_secret))
+    }
+}
+
+impl UserDatabase for PostgresVerifierDb {
+    fn add_users(&self, users: &[(String, VerifierEntry)]) -> Result<(), Error> {
+        for (username, entry) in users {
+            check_username(username)?;
+            entry.validate()?;
+        }
+        let mut taken = None;
+        self.inner.pool.run("adding users", |conn| {
+            let statement = conn.statement(schema::INSERT_USER)?;
+            let mut tx = conn.client.transaction()?;
+            for (username, entry) in users {
+                let bits = entry.group.bits() as i32;
+                let added =
+                    tx.execute(&statement, &[username, &bits, &entry.salt, &entry.verifier])?;
+                if added != 1 {
+                    // Dropping the transaction rolls it back: none of the users is added.
+                    taken = Some(username.clone());
+                    return Ok(());
+                }
+            }
+            tx.commit()
+        })?;
+        match taken {
+            Some(username) => Err(Error::Config(format!("user {username:?} already exists"))),
+            None => Ok(()),
+        }
+    }
+
+    fn replace_user(&self, username: &str, entry: &VerifierEntry) -> Result<(), Error> {
+        entry.validate()?;
+        let bits = entry.group.bits() as i32;
+        let changed = self.inner.pool.run("changing a user", |conn| {
+            conn.client.execute(
+                "UPDATE tlslite_users SET bits = $2, salt = $3, verifier = $4 WHERE username = $1",
+                &[&username, &bits, &entry.salt, &entry.verifier],
+            )
+        })?;
+        match changed {
+            1 => Ok(()),
+            _ => Err(Error::Config(format!("no user {username:?}"))),
+        }
+    }
+
+    fn remove_user(&self, username: &str) -> Result<(), Error> {
+        let removed = self.inner.pool.run("removing a user", |conn| {
+            conn.client.execute(
+                "DELETE FROM tlslite_users WHERE username = $1",
+                &[&username],
+            )
+        })?;
+        match removed {
+            1 => Ok(()),
+            _ => Err(Error::Config(format!("no user {username:?}"))),
+        }
+    }
+
+    fn users(&self) -> Result<Vec<(String, u32)>, Error> {
+        let rows = self.inner.pool.run("listing users", |conn| {
+            conn.client.query(
+                "SELECT username, bits FROM tlslite_users ORDER BY username COLLATE \"C\"",
+                &[],
+            )
+        })?;
+        Ok(rows
+            .iter()
+            .map(|row| (row.get(0), row.get::<_, i32>(1) as u32))
+            .collect())
+    }
+
+    fn user_entries(&self) -> Result<Vec<(String, VerifierEntry)>, Error> {
+        let rows = self.inner.pool.run("reading users", |conn| {
+            conn.client.query(
+                "SELECT username, bits, salt, verifier FROM tlslite_users \
+                 ORDER BY username COLLATE \"C\"",
+                &[],
+            )
+        })?;
+        rows.iter()
+            .map(|row| {
+                let username: String = row.get(0);
+                let entry = Self::entry_from(&username, row.get(1), row.get(2), row.get(3))?;
+                Ok((username, entry))
+            })
+            .collect()
+    }
+
+    fn default_bits(&self) -> u32 {
+        self.inner.default_bits
+    }
+}
+
+impl SharedResumption for PostgresVerifierDb {
+    fn ticket_keys(&self) -> Arc<TicketKeyRing> {
+        self.watch();
+        self.inner.keys.clone()
+    }
+
+    fn save_session(&self, id: &[u8], sealed: &[u8], lifetime: Duration) -> Result<(), Error> {
+        let secs = lifetime.as_secs_f64();
+        self.inner.pool.run("saving a session", |conn| {
+            let statement = conn.statement(schema::SAVE_SESSION)?;
+            conn.client.execute(&statement, &[&id, &sealed, &secs])
+        })?;
+        Ok(())
+    }
+
+    fn load_session(&self, id: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+        let row = self.inner.pool.run("loading a session", |conn| {
+            let statement = conn.statement(schema::LOAD_SESSION)?;
+            conn.client.query_opt(&statement, &[&id])
+        })?;
+        Ok(row.map(|row| row.get(0)))
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}

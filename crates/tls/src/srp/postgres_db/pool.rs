@@ -1,0 +1,107 @@
+//! A small pool of blocking PostgreSQL connections, each with its prepared statements.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use postgres::{Client, NoTls, Statement};
+
+use crate::Error;
+
+/// Idle connections kept for reuse; more may be open while busy.
+const MAX_IDLE: usize = 16;
+
+/// A connection and the statements prepared on it.
+pub(super) struct Conn {
+    pub(super) client: Client,
+    statements: HashMap<&'static str, Statement>,
+}
+
+impl Conn {
+    /// `sql` prepared once per connection: one round trip per query afterwards, not two.
+    pub(super) fn statement(&mut self, sql: &'static str) -> Result<Statement, postgres::Error> {
+        if let Some(statement) = self.statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client.prepare(sql)?;
+        self.statements.insert(sql, statement.clone());
+        Ok(statement)
+    }
+}
+
+pub(super) struct Pool {
+    pub(super) config: postgres::Config,
+    /// `host:port/database`, for messages (never the password).
+    pub(super) target: String,
+    idle: Mutex<Vec<Conn>>,
+}
+
+impl Pool {
+    pub(super) fn new(config: postgres::Config, target: String) -> Self {
+        Self {
+            config,
+            target,
+            idle: Mutex::default(),
+        }
+    }
+
+    pub(super) fn connect(&self) -> Result<Conn, Error> {
+        let client = self
+            .config
+            .connect(NoTls)
+            .map_err(|e| self.error("connecting", &e))?;
+        Ok(Conn {
+            client,
+            statements: HashMap::new(),
+        })
+    }
+
+    /// Runs `work` on a pooled connection. A pooled connection found closed (the server
+    /// restarted since) is replaced once by a fresh one.
+    pub(super) fn run<T>(
+        &self,
+        what: &str,
+        mut work: impl FnMut(&mut Conn) -> Result<T, postgres::Error>,
+    ) -> Result<T, Error> {
+        let pooled = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let (mut conn, from_pool) = match pooled {
+            Some(conn) => (conn, true),
+            None => (self.connect()?, false),
+        };
+        let mut result = work(&mut conn);
+        if result.is_err() && from_pool && conn.client.is_closed() {
+            conn = self.connect()?;
+            result = work(&mut conn);
+        }
+        if !conn.client.is_closed() {
+            let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+            if idle.len() < MAX_IDLE {
+                idle.push(conn);
+            }
+        }
+        result.map_err(|e| self.error(what, &e))
+    }
+
+    /// Drops every idle connection (after an outage they are all dead).
+    pub(super) fn clear(&self) {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    /// A clear error naming the database and what failed.
+    pub(super) fn error(&self, what: &str, e: &postgres::Error) -> Error {
+        use postgres::error::SqlState;
+        let detail = match e.as_db_error() {
+            Some(db) if *db.code() == SqlState::INVALID_PASSWORD => {
+                "the server refused the user name or password".to_owned()
+            }
+            Some(db) => db.message().to_owned(),
+            None => match std::error::Error::source(e) {
+                Some(source) => format!("{e}: {source}"),
+                None => e.to_string(),
+            },
+        };
+        Error::Config(format!(
+            "verifier database {}: {what}: {detail}",
+            self.target
+        ))
+    }
+}

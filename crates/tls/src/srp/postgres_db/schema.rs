@@ -1,0 +1,58 @@
+//! The tables, created and versioned by `tlsdb create`. Every table and function is prefixed
+//! `tlslite_`, so the database can be shared with an application's own tables.
+
+/// The schema version this code reads and writes.
+pub(super) const FORMAT: i64 = 1;
+
+/// Default rotation period of the ticket keys (6 hours): a ticket lives 6 to 12 hours.
+pub(super) const DEFAULT_TICKET_KEY_PERIOD: u64 = 6 * 3600;
+
+/// Created in one transaction: a database has all of it or none.
+pub(super) const CREATE: &str = "
+CREATE TABLE tlslite_meta (key text PRIMARY KEY, value text NOT NULL);
+CREATE TABLE tlslite_users (
+    username text PRIMARY KEY,
+    bits integer NOT NULL,
+    salt bytea NOT NULL,
+    verifier bytea NOT NULL
+);
+CREATE TABLE tlslite_ticket_keys (period bigint PRIMARY KEY, key bytea NOT NULL);
+CREATE TABLE tlslite_srp_sessions (
+    id bytea PRIMARY KEY,
+    sealed bytea NOT NULL,
+    expires timestamptz NOT NULL
+);
+-- Every change to a user tells the servers LISTENing (an empty name: everyone changed), so
+-- even a change made with plain SQL reaches their caches.
+CREATE FUNCTION tlslite_users_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        PERFORM pg_notify('tlslite_users', '');
+        RETURN NULL;
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        PERFORM pg_notify('tlslite_users', OLD.username);
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        PERFORM pg_notify('tlslite_users', NEW.username);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER tlslite_users_changed AFTER INSERT OR UPDATE OR DELETE ON tlslite_users
+    FOR EACH ROW EXECUTE FUNCTION tlslite_users_changed();
+CREATE TRIGGER tlslite_users_truncated AFTER TRUNCATE ON tlslite_users
+    FOR EACH STATEMENT EXECUTE FUNCTION tlslite_users_changed();
+";
+
+/// The channel the trigger notifies.
+pub(super) const CHANNEL: &str = "tlslite_users";
+
+pub(super) const LOOKUP: &str =
+    "SELECT bits, salt, verifier FROM tlslite_users WHERE username = $1";
+pub(super) const INSERT_USER: &str =
+    "INSERT INTO tlslite_users VALUES ($1, $2, $3, $4) ON CONFLICT (username) DO NOTHING";
+pub(super) const SAVE_SESSION: &str = "INSERT INTO tlslite_srp_sessions \
+     VALUES ($1, $2, now() + make_interval(secs => $3)) \
+     ON CONFLICT (id) DO UPDATE SET sealed = EXCLUDED.sealed, expires = EXCLUDED.expires";
+pub(super) const LOAD_SESSION: &str =
+    "SELECT sealed FROM tlslite_srp_sessions WHERE id = $1 AND expires > now()";

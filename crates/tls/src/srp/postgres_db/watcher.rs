@@ -1,0 +1,79 @@
+//! The thread that keeps a server's view of the database current: it LISTENs for user changes
+//! (dropping cached entries as they come), and keeps the ticket keys rotated and loaded.
+
+use std::sync::Weak;
+use std::time::{Duration, SystemTime};
+
+use postgres::fallible_iterator::FallibleIterator;
+
+use super::schema::CHANNEL;
+use super::{Inner, Maintenance};
+
+/// How long one wait for notices lasts (also how soon a lost connection is retried).
+const WAIT: Duration = Duration::from_millis(250);
+
+pub(super) fn spawn(inner: Weak<Inner>) {
+    let spawned = std::thread::Builder::new()
+        .name("tlslite-db-watch".into())
+        .spawn(move || watch(&inner));
+    if let Err(e) = spawned {
+        // Without the watcher nothing is cached and no key rotates: say it loudly.
+        log::error!("verifier database watcher did not start: {e}");
+    }
+}
+
+fn watch(inner: &Weak<Inner>) {
+    let mut maintenance = Maintenance::default();
+    let mut said_down = false;
+    loop {
+        let Some(db) = inner.upgrade() else { return };
+        let listener = db.pool.connect().and_then(|mut conn| {
+            conn.client
+                .batch_execute(&format!("LISTEN {CHANNEL}"))
+                .map_err(|e| db.pool.error("listening for changes", &e))?;
+            Ok(conn)
+        });
+        let mut conn = match listener {
+            Ok(conn) => conn,
+            Err(e) => {
+                db.cache.set_listening(false);
+                if !said_down {
+                    log::warn!("{e}; retrying");
+                    said_down = true;
+                }
+                drop(db);
+                std::thread::sleep(WAIT);
+                continue;
+            }
+        };
+        if said_down {
+            log::info!("verifier database {} is back", db.pool.target);
+            said_down = false;
+            db.pool.clear();
+        }
+        db.cache.set_listening(true);
+        drop(db);
+        loop {
+            let Some(db) = inner.upgrade() else { return };
+            if let Err(e) = maintenance.run_if_due(&db, &mut conn, SystemTime::now()) {
+                log::warn!("{e}");
+            }
+            let broken = {
+                let mut notices = conn.client.notifications();
+                let mut iter = notices.timeout_iter(WAIT);
+                loop {
+                    match iter.next() {
+                        Ok(Some(notice)) => db.cache.changed(notice.payload()),
+                        Ok(None) => break false,
+                        Err(_) => break true,
+                    }
+                }
+            };
+            if broken || conn.client.is_closed() {
+                db.cache.set_listening(false);
+                db.pool.clear();
+                break;
+            }
+        }
+    }
+}

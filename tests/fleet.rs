@@ -1,0 +1,417 @@
+//! A fleet: several `tls server` processes on one PostgreSQL database share their users, their
+//! ticket keys and their SRP sessions, and ride out the database's outages.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tls::{ClientConfig, Error, ServerAuth, Session};
+use tls_testkit::{
+    connect, gnutls_serv, rsa_identity, run, srp_client_hello, srp_first_flight, srptool_passwd,
+    succeeded, PeerProcess, Postgres,
+};
+
+const TLSDB: &str = env!("CARGO_BIN_EXE_tlsdb");
+const TLS: &str = env!("CARGO_BIN_EXE_tls");
+
+fn tlsdb(args: &[&str]) -> std::process::Output {
+    run(Command::new(TLSDB).args(args), b"")
+}
+
+/// What a test needs: the database, a certificate and a folder to serve.
+struct Fleet {
+    pg: Postgres,
+    dir: tempfile::TempDir,
+    cert: std::path::PathBuf,
+    key: std::path::PathBuf,
+    pin: tls::Fingerprint,
+}
+
+impl Fleet {
+    /// `None` when PostgreSQL or OpenSSL is missing (skipped loudly by the testkit).
+    fn new() -> Option<Self> {
+        let pg = Postgres::start()?;
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key, pin) = rsa_identity(dir.path())?;
+        std::fs::create_dir(dir.path().join("www")).unwrap();
+        std::fs::write(dir.path().join("www/note.txt"), "served by the fleet\n").unwrap();
+        succeeded(&tlsdb(&["create", &pg.url()]));
+        Some(Self {
+            pg,
+            dir,
+            cert,
+            key,
+            pin,
+        })
+    }
+
+    /// A `tls server` on the shared database (one port: SRP, SRP-RSA and X.509).
+    fn server(&self) -> (PeerProcess, u16) {
+        let mut process = PeerProcess::spawn(
+            Command::new(TLS)
+                .args(["server", "-v", &self.pg.url(), "-c"])
+                .arg(&self.cert)
+                .arg("-k")
+                .arg(&self.key)
+                .arg("-d")
+                .arg(self.dir.path().join("www"))
+                .arg("127.0.0.1:0")
+                .env("TLS_LOG", "warn")
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped()),
+        );
+        let mut lines = BufReader::new(process.0.stdout.take().unwrap()).lines();
+        let mut seen = Vec::new();
+        let port = loop {
+            let line = lines.next().expect("server exited").unwrap();
+            // `Serving DIR on https://127.0.0.1:PORT/`
+            if let Some((_, url)) = line.split_once(" on https://") {
+                break url.split([':', '/']).nth(1).unwrap().parse().unwrap();
+            }
+            seen.push(line);
+        };
+        assert!(
+            seen.iter()
+                .any(|l| l.contains("Sharing users, tickets and sessions")),
+            "{seen:?}"
+        );
+        std::thread::spawn(move || lines.for_each(drop));
+        (process, port)
+    }
+
+    fn x509_client(&self) -> ClientConfig {
+        ClientConfig::builder()
+            .server_auth(ServerAuth::Fingerprint(self.pin.clone()))
+            .build()
+            .unwrap()
+    }
+}
+
+fn srp_client(user: &str, password: &str) -> ClientConfig {
+    ClientConfig::builder().srp(user, password).build().unwrap()
+}
+
+/// GETs the note from the server at `port`: the session, once the whole answer is read (so a
+/// TLS 1.3 ticket sent after the handshake has arrived).
+fn get(config: &ClientConfig, port: u16) -> Result<Session, Error> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut tls = config.connect("localhost", connect(addr))?;
+    write!(
+        tls,
+        "GET /note.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )?;
+    tls.flush()?;
+    let mut response = Vec::new();
+    tls.read_to_end(&mut response)?;
+    let text = String::from_utf8_lossy(&response);
+    assert!(text.ends_with("served by the fleet\n"), "{text}");
+    Ok(tls.session().clone())
+}
+
+/// Polls `check` until it holds; panics if it does not within `limit`. Returns how long it took.
+fn within(limit: Duration, what: &str, mut check: impl FnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    loop {
+        if check() {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The salt a server shows `username` in its ServerKeyExchange.
+fn salt_for(port: u16, username: &str) -> Vec<u8> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    srp_first_flight(addr, &srp_client_hello(username))
+        .unwrap()
+        .0
+        .salt
+}
+
+#[test]
+fn two_servers_share_users_sessions_and_unknown_salts() {
+    let Some(fleet) = Fleet::new() else { return };
+    let url = fleet.pg.url();
+    let (_a, a) = fleet.server();
+    let (_b, b) = fleet.server();
+
+    // Nobody knows alice yet (both servers remember that), then she is added once.
+    for port in [a, b] {
+        let e = get(&srp_client("alice", "first"), port).unwrap_err();
+        assert!(e.alert().is_some(), "{e:?}");
+    }
+    succeeded(&tlsdb(&["add", &url, "alice", "first"]));
+    for port in [a, b] {
+        within(Duration::from_secs(1), "alice served", || {
+            get(&srp_client("alice", "first"), port).is_ok()
+        });
+    }
+
+    // A session made on one server resumes on the other, for SRP (the shared session table)
+    // and for X.509 over TLS 1.3 and TLS 1.2 (tickets under the shared keys).
+    let srp = srp_client("alice", "first");
+    assert!(!get(&srp, a).unwrap().resumed());
+    assert!(
+        get(&srp, b).unwrap().resumed(),
+        "SRP session from A resumed on B"
+    );
+    for max in [tls::ProtocolVersion::Tls13, tls::ProtocolVersion::Tls12] {
+        let x509 = ClientConfig::builder()
+            .server_auth(ServerAuth::Fingerprint(fleet.pin.clone()))
+            .settings(tls::HandshakeSettings {
+                max_version: max,
+                ..Default::default()
+            })
+            .build()
+            .unwrap();
+        assert!(!get(&x509, b).unwrap().resumed());
+        assert!(
+            get(&x509, a).unwrap().resumed(),
+            "{max:?} ticket from B resumed on A"
+        );
+    }
+    // The command line says so too.
+    let out = succeeded(&run(
+        Command::new(TLS)
+            .args(["client", "-u", "alice", "-p", "first", "--resume-at"])
+            .arg(format!("127.0.0.1:{b}"))
+            .arg(format!("localhost:{a}")),
+        b"",
+    ));
+    let (first, second) = out.split_once("\n\n").unwrap();
+    assert!(first.contains("Resumed: no"), "{out}");
+    assert!(second.contains("Resumed: yes"), "{out}");
+
+    // The same unknown name gets byte-identical salts from both (and a different name
+    // another salt): nothing tells an unknown user from a known one across the fleet.
+    let mallory = salt_for(a, "mallory");
+    assert_eq!(mallory, salt_for(b, "mallory"));
+    assert_eq!(mallory, salt_for(a, "mallory"));
+    assert_ne!(mallory, salt_for(b, "mallory2"));
+    assert_eq!(mallory.len(), salt_for(a, "alice").len());
+
+    // A password change: the old password is refused by both within a second, the new one
+    // served, and a session made with the old entry no longer resumes anywhere.
+    let before = srp_client("alice", "first");
+    get(&before, a).unwrap();
+    succeeded(&tlsdb(&["passwd", &url, "alice", "second"]));
+    let changed = Instant::now();
+    for port in [a, b] {
+        within(Duration::from_secs(1), "old password refused", || {
+            get(&srp_client("alice", "first"), port).is_err()
+        });
+    }
+    assert!(
+        changed.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        changed.elapsed()
+    );
+    for port in [a, b] {
+        get(&srp_client("alice", "second"), port).unwrap();
+        assert!(
+            get(&before, port).is_err(),
+            "a session of the old password resumed"
+        );
+    }
+
+    // A deleted user's sessions do not resume either.
+    let after = srp_client("alice", "second");
+    get(&after, b).unwrap();
+    succeeded(&tlsdb(&["del", &url, "alice"]));
+    for port in [a, b] {
+        within(Duration::from_secs(1), "deleted user refused", || {
+            get(&after, port).is_err()
+        });
+    }
+}
+
+#[test]
+fn a_database_outage_fails_handshakes_fast_and_the_servers_recover() {
+    let Some(fleet) = Fleet::new() else { return };
+    let url = fleet.pg.url();
+    for user in ["alice", "bob"] {
+        succeeded(&tlsdb(&["add", &url, user, "pw"]));
+    }
+    let (mut a_process, a) = fleet.server();
+    let (mut b_process, b) = fleet.server();
+    get(&srp_client("alice", "pw"), a).unwrap();
+
+    // A stream of handshakes to both servers while the database goes away and comes back.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stream = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut outcomes = Vec::new();
+            let config = ClientConfig::builder()
+                .srp("bob", "pw")
+                .no_resumption()
+                .build()
+                .unwrap();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for port in [a, b] {
+                    let started = Instant::now();
+                    let result = get(&config, port).map(|_| ());
+                    outcomes.push((Instant::now(), started.elapsed(), result));
+                }
+            }
+            outcomes
+        })
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    fleet.pg.stop();
+    let stopped = Instant::now();
+    std::thread::sleep(Duration::from_secs(2));
+    // X.509 clients do not need the database: the ticket keys are in memory.
+    get(&fleet.x509_client(), a).unwrap();
+    let restarting = Instant::now();
+    fleet.pg.restart();
+    // The servers find the database again by themselves.
+    for port in [a, b] {
+        within(
+            Duration::from_secs(10),
+            "SRP back after the restart",
+            || get(&srp_client("alice", "pw"), port).is_ok(),
+        );
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let outcomes = stream.join().unwrap();
+
+    let during: Vec<_> = outcomes
+        .iter()
+        .filter(|(at, took, _)| {
+            *at - *took > stopped + Duration::from_millis(300) && *at < restarting
+        })
+        .collect();
+    assert!(
+        !during.is_empty(),
+        "no handshake while the database was down"
+    );
+    for (at, took, result) in &during {
+        let Err(e) = result else {
+            panic!(
+                "an SRP login succeeded without its database, {:?} after it stopped",
+                *at - stopped
+            )
+        };
+        assert_eq!(
+            e.alert(),
+            Some(tls::AlertDescription::InternalError),
+            "{e:?}: a database outage must not look like an unknown user or a wrong password"
+        );
+        assert!(*took < Duration::from_secs(3), "a handshake took {took:?}");
+    }
+    let last = outcomes.last().unwrap();
+    assert!(last.2.is_ok(), "after the restart: {:?}", last.2);
+    // Both servers stayed up, and nobody was lost.
+    for process in [&mut a_process, &mut b_process] {
+        assert!(process.0.try_wait().unwrap().is_none(), "a server exited");
+    }
+    assert_eq!(succeeded(&tlsdb(&["list", &url])), "alice 2048\nbob 2048\n");
+}
+
+#[test]
+fn tickets_of_retired_keys_get_a_full_handshake() {
+    let Some(fleet) = Fleet::new() else { return };
+    tls::srp::PostgresVerifierDb::open(&fleet.pg.url())
+        .unwrap()
+        .set_ticket_key_period(Duration::from_secs(1))
+        .unwrap();
+    let (_a, a) = fleet.server();
+    let (_b, b) = fleet.server();
+    let x509 = fleet.x509_client();
+    get(&x509, a).unwrap();
+    assert!(get(&x509, b).unwrap().resumed(), "within the key's life");
+    get(&x509, a).unwrap();
+    // Two periods later the key that sealed the ticket is retired.
+    std::thread::sleep(Duration::from_millis(3100));
+    let session = get(&x509, b).unwrap();
+    assert!(!session.resumed(), "a retired key's ticket resumed");
+}
+
+#[test]
+fn gnutls_password_files_round_trip_through_postgres() {
+    let Some(fleet) = Fleet::new() else { return };
+    let url = fleet.pg.url();
+    let dir = fleet.dir.path();
+    let Some((passwd, conf)) = srptool_passwd(dir, "gnu", "from srptool", 4) else {
+        return;
+    };
+    let path = |p: &Path| p.to_str().unwrap().to_owned();
+    assert_eq!(
+        succeeded(&tlsdb(&[
+            "import-gnutls",
+            &url,
+            &path(&passwd),
+            &path(&conf)
+        ])),
+        "imported 1 users\n"
+    );
+    succeeded(&tlsdb(&["add", &url, "ours", "pw", "2048"]));
+    // An import is all or nothing: the second time, `gnu` exists and nothing is added.
+    let again = tlsdb(&["import-gnutls", &url, &path(&passwd), &path(&conf)]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    assert_eq!(succeeded(&tlsdb(&["list", &url])), "gnu 3072\nours 2048\n");
+    let (out, out_conf) = (dir.join("out"), dir.join("out.conf"));
+    succeeded(&tlsdb(&[
+        "export-gnutls",
+        &url,
+        &path(&out),
+        &path(&out_conf),
+    ]));
+    let Some((_server, port)) = gnutls_serv(
+        &out,
+        &out_conf,
+        "NORMAL:-KX-ALL:+SRP:-VERS-TLS1.3",
+        &["--http"],
+    ) else {
+        return;
+    };
+    for (user, password) in [("gnu", "from srptool"), ("ours", "pw")] {
+        let config = srp_client(user, password);
+        let mut tls = config
+            .connect("localhost", connect(([127, 0, 0, 1], port).into()))
+            .unwrap_or_else(|e| panic!("{user}: {e}"));
+        assert_eq!(tls.session().srp_username(), Some(user));
+        tls.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+    }
+}
+
+#[test]
+fn bad_urls_newer_schemas_and_refused_passwords_are_clear_errors() {
+    let Some(fleet) = Fleet::new() else { return };
+    let url = fleet.pg.url();
+    let stderr = |args: &[&str]| {
+        let out = tlsdb(args);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    assert!(stderr(&["list", "postgres://u:p@[::1/db"]).contains("malformed PostgreSQL URL"));
+    let refused = url.replace("tlslite:tlslite@", "tlslite:wrong@");
+    let said = stderr(&["list", &refused]);
+    assert!(said.contains("refused the user name or password"), "{said}");
+    assert!(!said.contains("wrong"), "the password was echoed: {said}");
+    let empty = format!("postgres://postgres@127.0.0.1:{}/postgres", fleet.pg.port);
+    assert!(stderr(&["list", &empty]).contains("holds no verifier database"));
+    assert!(stderr(&["create", &url]).contains("already exists"));
+    let closed = format!(
+        "postgres://tlslite:tlslite@127.0.0.1:{}/tlslite",
+        tls_testkit::free_port()
+    );
+    assert!(stderr(&["list", &closed]).contains("connecting"));
+    fleet
+        .pg
+        .psql("UPDATE tlslite_meta SET value = '2' WHERE key = 'format'");
+    let said = stderr(&["list", &url]);
+    assert!(said.contains("schema version 2"), "{said}");
+    // The server refuses to start on it, with the same words.
+    let server = run(
+        Command::new(TLS).args(["server", "-v", &url, "127.0.0.1:0"]),
+        b"",
+    );
+    assert!(!server.status.success());
+    assert!(String::from_utf8_lossy(&server.stderr).contains("schema version 2"));
+}
