@@ -47,11 +47,14 @@ impl Fleet {
         })
     }
 
-    /// A `tls server` on the shared database (one port: SRP, SRP-RSA and X.509).
-    fn server(&self) -> (PeerProcess, u16) {
+    /// A `tls server` on the shared database (one port: SRP, SRP-RSA and X.509), with more
+    /// `args` (e.g. `--threaded`).
+    fn server(&self, args: &[&str]) -> (PeerProcess, u16) {
         let mut process = PeerProcess::spawn(
             Command::new(TLS)
-                .args(["server", "-v", &self.pg.url(), "-c"])
+                .arg("server")
+                .args(args)
+                .args(["-v", &self.pg.url(), "-c"])
                 .arg(&self.cert)
                 .arg("-k")
                 .arg(&self.key)
@@ -135,8 +138,9 @@ fn salt_for(port: u16, username: &str) -> Vec<u8> {
 fn two_servers_share_users_sessions_and_unknown_salts() {
     let Some(fleet) = Fleet::new() else { return };
     let url = fleet.pg.url();
-    let (_a, a) = fleet.server();
-    let (_b, b) = fleet.server();
+    // One event-driven server and one thread-per-connection server: both drivers share.
+    let (_a, a) = fleet.server(&[]);
+    let (_b, b) = fleet.server(&["--threaded"]);
 
     // Nobody knows alice yet (both servers remember that), then she is added once.
     for port in [a, b] {
@@ -228,6 +232,34 @@ fn two_servers_share_users_sessions_and_unknown_salts() {
     }
 }
 
+/// GnuTLS's client resumes on a fleet server with the server's RFC 5077 ticket, and without
+/// tickets (`%NO_TICKETS`) by session ID through the shared session table.
+#[test]
+fn gnutls_cli_resumes_with_tickets_and_with_session_ids() {
+    let Some(cli) = tls_testkit::peer("gnutls-cli") else {
+        return;
+    };
+    let Some(fleet) = Fleet::new() else { return };
+    succeeded(&tlsdb(&["add", &fleet.pg.url(), "alice", "pw"]));
+    let (_a, a) = fleet.server(&[]);
+    for priority in [
+        "NORMAL:-KX-ALL:+SRP:-VERS-TLS1.3",
+        "NORMAL:-KX-ALL:+SRP:-VERS-TLS1.3:%NO_TICKETS",
+    ] {
+        let out = succeeded(&run(
+            Command::new(&cli)
+                .args(["--port", &a.to_string(), "--srpusername", "alice"])
+                .args(["--srppasswd", "pw", "--priority", priority])
+                .args(["--insecure", "--resume", "localhost"]),
+            b"",
+        ));
+        assert!(
+            out.contains("This is a resumed session"),
+            "{priority}: {out}"
+        );
+    }
+}
+
 #[test]
 fn a_database_outage_fails_handshakes_fast_and_the_servers_recover() {
     let Some(fleet) = Fleet::new() else { return };
@@ -235,8 +267,8 @@ fn a_database_outage_fails_handshakes_fast_and_the_servers_recover() {
     for user in ["alice", "bob"] {
         succeeded(&tlsdb(&["add", &url, user, "pw"]));
     }
-    let (mut a_process, a) = fleet.server();
-    let (mut b_process, b) = fleet.server();
+    let (mut a_process, a) = fleet.server(&[]);
+    let (mut b_process, b) = fleet.server(&["--threaded"]);
     get(&srp_client("alice", "pw"), a).unwrap();
 
     // A stream of handshakes to both servers while the database goes away and comes back.
@@ -320,16 +352,21 @@ fn tickets_of_retired_keys_get_a_full_handshake() {
         .unwrap()
         .set_ticket_key_period(Duration::from_secs(1))
         .unwrap();
-    let (_a, a) = fleet.server();
-    let (_b, b) = fleet.server();
-    let x509 = fleet.x509_client();
-    get(&x509, a).unwrap();
-    assert!(get(&x509, b).unwrap().resumed(), "within the key's life");
-    get(&x509, a).unwrap();
-    // Two periods later the key that sealed the ticket is retired.
+    succeeded(&tlsdb(&["add", &fleet.pg.url(), "alice", "pw"]));
+    let (_a, a) = fleet.server(&[]);
+    let (_b, b) = fleet.server(&[]);
+    let clients = [fleet.x509_client(), srp_client("alice", "pw")];
+    for client in &clients {
+        get(client, a).unwrap();
+        assert!(get(client, b).unwrap().resumed(), "within the key's life");
+        get(client, a).unwrap();
+    }
+    // Two periods later the keys that sealed the tickets are retired.
     std::thread::sleep(Duration::from_millis(3100));
-    let session = get(&x509, b).unwrap();
-    assert!(!session.resumed(), "a retired key's ticket resumed");
+    for client in &clients {
+        let session = get(client, b).unwrap();
+        assert!(!session.resumed(), "a retired key's ticket resumed");
+    }
 }
 
 #[test]

@@ -167,6 +167,35 @@ fn our_client_against_gnutls_without_encrypt_then_mac_and_resuming() {
     assert!(!body.is_empty());
 }
 
+/// RFC 5077 with GnuTLS: a gnutls-serv that keeps no sessions (`--nodb`) can resume only
+/// through the ticket it gave our client, and does so time after time.
+#[test]
+fn our_client_resumes_with_nothing_but_a_gnutls_ticket() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((passwd, conf)) = srptool_passwd(dir.path(), USER, PASSWORD, 3) else {
+        return;
+    };
+    let Some((_server, port)) = gnutls_serv(&passwd, &conf, GNUTLS_SRP, &["--http", "--nodb"])
+    else {
+        return;
+    };
+    let config = srp_client(HandshakeSettings::default());
+    assert!(!get(&config, port, "/").unwrap().0.resumed());
+    for i in 0..3 {
+        let (session, body) = get(&config, port, "/").unwrap();
+        assert!(session.resumed(), "resumption {i} with the ticket");
+        assert!(!body.is_empty());
+    }
+    // Without resumption our client asks for no ticket: nothing to resume with.
+    let once = ClientConfig::builder()
+        .srp(USER, PASSWORD)
+        .no_resumption()
+        .build()
+        .unwrap();
+    get(&once, port, "/").unwrap();
+    assert!(!get(&once, port, "/").unwrap().0.resumed());
+}
+
 /// Our SRP server for `connections` connections: each reads a line (if any), echoes it, closes.
 fn our_server(connections: usize) -> (u16, thread::JoinHandle<Vec<Result<Session, Error>>>) {
     our_server_with(connections, HandshakeSettings::default())

@@ -237,6 +237,7 @@ impl ClientConfigBuilder {
             alpn: settings.alpn_protocols(),
             sni: settings.sni,
             sessions,
+            tickets: !self.no_resumption,
             cert_verifier,
             signature_algorithms: provider.signature_verification_algorithms,
         };

@@ -21,7 +21,9 @@ pub trait SharedResumption: Send + Sync {
     /// The ticket keys, kept current by the store.
     fn ticket_keys(&self) -> Arc<TicketKeyRing>;
 
-    /// Keeps an SRP session (already sealed: see [`TicketKeyRing::seal`]) under its ID.
+    /// Keeps an SRP session (already sealed: see [`TicketKeyRing::seal`]) under its ID, for
+    /// clients that resume by session ID rather than by ticket. A store may write it a moment
+    /// later: a handshake does not wait for it.
     fn save_session(&self, id: &[u8], sealed: &[u8], lifetime: Duration) -> Result<(), Error>;
 
     /// The sealed session saved under `id`, if it has not expired.

@@ -7,7 +7,7 @@ use zeroize::Zeroizing;
 
 use super::codec::{
     decode_certificate, decode_signature, handshake, ClientHello, Extension, Extensions,
-    KeyExchangeParams, ServerHello, EMPTY_RENEGOTIATION_INFO_SCSV, TLS12,
+    KeyExchangeParams, NewSessionTicket, ServerHello, EMPTY_RENEGOTIATION_INFO_SCSV, TLS12,
 };
 use super::conn::{fail, Core, Failure, Role};
 use super::negotiated::Negotiated;
@@ -33,6 +33,8 @@ pub(crate) struct SrpClientParams {
     pub(crate) sni: bool,
     /// Sessions by host and username.
     pub(crate) sessions: SessionMap,
+    /// Whether to ask for RFC 5077 tickets (when resumption is on).
+    pub(crate) tickets: bool,
     /// For the SRP-RSA suites: how to judge the server's certificate.
     pub(crate) cert_verifier: Option<Arc<dyn rustls::client::danger::ServerCertVerifier>>,
     /// Signature verification algorithms by TLS scheme.
@@ -67,6 +69,12 @@ pub(crate) struct ClientRole {
     state: State,
     keys: Negotiated,
     offered_session: Option<SavedSession>,
+    /// The session ID the ClientHello carried: the saved one, or with a ticket a fresh one
+    /// the server echoes to accept the ticket (RFC 5077 §3.4).
+    offered_id: Vec<u8>,
+    /// The server promised a NewSessionTicket; what it sent, once it has.
+    ticket_promised: bool,
+    new_ticket: Option<Vec<u8>>,
     server_params: Option<(KeyExchangeParams, &'static SrpGroup)>,
     peer_certificates: Vec<Vec<u8>>,
 }
@@ -92,6 +100,9 @@ impl ClientRole {
             keys,
             state: State::ServerHello,
             offered_session: None,
+            offered_id: Vec::new(),
+            ticket_promised: false,
+            new_ticket: None,
             server_params: None,
             peer_certificates: Vec::new(),
         }
@@ -129,6 +140,9 @@ impl ClientRole {
                     )
                 }
                 Extension::ServerName(None) if self.keys.server_name.is_some() => {}
+                Extension::SessionTicket(empty) if empty.is_empty() && self.params.tickets => {
+                    self.ticket_promised = true
+                }
                 Extension::Alpn(chosen) if !self.params.alpn.is_empty() => match &chosen[..] {
                     [one] if self.params.alpn.contains(one) => self.keys.alpn = Some(one.clone()),
                     _ => {
@@ -153,10 +167,11 @@ impl ClientRole {
         self.keys.server_random = hello.random;
         self.keys.suite = Some(suite);
         self.keys.session_id = hello.session_id.clone();
+        let offered_id = std::mem::take(&mut self.offered_id);
         if let Some(saved) = self
             .offered_session
             .take()
-            .filter(|s| !s.id.is_empty() && s.id == hello.session_id)
+            .filter(|_| !offered_id.is_empty() && offered_id == hello.session_id)
         {
             if saved.suite != suite.id || saved.ems != self.keys.ems {
                 return fail(
@@ -166,6 +181,8 @@ impl ClientRole {
             }
             self.keys.master = saved.master;
             self.keys.resumed = true;
+            // Resumed without a new ticket: the one that worked stays good.
+            self.new_ticket = Some(saved.ticket.clone());
             self.state = State::ChangeCipherSpec;
             return Ok(());
         }
@@ -346,9 +363,25 @@ impl ClientRole {
                 suite.id,
                 self.keys.ems,
                 self.params.username.clone(),
-            ),
+            )
+            .with_ticket(self.new_ticket.take().unwrap_or_default()),
         );
         self.state = State::Done;
+        Ok(())
+    }
+
+    /// RFC 5077 §3.3: the ticket the ServerHello promised, before the server's
+    /// ChangeCipherSpec (an empty one: the server keeps no ticket for us after all).
+    fn new_session_ticket(
+        &mut self,
+        core: &mut Core,
+        body: &[u8],
+        raw: &[u8],
+    ) -> Result<(), Failure> {
+        let message = NewSessionTicket::decode(body)?;
+        core.hash(raw);
+        self.new_ticket = Some(message.ticket);
+        self.ticket_promised = false;
         Ok(())
     }
 }
@@ -379,14 +412,23 @@ impl Role for ClientRole {
         if !self.params.alpn.is_empty() {
             extensions.push(Extension::Alpn(self.params.alpn.clone()));
         }
+        self.offered_id = match &self.offered_session {
+            Some(saved) if !saved.ticket.is_empty() => {
+                let mut fresh = vec![0u8; 32];
+                core.random(&mut fresh)?;
+                fresh
+            }
+            Some(saved) => saved.id.clone(),
+            None => Vec::new(),
+        };
+        if self.params.tickets {
+            let ticket = self.offered_session.as_ref().map(|s| s.ticket.clone());
+            extensions.push(Extension::SessionTicket(ticket.unwrap_or_default()));
+        }
         let hello = ClientHello {
             version: TLS12,
             random: self.keys.client_random,
-            session_id: self
-                .offered_session
-                .as_ref()
-                .map(|s| s.id.clone())
-                .unwrap_or_default(),
+            session_id: self.offered_id.clone(),
             suites,
             extensions,
         };
@@ -409,6 +451,9 @@ impl Role for ClientRole {
             }
             (State::HelloDone, handshake::SERVER_HELLO_DONE) => self.hello_done(core, body, raw),
             (State::Finished, handshake::FINISHED) => self.finished(core, body, raw),
+            (State::ChangeCipherSpec, handshake::NEW_SESSION_TICKET) if self.ticket_promised => {
+                self.new_session_ticket(core, body, raw)
+            }
             (_, handshake::HELLO_REQUEST) if self.state == State::Done => Ok(()),
             (state, kind) => fail(
                 AlertDescription::UnexpectedMessage,
@@ -422,6 +467,12 @@ impl Role for ClientRole {
             return fail(
                 AlertDescription::UnexpectedMessage,
                 "ChangeCipherSpec out of order",
+            );
+        }
+        if self.ticket_promised {
+            return fail(
+                AlertDescription::UnexpectedMessage,
+                "the server promised a session ticket and sent none",
             );
         }
         self.keys.peer_keys_on(core, true)?;

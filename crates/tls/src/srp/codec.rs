@@ -23,6 +23,7 @@ pub(crate) mod handshake {
     pub(crate) const HELLO_REQUEST: u8 = 0;
     pub(crate) const CLIENT_HELLO: u8 = 1;
     pub(crate) const SERVER_HELLO: u8 = 2;
+    pub(crate) const NEW_SESSION_TICKET: u8 = 4;
     pub(crate) const CERTIFICATE: u8 = 11;
     pub(crate) const SERVER_KEY_EXCHANGE: u8 = 12;
     pub(crate) const SERVER_HELLO_DONE: u8 = 14;
@@ -234,6 +235,35 @@ impl ServerHello {
     }
 }
 
+/// NewSessionTicket (RFC 5077 §3.3): how long the ticket may be kept, and the ticket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct NewSessionTicket {
+    pub(crate) lifetime_hint: u32,
+    pub(crate) ticket: Vec<u8>,
+}
+
+impl NewSessionTicket {
+    pub(crate) fn decode(body: &[u8]) -> Decoded<Self> {
+        let mut r = Reader::new(body);
+        let hint = r.take(4)?;
+        let lifetime_hint = u32::from_be_bytes([hint[0], hint[1], hint[2], hint[3]]);
+        let ticket = r.vec16()?.to_vec();
+        r.end()?;
+        Ok(Self {
+            lifetime_hint,
+            ticket,
+        })
+    }
+
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.raw(&self.lifetime_hint.to_be_bytes()).vec(2, |w| {
+            w.raw(&self.ticket);
+        });
+        w.bytes
+    }
+}
+
 /// ServerKeyExchange for the SRP suites: `N`, `g`, `s`, `B`, and for SRP-RSA a signature.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct KeyExchangeParams {
@@ -341,6 +371,22 @@ pub(crate) fn decode_alert(body: &[u8]) -> Decoded<(u8, AlertDescription)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn new_session_tickets_round_trip_and_refuse_junk() {
+        let message = NewSessionTicket {
+            lifetime_hint: 21_600,
+            ticket: vec![9; 200],
+        };
+        assert_eq!(
+            NewSessionTicket::decode(&message.encode()).unwrap(),
+            message
+        );
+        let bytes = message.encode();
+        assert!(NewSessionTicket::decode(&bytes[..bytes.len() - 1]).is_err());
+        assert!(NewSessionTicket::decode(&[bytes.as_slice(), &[0]].concat()).is_err());
+        assert!(NewSessionTicket::decode(&[0, 0, 1]).is_err());
+    }
 
     #[test]
     fn hellos_round_trip() {

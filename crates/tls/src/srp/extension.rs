@@ -11,6 +11,7 @@ pub(crate) mod kind {
     pub(crate) const ALPN: u16 = 16;
     pub(crate) const ENCRYPT_THEN_MAC: u16 = 22;
     pub(crate) const EXTENDED_MASTER_SECRET: u16 = 23;
+    pub(crate) const SESSION_TICKET: u16 = 35;
     pub(crate) const RENEGOTIATION_INFO: u16 = 0xff01;
 }
 
@@ -29,6 +30,9 @@ pub(crate) enum Extension {
     EncryptThenMac,
     /// RFC 7627.
     ExtendedMasterSecret,
+    /// RFC 5077: a client's ticket (empty: it would like one), or a server's empty promise to
+    /// send one.
+    SessionTicket(Vec<u8>),
     /// RFC 5746: the previous Finished messages; empty on a first handshake.
     RenegotiationInfo(Vec<u8>),
     /// Anything else, kept so that it can be refused by type.
@@ -45,6 +49,7 @@ impl Extension {
             Self::Alpn(_) => kind::ALPN,
             Self::EncryptThenMac => kind::ENCRYPT_THEN_MAC,
             Self::ExtendedMasterSecret => kind::EXTENDED_MASTER_SECRET,
+            Self::SessionTicket(_) => kind::SESSION_TICKET,
             Self::RenegotiationInfo(_) => kind::RENEGOTIATION_INFO,
             Self::Unknown(kind, _) => *kind,
         }
@@ -80,6 +85,8 @@ impl Extension {
             kind::ENCRYPT_THEN_MAC => Self::EncryptThenMac,
             kind::EXTENDED_MASTER_SECRET => Self::ExtendedMasterSecret,
             kind::RENEGOTIATION_INFO => Self::RenegotiationInfo(r.vec8()?.to_vec()),
+            // The body is the ticket itself, opaque, without a length of its own.
+            kind::SESSION_TICKET => return Ok(Self::SessionTicket(body.to_vec())),
             other => return Ok(Self::Unknown(other, body.to_vec())),
         };
         r.end()?;
@@ -122,7 +129,7 @@ impl Extension {
                     w.raw(finished);
                 });
             }
-            Self::Unknown(_, body) => {
+            Self::Unknown(_, body) | Self::SessionTicket(body) => {
                 w.raw(body);
             }
         }
@@ -242,6 +249,13 @@ impl Extensions {
         })
     }
 
+    pub(crate) fn session_ticket(&self) -> Option<&[u8]> {
+        self.find(|e| match e {
+            Extension::SessionTicket(ticket) => Some(ticket.as_slice()),
+            _ => None,
+        })
+    }
+
     pub(crate) fn has(&self, wanted: &Extension) -> bool {
         self.0.contains(wanted)
     }
@@ -267,8 +281,16 @@ mod tests {
             Extension::EncryptThenMac,
             Extension::ExtendedMasterSecret,
             Extension::RenegotiationInfo(vec![]),
+            Extension::SessionTicket(vec![]),
             Extension::Unknown(0x1234, vec![1, 2, 3]),
         ]);
+        let ticket = Extensions(vec![Extension::SessionTicket(vec![7; 300])]);
+        let mut w = Writer::default();
+        ticket.write(&mut w);
+        assert_eq!(
+            Extensions::read(&mut Reader::new(&w.bytes)).unwrap(),
+            ticket
+        );
         let mut w = Writer::default();
         all.write(&mut w);
         assert_eq!(Extensions::read(&mut Reader::new(&w.bytes)).unwrap(), all);

@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 use super::client::MTE_REFUSED;
 use super::codec::{
     decode_client_key_exchange, encode_certificate, handshake, ClientHello, Extension, Extensions,
-    KeyExchangeParams, ServerHello, EMPTY_RENEGOTIATION_INFO_SCSV, TLS12,
+    KeyExchangeParams, NewSessionTicket, ServerHello, EMPTY_RENEGOTIATION_INFO_SCSV, TLS12,
 };
 use super::conn::{fail, Core, Failure, Role};
 use super::negotiated::Negotiated;
@@ -64,6 +64,9 @@ pub(crate) struct ServerRole {
     exchange: Option<(VerifierEntry, Zeroizing<[u8; 32]>, Vec<u8>)>,
     /// What the session's user's entry looked like, so a later change ends resumption.
     verifier_digest: [u8; 32],
+    /// Whether this full handshake ends with a NewSessionTicket (the client asked for tickets
+    /// and the server issues them).
+    issue_ticket: bool,
 }
 
 impl ServerRole {
@@ -75,6 +78,7 @@ impl ServerRole {
             username: None,
             exchange: None,
             verifier_digest: [0; 32],
+            issue_ticket: false,
         }
     }
 
@@ -223,9 +227,19 @@ impl ServerRole {
         if let Some(protocol) = &self.keys.alpn {
             extensions.push(Extension::Alpn(vec![protocol.clone()]));
         }
-        let resumable = (!hello.session_id.is_empty())
-            .then(|| self.params.sessions.get(&hello.session_id))
-            .flatten()
+        // A ticket first (RFC 5077 §3.4: it comes with a session ID we echo to accept it),
+        // then the session ID.
+        let offered_ticket = hello.extensions.session_ticket();
+        let from_ticket = offered_ticket
+            .filter(|ticket| !ticket.is_empty())
+            .and_then(|ticket| self.params.sessions.open_ticket(&hello.session_id, ticket))
+            .filter(|_| !hello.session_id.is_empty());
+        let resumable = from_ticket
+            .or_else(|| {
+                (!hello.session_id.is_empty())
+                    .then(|| self.params.sessions.get(&hello.session_id))
+                    .flatten()
+            })
             .filter(|s| s.username == username && s.suite == suite.id && s.ems == self.keys.ems)
             .filter(|s| self.still_valid(s));
         self.username = Some(username.clone());
@@ -266,6 +280,10 @@ impl ServerRole {
         // RFC 6066 §3: the name was used; a resumed session must not say so again.
         if self.keys.server_name.is_some() {
             extensions.push(Extension::ServerName(None));
+        }
+        self.issue_ticket = offered_ticket.is_some() && self.params.sessions.issues_tickets();
+        if self.issue_ticket {
+            extensions.push(Extension::SessionTicket(Vec::new()));
         }
         let server_hello = ServerHello {
             version: TLS12,
@@ -379,19 +397,30 @@ impl ServerRole {
     fn finished(&mut self, core: &mut Core, body: &[u8], raw: &[u8]) -> Result<(), Failure> {
         self.keys.check_finished(core, false, body, raw)?;
         if !self.keys.resumed {
-            self.send_finished(core)?;
             let suite = self.keys.suite()?;
             let username = self.username.clone().unwrap_or_default();
-            self.params.sessions.put(
-                SavedSession::new(
-                    self.keys.session_id.clone(),
-                    self.keys.master,
-                    suite.id,
-                    self.keys.ems,
-                    username,
-                )
-                .with_verifier_digest(self.verifier_digest),
-            );
+            let session = SavedSession::new(
+                self.keys.session_id.clone(),
+                self.keys.master,
+                suite.id,
+                self.keys.ems,
+                username,
+            )
+            .with_verifier_digest(self.verifier_digest);
+            if self.issue_ticket {
+                // Promised in the ServerHello; an empty ticket when no key is at hand.
+                let ticket = NewSessionTicket {
+                    lifetime_hint: self.params.sessions.ticket_lifetime(),
+                    ticket: self
+                        .params
+                        .sessions
+                        .seal_ticket(&session)
+                        .unwrap_or_default(),
+                };
+                core.send_handshake(handshake::NEW_SESSION_TICKET, &ticket.encode());
+            }
+            self.send_finished(core)?;
+            self.params.sessions.put(session, !self.issue_ticket);
         }
         self.state = State::Done;
         Ok(())

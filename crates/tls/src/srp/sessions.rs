@@ -20,6 +20,8 @@ pub(crate) struct SavedSession {
     /// Server side: the user's verifier entry when the session was made
     /// ([`VerifierEntry::digest`](super::VerifierEntry)); all zeros on the client.
     pub(crate) verifier_digest: [u8; 32],
+    /// Client side: the server's RFC 5077 ticket for this session (empty: none).
+    pub(crate) ticket: Vec<u8>,
     saved: Instant,
 }
 
@@ -44,6 +46,7 @@ impl SavedSession {
             ems,
             username,
             verifier_digest: [0; 32],
+            ticket: Vec::new(),
             saved: Instant::now(),
         }
     }
@@ -51,6 +54,12 @@ impl SavedSession {
     /// Ties the session to the user's entry as it is now.
     pub(crate) fn with_verifier_digest(mut self, digest: [u8; 32]) -> Self {
         self.verifier_digest = digest;
+        self
+    }
+
+    /// Keeps the server's ticket with the session (client side).
+    pub(crate) fn with_ticket(mut self, ticket: Vec<u8>) -> Self {
+        self.ticket = ticket;
         self
     }
 
@@ -93,8 +102,10 @@ pub(crate) struct ServerSessions {
 }
 
 impl ServerSessions {
-    pub(crate) fn put(&self, session: SavedSession) {
-        if let Some(shared) = &self.shared {
+    /// Keeps a session in this server's map and, with `share`, in the fleet's store (a client
+    /// holding a ticket needs no shared copy: any server of the fleet opens its ticket).
+    pub(crate) fn put(&self, session: SavedSession, share: bool) {
+        if let Some(shared) = self.shared.as_ref().filter(|_| share) {
             let sealed = shared.ticket_keys().seal(&session.encode());
             let saved = sealed
                 .ok_or_else(|| crate::Error::config("no current ticket key"))
@@ -104,6 +115,30 @@ impl ServerSessions {
             }
         }
         self.local.put(session.id.clone(), session);
+    }
+
+    /// Whether this server issues RFC 5077 tickets: a fleet's servers do, under its keys.
+    pub(crate) fn issues_tickets(&self) -> bool {
+        self.shared.is_some()
+    }
+
+    /// How long a client may keep a ticket (RFC 5077's hint, seconds): one key period.
+    pub(crate) fn ticket_lifetime(&self) -> u32 {
+        self.shared.as_ref().map_or(0, |shared| {
+            u32::try_from(shared.ticket_keys().period().as_secs()).unwrap_or(u32::MAX)
+        })
+    }
+
+    /// The session as a ticket sealed under the fleet's current key (`None`: no key yet).
+    pub(crate) fn seal_ticket(&self, session: &SavedSession) -> Option<Vec<u8>> {
+        self.shared.as_ref()?.ticket_keys().seal(&session.encode())
+    }
+
+    /// The session in a client's ticket, if a key of the fleet opens it; `id` is the session
+    /// ID the client sent with it (echoed when the server resumes).
+    pub(crate) fn open_ticket(&self, id: &[u8], ticket: &[u8]) -> Option<SavedSession> {
+        let plain = zeroize::Zeroizing::new(self.shared.as_ref()?.ticket_keys().open(ticket)?);
+        SavedSession::decode(id, &plain)
     }
 
     /// The session saved under `id`: this server's own first, then the fleet's. A store that

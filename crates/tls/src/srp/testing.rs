@@ -45,6 +45,7 @@ pub(crate) fn client(min_bits: u32) -> SrpConnection<ClientRole> {
         alpn: Vec::new(),
         sni: true,
         sessions: SessionMap::new(8, Duration::from_secs(60)),
+        tickets: true,
         cert_verifier: None,
         signature_algorithms: rustls::crypto::ring::default_provider()
             .signature_verification_algorithms,

@@ -3,6 +3,7 @@
 mod cache;
 mod pool;
 mod schema;
+mod session_writer;
 mod watcher;
 
 use std::sync::{Arc, Once};
@@ -16,6 +17,7 @@ use crate::Error;
 use cache::VerifierCache;
 use pool::{Conn, Pool};
 use schema::FORMAT;
+use session_writer::SessionQueue;
 
 /// An SRP verifier database in PostgreSQL, for a fleet of servers behind one name.
 ///
@@ -50,6 +52,8 @@ struct Inner {
     simulation_secret: [u8; 32],
     default_bits: u32,
     watcher: Once,
+    sessions: SessionQueue,
+    session_writer: Once,
 }
 
 impl std::fmt::Debug for PostgresVerifierDb {
@@ -189,6 +193,8 @@ impl PostgresVerifierDb {
                 simulation_secret,
                 default_bits,
                 watcher: Once::new(),
+                sessions: SessionQueue::default(),
+                session_writer: Once::new(),
             }),
         })
     }
@@ -220,7 +226,13 @@ impl PostgresVerifierDb {
             if let Err(e) = loaded {
                 log::warn!("{e}");
             }
-            watcher::spawn(Arc::downgrade(&self.inner));
+            // Without the watcher nothing is cached and no key rotates: logged as an error.
+            spawn_worker(
+                "tlslite-db-watch",
+                "verifier database watcher",
+                &self.inner,
+                watcher::watch,
+            );
         });
     }
 
@@ -240,6 +252,18 @@ impl PostgresVerifierDb {
             })?;
         VerifierEntry::new(group, salt, verifier)
             .map_err(|e| Error::Config(format!("user {username:?}: {e}")))
+    }
+}
+
+/// Starts one of the store's background threads, which hold only a weak handle (they end
+/// once the store is dropped); `what` names it in the error log if it cannot start.
+fn spawn_worker(name: &str, what: &str, inner: &Arc<Inner>, work: fn(&std::sync::Weak<Inner>)) {
+    let inner = Arc::downgrade(inner);
+    let spawned = std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || work(&inner));
+    if let Err(e) = spawned {
+        log::error!("{what} did not start: {e}");
     }
 }
 
@@ -437,13 +461,21 @@ impl SharedResumption for PostgresVerifierDb {
         self.inner.keys.clone()
     }
 
+    /// Queues the session for a writer thread that stores many per transaction: the
+    /// handshake does not wait, and another server may not find it for a few milliseconds.
     fn save_session(&self, id: &[u8], sealed: &[u8], lifetime: Duration) -> Result<(), Error> {
-        let secs = lifetime.as_secs_f64();
-        self.inner.pool.run("saving a session", |conn| {
-            let statement = conn.statement(schema::SAVE_SESSION)?;
-            conn.client.execute(&statement, &[&id, &sealed, &secs])
-        })?;
-        Ok(())
+        self.inner.session_writer.call_once(|| {
+            spawn_worker(
+                "tlslite-db-sessions",
+                "SRP session writer",
+                &self.inner,
+                session_writer::write,
+            )
+        });
+        match self.inner.sessions.push(id, sealed, lifetime) {
+            true => Ok(()),
+            false => Err(Error::config("too many SRP sessions waiting to be shared")),
+        }
     }
 
     fn load_session(&self, id: &[u8]) -> Result<Option<Vec<u8>>, Error> {
@@ -464,4 +496,49 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
         .step_by(2)
         .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::srp::sessions::{SavedSession, ServerSessions, SessionMap};
+
+    /// Clients without tickets resume on another server through the shared table; a session
+    /// whose client holds a ticket is not written there.
+    #[test]
+    fn sessions_shared_through_the_table_are_found_by_another_server() {
+        let Some(pg) = tls_testkit::Postgres::start() else {
+            return;
+        };
+        PostgresVerifierDb::create(&pg.url(), 2048).unwrap();
+        let server = || ServerSessions {
+            local: SessionMap::new(8, Duration::from_secs(3600)),
+            shared: Some(Arc::new(PostgresVerifierDb::open(&pg.url()).unwrap())),
+        };
+        let (a, b) = (server(), server());
+        let session = |id: u8| {
+            SavedSession::new(vec![id; 32], [id; 48], 0xc01d, true, "alice".into())
+                .with_verifier_digest([id; 32])
+        };
+        a.put(session(1), true);
+        a.put(session(2), false);
+        // Written by a thread of its own: give it a moment.
+        let started = std::time::Instant::now();
+        let found = loop {
+            if let Some(found) = b.get(&[1; 32]) {
+                break found;
+            }
+            assert!(started.elapsed() < Duration::from_secs(2), "never shared");
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        assert_eq!((found.master, found.verifier_digest), ([1; 48], [1; 32]));
+        assert!(
+            b.get(&[2; 32]).is_none(),
+            "a ticket holder's session was shared"
+        );
+        assert!(a.get(&[2; 32]).is_some(), "kept by its own server");
+        // What the table holds is sealed: the master secret is not in it.
+        let rows = pg.psql("SELECT encode(sealed, 'hex') FROM tlslite_srp_sessions");
+        assert!(!rows.contains(&"01".repeat(48)), "{rows}");
+    }
 }

@@ -17,7 +17,8 @@ CREATE TABLE tlslite_users (
     verifier bytea NOT NULL
 );
 CREATE TABLE tlslite_ticket_keys (period bigint PRIMARY KEY, key bytea NOT NULL);
-CREATE TABLE tlslite_srp_sessions (
+-- Sessions are a cache: unlogged (no WAL), so a crash empties it and costs full handshakes.
+CREATE UNLOGGED TABLE tlslite_srp_sessions (
     id bytea PRIMARY KEY,
     sealed bytea NOT NULL,
     expires timestamptz NOT NULL
@@ -51,8 +52,10 @@ pub(super) const LOOKUP: &str =
     "SELECT bits, salt, verifier FROM tlslite_users WHERE username = $1";
 pub(super) const INSERT_USER: &str =
     "INSERT INTO tlslite_users VALUES ($1, $2, $3, $4) ON CONFLICT (username) DO NOTHING";
-pub(super) const SAVE_SESSION: &str = "INSERT INTO tlslite_srp_sessions \
-     VALUES ($1, $2, now() + make_interval(secs => $3)) \
+/// A batch of sessions in one statement: IDs, sealed states and lifetimes as arrays.
+pub(super) const SAVE_SESSIONS: &str = "INSERT INTO tlslite_srp_sessions \
+     SELECT id, sealed, now() + make_interval(secs => secs) \
+     FROM unnest($1::bytea[], $2::bytea[], $3::float8[]) AS s(id, sealed, secs) \
      ON CONFLICT (id) DO UPDATE SET sealed = EXCLUDED.sealed, expires = EXCLUDED.expires";
 pub(super) const LOAD_SESSION: &str =
     "SELECT sealed FROM tlslite_srp_sessions WHERE id = $1 AND expires > now()";

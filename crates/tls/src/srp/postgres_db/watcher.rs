@@ -12,17 +12,8 @@ use super::{Inner, Maintenance};
 /// How long one wait for notices lasts (also how soon a lost connection is retried).
 const WAIT: Duration = Duration::from_millis(250);
 
-pub(super) fn spawn(inner: Weak<Inner>) {
-    let spawned = std::thread::Builder::new()
-        .name("tlslite-db-watch".into())
-        .spawn(move || watch(&inner));
-    if let Err(e) = spawned {
-        // Without the watcher nothing is cached and no key rotates: say it loudly.
-        log::error!("verifier database watcher did not start: {e}");
-    }
-}
-
-fn watch(inner: &Weak<Inner>) {
+/// The watcher thread's loop: connect, LISTEN, keep the keys, drop changed entries.
+pub(super) fn watch(inner: &Weak<Inner>) {
     let mut maintenance = Maintenance::default();
     let mut said_down = false;
     loop {
