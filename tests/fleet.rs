@@ -149,9 +149,10 @@ fn two_servers_share_users_sessions_and_unknown_salts() {
     }
     succeeded(&tlsdb(&["add", &url, "alice", "first"]));
     for port in [a, b] {
-        within(Duration::from_secs(1), "alice served", || {
+        let took = within(Duration::from_secs(1), "alice served", || {
             get(&srp_client("alice", "first"), port).is_ok()
         });
+        eprintln!("a new user served by :{port} after {took:?}");
     }
 
     // A session made on one server resumes on the other, for SRP (the shared session table)
@@ -204,9 +205,10 @@ fn two_servers_share_users_sessions_and_unknown_salts() {
     succeeded(&tlsdb(&["passwd", &url, "alice", "second"]));
     let changed = Instant::now();
     for port in [a, b] {
-        within(Duration::from_secs(1), "old password refused", || {
+        let took = within(Duration::from_secs(1), "old password refused", || {
             get(&srp_client("alice", "first"), port).is_err()
         });
+        eprintln!("the old password refused by :{port} after {took:?}");
     }
     assert!(
         changed.elapsed() < Duration::from_secs(1),
@@ -434,6 +436,18 @@ fn bad_urls_newer_schemas_and_refused_passwords_are_clear_errors() {
     let empty = format!("postgres://postgres@127.0.0.1:{}/postgres", fleet.pg.port);
     assert!(stderr(&["list", &empty]).contains("holds no verifier database"));
     assert!(stderr(&["create", &url]).contains("already exists"));
+    // Used from async code, the blocking store neither panics nor blocks the runtime's thread.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let db = tls::srp::PostgresVerifierDb::open(&url).unwrap();
+        assert_eq!(tls::srp::UserDatabase::users(&db).unwrap(), vec![]);
+        assert!(tls::srp::VerifierStore::lookup(&db, "nobody")
+            .unwrap()
+            .is_none());
+        drop(db);
+    });
     let closed = format!(
         "postgres://tlslite:tlslite@127.0.0.1:{}/tlslite",
         tls_testkit::free_port()

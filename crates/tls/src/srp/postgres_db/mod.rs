@@ -15,7 +15,7 @@ use super::SrpGroup;
 use crate::server::{SharedResumption, TicketKeyRing};
 use crate::Error;
 use cache::VerifierCache;
-use pool::{Conn, Pool};
+use pool::{off_runtime, Conn, Pool};
 use schema::FORMAT;
 use session_writer::SessionQueue;
 
@@ -30,8 +30,9 @@ use session_writer::SessionQueue;
 /// is unreachable nothing is served from the cache: SRP handshakes fail with `internal_error`
 /// and succeed again once it is back.
 ///
-/// Its calls block (a few milliseconds at most on a healthy network): open it outside async
-/// code; the servers of this workspace look users up off their event loops.
+/// Its calls block (a few milliseconds at most on a healthy network). Called from async code
+/// they run on a thread of their own rather than on the runtime's; the servers of this
+/// workspace look users up off their event loops anyway.
 ///
 /// ```no_run
 /// use tls::srp::{make_verifier, PostgresVerifierDb, UserDatabase, VerifierStore};
@@ -94,6 +95,10 @@ impl PostgresVerifierDb {
     /// Creates the tables in the database at `url` (all in one transaction) with a default
     /// group of `bits` bits, and opens it. Fails if the database already holds them.
     pub fn create(url: &str, bits: u32) -> Result<Self, Error> {
+        off_runtime(|| Self::create_here(url, bits))
+    }
+
+    fn create_here(url: &str, bits: u32) -> Result<Self, Error> {
         if SrpGroup::by_bits(bits).is_none() {
             return Err(Error::Config(format!("no RFC 5054 group of {bits} bits")));
         }
@@ -133,10 +138,12 @@ impl PostgresVerifierDb {
 
     /// Opens the database at `url`, made by [`create`](Self::create) (`tlsdb create`).
     pub fn open(url: &str) -> Result<Self, Error> {
-        let (config, target) = parse_url(url)?;
-        let pool = Pool::new(config, target);
-        let conn = pool.connect()?;
-        Self::with_pool(pool, conn)
+        off_runtime(|| {
+            let (config, target) = parse_url(url)?;
+            let pool = Pool::new(config, target);
+            let conn = pool.connect()?;
+            Self::with_pool(pool, conn)
+        })
     }
 
     /// Reads the settings and checks the schema version.
@@ -219,10 +226,10 @@ impl PostgresVerifierDb {
     fn watch(&self) {
         self.inner.watcher.call_once(|| {
             let mut first = Maintenance::default();
-            let loaded =
-                self.inner.pool.connect().and_then(|mut conn| {
-                    first.run_if_due(&self.inner, &mut conn, SystemTime::now())
-                });
+            let loaded = off_runtime(|| {
+                let mut conn = self.inner.pool.connect()?;
+                first.run_if_due(&self.inner, &mut conn, SystemTime::now())
+            });
             if let Err(e) = loaded {
                 log::warn!("{e}");
             }

@@ -45,10 +45,8 @@ impl Pool {
     }
 
     pub(super) fn connect(&self) -> Result<Conn, Error> {
-        let client = self
-            .config
-            .connect(NoTls)
-            .map_err(|e| self.error("connecting", &e))?;
+        let client =
+            off_runtime(|| self.config.connect(NoTls)).map_err(|e| self.error("connecting", &e))?;
         Ok(Conn {
             client,
             statements: HashMap::new(),
@@ -57,7 +55,15 @@ impl Pool {
 
     /// Runs `work` on a pooled connection. A pooled connection found closed (the server
     /// restarted since) is replaced once by a fresh one.
-    pub(super) fn run<T>(
+    pub(super) fn run<T: Send>(
+        &self,
+        what: &str,
+        work: impl FnMut(&mut Conn) -> Result<T, postgres::Error> + Send,
+    ) -> Result<T, Error> {
+        off_runtime(|| self.run_here(what, work))
+    }
+
+    fn run_here<T>(
         &self,
         what: &str,
         mut work: impl FnMut(&mut Conn) -> Result<T, postgres::Error>,
@@ -104,4 +110,22 @@ impl Pool {
             self.target
         ))
     }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        // A blocking client owns a runtime of its own, which may not be dropped in async code.
+        let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(|p| p.into_inner()));
+        off_runtime(move || drop(idle));
+    }
+}
+
+/// Runs `work` where the blocking client may run: right here, or, when called from async code
+/// (whose threads it may not block; the client would panic), on a thread of its own.
+pub(super) fn off_runtime<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return work();
+    }
+    std::thread::scope(|scope| scope.spawn(work).join())
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
