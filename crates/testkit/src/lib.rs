@@ -21,7 +21,7 @@ pub use dovecot::{Dovecot, SeedMessage};
 pub use examples::example;
 pub use gnutls::{free_port, gnutls_serv, srptool_passwd, wait_listening};
 pub use net::{answer_http, connect, echo_lines, serve_once, ServerThread, TIMEOUT};
-pub use nginx::nginx;
+pub use nginx::{nginx, nginx_with};
 pub use peers::{peer, peers_required, run, succeeded, PeerProcess};
 pub use pki::{Identity, Pki};
 pub use postgres::Postgres;

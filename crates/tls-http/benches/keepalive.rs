@@ -5,24 +5,18 @@
 //! `cargo bench -p tls-http --bench keepalive` — `BENCH_REQUESTS` (default 20000) requests per
 //! run and client, `BENCH_RUNS` (default 3) runs whose median is reported, `BENCH_BYTES`
 //! (default 1024) the file size. Without `--bench` (as `cargo test --all-targets` runs it) it
-//! is a smoke run of 1 000 requests.
+//! is a smoke run of 1 000 requests. It runs itself on one CPU (see `site::ran_on_one_cpu`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tls::{ServerAuth, ServerConfig};
-use tls_server::{StaticFiles, TlsServer};
+use tls::ServerAuth;
 use tls_testkit::Pki;
 use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
 
-const BATCH: u64 = 500;
+mod site;
 
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+const BATCH: u64 = 500;
 
 /// Time spent on `n` GETs of `url`, checking each body's length.
 fn time_gets(agent: &ureq::Agent, url: &str, n: u64, size: usize) -> Duration {
@@ -41,27 +35,13 @@ fn time_gets(agent: &ureq::Agent, url: &str, n: u64, size: usize) -> Duration {
 }
 
 fn main() {
-    let smoke = !std::env::args().any(|a| a == "--bench");
-    let requests = if smoke {
-        1_000
-    } else {
-        env_or("BENCH_REQUESTS", 20_000)
-    };
-    let runs = if smoke { 1 } else { env_or("BENCH_RUNS", 3) };
-    let size = env_or("BENCH_BYTES", 1024) as usize;
-
+    if site::ran_on_one_cpu() {
+        return;
+    }
+    let (requests, runs, size) = site::settings(1_000);
     let pki = Pki::new();
-    let root = tempfile::tempdir().unwrap();
-    std::fs::write(root.path().join("small.bin"), vec![b'x'; size]).unwrap();
-    let server = ServerConfig::builder()
-        .cert_chain(pki.server.chain(), pki.server.key())
-        .build()
-        .unwrap();
-    let server = TlsServer::builder(server)
-        .bind("127.0.0.1:0")
-        .unwrap()
-        .spawn(StaticFiles::new(root.path()).unwrap());
-    let url = format!("https://localhost:{}/small.bin", server.addr.port());
+    let site = site::small_file(&pki, size);
+    let url = site.url.clone();
 
     let ours = tls_http::agent(
         tls_http::config()

@@ -23,6 +23,8 @@
 #![warn(missing_docs)]
 
 mod connection;
+#[cfg(feature = "hyper")]
+pub mod hyper_client;
 mod transport;
 pub mod xmlrpc;
 

@@ -1,23 +1,18 @@
 //! The `https_get` example as a user runs it: body on stdout, status line on stderr, and a
 //! clear failure with a non-zero exit.
 
-use tls::{FingerprintAlgorithm, ServerConfig};
-use tls_server::{StaticFiles, TlsServer};
+use tls::FingerprintAlgorithm;
 use tls_testkit::{example, run, Pki};
+
+#[path = "../benches/site/serve.rs"]
+mod site;
 
 #[test]
 fn https_get_prints_the_body_or_a_clear_error() {
     let pki = Pki::new();
     let root = tempfile::tempdir().unwrap();
     std::fs::write(root.path().join("hello.txt"), "hello over tls\n").unwrap();
-    let config = ServerConfig::builder()
-        .cert_chain(pki.server.chain(), pki.server.key())
-        .build()
-        .unwrap();
-    let server = TlsServer::builder(config)
-        .bind("127.0.0.1:0")
-        .unwrap()
-        .spawn(StaticFiles::new(root.path()).unwrap());
+    let server = site::serve(&pki, root.path());
     let url = format!("https://127.0.0.1:{}/hello.txt", server.addr.port());
 
     let ok = run(

@@ -1,0 +1,244 @@
+//! hyper-util's legacy `Client` over our connector: our one-port server in every mode, nginx
+//! (HTTP/2 by ALPN), tlslite-ng's SRP server; failures reported in our words through hyper's.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper::{StatusCode, Version};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use tls::srp::MemoryVerifierDb;
+use tls::{AlertDescription, AuthenticationError, ClientConfig, Error, FingerprintAlgorithm};
+use tls::{Checker, ServerAuth, ServerConfig, TrustRoots};
+use tls_http::hyper_client::{config, tls_error, HttpsConnector};
+use tls_server::{AsyncTlsServer, RunningServer, StaticFiles};
+use tls_testkit::{nginx_with, tlslite_srp_server, Pki};
+
+const USER: &str = "alice";
+const PASSWORD: &str = "correct horse";
+
+type HttpsClient = Client<HttpsConnector, Empty<Bytes>>;
+
+fn client(config: ClientConfig) -> HttpsClient {
+    Client::builder(TokioExecutor::new()).build(HttpsConnector::new(config))
+}
+
+/// The body of a GET, with the protocol version that carried it.
+async fn get(client: &HttpsClient, url: &str) -> Result<(Version, Vec<u8>), Error> {
+    let response = client
+        .get(url.parse().unwrap())
+        .await
+        .map_err(|e| match tls_error(&e) {
+            Some(found) => clone_error(found),
+            None => panic!("not a TLS error: {e:?}"),
+        })?;
+    assert_eq!(response.status(), StatusCode::OK);
+    let version = response.version();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    Ok((version, body.to_vec()))
+}
+
+/// Our error, out of the borrow hyper's error holds it in.
+fn clone_error(e: &Error) -> Error {
+    match e {
+        Error::Authentication(why) => Error::Authentication(why.clone()),
+        Error::LocalAlert {
+            description,
+            message,
+        } => Error::LocalAlert {
+            description: *description,
+            message: message.clone(),
+        },
+        Error::RemoteAlert { description } => Error::RemoteAlert {
+            description: *description,
+        },
+        other => Error::Config(other.to_string()),
+    }
+}
+
+/// A folder with a 1 KiB file, served by our event-driven server on one port (certificate and
+/// verifier database), counting handshakes.
+struct Site {
+    _dir: tempfile::TempDir,
+    _server: RunningServer,
+    origin: String,
+    handshakes: Arc<AtomicUsize>,
+}
+
+fn content() -> Vec<u8> {
+    (0..1024u32).map(|i| (i * 7 % 251) as u8).collect()
+}
+
+fn site(config: ServerConfig) -> Site {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("file.bin"), content()).unwrap();
+    let handshakes = Arc::new(AtomicUsize::new(0));
+    let counter = handshakes.clone();
+    let server = AsyncTlsServer::builder(config)
+        .handshake_hook(move |_, _| {
+            counter.fetch_add(1, Ordering::Relaxed);
+            true
+        })
+        .bind_async("127.0.0.1:0")
+        .unwrap()
+        .spawn(StaticFiles::new(dir.path()).unwrap());
+    let origin = format!("https://localhost:{}", server.addr.port());
+    Site {
+        _dir: dir,
+        _server: server,
+        origin,
+        handshakes,
+    }
+}
+
+fn one_port(pki: &Pki) -> tls::ServerConfigBuilder {
+    let db = MemoryVerifierDb::new();
+    db.add(USER, PASSWORD, 2048).unwrap();
+    ServerConfig::builder()
+        .cert_chain(pki.server.chain(), pki.server.key())
+        .verifier_db(db)
+        .settings(tls::HandshakeSettings {
+            alpn: vec!["http/1.1".into()],
+            ..Default::default()
+        })
+}
+
+#[tokio::test]
+async fn our_one_port_server_in_every_mode_with_pooling() {
+    let pki = Pki::new();
+    let site = site(one_port(&pki).build().unwrap());
+    let url = format!("{}/file.bin", site.origin);
+    let pin = pki.server.fingerprint(FingerprintAlgorithm::Sha256);
+    let sha1 = pki.server.fingerprint(FingerprintAlgorithm::Sha1);
+    let modes = [
+        config().server_auth(ServerAuth::Roots(pki.roots())),
+        config().server_auth(ServerAuth::Fingerprint(pin.clone())),
+        config().server_auth(ServerAuth::Fingerprint(sha1)),
+        config().srp(USER, PASSWORD),
+        config()
+            .server_auth(ServerAuth::Roots(pki.roots()))
+            .checker(Checker::new().x509_fingerprint(pin)),
+    ];
+    for (i, mode) in modes.into_iter().enumerate() {
+        let before = site.handshakes.load(Ordering::Relaxed);
+        let client = client(mode.build().unwrap());
+        for _ in 0..3 {
+            let (version, body) = get(&client, &url).await.unwrap();
+            assert_eq!((version, body), (Version::HTTP_11, content()), "mode {i}");
+        }
+        // The pool kept the connection: three requests, one handshake.
+        assert_eq!(
+            site.handshakes.load(Ordering::Relaxed) - before,
+            1,
+            "mode {i}"
+        );
+    }
+
+    let wrong_pin = pki.self_signed.fingerprint(FingerprintAlgorithm::Sha256);
+    let e = get(
+        &client(
+            config()
+                .server_auth(ServerAuth::Fingerprint(wrong_pin))
+                .build()
+                .unwrap(),
+        ),
+        &url,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Authentication(AuthenticationError::FingerprintMismatch { .. })
+        ),
+        "{e:?}"
+    );
+    let e = get(&client(config().srp(USER, "wrong").build().unwrap()), &url)
+        .await
+        .unwrap_err();
+    assert_eq!(e.alert(), Some(AlertDescription::BadRecordMac), "{e:?}");
+}
+
+#[tokio::test]
+async fn client_certificates_and_plain_http_refused() {
+    let pki = Pki::new();
+    let site = site(
+        ServerConfig::builder()
+            .cert_chain(pki.server.chain(), pki.server.key())
+            .require_client_cert(pki.client_roots())
+            .build()
+            .unwrap(),
+    );
+    let url = format!("{}/file.bin", site.origin);
+    let with_cert = config()
+        .server_auth(ServerAuth::Roots(pki.roots()))
+        .client_cert(pki.client.chain(), pki.client.key())
+        .build()
+        .unwrap();
+    assert_eq!(get(&client(with_cert), &url).await.unwrap().1, content());
+    let without = config()
+        .server_auth(ServerAuth::Roots(pki.roots()))
+        .build()
+        .unwrap();
+    assert!(get(&client(without.clone()), &url).await.is_err());
+
+    // No plaintext: an http:// URI is refused before anything is sent.
+    let plain = site.origin.replace("https://", "http://");
+    let e = client(without)
+        .get(format!("{plain}/file.bin").parse().unwrap())
+        .await
+        .unwrap_err();
+    assert!(format!("{e:?}").contains("only https://"), "{e:?}");
+    // One handshake completed: the client with its certificate (the one without was refused).
+    assert_eq!(site.handshakes.load(Ordering::Relaxed), 1);
+}
+
+#[tokio::test]
+async fn nginx_over_http2_with_a_pin_and_with_roots() {
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("file.bin"), content()).unwrap();
+    let Some((_nginx, port)) = nginx_with(&pki, dir.path(), dir.path(), "http2") else {
+        return;
+    };
+    let url = format!("https://127.0.0.1:{port}/file.bin");
+    let pin = pki.self_signed.fingerprint(FingerprintAlgorithm::Sha256);
+    let roots = TrustRoots::from_pem_file(pki.path("self-signed.pem")).unwrap();
+    for auth in [ServerAuth::Fingerprint(pin), ServerAuth::Roots(roots)] {
+        let client = client(config().server_auth(auth).build().unwrap());
+        for _ in 0..2 {
+            assert_eq!(
+                get(&client, &url).await.unwrap(),
+                (Version::HTTP_2, content())
+            );
+        }
+    }
+    // Offering only http/1.1 gets HTTP/1.1 from the same server.
+    let h1 = tls_http::config()
+        .server_auth(ServerAuth::Fingerprint(
+            pki.self_signed.fingerprint(FingerprintAlgorithm::Sha256),
+        ))
+        .build()
+        .unwrap();
+    assert_eq!(get(&client(h1), &url).await.unwrap().0, Version::HTTP_11);
+}
+
+#[tokio::test]
+async fn tlslite_ng_srp_https_server() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hello.txt"), "hello from tlslite-ng\n").unwrap();
+    let Some((_server, port)) = tlslite_srp_server(dir.path(), USER, PASSWORD, None) else {
+        return;
+    };
+    let url = format!("https://localhost:{port}/hello.txt");
+    let srp = client(tls_http::config().srp(USER, PASSWORD).build().unwrap());
+    assert_eq!(
+        get(&srp, &url).await.unwrap().1,
+        b"hello from tlslite-ng\n".to_vec()
+    );
+    let wrong = client(tls_http::config().srp(USER, "wrong").build().unwrap());
+    let e = get(&wrong, &url).await.unwrap_err();
+    assert!(e.alert().is_some(), "{e:?}");
+}
