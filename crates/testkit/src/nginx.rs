@@ -17,7 +17,8 @@ pub fn nginx_with(pki: &Pki, root: &Path, dir: &Path, listen: &str) -> Option<(P
     let port = free_port();
     let d = dir.display();
     let config = format!(
-        "worker_processes 1;\nuser root;\ndaemon off;\npid {d}/nginx.pid;\n\
+        // One process, no master: killing it by PID leaves no orphaned worker behind.
+        "master_process off;\nuser root;\ndaemon off;\npid {d}/nginx.pid;\n\
          error_log {d}/error.log warn;\nevents {{ worker_connections 64; }}\n\
          http {{\n  access_log off;\n  client_body_temp_path {d};\n  proxy_temp_path {d};\n\
          fastcgi_temp_path {d};\n  uwsgi_temp_path {d};\n  scgi_temp_path {d};\n\
