@@ -235,7 +235,8 @@ fn two_servers_share_users_sessions_and_unknown_salts() {
 }
 
 /// GnuTLS's client resumes on a fleet server with the server's RFC 5077 ticket, and without
-/// tickets (`%NO_TICKETS`) by session ID through the shared session table.
+/// tickets (`%NO_TICKETS`) by session ID (gnutls-cli resumes at the same address, so this is
+/// the server's own cache; the shared table is tested in the store's unit tests).
 #[test]
 fn gnutls_cli_resumes_with_tickets_and_with_session_ids() {
     let Some(cli) = tls_testkit::peer("gnutls-cli") else {

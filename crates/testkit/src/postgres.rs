@@ -61,8 +61,8 @@ impl Postgres {
             }
             assert!(attempt < 5, "PostgreSQL failed to start:\n{}", server.log());
         }
-        server.psql("CREATE USER tlslite PASSWORD 'tlslite'");
-        server.psql("CREATE DATABASE tlslite OWNER tlslite");
+        server.psql_in("postgres", "CREATE USER tlslite PASSWORD 'tlslite'");
+        server.psql_in("postgres", "CREATE DATABASE tlslite OWNER tlslite");
         Some(server)
     }
 
@@ -71,13 +71,12 @@ impl Postgres {
         format!("postgres://tlslite:tlslite@127.0.0.1:{}/tlslite", self.port)
     }
 
-    /// Runs SQL as the superuser in the `tlslite` database (or `postgres` before it exists);
-    /// panics on failure.
+    /// Runs SQL as the superuser in the `tlslite` database; panics on failure.
     pub fn psql(&self, sql: &str) -> String {
-        let database = match sql.starts_with("CREATE") && !sql.contains("TABLE") {
-            true => "postgres",
-            false => "tlslite",
-        };
+        self.psql_in("tlslite", sql)
+    }
+
+    fn psql_in(&self, database: &str, sql: &str) -> String {
         let out = run(
             Command::new("psql")
                 .args([

@@ -217,9 +217,16 @@ impl ServerConfigBuilder {
     /// Checks the configuration and freezes it.
     pub fn build(mut self) -> Result<ServerConfig, Error> {
         self.check_sni()?;
+        // Both engines share through the same keys and cache: refuse here, once, what either
+        // would otherwise ignore.
         if self.shared_resumption.is_some() && self.session_cache.is_none() {
             return Err(Error::config(
                 "shared_resumption shares sessions, but the session cache is turned off",
+            ));
+        }
+        if self.shared_resumption.is_some() && !self.tickets {
+            return Err(Error::config(
+                "shared_resumption shares tickets, but tickets are turned off",
             ));
         }
         if let Some(db) = self.verifier_db.clone() {
@@ -318,19 +325,14 @@ impl ServerConfigBuilder {
             None => Arc::new(NoServerSessionStorage {}),
         };
         match (&self.shared_resumption, self.tickets) {
+            (_, false) => {}
             (Some(shared), true) => {
                 config.ticketer = Arc::new(resumption::SharedTicketer(shared.ticket_keys()));
-            }
-            (Some(_), false) => {
-                return Err(Error::config(
-                    "shared_resumption shares tickets, but tickets are turned off",
-                ))
             }
             (None, true) => {
                 config.ticketer = rustls::crypto::ring::Ticketer::new()
                     .map_err(|e| Error::config(format!("session tickets: {e}")))?;
             }
-            (None, false) => {}
         }
         Ok(config)
     }

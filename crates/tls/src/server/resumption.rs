@@ -173,6 +173,48 @@ impl rustls::server::ProducesTickets for SharedTicketer {
 mod tests {
     use super::*;
 
+    /// A fleet of one, in memory: keys only.
+    struct Keys(Arc<TicketKeyRing>);
+
+    impl SharedResumption for Keys {
+        fn ticket_keys(&self) -> Arc<TicketKeyRing> {
+            self.0.clone()
+        }
+        fn save_session(&self, _: &[u8], _: &[u8], _: Duration) -> Result<(), Error> {
+            Ok(())
+        }
+        fn load_session(&self, _: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+            Ok(None)
+        }
+    }
+
+    /// Sharing needs tickets and the session cache, on the SRP route as on the X.509 one: a
+    /// configuration turning either off is refused, never half shared.
+    #[test]
+    fn shared_resumption_without_tickets_or_cache_is_refused_on_every_route() {
+        let pki = tls_testkit::Pki::new();
+        let shared = || -> Arc<dyn SharedResumption> {
+            Arc::new(Keys(Arc::new(TicketKeyRing::new(Duration::from_secs(60)))))
+        };
+        let srp = || {
+            let users = crate::srp::MemoryVerifierDb::new();
+            crate::ServerConfig::builder().verifier_db(users)
+        };
+        let x509 = || {
+            crate::ServerConfig::builder().cert_chain(
+                crate::CertificateChain::from_pem(pki.server.chain_pem.as_bytes()).unwrap(),
+                crate::PrivateKey::from_pem(pki.server.key_pem.as_bytes()).unwrap(),
+            )
+        };
+        for builder in [srp(), x509()] {
+            assert!(builder.clone().shared_resumption(shared()).build().is_ok());
+            let no_tickets = builder.clone().shared_resumption(shared()).tickets(false);
+            assert!(no_tickets.build().is_err(), "tickets off, yet shared");
+            let no_cache = builder.shared_resumption(shared()).session_cache(None);
+            assert!(no_cache.build().is_err(), "cache off, yet shared");
+        }
+    }
+
     #[test]
     fn a_ticket_opens_under_its_key_and_grace_only() {
         let ring = TicketKeyRing::new(Duration::from_secs(60));

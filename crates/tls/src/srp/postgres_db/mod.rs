@@ -7,6 +7,9 @@ mod session_writer;
 mod watcher;
 
 use std::sync::{Arc, Once};
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::database::UserDatabase;
@@ -113,7 +116,7 @@ impl PostgresVerifierDb {
             let meta = [
                 ("format", FORMAT.to_string()),
                 ("default_bits", bits.to_string()),
-                ("simulation_secret", hex(&secret)),
+                ("simulation_secret", BASE64.encode(secret)),
                 (
                     "ticket_key_period",
                     schema::DEFAULT_TICKET_KEY_PERIOD.to_string(),
@@ -184,7 +187,7 @@ impl PostgresVerifierDb {
             .filter(|bits| SrpGroup::by_bits(*bits).is_some())
             .ok_or_else(|| malformed("default group"))?;
         let simulation_secret = setting("simulation_secret")
-            .and_then(|v| unhex(&v))
+            .and_then(|v| BASE64.decode(v).ok())
             .and_then(|v| <[u8; 32]>::try_from(v).ok())
             .ok_or_else(|| malformed("simulation secret"))?;
         let period: u64 = setting("ticket_key_period")
@@ -492,17 +495,6 @@ impl SharedResumption for PostgresVerifierDb {
         })?;
         Ok(row.map(|row| row.get(0)))
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 #[cfg(test)]
