@@ -1,54 +1,11 @@
-//! One SMTP session over TLS: the opening dance, AUTH, and mail transactions.
-
-use std::fmt::Display;
-use std::io::Write;
+//! The blocking SMTP connection: the shared [`Dialogue`] over a blocking socket.
 
 use lettre::address::Envelope;
-use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::commands::{Auth, Data, Ehlo, Mail, Noop, Quit, Rcpt, Rset, Starttls};
-use lettre::transport::smtp::extension::{
-    ClientId, Extension, MailBodyParameter, MailParameter, ServerInfo,
-};
 use lettre::transport::smtp::response::Response;
-use lettre::Address;
 
-use crate::reply::{code, read_reply, text};
-use crate::stream::Stream;
-use crate::{data, Error, RefusedRecipient, Security, SmtpTls};
-
-/// What the server said about one message.
-#[derive(Clone, Debug)]
-pub struct Delivery {
-    /// The server's reply to the end of the message (250 and usually a queue id).
-    pub response: Response,
-    /// Recipients refused (only with partial delivery; otherwise refusals are an error).
-    pub refused: Vec<RefusedRecipient>,
-}
-
-/// What EHLO told us.
-#[derive(Clone, Debug)]
-struct Capabilities {
-    info: ServerInfo,
-    /// `Some` when SIZE is offered; the inner limit is `None` for "no limit given".
-    size: Option<Option<usize>>,
-}
-
-impl Capabilities {
-    fn from_reply(reply: &Response) -> Result<Self, Error> {
-        let info = ServerInfo::from_response(reply)
-            .map_err(|e| Error::Protocol(format!("bad EHLO reply: {e}")))?;
-        // lettre's ServerInfo does not keep SIZE (RFC 1870), so read it here.
-        let size = reply.message().skip(1).find_map(|line| {
-            let mut words = line.split_whitespace();
-            if !words.next()?.eq_ignore_ascii_case("SIZE") {
-                return None;
-            }
-            let limit = words.next().and_then(|n| n.parse::<usize>().ok());
-            Some(limit.filter(|&n| n > 0))
-        });
-        Ok(Self { info, size })
-    }
-}
+use crate::dialogue::Dialogue;
+use crate::wire::blocking::{ready, Stream};
+use crate::{Delivery, Error, SmtpTls};
 
 /// A connected, TLS-protected (and, with credentials, logged-in) SMTP session.
 ///
@@ -60,325 +17,53 @@ impl Capabilities {
 /// with [`Error::ConnectionBroken`] without writing anything, since a late reply to the
 /// failed command could otherwise be taken as the answer to the next one. Connect again.
 pub struct SmtpConnection {
-    stream: Stream,
-    session: tls::Session,
-    greeting: Response,
-    caps: Capabilities,
-    partial_delivery: bool,
-    broken: bool,
-}
-
-/// Sends one command line and reads the reply, whatever it is.
-fn exchange(stream: &mut Stream, command: impl Display) -> Result<Response, Error> {
-    write!(stream, "{command}")?;
-    stream.flush()?;
-    read_reply(stream)
-}
-
-/// Like [`exchange`], but only a 2xx reply is a success (see [`positive`]).
-fn expect(
-    stream: &mut Stream,
-    name: &'static str,
-    command: impl Display,
-) -> Result<Response, Error> {
-    positive(name, exchange(stream, command)?)
-}
-
-/// 2xx is a success and 4xx/5xx a refusal ([`Error::Reply`]). A 3xx ("go on, send more")
-/// is a success only where we asked for it (354 to DATA, 334 in AUTH, checked there); to
-/// any other command it means the server's state is not ours, a [`Error::Protocol`].
-fn positive(name: &'static str, reply: Response) -> Result<Response, Error> {
-    match code(&reply) / 100 {
-        2 => Ok(reply),
-        4 | 5 => Err(Error::Reply {
-            command: name,
-            code: code(&reply),
-            text: text(&reply),
-        }),
-        _ => Err(Error::Protocol(format!(
-            "unexpected reply to {name}: {} {}",
-            code(&reply),
-            text(&reply)
-        ))),
-    }
-}
-
-/// True for errors after which the stream is in an unknown state: a write may have been cut
-/// short, a reply may still be on its way. Nothing more can be sent on such a connection.
-fn breaks_connection(e: &Error) -> bool {
-    matches!(e, Error::Io(_) | Error::Tls(_) | Error::Protocol(_))
-}
-
-fn ehlo(stream: &mut Stream, hello: &ClientId) -> Result<Capabilities, Error> {
-    let reply = expect(stream, "EHLO", Ehlo::new(hello.clone()))?;
-    Capabilities::from_reply(&reply)
+    dialogue: Dialogue<Stream>,
 }
 
 impl SmtpConnection {
     pub(crate) fn open(config: &SmtpTls) -> Result<Self, Error> {
-        let tcp = config.tcp()?;
-        let mut stream = match config.security {
-            Security::Implicit => Stream::tls(&config.tls, &config.host, tcp)?,
-            Security::StartTls => Stream::plain(tcp),
-        };
-        let greeting = read_reply(&mut stream)?;
-        if code(&greeting) != 220 {
-            return Err(Error::Reply {
-                command: "greeting",
-                code: code(&greeting),
-                text: text(&greeting),
-            });
-        }
-        let mut caps = ehlo(&mut stream, &config.hello)?;
-        if config.security == Security::StartTls {
-            if !caps.info.supports_feature(Extension::StartTls) {
-                let _ = exchange(&mut stream, Quit);
-                return Err(Error::StartTlsNotOffered);
-            }
-            let reply = exchange(&mut stream, Starttls)?;
-            if code(&reply) != 220 {
-                let _ = exchange(&mut stream, Quit);
-                return Err(Error::StartTlsRefused {
-                    code: code(&reply),
-                    text: text(&reply),
-                });
-            }
-            stream.upgrade(&config.tls, &config.host)?;
-            // RFC 3207 §4.2: forget everything learnt in plaintext and ask again.
-            caps = ehlo(&mut stream, &config.hello)?;
-        }
-        let Some(session) = stream.session().cloned() else {
-            return Err(Error::Protocol("no TLS session after the handshake".into()));
-        };
-        log::debug!(
-            "SMTP over {} {} with {}",
-            session.version(),
-            session.cipher_suite(),
-            caps.info
-        );
-        let mut conn = Self {
-            stream,
-            session,
-            greeting,
-            caps,
-            partial_delivery: config.partial_delivery,
-            broken: false,
-        };
-        if let Some(credentials) = &config.credentials {
-            conn.authenticate(credentials)?;
-        }
-        Ok(conn)
-    }
-
-    /// AUTH PLAIN (one round) or LOGIN (user name, then password).
-    fn authenticate(&mut self, credentials: &Credentials) -> Result<(), Error> {
-        // The stream is TLS by construction; this guards the invariant all the same.
-        if !self.stream.is_tls() {
-            return Err(Error::Protocol(
-                "refusing to send credentials without TLS".into(),
-            ));
-        }
-        let mechanism = self
-            .caps
-            .info
-            .get_auth_mechanism(&[Mechanism::Plain, Mechanism::Login])
-            .ok_or(Error::NoAuthMechanism)?;
-        let lettre_error = |e: lettre::transport::smtp::Error| Error::Protocol(e.to_string());
-        let first = Auth::new(mechanism, credentials.clone(), None).map_err(lettre_error)?;
-        let mut reply = exchange(&mut self.stream, first)?;
-        // PLAIN needs no challenge, LOGIN two; a server asking for more is broken.
-        for _ in 0..3 {
-            match code(&reply) {
-                235 => return Ok(()),
-                334 => {
-                    let next = Auth::new_from_response(mechanism, credentials.clone(), &reply)
-                        .map_err(lettre_error)?;
-                    reply = exchange(&mut self.stream, next)?;
-                }
-                _ => break,
-            }
-        }
-        Err(Error::AuthenticationFailed {
-            code: code(&reply),
-            text: text(&reply),
-        })
+        let stream = Stream::connect(config)?;
+        let dialogue = ready(Dialogue::open(stream, config))?;
+        Ok(Self { dialogue })
     }
 
     /// Sends one message: MAIL FROM, RCPT TO for each recipient, DATA.
     ///
     /// Adds `SIZE=` when the server offers SIZE (counted as RFC 1870 says: CRLF line ends,
     /// not the doubled dots nor the final `.` line; a message above the server's limit is
-    /// refused locally), `BODY=8BITMIME` when the body has 8-bit bytes (an error if the server lacks
-    /// 8BITMIME) and `SMTPUTF8` when an address is not ASCII (an error if the server lacks
-    /// it). The body's line ends become CRLF and leading dots are doubled on the wire, so
-    /// the server stores exactly `body` when its lines end in CRLF.
+    /// refused locally), `BODY=8BITMIME` when the body has 8-bit bytes (an error if the server
+    /// lacks 8BITMIME) and `SMTPUTF8` when an address is not ASCII (an error if the server
+    /// lacks it). The body's line ends become CRLF and leading dots are doubled on the wire,
+    /// so the server stores exactly `body` when its lines end in CRLF.
     ///
     /// After a refusal ([`Error::Reply`], [`Error::RecipientsRefused`]) the transaction is
     /// reset with RSET and the connection can send again; after an I/O, TLS or protocol
     /// error it is broken and later commands fail with [`Error::ConnectionBroken`].
     pub fn send(&mut self, envelope: &Envelope, body: &[u8]) -> Result<Delivery, Error> {
-        self.usable()?;
-        let recipients = envelope.to();
-        if recipients.is_empty() {
-            return Err(Error::NoRecipients);
-        }
-        let parameters = self.mail_parameters(envelope, body)?;
-        let mail = Mail::new(envelope.from().cloned(), parameters);
-        let mail = expect(&mut self.stream, "MAIL", mail);
-        self.watch(mail)?;
-        let result = self.transaction(recipients, body);
-        match &result {
-            Ok(_) => {}
-            Err(Error::Reply { .. } | Error::RecipientsRefused(_)) => {
-                // A refusal: the server is in step with us, so leave it ready for another
-                // message (best effort, but a failing RSET does break the connection).
-                let reset = exchange(&mut self.stream, Rset);
-                let _ = self.watch(reset);
-            }
-            Err(_) => self.broken = true,
-        }
-        result
-    }
-
-    /// Fails with [`Error::ConnectionBroken`] once the connection is broken.
-    fn usable(&self) -> Result<(), Error> {
-        if self.broken {
-            return Err(Error::ConnectionBroken);
-        }
-        Ok(())
-    }
-
-    /// Passes `result` on, marking the connection broken if it is an error that leaves the
-    /// stream in an unknown state.
-    fn watch<T>(&mut self, result: Result<T, Error>) -> Result<T, Error> {
-        if result.as_ref().is_err_and(breaks_connection) {
-            self.broken = true;
-        }
-        result
-    }
-
-    /// True once an I/O, TLS or protocol error has left the connection unusable; every
-    /// command then fails with [`Error::ConnectionBroken`].
-    pub fn is_broken(&self) -> bool {
-        self.broken
-    }
-
-    fn mail_parameters(
-        &self,
-        envelope: &Envelope,
-        body: &[u8],
-    ) -> Result<Vec<MailParameter>, Error> {
-        let facts = data::facts(body);
-        let mut parameters = Vec::new();
-        if let Some(limit) = self.caps.size {
-            if let Some(limit) = limit.filter(|&l| facts.size > l) {
-                return Err(Error::MessageTooLarge {
-                    size: facts.size,
-                    limit,
-                });
-            }
-            parameters.push(MailParameter::Size(facts.size));
-        }
-        if facts.eight_bit {
-            if !self.caps.info.supports_feature(Extension::EightBitMime) {
-                return Err(Error::EightBitNotSupported);
-            }
-            parameters.push(MailParameter::Body(MailBodyParameter::EightBitMime));
-        }
-        let international = |a: &Address| !AsRef::<str>::as_ref(a).is_ascii();
-        if envelope.from().is_some_and(international) || envelope.to().iter().any(international) {
-            if !self.caps.info.supports_feature(Extension::SmtpUtfEight) {
-                return Err(Error::SmtpUtf8NotSupported);
-            }
-            parameters.push(MailParameter::SmtpUtfEight);
-        }
-        Ok(parameters)
-    }
-
-    /// RCPT TO for each recipient, then DATA; MAIL FROM was accepted.
-    fn transaction(&mut self, recipients: &[Address], body: &[u8]) -> Result<Delivery, Error> {
-        let mut refused = Vec::new();
-        for address in recipients {
-            let reply = exchange(&mut self.stream, Rcpt::new(address.clone(), Vec::new()))?;
-            match positive("RCPT", reply) {
-                Ok(_) => {}
-                Err(Error::Reply { code, text, .. }) => refused.push(RefusedRecipient {
-                    address: address.clone(),
-                    code,
-                    text,
-                }),
-                Err(e) => return Err(e),
-            }
-        }
-        if refused.len() == recipients.len() || (!refused.is_empty() && !self.partial_delivery) {
-            return Err(Error::RecipientsRefused(refused));
-        }
-        let go_ahead = exchange(&mut self.stream, Data)?;
-        if code(&go_ahead) != 354 {
-            // 4xx/5xx is a refusal; a 2xx or another 3xx leaves us unsure what the server
-            // expects next, a protocol error.
-            let reply = positive("DATA", go_ahead)?;
-            return Err(Error::Protocol(format!(
-                "DATA answered {} instead of 354",
-                code(&reply)
-            )));
-        }
-        data::encode(body, &mut self.stream)?;
-        self.stream.flush()?;
-        let response = positive("message", read_reply(&mut self.stream)?)?;
-        Ok(Delivery { response, refused })
+        ready(self.dialogue.send(envelope, body))
     }
 
     /// RSET: abandons a transaction in progress.
     pub fn rset(&mut self) -> Result<Response, Error> {
-        self.usable()?;
-        let reply = expect(&mut self.stream, "RSET", Rset);
-        self.watch(reply)
+        ready(self.dialogue.rset())
     }
 
     /// NOOP: checks the server is still there (and resets its idle timer).
     pub fn noop(&mut self) -> Result<Response, Error> {
-        self.usable()?;
-        let reply = expect(&mut self.stream, "NOOP", Noop);
-        self.watch(reply)
+        ready(self.dialogue.noop())
     }
 
     /// QUIT, then close_notify. On a broken connection it sends nothing, just closes the
     /// socket and returns [`Error::ConnectionBroken`].
-    pub fn quit(mut self) -> Result<Response, Error> {
-        self.usable()?;
-        let reply = expect(&mut self.stream, "QUIT", Quit);
-        self.stream.close();
-        reply
+    pub fn quit(self) -> Result<Response, Error> {
+        ready(self.dialogue.quit())
     }
 
-    /// The TLS session: version, cipher suite, the server's certificate fingerprints, the
-    /// SRP user name.
-    pub fn tls_session(&self) -> &tls::Session {
-        &self.session
-    }
-
-    /// The server's greeting (the 220 line it sent first).
-    pub fn greeting(&self) -> &Response {
-        &self.greeting
-    }
-
-    /// What the server offered in its EHLO reply under TLS.
-    pub fn server_info(&self) -> &ServerInfo {
-        &self.caps.info
-    }
-
-    /// The SIZE limit the server announced, if any.
-    pub fn size_limit(&self) -> Option<usize> {
-        self.caps.size.flatten()
-    }
+    crate::dialogue::session_accessors!();
 }
 
 impl std::fmt::Debug for SmtpConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmtpConnection")
-            .field("server", &self.caps.info)
-            .field("tls", &self.session.cipher_suite())
-            .finish_non_exhaustive()
+        self.dialogue.fmt(f)
     }
 }

@@ -1,9 +1,7 @@
 //! The DATA body on the wire (RFC 5321 §4.5.2): CRLF line ends, a dot doubled at the start
 //! of a line, and `.` alone on the last line.
 
-use std::io::{self, Write};
-
-/// Bytes handed to the stream at once.
+/// Output produced per [`Encoder::next_chunk`].
 const CHUNK: usize = 16 * 1024;
 
 /// What the message looks like to the server's SIZE check and to 8BITMIME.
@@ -16,80 +14,105 @@ pub(crate) struct BodyFacts {
 }
 
 pub(crate) fn facts(body: &[u8]) -> BodyFacts {
-    let mut counter = Counter(0);
-    // Writing to a counter cannot fail.
-    let _ = write_lines(body, &mut counter, false);
+    let mut lines = Encoder::lines(body);
+    let mut chunk = Vec::new();
+    let mut size = 0;
+    while lines.next_chunk(&mut chunk) {
+        size += chunk.len();
+    }
     BodyFacts {
-        size: counter.0,
+        size,
         eight_bit: !body.is_ascii(),
     }
 }
 
-/// Writes `body` in DATA form, ending with the terminating `.` line.
+/// Turns a message into its wire form piece by piece, so blocking and async senders write
+/// the same bytes without holding a second copy of a large message.
 ///
 /// Bare LF and bare CR become CRLF (RFC 5321 forbids them alone), so a message with CRLF line
 /// ends that does not hold them arrives byte for byte; a missing final line end is added.
-pub(crate) fn encode(body: &[u8], out: &mut impl Write) -> io::Result<()> {
-    write_lines(body, out, true)?;
-    out.write_all(b".\r\n")
+pub(crate) struct Encoder<'a> {
+    rest: &'a [u8],
+    /// Doubles a dot at the start of a line and ends with the `.` line (DATA form).
+    data: bool,
+    line_start: bool,
+    after_cr: bool,
+    finished: bool,
 }
 
-/// Writes `body` with CRLF line ends and a final line end, doubling a dot at the start of a
-/// line if `stuff_dots`.
-fn write_lines(body: &[u8], out: &mut impl Write, stuff_dots: bool) -> io::Result<()> {
-    let mut buf = Vec::with_capacity(CHUNK + 8);
-    let mut line_start = true;
-    let mut after_cr = false;
-    for &b in body {
-        let was_cr = std::mem::take(&mut after_cr);
-        if was_cr && b != b'\n' {
-            buf.push(b'\n');
-            line_start = true;
+impl<'a> Encoder<'a> {
+    /// The DATA form: dots doubled, ending with the terminating `.` line.
+    pub(crate) fn data(body: &'a [u8]) -> Self {
+        Self::new(body, true)
+    }
+
+    /// CRLF line ends only (what SIZE counts).
+    fn lines(body: &'a [u8]) -> Self {
+        Self::new(body, false)
+    }
+
+    fn new(rest: &'a [u8], data: bool) -> Self {
+        Self {
+            rest,
+            data,
+            line_start: true,
+            after_cr: false,
+            finished: false,
         }
-        match b {
-            b'\r' => {
-                buf.push(b'\r');
-                after_cr = true;
-                line_start = false;
+    }
+
+    /// Replaces `buf`'s contents with the next piece (about 16 KiB); false once all is out.
+    pub(crate) fn next_chunk(&mut self, buf: &mut Vec<u8>) -> bool {
+        buf.clear();
+        if self.finished {
+            return false;
+        }
+        let mut taken = 0;
+        for &b in self.rest {
+            if buf.len() >= CHUNK {
+                break;
             }
-            b'\n' => {
-                if !was_cr {
-                    buf.push(b'\r');
-                }
+            taken += 1;
+            let was_cr = std::mem::take(&mut self.after_cr);
+            if was_cr && b != b'\n' {
                 buf.push(b'\n');
-                line_start = true;
+                self.line_start = true;
             }
-            _ => {
-                if stuff_dots && line_start && b == b'.' {
-                    buf.push(b'.');
+            match b {
+                b'\r' => {
+                    buf.push(b'\r');
+                    self.after_cr = true;
+                    self.line_start = false;
                 }
-                buf.push(b);
-                line_start = false;
+                b'\n' => {
+                    if !was_cr {
+                        buf.push(b'\r');
+                    }
+                    buf.push(b'\n');
+                    self.line_start = true;
+                }
+                _ => {
+                    if self.data && self.line_start && b == b'.' {
+                        buf.push(b'.');
+                    }
+                    buf.push(b);
+                    self.line_start = false;
+                }
             }
         }
-        if buf.len() >= CHUNK {
-            out.write_all(&buf)?;
-            buf.clear();
+        self.rest = &self.rest[taken..];
+        if self.rest.is_empty() {
+            if self.after_cr {
+                buf.push(b'\n');
+            } else if !self.line_start {
+                buf.extend_from_slice(b"\r\n");
+            }
+            if self.data {
+                buf.extend_from_slice(b".\r\n");
+            }
+            self.finished = true;
         }
-    }
-    if after_cr {
-        buf.push(b'\n');
-    } else if !line_start {
-        buf.extend_from_slice(b"\r\n");
-    }
-    out.write_all(&buf)
-}
-
-struct Counter(usize);
-
-impl Write for Counter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0 += buf.len();
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        !buf.is_empty()
     }
 }
 
@@ -98,8 +121,12 @@ mod tests {
     use super::*;
 
     fn wire(body: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
-        encode(body, &mut out).unwrap();
+        let mut encoder = Encoder::data(body);
+        let (mut out, mut chunk) = (Vec::new(), Vec::new());
+        while encoder.next_chunk(&mut chunk) {
+            assert!(chunk.len() <= CHUNK + 8, "pieces stay bounded");
+            out.extend_from_slice(&chunk);
+        }
         out
     }
 

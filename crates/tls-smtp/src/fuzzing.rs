@@ -3,7 +3,8 @@
 
 use std::io::BufReader;
 
-use crate::reply::{code, read_reply, text};
+use crate::wire::blocking::{ready, Replay};
+use crate::wire::{code, read_reply, text};
 
 /// A server's replies, one after another as a session reads them, in pieces of 1 to 256
 /// bytes (the first byte says how many): each through the reply reader, then its code and
@@ -12,8 +13,8 @@ pub fn smtp_reply(data: &[u8]) {
     let Some((&piece, wire)) = data.split_first() else {
         return;
     };
-    let mut input = BufReader::with_capacity(usize::from(piece) + 1, wire);
-    while let Ok(reply) = read_reply(&mut input) {
+    let mut input = Replay(BufReader::with_capacity(usize::from(piece) + 1, wire));
+    while let Ok(reply) = ready(read_reply(&mut input)) {
         let _ = (code(&reply), text(&reply));
     }
 }

@@ -38,19 +38,24 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "tokio")]
+mod async_connection;
 mod config;
 mod connection;
 mod data;
+mod dialogue;
 mod error;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
-mod reply;
-mod stream;
 mod transport;
+mod wire;
 
+#[cfg(feature = "tokio")]
+pub use async_connection::{AsyncSmtpConnection, AsyncSmtpTls};
 pub use config::{Security, SmtpTls, SmtpTlsBuilder};
-pub use connection::{Delivery, SmtpConnection};
+pub use connection::SmtpConnection;
+pub use dialogue::Delivery;
 pub use error::{Error, RefusedRecipient};
 pub use lettre::transport::smtp::authentication::Credentials;
 pub use lettre::transport::smtp::extension::ClientId;

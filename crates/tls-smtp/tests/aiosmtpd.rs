@@ -1,16 +1,23 @@
-//! `SmtpTls` against a real server: aiosmtpd with STARTTLS + AUTH, and implicit TLS.
+//! `SmtpTls` and `AsyncSmtpTls` against a real server: aiosmtpd with STARTTLS + AUTH, and
+//! implicit TLS.
 //! Skips loudly when aiosmtpd is not installed (fails under `TLS_PEERS_REQUIRED=1`).
 
 mod common;
 
 use lettre::message::header::ContentTransferEncoding;
 use lettre::message::Body;
-use lettre::{Message, Transport};
+use lettre::Message;
 use tls::{ClientConfig, FingerprintAlgorithm, ServerAuth};
 use tls_smtp::{Credentials, Error, Security, SmtpTls};
 use tls_testkit::{Aiosmtpd, Pki};
 
-use common::{envelope, roots, TRICKY};
+use common::{envelope, roots, Client, TRICKY};
+
+on_both_clients!(
+    starttls_and_auth_with_custom_roots_arrive_intact,
+    a_pinned_fingerprint_over_starttls_and_implicit_tls,
+    wrong_password_and_wrong_pin_are_refused,
+);
 
 /// A password with a space, quotes and a backslash, as tricky for AUTH PLAIN as it gets.
 const PASSWORD: &str = r#"c4rol "quoted" \back slash"#;
@@ -25,26 +32,27 @@ fn mailer(tls: ClientConfig, port: u16, mode: Security, password: &str) -> SmtpT
         .unwrap()
 }
 
-#[test]
-fn starttls_and_auth_with_custom_roots_arrive_intact() {
+fn starttls_and_auth_with_custom_roots_arrive_intact(client: Client) {
     let pki = Pki::new();
     let Some(server) = Aiosmtpd::start(&pki.server, &[("carol", PASSWORD)]) else {
         return;
     };
-    let reply = mailer(
+    let starttls = mailer(
         roots(&pki),
         server.starttls_port,
         Security::StartTls,
         PASSWORD,
-    )
-    .send_raw(
-        &envelope(
-            "sender@example.org",
-            &["rcpt@example.org", "other@example.org"],
-        ),
-        TRICKY,
-    )
-    .unwrap_or_else(|e| panic!("{e}\nserver log:\n{}", server.log()));
+    );
+    let reply = client
+        .send_raw(
+            &starttls,
+            &envelope(
+                "sender@example.org",
+                &["rcpt@example.org", "other@example.org"],
+            ),
+            TRICKY,
+        )
+        .unwrap_or_else(|e| panic!("{e}\nserver log:\n{}", server.log()));
     assert_eq!(reply.code().to_string(), "250");
     let deliveries = server.deliveries();
     assert_eq!(deliveries.len(), 1);
@@ -68,8 +76,7 @@ fn starttls_and_auth_with_custom_roots_arrive_intact() {
     );
 }
 
-#[test]
-fn a_pinned_fingerprint_over_starttls_and_implicit_tls() {
+fn a_pinned_fingerprint_over_starttls_and_implicit_tls(client: Client) {
     let pki = Pki::new();
     let Some(server) = Aiosmtpd::start(&pki.self_signed, &[("carol", PASSWORD)]) else {
         return;
@@ -97,7 +104,7 @@ fn a_pinned_fingerprint_over_starttls_and_implicit_tls() {
         Security::StartTls,
         PASSWORD,
     );
-    let mut conn = starttls.connect().unwrap();
+    let mut conn = client.connect(&starttls).unwrap();
     assert_eq!(
         conn.tls_session().peer_fingerprint_sha256(),
         Some(pin.clone())
@@ -107,12 +114,12 @@ fn a_pinned_fingerprint_over_starttls_and_implicit_tls() {
     conn.quit().unwrap();
 
     let implicit = mailer(tls, server.implicit_port, Security::Implicit, PASSWORD);
-    let mut conn = implicit.connect().unwrap();
+    let mut conn = client.connect(&implicit).unwrap();
     assert_eq!(conn.tls_session().peer_fingerprint_sha256(), Some(pin));
     conn.noop().unwrap();
     conn.quit().unwrap();
-    implicit
-        .send(&message)
+    client
+        .send(&implicit, &message)
         .unwrap_or_else(|e| panic!("{e}\nserver log:\n{}", server.log()));
     let deliveries = server.deliveries();
     assert_eq!(deliveries.len(), 2);
@@ -123,20 +130,18 @@ fn a_pinned_fingerprint_over_starttls_and_implicit_tls() {
     }
 }
 
-#[test]
-fn wrong_password_and_wrong_pin_are_refused() {
+fn wrong_password_and_wrong_pin_are_refused(client: Client) {
     let pki = Pki::new();
     let Some(server) = Aiosmtpd::start(&pki.server, &[("carol", PASSWORD)]) else {
         return;
     };
-    let err = mailer(
+    let wrong_password = mailer(
         roots(&pki),
         server.starttls_port,
         Security::StartTls,
         "wrong",
-    )
-    .connect()
-    .unwrap_err();
+    );
+    let err = client.connect(&wrong_password).unwrap_err();
     assert!(
         matches!(err, Error::AuthenticationFailed { code: 535, .. }),
         "{err:?}"
@@ -147,14 +152,13 @@ fn wrong_password_and_wrong_pin_are_refused() {
         ))
         .build()
         .unwrap();
-    let err = mailer(
+    let wrong_pin = mailer(
         wrong_pin,
         server.implicit_port,
         Security::Implicit,
         PASSWORD,
-    )
-    .connect()
-    .unwrap_err();
+    );
+    let err = client.connect(&wrong_pin).unwrap_err();
     assert!(
         matches!(err, Error::Tls(tls::Error::Authentication(_))),
         "{err:?}"

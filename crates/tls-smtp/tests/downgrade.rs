@@ -3,17 +3,22 @@
 
 mod common;
 
-use lettre::Transport;
 use tls_smtp::{Error, Security};
 use tls_testkit::Pki;
 
 use common::{
-    cert_server, envelope, mailer, roots, Options, Received, SmtpServer, StartTls, PASSWORD,
+    cert_server, envelope, mailer, roots, Client, Options, Received, SmtpServer, StartTls, PASSWORD,
 };
+
+on_both_clients!(
+    a_server_without_starttls_is_an_error,
+    a_server_answering_454_is_an_error,
+    plaintext_pipelined_after_the_starttls_reply_is_refused,
+);
 
 /// Tries to send with credentials to a server that misbehaves as `starttls` says; returns
 /// the client's error and what the server received.
-fn attempt(starttls: StartTls) -> (Error, Received) {
+fn attempt(client: Client, starttls: StartTls) -> (Error, Received) {
     let pki = Pki::new();
     let server = SmtpServer::starttls(
         cert_server(&pki),
@@ -22,8 +27,9 @@ fn attempt(starttls: StartTls) -> (Error, Received) {
             ..Options::default()
         },
     );
-    let err = mailer(roots(&pki), server.port(), Security::StartTls)
+    let err = client
         .send_raw(
+            &mailer(roots(&pki), server.port(), Security::StartTls),
             &envelope("a@example.org", &["b@example.org"]),
             b"secret mail\r\n",
         )
@@ -44,17 +50,15 @@ fn attempt(starttls: StartTls) -> (Error, Received) {
     (err, received)
 }
 
-#[test]
-fn a_server_without_starttls_is_an_error() {
-    let (err, received) = attempt(StartTls::NotOffered);
+fn a_server_without_starttls_is_an_error(client: Client) {
+    let (err, received) = attempt(client, StartTls::NotOffered);
     assert!(matches!(err, Error::StartTlsNotOffered), "{err:?}");
     assert!(err.to_string().contains("does not offer STARTTLS"), "{err}");
     assert_eq!(received.verbs(), ["EHLO", "QUIT"]);
 }
 
-#[test]
-fn a_server_answering_454_is_an_error() {
-    let (err, received) = attempt(StartTls::Refuse);
+fn a_server_answering_454_is_an_error(client: Client) {
+    let (err, received) = attempt(client, StartTls::Refuse);
     assert!(
         matches!(&err, Error::StartTlsRefused { code: 454, text } if text.contains("TLS not available")),
         "{err:?}"
@@ -65,9 +69,8 @@ fn a_server_answering_454_is_an_error() {
 
 /// Relies on the forged line arriving in the same read as the 220 (see `StartTls::Inject`);
 /// arriving later, it would fail the handshake instead of being caught as injection.
-#[test]
-fn plaintext_pipelined_after_the_starttls_reply_is_refused() {
-    let (err, received) = attempt(StartTls::Inject);
+fn plaintext_pipelined_after_the_starttls_reply_is_refused(client: Client) {
+    let (err, received) = attempt(client, StartTls::Inject);
     assert!(matches!(err, Error::PlaintextAfterStartTls), "{err:?}");
     assert_eq!(received.verbs(), ["EHLO", "STARTTLS"]);
 }

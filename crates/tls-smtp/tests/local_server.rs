@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use lettre::message::header::ContentTransferEncoding;
 use lettre::message::Body;
-use lettre::{Message, Transport};
+use lettre::Message;
 use tls::{
     AuthenticationError, Checker, ClientConfig, FingerprintAlgorithm, ServerAuth, ServerConfig,
 };
@@ -16,8 +16,27 @@ use tls_smtp::{Error, Security};
 use tls_testkit::Pki;
 
 use common::{
-    cert_server, envelope, mailer, roots, AfterData, Options, SmtpServer, PASSWORD, TRICKY, USER,
+    cert_server, envelope, mailer, roots, AfterData, Client, Conn, Options, SmtpServer, PASSWORD,
+    TRICKY, USER,
 };
+
+on_both_clients!(
+    ca_roots_starttls_delivers_byte_for_byte,
+    pinned_fingerprint_starttls_and_session_info,
+    pin_mismatch_fails_before_any_credentials,
+    srp_starttls_and_wrong_srp_password,
+    client_certificate_starttls,
+    implicit_tls_sends_a_lettre_message,
+    a_checker_can_veto_the_server,
+    several_messages_rset_and_noop_on_one_connection,
+    refused_recipients_are_reported,
+    size_8bitmime_and_smtputf8_are_honoured,
+    auth_login_and_wrong_credentials,
+    error_greetings_and_silent_servers_fail_fast,
+    a_timeout_awaiting_the_final_reply_breaks_the_connection,
+    a_connection_dropped_after_the_message_breaks_the_connection,
+    a_3xx_to_rcpt_or_to_the_final_dot_is_an_error,
+);
 
 fn srp_server() -> ServerConfig {
     let db = tls::srp::MemoryVerifierDb::new();
@@ -27,9 +46,10 @@ fn srp_server() -> ServerConfig {
 
 /// Sends TRICKY with STARTTLS and returns what the server stored, after checking that
 /// everything from AUTH on came over TLS.
-fn deliver_tricky(server: &SmtpServer, tls: ClientConfig) -> common::Stored {
-    let reply = mailer(tls, server.port(), Security::StartTls)
+fn deliver_tricky(client: Client, server: &SmtpServer, tls: ClientConfig) -> common::Stored {
+    let reply = client
         .send_raw(
+            &mailer(tls, server.port(), Security::StartTls),
             &envelope("sender@example.org", &["rcpt@example.org"]),
             TRICKY,
         )
@@ -50,11 +70,10 @@ fn deliver_tricky(server: &SmtpServer, tls: ClientConfig) -> common::Stored {
     stored
 }
 
-#[test]
-fn ca_roots_starttls_delivers_byte_for_byte() {
+fn ca_roots_starttls_delivers_byte_for_byte(client: Client) {
     let pki = Pki::new();
     let server = SmtpServer::starttls(cert_server(&pki), Options::default());
-    let stored = deliver_tricky(&server, roots(&pki));
+    let stored = deliver_tricky(client, &server, roots(&pki));
     // 8-bit body: BODY=8BITMIME. SIZE offered: RFC 1870's size, which leaves out the dots
     // doubled on the wire (TRICKY has CRLF line ends and five lines starting with a dot).
     assert!(stored.mail_from.starts_with("FROM:<sender@example.org>"));
@@ -66,8 +85,7 @@ fn ca_roots_starttls_delivers_byte_for_byte() {
     assert!(!stored.client_cert);
 }
 
-#[test]
-fn pinned_fingerprint_starttls_and_session_info() {
+fn pinned_fingerprint_starttls_and_session_info(client: Client) {
     let pki = Pki::new();
     let config = ServerConfig::builder()
         .cert_chain(pki.self_signed.chain(), pki.self_signed.key())
@@ -79,8 +97,8 @@ fn pinned_fingerprint_starttls_and_session_info() {
         .server_auth(ServerAuth::Fingerprint(pin.clone()))
         .build()
         .unwrap();
-    let conn = mailer(tls.clone(), server.port(), Security::StartTls)
-        .connect()
+    let conn = client
+        .connect(&mailer(tls.clone(), server.port(), Security::StartTls))
         .unwrap();
     assert_eq!(conn.tls_session().peer_fingerprint_sha256(), Some(pin));
     assert_eq!(conn.size_limit(), Some(1_000_000));
@@ -92,11 +110,10 @@ fn pinned_fingerprint_starttls_and_session_info() {
             .unwrap(),
         Options::default(),
     );
-    deliver_tricky(&again, tls);
+    deliver_tricky(client, &again, tls);
 }
 
-#[test]
-fn pin_mismatch_fails_before_any_credentials() {
+fn pin_mismatch_fails_before_any_credentials(client: Client) {
     let pki = Pki::new();
     let server = SmtpServer::starttls(cert_server(&pki), Options::default());
     let wrong = pki.self_signed.fingerprint(FingerprintAlgorithm::Sha256);
@@ -104,8 +121,12 @@ fn pin_mismatch_fails_before_any_credentials() {
         .server_auth(ServerAuth::Fingerprint(wrong))
         .build()
         .unwrap();
-    let err = mailer(tls, server.port(), Security::StartTls)
-        .send_raw(&envelope("a@example.org", &["b@example.org"]), b"x\r\n")
+    let err = client
+        .send_raw(
+            &mailer(tls, server.port(), Security::StartTls),
+            &envelope("a@example.org", &["b@example.org"]),
+            b"x\r\n",
+        )
         .unwrap_err();
     assert!(
         matches!(
@@ -120,17 +141,16 @@ fn pin_mismatch_fails_before_any_credentials() {
     assert_eq!(server.received().verbs(), ["EHLO", "STARTTLS"]);
 }
 
-#[test]
-fn srp_starttls_and_wrong_srp_password() {
+fn srp_starttls_and_wrong_srp_password(client: Client) {
     let server = SmtpServer::starttls(srp_server(), Options::default());
     let tls = ClientConfig::builder()
         .srp("carol", "srp password")
         .build()
         .unwrap();
-    let stored = deliver_tricky(&server, tls.clone());
+    let stored = deliver_tricky(client, &server, tls.clone());
     assert_eq!(stored.srp_user.as_deref(), Some("carol"));
-    let conn = mailer(tls, server.port(), Security::StartTls)
-        .connect()
+    let conn = client
+        .connect(&mailer(tls, server.port(), Security::StartTls))
         .unwrap();
     assert_eq!(conn.tls_session().srp_username(), Some("carol"));
     conn.quit().unwrap();
@@ -140,8 +160,8 @@ fn srp_starttls_and_wrong_srp_password() {
         .srp("carol", "guess")
         .build()
         .unwrap();
-    let err = mailer(tls, wrong.port(), Security::StartTls)
-        .connect()
+    let err = client
+        .connect(&mailer(tls, wrong.port(), Security::StartTls))
         .unwrap_err();
     assert!(
         matches!(&err, Error::Tls(e) if e.alert().is_some()),
@@ -150,8 +170,7 @@ fn srp_starttls_and_wrong_srp_password() {
     assert_eq!(wrong.received().verbs(), ["EHLO", "STARTTLS"]);
 }
 
-#[test]
-fn client_certificate_starttls() {
+fn client_certificate_starttls(client: Client) {
     let pki = Pki::new();
     let config = ServerConfig::builder()
         .cert_chain(pki.server.chain(), pki.server.key())
@@ -164,11 +183,10 @@ fn client_certificate_starttls() {
         .client_cert(pki.client.chain(), pki.client.key())
         .build()
         .unwrap();
-    assert!(deliver_tricky(&server, tls).client_cert);
+    assert!(deliver_tricky(client, &server, tls).client_cert);
 }
 
-#[test]
-fn implicit_tls_sends_a_lettre_message() {
+fn implicit_tls_sends_a_lettre_message(client: Client) {
     let pki = Pki::new();
     let server = SmtpServer::implicit(cert_server(&pki), Options::default());
     let message = Message::builder()
@@ -185,8 +203,11 @@ fn implicit_tls_sends_a_lettre_message() {
             .unwrap(),
         )
         .unwrap();
-    let reply = mailer(roots(&pki), server.port(), Security::Implicit)
-        .send(&message)
+    let reply = client
+        .send(
+            &mailer(roots(&pki), server.port(), Security::Implicit),
+            &message,
+        )
         .unwrap();
     assert!(reply.is_positive());
     let received = server.received();
@@ -204,8 +225,7 @@ fn implicit_tls_sends_a_lettre_message() {
     assert_eq!(stored.rcpt_to, ["rcpt@example.org", "copy@example.org"]);
 }
 
-#[test]
-fn a_checker_can_veto_the_server() {
+fn a_checker_can_veto_the_server(client: Client) {
     let pki = Pki::new();
     let server = SmtpServer::starttls(cert_server(&pki), Options::default());
     let tls = ClientConfig::builder()
@@ -213,8 +233,8 @@ fn a_checker_can_veto_the_server() {
         .checker(Checker::new().custom(|_| Err("not this one".into())))
         .build()
         .unwrap();
-    let err = mailer(tls, server.port(), Security::StartTls)
-        .connect()
+    let err = client
+        .connect(&mailer(tls, server.port(), Security::StartTls))
         .unwrap_err();
     assert!(
         matches!(
@@ -227,12 +247,11 @@ fn a_checker_can_veto_the_server() {
     assert_eq!(server.received().verbs(), ["EHLO", "STARTTLS"]);
 }
 
-#[test]
-fn several_messages_rset_and_noop_on_one_connection() {
+fn several_messages_rset_and_noop_on_one_connection(client: Client) {
     let pki = Pki::new();
     let server = SmtpServer::starttls(cert_server(&pki), Options::default());
-    let mut conn = mailer(roots(&pki), server.port(), Security::StartTls)
-        .connect()
+    let mut conn = client
+        .connect(&mailer(roots(&pki), server.port(), Security::StartTls))
         .unwrap();
     assert_eq!(conn.noop().unwrap().code().to_string(), "250");
     let first = conn
@@ -253,8 +272,7 @@ fn several_messages_rset_and_noop_on_one_connection() {
     assert!(!received.messages[0].mail_from.contains("BODY="));
 }
 
-#[test]
-fn refused_recipients_are_reported() {
+fn refused_recipients_are_reported(client: Client) {
     let pki = Pki::new();
     let options = Options {
         refuse: vec!["nobody@example.org".into(), "ghost@example.org".into()],
@@ -265,7 +283,7 @@ fn refused_recipients_are_reported() {
 
     // Default: one refusal means nothing is sent.
     let strict = mailer(roots(&pki), server.port(), Security::StartTls);
-    let err = strict.send_raw(&mixed, b"hi\r\n").unwrap_err();
+    let err = client.send_raw(&strict, &mixed, b"hi\r\n").unwrap_err();
     let Error::RecipientsRefused(refused) = &err else {
         panic!("{err:?}")
     };
@@ -283,7 +301,7 @@ fn refused_recipients_are_reported() {
         .timeout(tls_testkit::TIMEOUT)
         .build()
         .unwrap();
-    let mut conn = lenient.connect().unwrap();
+    let mut conn = client.connect(&lenient).unwrap();
     let delivery = conn.send(&mixed, b"hi\r\n").unwrap();
     assert_eq!(delivery.refused.len(), 1);
     assert_eq!(server.received().messages[0].rcpt_to, ["b@example.org"]);
@@ -301,8 +319,7 @@ fn refused_recipients_are_reported() {
     assert_eq!(server.received().messages.len(), 1);
 }
 
-#[test]
-fn size_8bitmime_and_smtputf8_are_honoured() {
+fn size_8bitmime_and_smtputf8_are_honoured(client: Client) {
     let pki = Pki::new();
     let limited = Options {
         size: Some(100),
@@ -311,8 +328,8 @@ fn size_8bitmime_and_smtputf8_are_honoured() {
         ..Options::default()
     };
     let server = SmtpServer::starttls(cert_server(&pki), limited);
-    let mut conn = mailer(roots(&pki), server.port(), Security::StartTls)
-        .connect()
+    let mut conn = client
+        .connect(&mailer(roots(&pki), server.port(), Security::StartTls))
         .unwrap();
     let to = envelope("a@example.org", &["b@example.org"]);
     let err = conn.send(&to, &[b'x'; 200]).unwrap_err();
@@ -339,8 +356,12 @@ fn size_8bitmime_and_smtputf8_are_honoured() {
     assert!(received.messages[0].mail_from.contains("SIZE=17"));
 
     let full = SmtpServer::starttls(cert_server(&pki), Options::default());
-    mailer(roots(&pki), full.port(), Security::StartTls)
-        .send_raw(&international, "grüße\r\n".as_bytes())
+    client
+        .send_raw(
+            &mailer(roots(&pki), full.port(), Security::StartTls),
+            &international,
+            "grüße\r\n".as_bytes(),
+        )
         .unwrap();
     let stored = &full.received().messages[0];
     assert!(
@@ -352,16 +373,19 @@ fn size_8bitmime_and_smtputf8_are_honoured() {
     assert_eq!(stored.rcpt_to, ["jörg@example.org"]);
 }
 
-#[test]
-fn auth_login_and_wrong_credentials() {
+fn auth_login_and_wrong_credentials(client: Client) {
     let pki = Pki::new();
     let login_only = Options {
         auth: "LOGIN",
         ..Options::default()
     };
     let server = SmtpServer::starttls(cert_server(&pki), login_only);
-    mailer(roots(&pki), server.port(), Security::StartTls)
-        .send_raw(&envelope("a@example.org", &["b@example.org"]), b"x\r\n")
+    client
+        .send_raw(
+            &mailer(roots(&pki), server.port(), Security::StartTls),
+            &envelope("a@example.org", &["b@example.org"]),
+            b"x\r\n",
+        )
         .unwrap();
     let received = server.received();
     assert_eq!(received.messages[0].auth_user.as_deref(), Some(USER));
@@ -378,7 +402,7 @@ fn auth_login_and_wrong_credentials() {
         ))
         .build()
         .unwrap();
-    let err = wrong.connect().unwrap_err();
+    let err = client.connect(&wrong).unwrap_err();
     assert!(
         matches!(&err, Error::AuthenticationFailed { code: 535, text } if text.contains("bad credentials")),
         "{err:?}"
@@ -391,15 +415,14 @@ fn auth_login_and_wrong_credentials() {
             ..Options::default()
         },
     );
-    let err = mailer(roots(&pki), none.port(), Security::StartTls)
-        .connect()
+    let err = client
+        .connect(&mailer(roots(&pki), none.port(), Security::StartTls))
         .unwrap_err();
     assert!(matches!(err, Error::NoAuthMechanism), "{err:?}");
     assert!(!none.received().verbs().contains(&"AUTH".to_owned()));
 }
 
-#[test]
-fn error_greetings_and_silent_servers_fail_fast() {
+fn error_greetings_and_silent_servers_fail_fast(client: Client) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let server = std::thread::spawn(move || {
@@ -417,13 +440,15 @@ fn error_greetings_and_silent_servers_fail_fast() {
             .build()
             .unwrap()
     };
-    let err = config(tls_testkit::TIMEOUT).connect().unwrap_err();
+    let err = client.connect(&config(tls_testkit::TIMEOUT)).unwrap_err();
     assert!(
         matches!(&err, Error::Reply { command: "greeting", code: 554, text } if text == "5.3.2 go away"),
         "{err:?}"
     );
     let started = std::time::Instant::now();
-    let err = config(Duration::from_millis(300)).connect().unwrap_err();
+    let err = client
+        .connect(&config(Duration::from_millis(300)))
+        .unwrap_err();
     assert!(
         matches!(&err, Error::Io(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)),
         "{err:?}"
@@ -449,20 +474,19 @@ fn bad_configurations_are_errors() {
 /// Sends one message to a server that misbehaves after DATA as `after_data` says, with a
 /// client timeout of `timeout`; checks that the connection then refuses every command
 /// without writing, and returns the first error.
-fn broken_after_data(after_data: AfterData, timeout: Duration) -> Error {
+fn broken_after_data(client: Client, after_data: AfterData, timeout: Duration) -> Error {
     let pki = Pki::new();
     let options = Options {
         after_data,
         ..Options::default()
     };
     let server = SmtpServer::starttls(cert_server(&pki), options);
-    let mut conn = tls_smtp::SmtpTls::builder("127.0.0.1", roots(&pki))
+    let conn = tls_smtp::SmtpTls::builder("127.0.0.1", roots(&pki))
         .port(server.port())
         .timeout(timeout)
         .build()
-        .unwrap()
-        .connect()
         .unwrap();
+    let mut conn = client.connect(&conn).unwrap();
     let to = envelope("a@example.org", &["b@example.org"]);
     let err = conn.send(&to, b"one\r\n").unwrap_err();
     assert!(conn.is_broken(), "{err:?}");
@@ -482,21 +506,19 @@ fn broken_after_data(after_data: AfterData, timeout: Duration) -> Error {
     err
 }
 
-#[test]
-fn a_timeout_awaiting_the_final_reply_breaks_the_connection() {
+fn a_timeout_awaiting_the_final_reply_breaks_the_connection(client: Client) {
     // The 250 comes after the client gave up; had the client sent RSET, that late 250
     // would have been read as RSET's answer and every later reply shifted by one.
     let late = AfterData::Late(Duration::from_millis(1200));
-    let err = broken_after_data(late, Duration::from_millis(300));
+    let err = broken_after_data(client, late, Duration::from_millis(300));
     assert!(
         matches!(&err, Error::Io(_) | Error::Tls(_)),
         "a timeout expected: {err:?}"
     );
 }
 
-#[test]
-fn a_connection_dropped_after_the_message_breaks_the_connection() {
-    let err = broken_after_data(AfterData::HangUp, tls_testkit::TIMEOUT);
+fn a_connection_dropped_after_the_message_breaks_the_connection(client: Client) {
+    let err = broken_after_data(client, AfterData::HangUp, tls_testkit::TIMEOUT);
     assert!(
         matches!(&err, Error::Protocol(m) if m.contains("closed")),
         "{err:?}"
@@ -504,24 +526,23 @@ fn a_connection_dropped_after_the_message_breaks_the_connection() {
 }
 
 /// Connects to a server started with `options` and sends a message, which must fail.
-fn failed_send(pki: &Pki, options: Options) -> (SmtpServer, tls_smtp::SmtpConnection, Error) {
+fn failed_send(client: Client, pki: &Pki, options: Options) -> (SmtpServer, Conn, Error) {
     let server = SmtpServer::starttls(cert_server(pki), options);
-    let mut conn = mailer(roots(pki), server.port(), Security::StartTls)
-        .connect()
+    let mut conn = client
+        .connect(&mailer(roots(pki), server.port(), Security::StartTls))
         .unwrap();
     let to = envelope("a@example.org", &["b@example.org"]);
     let err = conn.send(&to, b"hi\r\n").unwrap_err();
     (server, conn, err)
 }
 
-#[test]
-fn a_3xx_to_rcpt_or_to_the_final_dot_is_an_error() {
+fn a_3xx_to_rcpt_or_to_the_final_dot_is_an_error(client: Client) {
     let pki = Pki::new();
     let rcpt_3xx = Options {
         rcpt_reply: Some("354 go on then"),
         ..Options::default()
     };
-    let (server, conn, err) = failed_send(&pki, rcpt_3xx);
+    let (server, conn, err) = failed_send(client, &pki, rcpt_3xx);
     assert!(
         matches!(&err, Error::Protocol(m) if m.contains("RCPT") && m.contains("354")),
         "{err:?}"
@@ -537,7 +558,7 @@ fn a_3xx_to_rcpt_or_to_the_final_dot_is_an_error() {
         after_data: AfterData::Answer("334 and now?"),
         ..Options::default()
     };
-    let (_server, mut conn, err) = failed_send(&pki, dot_3xx);
+    let (_server, mut conn, err) = failed_send(client, &pki, dot_3xx);
     assert!(
         matches!(&err, Error::Protocol(m) if m.contains("message") && m.contains("334")),
         "{err:?}"

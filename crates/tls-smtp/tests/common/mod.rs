@@ -5,6 +5,24 @@
 //! plaintext, so a test can prove that the *client* never sent them.
 #![allow(dead_code)] // each test file uses a different part
 
+/// Runs each named `fn(Client)` once per client: `NAME::blocking` and `NAME::tokio`.
+#[macro_export]
+macro_rules! on_both_clients {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn blocking() {
+                super::$name($crate::common::Client::Blocking)
+            }
+
+            #[test]
+            fn tokio() {
+                super::$name($crate::common::Client::Tokio)
+            }
+        }
+    )*};
+}
+
 use std::io::{self, BufRead, Write};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -501,3 +519,127 @@ Subject: dots and bytes\r\nContent-Type: text/plain; charset=utf-8\r\n\
 Content-Transfer-Encoding: 8bit\r\n\r\n\
 .leading dot\r\n..two dots\r\n.\r\nnot the end\r\n...\r\n\
 \xc3\xa9t\xc3\xa9 \xe2\x82\xac and a lone \xff byte\r\n. space\r\n";
+
+/// The client a test drives: the blocking [`tls_smtp::SmtpTls`] or the tokio
+/// [`tls_smtp::AsyncSmtpTls`] made from the same settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Client {
+    Blocking,
+    Tokio,
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+impl Client {
+    /// lettre's `Transport::send_raw` or `AsyncTransport::send_raw`.
+    pub fn send_raw(
+        self,
+        mailer: &tls_smtp::SmtpTls,
+        envelope: &lettre::address::Envelope,
+        body: &[u8],
+    ) -> Result<tls_smtp::Response, tls_smtp::Error> {
+        match self {
+            Self::Blocking => lettre::Transport::send_raw(mailer, envelope, body),
+            Self::Tokio => {
+                let mailer = tls_smtp::AsyncSmtpTls::from(mailer.clone());
+                runtime().block_on(lettre::AsyncTransport::send_raw(&mailer, envelope, body))
+            }
+        }
+    }
+
+    /// lettre's `Transport::send` or `AsyncTransport::send`.
+    pub fn send(
+        self,
+        mailer: &tls_smtp::SmtpTls,
+        message: &lettre::Message,
+    ) -> Result<tls_smtp::Response, tls_smtp::Error> {
+        match self {
+            Self::Blocking => lettre::Transport::send(mailer, message),
+            Self::Tokio => {
+                let mailer = tls_smtp::AsyncSmtpTls::from(mailer.clone());
+                runtime().block_on(lettre::AsyncTransport::send(&mailer, message.clone()))
+            }
+        }
+    }
+
+    pub fn connect(self, mailer: &tls_smtp::SmtpTls) -> Result<Conn, tls_smtp::Error> {
+        match self {
+            Self::Blocking => mailer.connect().map(Conn::Blocking),
+            Self::Tokio => {
+                let rt = runtime();
+                let mailer = tls_smtp::AsyncSmtpTls::from(mailer.clone());
+                let conn = rt.block_on(mailer.connect())?;
+                Ok(Conn::Tokio(rt, conn))
+            }
+        }
+    }
+}
+
+/// A connection of either client, driven to completion call by call.
+#[derive(Debug)]
+pub enum Conn {
+    Blocking(tls_smtp::SmtpConnection),
+    Tokio(tokio::runtime::Runtime, tls_smtp::AsyncSmtpConnection),
+}
+
+type Reply = Result<tls_smtp::Response, tls_smtp::Error>;
+
+impl Conn {
+    pub fn send(
+        &mut self,
+        envelope: &lettre::address::Envelope,
+        body: &[u8],
+    ) -> Result<tls_smtp::Delivery, tls_smtp::Error> {
+        match self {
+            Self::Blocking(c) => c.send(envelope, body),
+            Self::Tokio(rt, c) => rt.block_on(c.send(envelope, body)),
+        }
+    }
+
+    pub fn rset(&mut self) -> Reply {
+        match self {
+            Self::Blocking(c) => c.rset(),
+            Self::Tokio(rt, c) => rt.block_on(c.rset()),
+        }
+    }
+
+    pub fn noop(&mut self) -> Reply {
+        match self {
+            Self::Blocking(c) => c.noop(),
+            Self::Tokio(rt, c) => rt.block_on(c.noop()),
+        }
+    }
+
+    pub fn quit(self) -> Reply {
+        match self {
+            Self::Blocking(c) => c.quit(),
+            Self::Tokio(rt, c) => rt.block_on(c.quit()),
+        }
+    }
+
+    pub fn is_broken(&self) -> bool {
+        match self {
+            Self::Blocking(c) => c.is_broken(),
+            Self::Tokio(_, c) => c.is_broken(),
+        }
+    }
+
+    pub fn tls_session(&self) -> &tls::Session {
+        match self {
+            Self::Blocking(c) => c.tls_session(),
+            Self::Tokio(_, c) => c.tls_session(),
+        }
+    }
+
+    pub fn size_limit(&self) -> Option<usize> {
+        match self {
+            Self::Blocking(c) => c.size_limit(),
+            Self::Tokio(_, c) => c.size_limit(),
+        }
+    }
+}

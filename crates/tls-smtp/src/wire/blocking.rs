@@ -1,11 +1,26 @@
-//! The byte stream under an SMTP session: plaintext TCP until STARTTLS, TLS after.
+//! The blocking wire: plaintext TCP until STARTTLS, TLS after, with socket timeouts.
 
+use std::future::Future;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
 
 use tls::{ClientConfig, TlsStream};
 
-use crate::Error;
+use super::Wire;
+use crate::{Error, Security, SmtpTls};
+
+/// Runs one dialogue step over the blocking [`Stream`]. Its I/O blocks rather than returning
+/// `Pending`, so a single poll finishes the step.
+pub(crate) fn ready<T>(step: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
+    match pin!(step).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(result) => result,
+        Poll::Pending => Err(Error::Protocol(
+            "a blocking SMTP step waited on something other than its socket".into(),
+        )),
+    }
+}
 
 /// Plaintext (buffered) or TLS. `Closed` only exists while switching.
 pub(crate) enum Stream {
@@ -15,8 +30,13 @@ pub(crate) enum Stream {
 }
 
 impl Stream {
-    pub(crate) fn plain(tcp: TcpStream) -> Self {
-        Self::Plain(BufReader::new(tcp))
+    /// Connects as `config` says: plaintext for STARTTLS, a TLS handshake for implicit TLS.
+    pub(crate) fn connect(config: &SmtpTls) -> Result<Self, Error> {
+        let tcp = config.tcp()?;
+        match config.security {
+            Security::Implicit => Self::tls(&config.tls, &config.host, tcp),
+            Security::StartTls => Ok(Self::Plain(BufReader::new(tcp))),
+        }
     }
 
     /// Handshakes right away (implicit TLS, port 465).
@@ -40,22 +60,34 @@ impl Stream {
         *self = Self::tls(config, host, reader.into_inner())?;
         Ok(())
     }
+}
 
-    /// The TLS session, once there is one.
-    pub(crate) fn session(&self) -> Option<&tls::Session> {
+impl Wire for Stream {
+    async fn read_line(&mut self, line: &mut Vec<u8>, limit: u64) -> Result<usize, Error> {
+        Ok(self.take(limit).read_until(b'\n', line)?)
+    }
+
+    async fn write_all(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        Ok(Write::write_all(self, bytes)?)
+    }
+
+    async fn flush(&mut self) -> Result<(), Error> {
+        Ok(Write::flush(self)?)
+    }
+
+    async fn start_tls(&mut self, config: &ClientConfig, host: &str) -> Result<(), Error> {
+        self.upgrade(config, host)
+    }
+
+    fn session(&self) -> Option<&tls::Session> {
         match self {
             Self::Tls(tls) => Some(tls.session()),
             _ => None,
         }
     }
 
-    pub(crate) fn is_tls(&self) -> bool {
-        matches!(self, Self::Tls(_))
-    }
-
-    /// Ends the connection, with close_notify under TLS (best effort: the server may be gone).
-    pub(crate) fn close(self) {
-        if let Self::Tls(tls) = self {
+    async fn close(&mut self) {
+        if let Self::Tls(tls) = std::mem::replace(self, Self::Closed) {
             let _ = tls.close();
         }
     }
@@ -109,4 +141,34 @@ impl Write for Stream {
             Self::Closed => Err(closed()),
         }
     }
+}
+
+/// Replies from any `BufRead` (a byte string, say), for the unit tests and the fuzzer: reads
+/// go to it, writes go nowhere.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) struct Replay<R>(pub R);
+
+#[cfg(any(test, feature = "fuzzing"))]
+impl<R: BufRead> Wire for Replay<R> {
+    async fn read_line(&mut self, line: &mut Vec<u8>, limit: u64) -> Result<usize, Error> {
+        Ok((&mut self.0).take(limit).read_until(b'\n', line)?)
+    }
+
+    async fn write_all(&mut self, _: &[u8]) -> Result<(), Error> {
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
+
+    async fn start_tls(&mut self, _: &ClientConfig, _: &str) -> Result<(), Error> {
+        Err(Error::Protocol("no TLS on a replay".into()))
+    }
+
+    fn session(&self) -> Option<&tls::Session> {
+        None
+    }
+
+    async fn close(&mut self) {}
 }

@@ -1,9 +1,8 @@
 //! Reading SMTP replies (RFC 5321 §4.2): `250-first`, `250-more`, `250 last`.
 
-use std::io::{BufRead, Read};
-
 use lettre::transport::smtp::response::Response;
 
+use super::Wire;
 use crate::Error;
 
 /// Longest reply line we take (RFC 5321 allows 512; be lenient, but not endless).
@@ -12,14 +11,12 @@ const MAX_LINE: u64 = 4096;
 const MAX_LINES: usize = 256;
 
 /// Reads one complete reply, however many lines it has.
-pub(crate) fn read_reply(reader: &mut impl BufRead) -> Result<Response, Error> {
+pub(crate) async fn read_reply(wire: &mut impl Wire) -> Result<Response, Error> {
     let mut text = String::new();
+    let mut line = Vec::new();
     for _ in 0..MAX_LINES {
-        let mut line = Vec::new();
-        let n = reader
-            .by_ref()
-            .take(MAX_LINE)
-            .read_until(b'\n', &mut line)?;
+        line.clear();
+        let n = wire.read_line(&mut line, MAX_LINE).await?;
         if n == 0 {
             return Err(Error::Protocol(
                 "server closed the connection instead of replying".into(),
@@ -74,9 +71,10 @@ pub(crate) fn text(reply: &Response) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::blocking::{ready, Replay};
 
     fn parse(bytes: &[u8]) -> Result<Response, Error> {
-        read_reply(&mut &bytes[..])
+        ready(read_reply(&mut Replay(bytes)))
     }
 
     #[test]
