@@ -5,7 +5,7 @@
 //!
 //! `cargo bench -p tls-http --features hyper --bench hyper_keepalive` — `BENCH_REQUESTS`
 //! (default 20000) per run and client, `BENCH_RUNS` (default 3), `BENCH_BYTES` (default 1024).
-//! It runs itself on one CPU (see `site::ran_on_one_cpu`).
+//! It runs itself on one CPU (see `tls_testkit::bench::ran_on_one_cpu`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -48,7 +48,7 @@ where
 }
 
 fn main() {
-    if site::ran_on_one_cpu() {
+    if tls_testkit::bench::ran_on_one_cpu() {
         return;
     }
     let (requests, runs, size) = site::settings(500);

@@ -5,7 +5,7 @@
 //! `cargo bench -p tls-http --bench keepalive` — `BENCH_REQUESTS` (default 20000) requests per
 //! run and client, `BENCH_RUNS` (default 3) runs whose median is reported, `BENCH_BYTES`
 //! (default 1024) the file size. Without `--bench` (as `cargo test --all-targets` runs it) it
-//! is a smoke run of 1 000 requests. It runs itself on one CPU (see `site::ran_on_one_cpu`).
+//! is a smoke run of 1 000 requests. It runs itself on one CPU (see `tls_testkit::bench::ran_on_one_cpu`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,7 +35,7 @@ fn time_gets(agent: &ureq::Agent, url: &str, n: u64, size: usize) -> Duration {
 }
 
 fn main() {
-    if site::ran_on_one_cpu() {
+    if tls_testkit::bench::ran_on_one_cpu() {
         return;
     }
     let (requests, runs, size) = site::settings(1_000);

@@ -15,7 +15,7 @@ pub(crate) struct BodyFacts {
 
 pub(crate) fn facts(body: &[u8]) -> BodyFacts {
     let mut lines = Encoder::lines(body);
-    let mut chunk = Vec::new();
+    let mut chunk = Vec::with_capacity(CHUNK + 8);
     let mut size = 0;
     while lines.next_chunk(&mut chunk) {
         size += chunk.len();
@@ -67,40 +67,38 @@ impl<'a> Encoder<'a> {
         if self.finished {
             return false;
         }
-        let mut taken = 0;
-        for &b in self.rest {
-            if buf.len() >= CHUNK {
-                break;
-            }
-            taken += 1;
-            let was_cr = std::mem::take(&mut self.after_cr);
-            if was_cr && b != b'\n' {
+        while !self.rest.is_empty() && buf.len() < CHUNK {
+            if std::mem::take(&mut self.after_cr) {
+                self.line_start = true;
                 buf.push(b'\n');
+                if self.rest[0] == b'\n' {
+                    self.rest = &self.rest[1..];
+                    continue;
+                }
+                // A bare CR: the LF just pushed completes it, and this byte starts a line.
+            }
+            if self.data && self.line_start && self.rest[0] == b'.' {
+                buf.push(b'.');
+            }
+            // Copy the run of bytes up to the next CR or LF at once.
+            let room = CHUNK.saturating_sub(buf.len()).max(1).min(self.rest.len());
+            let run = memchr::memchr2(b'\r', b'\n', &self.rest[..room]).unwrap_or(room);
+            if run > 0 {
+                buf.extend_from_slice(&self.rest[..run]);
+                self.rest = &self.rest[run..];
+                self.line_start = false;
+                continue;
+            }
+            if self.rest[0] == b'\r' {
+                buf.push(b'\r');
+                self.after_cr = true;
+                self.line_start = false;
+            } else {
+                buf.extend_from_slice(b"\r\n");
                 self.line_start = true;
             }
-            match b {
-                b'\r' => {
-                    buf.push(b'\r');
-                    self.after_cr = true;
-                    self.line_start = false;
-                }
-                b'\n' => {
-                    if !was_cr {
-                        buf.push(b'\r');
-                    }
-                    buf.push(b'\n');
-                    self.line_start = true;
-                }
-                _ => {
-                    if self.data && self.line_start && b == b'.' {
-                        buf.push(b'.');
-                    }
-                    buf.push(b);
-                    self.line_start = false;
-                }
-            }
+            self.rest = &self.rest[1..];
         }
-        self.rest = &self.rest[taken..];
         if self.rest.is_empty() {
             if self.after_cr {
                 buf.push(b'\n');
@@ -180,5 +178,66 @@ mod tests {
             wire(&big),
             [b"line\r\n..dot\r\n".repeat(10_000), b".\r\n".to_vec()].concat()
         );
+    }
+
+    /// The rules one byte at a time, as RFC 5321 states them: the yardstick for the encoder's
+    /// run copying.
+    fn byte_by_byte(body: &[u8]) -> Vec<u8> {
+        let (mut out, mut line_start, mut after_cr) = (Vec::new(), true, false);
+        for &b in body {
+            if std::mem::take(&mut after_cr) && b != b'\n' {
+                out.push(b'\n');
+                line_start = true;
+            }
+            match b {
+                b'\r' => (after_cr, line_start) = (true, false),
+                b'\n' if out.last() != Some(&b'\r') => out.push(b'\r'),
+                _ => {}
+            }
+            if b != b'\r' && b != b'\n' {
+                if line_start && b == b'.' {
+                    out.push(b'.');
+                }
+                line_start = false;
+            }
+            out.push(b);
+            if b == b'\n' {
+                line_start = true;
+            }
+        }
+        if after_cr {
+            out.push(b'\n');
+        } else if !line_start {
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b".\r\n");
+        out
+    }
+
+    #[test]
+    fn runs_and_chunk_edges_match_the_byte_by_byte_rules() {
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        for round in 0..300 {
+            let len = if round % 10 == 0 {
+                3 * CHUNK + 7
+            } else {
+                round * 37
+            };
+            let body: Vec<u8> = (0..len)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    // Mostly plain bytes, so that runs reach the chunk edges.
+                    match seed % 64 {
+                        0 => b'\r',
+                        1 | 2 => b'\n',
+                        3 | 4 => b'.',
+                        _ => b'x',
+                    }
+                })
+                .collect();
+            assert_eq!(wire(&body), byte_by_byte(&body), "round {round}");
+        }
     }
 }

@@ -313,7 +313,7 @@ impl<W: Wire> Dialogue<W> {
             )));
         }
         let mut encoder = Encoder::data(body);
-        let mut chunk = Vec::new();
+        let mut chunk = Vec::with_capacity(body.len().min(16 * 1024) + 8);
         while encoder.next_chunk(&mut chunk) {
             self.wire.write_all(&chunk).await?;
         }

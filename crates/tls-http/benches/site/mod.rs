@@ -38,29 +38,3 @@ pub fn small_file(pki: &Pki, size: usize) -> Site {
         _root: root,
     }
 }
-
-/// Runs this bench again on CPU 0 unless it already runs there; `true` when it did (and the
-/// caller should stop). Spread over two CPUs, a keep-alive connection's figure depended on
-/// whether its server thread happened to share the client's CPU (same-CPU wakeups are cheap,
-/// cross-CPU ones dear on this VM): runs swung from 0.2x to 5x whichever client was measured.
-/// On one CPU both clients pay the same scheduling, and the ratio compares their work.
-pub fn ran_on_one_cpu() -> bool {
-    if std::env::var_os("BENCH_ONE_CPU").is_some() {
-        return false;
-    }
-    let exe = std::env::current_exe().expect("own path");
-    let status = std::process::Command::new("taskset")
-        .args(["-c", "0"])
-        .arg(exe)
-        .args(std::env::args_os().skip(1))
-        .env("BENCH_ONE_CPU", "1")
-        .status();
-    match status {
-        Ok(status) if status.success() => true,
-        Ok(status) => std::process::exit(status.code().unwrap_or(1)),
-        Err(e) => {
-            eprintln!("taskset unavailable ({e}): running on every CPU, figures will swing");
-            false
-        }
-    }
-}
