@@ -1,15 +1,15 @@
 //! The POP3 client: connect (implicit TLS or STLS), authenticate, read and delete mail.
 
+use std::future::Future;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use base64::Engine as _;
-use md5::{Digest, Md5};
 use tls::{ClientConfig, TlsStream};
 
-use super::parse;
-use super::wire::{Body, Wire, MIN_LINE};
+use super::io::BlockingSink;
+use super::session::{self, Session};
+use super::wire::{Wire, MIN_LINE};
 use super::Error;
 use crate::security::{tcp, with_timeouts};
 use crate::{Security, DEFAULT_TIMEOUT};
@@ -22,9 +22,6 @@ pub const DEFAULT_MAX_LINE: usize = 64 * 1024;
 /// The default cap on the entries of a LIST or UIDL listing: generous for any real mailbox,
 /// yet a server cannot grow the list without end.
 pub const DEFAULT_MAX_LISTING: usize = 1_000_000;
-
-/// The cap on CAPA lines (RFC 2449 servers send a dozen or so).
-const MAX_CAPA_LINES: usize = 1000;
 
 /// The mailbox size from STAT.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,11 +54,20 @@ pub struct UidEntry {
 /// Checker all come from there).
 #[derive(Clone, Debug)]
 pub struct Pop3Builder {
-    tls: ClientConfig,
-    security: Security,
-    timeout: Duration,
-    max_line: usize,
-    max_listing: usize,
+    pub(crate) tls: ClientConfig,
+    pub(crate) security: Security,
+    pub(crate) timeout: Duration,
+    pub(crate) max_line: usize,
+    pub(crate) max_listing: usize,
+}
+
+/// Runs one conversation step on the blocking socket (see [`tls::adapter::ready`]).
+fn ready<T>(step: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
+    tls::adapter::ready(step).unwrap_or_else(|| {
+        Err(Error::Io(io::Error::other(
+            "a blocking POP3 step waited on something other than its socket",
+        )))
+    })
 }
 
 impl Pop3Builder {
@@ -104,19 +110,9 @@ impl Pop3Builder {
         with_timeouts(&sock, self.timeout).map_err(Error::Io)?;
         let (sock, plain_greeting) = self.before_tls(sock)?;
         let tls = self.tls.connect(host, sock)?;
-        let mut wire = Wire::new(tls, self.max_line);
-        let greeting = match plain_greeting {
-            Some(greeting) => greeting,
-            None => wire.status("greeting")?,
-        };
-        let mut client = Pop3Client {
-            wire,
-            greeting,
-            capabilities: Vec::new(),
-            max_listing: self.max_listing,
-        };
-        client.capa()?;
-        Ok(client)
+        let wire = Wire::new(tls, self.max_line);
+        let session = ready(Session::open(wire, plain_greeting, self.max_listing))?;
+        Ok(Pop3Client { session })
     }
 
     /// Trust on first use: connects (and runs STLS if asked), records the server's certificate
@@ -139,33 +135,7 @@ impl Pop3Builder {
             return Ok((sock, None));
         }
         let mut wire = Wire::new(Plain(BufReader::new(sock)), self.max_line);
-        let greeting = wire.status("greeting")?;
-        // RFC 2595: STLS is announced in CAPA. A server without CAPA may still know STLS.
-        let offered = match wire.command("CAPA") {
-            Ok(_) => {
-                let mut stls = false;
-                wire.body(CAPA, |line| {
-                    stls |= parse::words(line)
-                        .first()
-                        .is_some_and(|w| w.eq_ignore_ascii_case(b"STLS"));
-                    Ok(())
-                })?;
-                stls
-            }
-            Err(Error::Server { .. }) => true,
-            Err(e) => return Err(e),
-        };
-        if !offered {
-            let _ = wire.command("QUIT");
-            return Err(Error::StlsUnavailable(
-                "STLS is not in its CAPA list".into(),
-            ));
-        }
-        match wire.command("STLS") {
-            Ok(_) => {}
-            Err(Error::Server { message, .. }) => return Err(Error::StlsUnavailable(message)),
-            Err(e) => return Err(e),
-        }
+        let greeting = ready(session::stls(&mut wire))?;
         let reader = wire.stream.0;
         if !reader.buffer().is_empty() {
             return Err(Error::PlaintextAfterStls);
@@ -208,18 +178,12 @@ impl Write for Plain {
 ///
 /// The connection is TLS before any method can run, so credentials never go in the clear.
 pub struct Pop3Client {
-    wire: Wire<TlsStream<TcpStream>>,
-    greeting: String,
-    capabilities: Vec<String>,
-    max_listing: usize,
+    session: Session<TlsStream<TcpStream>>,
 }
 
 impl std::fmt::Debug for Pop3Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pop3Client")
-            .field("greeting", &self.greeting)
-            .field("capabilities", &self.capabilities)
-            .finish_non_exhaustive()
+        self.session.fmt(f)
     }
 }
 
@@ -237,104 +201,47 @@ impl Pop3Client {
 
     /// The TLS session: version, suite, the server's fingerprints, SRP user name…
     pub fn tls_session(&self) -> &tls::Session {
-        self.wire.stream.session()
-    }
-
-    /// The server's greeting (the text after `+OK`). With [`Security::StartTls`] this is the
-    /// plaintext greeting from before STLS, which an attacker on the path could have changed
-    /// (the server sends no second one over TLS); the APOP timestamp comes from it too.
-    pub fn greeting(&self) -> &str {
-        &self.greeting
-    }
-
-    /// The CAPA lines from the last [`capa`](Self::capa) (empty if the server has no CAPA).
-    pub fn capabilities(&self) -> &[String] {
-        &self.capabilities
-    }
-
-    /// Whether a CAPA line starts with `name` (`"TOP"`, `"UIDL"`, `"SASL"`…), in any case.
-    pub fn has_capability(&self, name: &str) -> bool {
-        self.capabilities.iter().any(|line| {
-            line.split_whitespace()
-                .next()
-                .is_some_and(|w| w.eq_ignore_ascii_case(name))
-        })
+        self.session.wire.stream.session()
     }
 
     /// Asks for the capabilities again (RFC 2449); they change after login.
     pub fn capa(&mut self) -> Result<&[String], Error> {
-        self.capabilities.clear();
-        match self.wire.command("CAPA") {
-            Ok(_) => {}
-            Err(Error::Server { .. }) => return Ok(&self.capabilities),
-            Err(e) => return Err(e),
-        }
-        let mut lines = Vec::new();
-        self.wire.body(CAPA, |line| {
-            lines.push(String::from_utf8_lossy(line).trim_end().to_owned());
-            Ok(())
-        })?;
-        self.capabilities = lines;
-        Ok(&self.capabilities)
+        ready(self.session.capa())
     }
 
     /// USER and PASS.
     pub fn login(&mut self, user: &str, password: &str) -> Result<(), Error> {
-        // Both checked before either is sent.
-        let (user, password) = (user_arg(user)?, arg(password, "password")?);
-        self.wire.command(&format!("USER {user}"))?;
-        self.wire.command(&format!("PASS {password}"))?;
-        Ok(())
+        ready(self.session.login(user, password))
     }
 
     /// APOP: the password never crosses the wire, only MD5(timestamp + password).
     pub fn apop(&mut self, user: &str, password: &str) -> Result<(), Error> {
-        let stamp =
-            parse::apop_timestamp(self.greeting.as_bytes()).ok_or(Error::NoApopTimestamp)?;
-        let mut md5 = Md5::new();
-        md5.update(stamp);
-        md5.update(arg(password, "password")?.as_bytes());
-        let digest: String = md5.finalize().iter().map(|b| format!("{b:02x}")).collect();
-        self.wire
-            .command(&format!("APOP {} {digest}", user_arg(user)?))?;
-        Ok(())
+        ready(self.session.apop(user, password))
     }
 
     /// AUTH PLAIN (RFC 5034) with the initial response on the command line.
     pub fn auth_plain(&mut self, user: &str, password: &str) -> Result<(), Error> {
-        let token = format!("\0{}\0{}", arg(user, "user")?, arg(password, "password")?);
-        let encoded = base64::engine::general_purpose::STANDARD.encode(token);
-        self.wire.command(&format!("AUTH PLAIN {encoded}"))?;
-        Ok(())
+        ready(self.session.auth_plain(user, password))
     }
 
     /// STAT: message count and total size.
     pub fn stat(&mut self) -> Result<Stat, Error> {
-        let (count, size) = self.numbers("STAT")?;
-        Ok(Stat { count, size })
+        ready(self.session.stat())
     }
 
     /// LIST: every message's number and size.
     pub fn list(&mut self) -> Result<Vec<ListEntry>, Error> {
-        self.listing("LIST", |line| {
-            let (number, size) = parse::number_and_size(line)?;
-            Some(ListEntry { number, size })
-        })
+        ready(self.session.list())
     }
 
     /// LIST for one message.
     pub fn list_one(&mut self, number: u32) -> Result<ListEntry, Error> {
-        let (number, size) = self.numbers(&format!("LIST {number}"))?;
-        Ok(ListEntry { number, size })
+        ready(self.session.list_one(number))
     }
 
     /// UIDL: every message's unique id.
     pub fn uidl(&mut self) -> Result<Vec<UidEntry>, Error> {
-        self.listing("UIDL", |line| {
-            let (number, uid) = parse::number_and_uid(line)?;
-            let uid = String::from_utf8_lossy(uid).into_owned();
-            Some(UidEntry { number, uid })
-        })
+        ready(self.session.uidl())
     }
 
     /// RETR: streams message `number` into `out`, line by line, dot-stuffing removed and CRLF
@@ -345,7 +252,10 @@ impl Pop3Client {
     /// writer's [`Error::Io`] comes back, so the client stays usable. If the connection
     /// fails mid-message, later commands return [`Error::Broken`].
     pub fn retr_to(&mut self, number: u32, out: &mut impl Write) -> Result<u64, Error> {
-        self.body_to(&format!("RETR {number}"), out)
+        ready(
+            self.session
+                .body_to(&format!("RETR {number}"), &mut BlockingSink(out)),
+        )
     }
 
     /// RETR into memory (see [`retr_to`](Self::retr_to) for large messages).
@@ -357,7 +267,8 @@ impl Pop3Client {
 
     /// TOP: the headers and the first `lines` body lines of message `number`, into `out`.
     pub fn top_to(&mut self, number: u32, lines: u32, out: &mut impl Write) -> Result<u64, Error> {
-        self.body_to(&format!("TOP {number} {lines}"), out)
+        let command = format!("TOP {number} {lines}");
+        ready(self.session.body_to(&command, &mut BlockingSink(out)))
     }
 
     /// TOP into memory.
@@ -369,89 +280,26 @@ impl Pop3Client {
 
     /// DELE: marks message `number` deleted; the server removes it at [`quit`](Self::quit).
     pub fn dele(&mut self, number: u32) -> Result<(), Error> {
-        self.wire.command(&format!("DELE {number}")).map(drop)
+        ready(self.session.simple(&format!("DELE {number}")))
     }
 
     /// RSET: unmarks every message marked deleted in this session.
     pub fn rset(&mut self) -> Result<(), Error> {
-        self.wire.command("RSET").map(drop)
+        ready(self.session.simple("RSET"))
     }
 
     /// NOOP: keeps the session alive.
     pub fn noop(&mut self) -> Result<(), Error> {
-        self.wire.command("NOOP").map(drop)
+        ready(self.session.simple("NOOP"))
     }
 
     /// QUIT: the server commits deletions and answers `+OK`; then TLS is closed with
     /// close_notify (best effort: the server may hang up first).
     pub fn quit(mut self) -> Result<(), Error> {
-        self.wire.command("QUIT")?;
-        let _ = self.wire.stream.close();
+        ready(self.session.simple("QUIT"))?;
+        let _ = self.session.wire.stream.close();
         Ok(())
     }
 
-    /// The `number size` pair in a one-line reply (STAT, LIST with an argument).
-    fn numbers(&mut self, command: &str) -> Result<(u32, u64), Error> {
-        let text = self.wire.command(command)?;
-        parse::number_and_size(text.as_bytes()).ok_or_else(|| {
-            let verb = command.split(' ').next().unwrap_or_default();
-            Error::malformed(&format!("{verb} reply"), text.as_bytes())
-        })
-    }
-
-    /// A multi-line listing, one entry per line; a line `entry` cannot read is malformed.
-    fn listing<T>(
-        &mut self,
-        command: &str,
-        entry: impl Fn(&[u8]) -> Option<T>,
-    ) -> Result<Vec<T>, Error> {
-        self.wire.command(command)?;
-        let mut entries = Vec::new();
-        let kind = Body::Listing {
-            max_lines: self.max_listing,
-        };
-        self.wire.body(kind, |line| {
-            let parsed =
-                entry(line).ok_or_else(|| Error::malformed(&format!("{command} line"), line))?;
-            entries.push(parsed);
-            Ok(())
-        })?;
-        Ok(entries)
-    }
-
-    fn body_to(&mut self, command: &str, out: &mut impl Write) -> Result<u64, Error> {
-        self.wire.command(command)?;
-        let mut written = 0u64;
-        // A writer error still reads the message to its end (in `body`), so the next command
-        // gets its own reply.
-        self.wire.body(Body::Message, |data| {
-            out.write_all(data).map_err(Error::Io)?;
-            written += data.len() as u64;
-            Ok(())
-        })?;
-        out.flush().map_err(Error::Io)?;
-        Ok(written)
-    }
-}
-
-/// CAPA before and after TLS.
-const CAPA: Body = Body::Listing {
-    max_lines: MAX_CAPA_LINES,
-};
-
-/// An argument for a command line: no CR or LF (they would end the command and start another)
-/// and no NUL (it separates the fields of AUTH PLAIN).
-fn arg<'a>(value: &'a str, what: &'static str) -> Result<&'a str, Error> {
-    if value.is_empty() || value.contains(['\r', '\n', '\0']) {
-        return Err(Error::InvalidArgument(what));
-    }
-    Ok(value)
-}
-
-/// A user name for USER and APOP, where a space would split it into two arguments.
-fn user_arg(user: &str) -> Result<&str, Error> {
-    if user.contains(|c: char| c.is_ascii_whitespace()) {
-        return Err(Error::InvalidArgument("user"));
-    }
-    arg(user, "user")
+    crate::pop3::session::session_accessors!();
 }

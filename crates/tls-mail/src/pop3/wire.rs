@@ -1,13 +1,12 @@
-//! Reading and writing POP3 lines on any `BufRead + Write`: the plaintext phase before STLS
-//! and the TLS stream after it share this code.
+//! Reading and writing POP3 lines on any [`LineStream`]: the plaintext phase before STLS and
+//! the TLS stream after it, blocking or tokio, share this code.
 //!
 //! The wire also knows whether the stream sits between replies. A reply left half read (a
 //! read error, a line over the cap, a listing over its entry cap) would make the next command
 //! read the rest of the old reply as its own status, so the wire refuses every later command
 //! with [`Error::Broken`] instead.
 
-use std::io::{BufRead, Write};
-
+use super::io::LineStream;
 use super::parse::{self, BodyLine};
 use super::Error;
 
@@ -33,7 +32,7 @@ pub(crate) struct Wire<S> {
     broken: bool,
 }
 
-impl<S: BufRead + Write> Wire<S> {
+impl<S: LineStream> Wire<S> {
     pub fn new(stream: S, max_line: usize) -> Self {
         Self {
             stream,
@@ -45,10 +44,10 @@ impl<S: BufRead + Write> Wire<S> {
 
     /// Reads into the line buffer up to and including the next LF, or until it holds
     /// `max_line` bytes. `true` when the line ended.
-    fn read_piece(&mut self) -> Result<bool, Error> {
+    async fn read_piece(&mut self) -> Result<bool, Error> {
         self.line.clear();
         loop {
-            let buf = self.stream.fill_buf().map_err(Error::from_io)?;
+            let buf = self.stream.fill_buf().await?;
             if buf.is_empty() {
                 return Err(Error::ConnectionClosed);
             }
@@ -66,8 +65,8 @@ impl<S: BufRead + Write> Wire<S> {
     }
 
     /// The next line, line ending included. Never holds more than `max_line` bytes.
-    pub fn read_line(&mut self) -> Result<&[u8], Error> {
-        if self.read_piece()? {
+    pub async fn read_line(&mut self) -> Result<&[u8], Error> {
+        if self.read_piece().await? {
             Ok(&self.line)
         } else {
             Err(Error::LineTooLong { max: self.max_line })
@@ -75,18 +74,17 @@ impl<S: BufRead + Write> Wire<S> {
     }
 
     /// Sends one command line (CRLF added).
-    pub fn send(&mut self, command: &str) -> Result<(), Error> {
+    pub async fn send(&mut self, command: &str) -> Result<(), Error> {
         log::debug!("POP3 C: {}", shown(command));
         let mut line = Vec::with_capacity(command.len() + 2);
         line.extend_from_slice(command.as_bytes());
         line.extend_from_slice(b"\r\n");
-        self.stream.write_all(&line).map_err(Error::from_io)?;
-        self.stream.flush().map_err(Error::from_io)
+        self.stream.send(&line).await
     }
 
     /// Reads a status line: the text after `+OK`, or `Error::Server` for `-ERR`.
-    pub fn status(&mut self, command: &str) -> Result<String, Error> {
-        let line = self.read_line()?;
+    pub async fn status(&mut self, command: &str) -> Result<String, Error> {
+        let line = self.read_line().await?;
         log::debug!("POP3 S: {}", String::from_utf8_lossy(line).trim_end());
         let status = parse::status(line).ok_or_else(|| Error::malformed("status line", line))?;
         let text = String::from_utf8_lossy(status.text).into_owned();
@@ -102,65 +100,88 @@ impl<S: BufRead + Write> Wire<S> {
 
     /// Sends `command` and reads its status line. Refused with [`Error::Broken`] when an
     /// earlier reply was left unfinished.
-    pub fn command(&mut self, command: &str) -> Result<String, Error> {
+    pub async fn command(&mut self, command: &str) -> Result<String, Error> {
         if self.broken {
             return Err(Error::Broken);
         }
         // Until a whole status line has come back, the stream is mid-reply.
         self.broken = true;
-        self.send(command)?;
-        let status = self.status(command);
+        self.send(command).await?;
+        let status = self.status(command).await;
         self.broken = !matches!(status, Ok(_) | Err(Error::Server { .. }));
         status
     }
 
-    /// Passes each un-stuffed line (or, for a [`Body::Message`], each piece of a line) of a
-    /// multi-line body to `each` until the `.` line.
+    /// Starts reading a multi-line body: until it is read to its `.` line, the wire is
+    /// mid-reply (broken, should the reading stop early).
+    pub fn start_body(&mut self, kind: Body) -> BodyState {
+        self.broken = true;
+        BodyState {
+            kind,
+            lines: 0,
+            line_start: true,
+        }
+    }
+
+    /// The next un-stuffed line of a multi-line body (or, for a [`Body::Message`], the next
+    /// piece of a line); `None` after the `.` line, when the wire is between replies again.
+    pub async fn next_piece(&mut self, state: &mut BodyState) -> Result<Option<&[u8]>, Error> {
+        let ends = self.read_piece().await?;
+        let max_lines = match state.kind {
+            Body::Listing { max_lines } => max_lines,
+            Body::Message => usize::MAX,
+        };
+        if !ends && matches!(state.kind, Body::Listing { .. }) {
+            return Err(Error::LineTooLong { max: self.max_line });
+        }
+        let at_line_start = std::mem::replace(&mut state.line_start, ends);
+        // Dot-stuffing and the terminating `.` only concern the start of a line.
+        if !at_line_start {
+            return Ok(Some(&self.line));
+        }
+        match parse::body_line(&self.line) {
+            BodyLine::End => {
+                self.broken = false;
+                Ok(None)
+            }
+            BodyLine::Data(data) => {
+                state.lines += 1;
+                if state.lines > max_lines {
+                    return Err(Error::TooManyLines { max: max_lines });
+                }
+                Ok(Some(data))
+            }
+        }
+    }
+
+    /// Passes each piece of a multi-line body (see [`next_piece`](Self::next_piece)) to
+    /// `each` until the `.` line.
     ///
-    /// When `each` fails (a writer that stopped taking bytes, a listing line we cannot read),
-    /// the rest of the body is still read and dropped, so the connection stays usable, and
-    /// that first error is returned. Failures of the stream itself leave the wire broken.
-    pub fn body(
+    /// When `each` fails (a listing line we cannot read), the rest of the body is still read
+    /// and dropped, so the connection stays usable, and that first error is returned.
+    /// Failures of the stream itself leave the wire broken.
+    pub async fn body(
         &mut self,
         kind: Body,
         mut each: impl FnMut(&[u8]) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        let max_lines = match kind {
-            Body::Listing { max_lines } => max_lines,
-            Body::Message => usize::MAX,
-        };
-        self.broken = true;
+        let mut state = self.start_body(kind);
         let mut failed = None;
-        let mut lines = 0usize;
-        let mut line_start = true;
-        loop {
-            let ends = self.read_piece()?;
-            if !ends && matches!(kind, Body::Listing { .. }) {
-                return Err(Error::LineTooLong { max: self.max_line });
-            }
-            // Dot-stuffing and the terminating `.` only concern the start of a line.
-            let data = if line_start {
-                match parse::body_line(&self.line) {
-                    BodyLine::End => break,
-                    BodyLine::Data(data) => {
-                        lines += 1;
-                        if lines > max_lines {
-                            return Err(Error::TooManyLines { max: max_lines });
-                        }
-                        data
-                    }
-                }
-            } else {
-                &self.line[..]
-            };
+        while let Some(data) = self.next_piece(&mut state).await? {
             if failed.is_none() {
                 failed = each(data).err();
             }
-            line_start = ends;
         }
-        self.broken = false;
         failed.map_or(Ok(()), Err)
     }
+}
+
+/// Where a multi-line body's reading stands.
+pub(crate) struct BodyState {
+    kind: Body,
+    lines: usize,
+    /// The next piece starts a line (where stuffing and the `.` line are looked for).
+    line_start: bool,
 }
 
 /// A command as logged: what follows PASS, APOP and AUTH stays out of logs.

@@ -3,8 +3,6 @@
 use std::future::Future;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 
 use tls::{ClientConfig, TlsStream};
 
@@ -14,12 +12,11 @@ use crate::{Error, Security, SmtpTls};
 /// Runs one dialogue step over the blocking [`Stream`]. Its I/O blocks rather than returning
 /// `Pending`, so a single poll finishes the step.
 pub(crate) fn ready<T>(step: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
-    match pin!(step).poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(result) => result,
-        Poll::Pending => Err(Error::Protocol(
+    tls::adapter::ready(step).unwrap_or_else(|| {
+        Err(Error::Protocol(
             "a blocking SMTP step waited on something other than its socket".into(),
-        )),
-    }
+        ))
+    })
 }
 
 /// Plaintext (buffered) or TLS. `Closed` only exists while switching.

@@ -25,19 +25,13 @@ pub(crate) struct AsyncStream {
     timeout: Duration,
 }
 
-/// `what` under `limit`; running out of time is an `io::ErrorKind::TimedOut` error.
+/// `what` under `limit`, as the crate's error.
 async fn timed<T>(
     limit: Duration,
     what: &str,
     work: impl Future<Output = io::Result<T>>,
 ) -> Result<T, Error> {
-    match tokio::time::timeout(limit, work).await {
-        Ok(done) => Ok(done?),
-        Err(_) => Err(Error::Io(io::Error::new(
-            io::ErrorKind::TimedOut,
-            format!("{what} took longer than {limit:?}"),
-        ))),
-    }
+    Ok(tls::adapter::timed(limit, what, work).await?)
 }
 
 async fn read_line(
@@ -96,15 +90,8 @@ impl AsyncStream {
             return Err(Error::PlaintextAfterStartTls);
         }
         let handshake = tls::tokio::connect(config, host, reader.into_inner());
-        let tls = match tokio::time::timeout(self.timeout, handshake).await {
-            Ok(tls) => tls?,
-            Err(_) => {
-                return Err(Error::Io(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    format!("the TLS handshake took longer than {:?}", self.timeout),
-                )))
-            }
-        };
+        let handshake = async { handshake.await.map_err(io::Error::other) };
+        let tls = timed(self.timeout, "the TLS handshake", handshake).await?;
         self.io = Io::Tls(Box::new(BufReader::new(tls)));
         Ok(())
     }
