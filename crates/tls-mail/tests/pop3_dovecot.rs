@@ -1,20 +1,30 @@
 //! POP3 against Dovecot over POP3S and STLS, pinned and with custom roots: list, retrieve and
 //! compare bytes with the seeded Maildir files, delete and confirm.
 
+mod clients;
 mod common;
 
+use clients::{Client, ConnectWith};
 use common::{crlf, dovecot, files_in, pinned, rooted, seeded, PASSWORD, USER};
 use tls::FingerprintAlgorithm;
 use tls_mail::pop3::{Error, Pop3Client};
 use tls_mail::Security;
 use tls_testkit::{Pki, TIMEOUT};
 
-#[test]
-fn pop3s_pinned_lists_retrieves_and_deletes() {
+on_both_clients!(
+    pop3s_pinned_lists_retrieves_and_deletes,
+    stls_with_custom_roots_auth_plain_and_rset,
+    apop_works_and_a_wrong_password_carries_the_server_text,
+    a_wrong_pin_or_an_untrusted_ca_stops_before_any_pop3,
+);
+
+fn pop3s_pinned_lists_retrieves_and_deletes(client: Client) {
     let pki = Pki::new();
     let Some(server) = dovecot(&pki) else { return };
     let builder = Pop3Client::builder(pinned(&pki)).timeout(TIMEOUT);
-    let mut pop = builder.connect("127.0.0.1", server.pop3s_port).unwrap();
+    let mut pop = builder
+        .connect_with(client, "127.0.0.1", server.pop3s_port)
+        .unwrap();
     assert_eq!(
         pop.tls_session().peer_fingerprint_sha256(),
         Some(pki.server.fingerprint(FingerprintAlgorithm::Sha256))
@@ -54,7 +64,9 @@ fn pop3s_pinned_lists_retrieves_and_deletes() {
     );
     pop.quit().unwrap();
 
-    let mut pop = builder.connect("127.0.0.1", server.pop3s_port).unwrap();
+    let mut pop = builder
+        .connect_with(client, "127.0.0.1", server.pop3s_port)
+        .unwrap();
     pop.login(USER, PASSWORD).unwrap();
     assert_eq!(pop.stat().unwrap().count, 2);
     assert_eq!(pop.retr(2).unwrap(), wire[2]);
@@ -63,14 +75,15 @@ fn pop3s_pinned_lists_retrieves_and_deletes() {
     assert_eq!(files_in(&server, USER), 2);
 }
 
-#[test]
-fn stls_with_custom_roots_auth_plain_and_rset() {
+fn stls_with_custom_roots_auth_plain_and_rset(client: Client) {
     let pki = Pki::new();
     let Some(server) = dovecot(&pki) else { return };
     let builder = Pop3Client::builder(rooted(&pki))
         .security(Security::StartTls)
         .timeout(TIMEOUT);
-    let mut pop = builder.connect("localhost", server.pop3_port).unwrap();
+    let mut pop = builder
+        .connect_with(client, "localhost", server.pop3_port)
+        .unwrap();
     assert!(pop.tls_session().peer_certificate().is_some());
     pop.auth_plain(USER, PASSWORD).unwrap();
     pop.noop().unwrap();
@@ -87,17 +100,20 @@ fn stls_with_custom_roots_auth_plain_and_rset() {
     assert_eq!(files_in(&server, USER), 3);
 }
 
-#[test]
-fn apop_works_and_a_wrong_password_carries_the_server_text() {
+fn apop_works_and_a_wrong_password_carries_the_server_text(client: Client) {
     let pki = Pki::new();
     let Some(server) = dovecot(&pki) else { return };
     let builder = Pop3Client::builder(pinned(&pki)).timeout(TIMEOUT);
-    let mut pop = builder.connect("127.0.0.1", server.pop3s_port).unwrap();
+    let mut pop = builder
+        .connect_with(client, "127.0.0.1", server.pop3s_port)
+        .unwrap();
     pop.apop(USER, PASSWORD).unwrap();
     assert_eq!(pop.stat().unwrap().count, 3);
     pop.quit().unwrap();
 
-    let mut pop = builder.connect("127.0.0.1", server.pop3s_port).unwrap();
+    let mut pop = builder
+        .connect_with(client, "127.0.0.1", server.pop3s_port)
+        .unwrap();
     match pop.login(USER, "wrong").unwrap_err() {
         Error::Server { command, message } => {
             assert_eq!(command, "PASS");
@@ -107,8 +123,7 @@ fn apop_works_and_a_wrong_password_carries_the_server_text() {
     }
 }
 
-#[test]
-fn a_wrong_pin_or_an_untrusted_ca_stops_before_any_pop3() {
+fn a_wrong_pin_or_an_untrusted_ca_stops_before_any_pop3(client: Client) {
     let pki = Pki::new();
     let Some(server) = dovecot(&pki) else { return };
     let other = pki.self_signed.fingerprint(FingerprintAlgorithm::Sha256);
@@ -118,7 +133,7 @@ fn a_wrong_pin_or_an_untrusted_ca_stops_before_any_pop3() {
         .unwrap();
     let err = Pop3Client::builder(wrong_pin)
         .security(Security::StartTls)
-        .connect("127.0.0.1", server.pop3_port)
+        .connect_with(client, "127.0.0.1", server.pop3_port)
         .unwrap_err();
     assert!(
         matches!(err, Error::Tls(tls::Error::Authentication(_))),
@@ -126,7 +141,7 @@ fn a_wrong_pin_or_an_untrusted_ca_stops_before_any_pop3() {
     );
     let other_root = Pki::new();
     let err = Pop3Client::builder(rooted(&other_root))
-        .connect("localhost", server.pop3s_port)
+        .connect_with(client, "localhost", server.pop3s_port)
         .unwrap_err();
     assert!(matches!(err, Error::Tls(_)), "{err}");
 }

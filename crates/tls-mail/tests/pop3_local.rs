@@ -3,18 +3,36 @@
 //! in step after a writer fails (or refuses to go on after a half-read reply), and that no
 //! credential leaves before TLS. The 33 MB message is in `pop3_memory.rs`.
 
+mod clients;
 mod scripted;
 
 use std::io::{self, Write};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use clients::{Client, ConnectWith, Pop};
 use scripted::{lines, plain_server, pop3, rooted, seen, tls_server, x509_server};
 use tls::srp::MemoryVerifierDb;
 use tls::{ClientConfig, ServerAuth, ServerConfig};
 use tls_mail::pop3::{Error, Pop3Client};
 use tls_mail::Security;
 use tls_testkit::{Pki, TIMEOUT};
+
+on_both_clients!(
+    srp_instead_of_certificates,
+    client_certificate_over_stls,
+    no_credentials_when_the_server_offers_no_stls,
+    refused_stls_and_injected_plaintext_are_errors,
+    a_server_that_drops_mid_message_is_a_clear_error,
+    malformed_replies_are_clear_errors,
+    an_endless_line_is_refused_not_buffered_and_breaks_the_client,
+    a_listing_over_its_cap_is_refused_and_breaks_the_client,
+    a_failing_writer_drains_the_message_and_the_client_stays_usable,
+    a_one_mebibyte_line_streams_through_retr,
+    arguments_that_would_change_the_command_are_refused,
+    a_checker_veto_stops_the_session_before_any_credential,
+    a_silent_server_times_out_instead_of_hanging,
+);
 
 const MESSAGE: &[u8] = b"Subject: hi\r\n\r\n.dot first\r\n..\r\n.\r\nend\r\n";
 
@@ -58,19 +76,18 @@ fn stls_server(config: ServerConfig) -> (tls_server::RunningServer, scripted::Se
     (server, seen)
 }
 
-#[test]
-fn srp_instead_of_certificates() {
+fn srp_instead_of_certificates(client: Client) {
     let db = MemoryVerifierDb::new();
     db.add("alice", "correct horse", 2048).unwrap();
     let config = ServerConfig::builder().verifier_db(db).build().unwrap();
     let (server, seen) = mailbox_server(config);
-    let client = ClientConfig::builder()
+    let tls_config = ClientConfig::builder()
         .srp("alice", "correct horse")
         .build()
         .unwrap();
-    let mut pop = Pop3Client::builder(client)
+    let mut pop = Pop3Client::builder(tls_config)
         .timeout(TIMEOUT)
-        .connect("localhost", server.addr.port())
+        .connect_with(client, "localhost", server.addr.port())
         .unwrap();
     assert_eq!(pop.tls_session().srp_username(), Some("alice"));
     pop.login("alice", "pop-password").unwrap();
@@ -87,13 +104,12 @@ fn srp_instead_of_certificates() {
         .unwrap();
     let err = Pop3Client::builder(wrong)
         .timeout(TIMEOUT)
-        .connect("localhost", server.addr.port())
+        .connect_with(client, "localhost", server.addr.port())
         .unwrap_err();
     assert!(matches!(err, Error::Tls(_)), "{err}");
 }
 
-#[test]
-fn client_certificate_over_stls() {
+fn client_certificate_over_stls(client: Client) {
     let pki = Pki::new();
     let config = ServerConfig::builder()
         .cert_chain(pki.server.chain(), pki.server.key())
@@ -101,15 +117,17 @@ fn client_certificate_over_stls() {
         .build()
         .unwrap();
     let (server, seen) = stls_server(config);
-    let client = ClientConfig::builder()
+    let tls_config = ClientConfig::builder()
         .server_auth(ServerAuth::Roots(pki.roots()))
         .client_cert(pki.client.chain(), pki.client.key())
         .build()
         .unwrap();
-    let builder = Pop3Client::builder(client)
+    let builder = Pop3Client::builder(tls_config)
         .security(Security::StartTls)
         .timeout(TIMEOUT);
-    let mut pop = builder.connect("localhost", server.addr.port()).unwrap();
+    let mut pop = builder
+        .connect_with(client, "localhost", server.addr.port())
+        .unwrap();
     assert_eq!(pop.greeting(), "plain ready");
     assert!(pop.has_capability("USER"));
     pop.login("alice", "pw").unwrap();
@@ -134,7 +152,7 @@ fn client_certificate_over_stls() {
     let err = Pop3Client::builder(rooted(&pki))
         .security(Security::StartTls)
         .timeout(TIMEOUT)
-        .connect("localhost", server.addr.port())
+        .connect_with(client, "localhost", server.addr.port())
         .unwrap_err();
     assert!(
         matches!(err, Error::Tls(_) | Error::ConnectionClosed),
@@ -142,8 +160,7 @@ fn client_certificate_over_stls() {
     );
 }
 
-#[test]
-fn no_credentials_when_the_server_offers_no_stls() {
+fn no_credentials_when_the_server_offers_no_stls(client: Client) {
     let pki = Pki::new();
     let seen = seen();
     let log = seen.clone();
@@ -154,15 +171,14 @@ fn no_credentials_when_the_server_offers_no_stls() {
     let err = Pop3Client::builder(rooted(&pki))
         .security(Security::StartTls)
         .timeout(TIMEOUT)
-        .connect("localhost", server.addr.port())
+        .connect_with(client, "localhost", server.addr.port())
         .unwrap_err();
     assert!(matches!(err, Error::StlsUnavailable(_)), "{err}");
     server.shutdown(Duration::from_secs(1)).unwrap();
     assert_eq!(lines(&seen), ["CAPA", "QUIT"]);
 }
 
-#[test]
-fn refused_stls_and_injected_plaintext_are_errors() {
+fn refused_stls_and_injected_plaintext_are_errors(client: Client) {
     let pki = Pki::new();
     let seen = seen();
     let log = seen.clone();
@@ -186,14 +202,14 @@ fn refused_stls_and_injected_plaintext_are_errors() {
         .security(Security::StartTls)
         .timeout(TIMEOUT);
     match builder
-        .connect("localhost", server.addr.port())
+        .connect_with(client, "localhost", server.addr.port())
         .unwrap_err()
     {
         Error::StlsUnavailable(why) => assert_eq!(why, "TLS is broken today"),
         other => panic!("expected StlsUnavailable, got {other}"),
     }
     let err = builder
-        .connect("localhost", server.addr.port())
+        .connect_with(client, "localhost", server.addr.port())
         .unwrap_err();
     assert!(matches!(err, Error::PlaintextAfterStls), "{err}");
     server.shutdown(Duration::from_secs(1)).unwrap();
@@ -222,8 +238,7 @@ fn one_reply_server(pki: &Pki, reply: &'static [u8], abrupt: bool) -> tls_server
     })
 }
 
-#[test]
-fn a_server_that_drops_mid_message_is_a_clear_error() {
+fn a_server_that_drops_mid_message_is_a_clear_error(client: Client) {
     let pki = Pki::new();
     for abrupt in [true, false] {
         let server = one_reply_server(
@@ -233,7 +248,7 @@ fn a_server_that_drops_mid_message_is_a_clear_error() {
         );
         let mut pop = Pop3Client::builder(rooted(&pki))
             .timeout(TIMEOUT)
-            .connect("localhost", server.addr.port())
+            .connect_with(client, "localhost", server.addr.port())
             .unwrap();
         let mut out = Vec::new();
         let err = pop.retr_to(1, &mut out).unwrap_err();
@@ -245,8 +260,7 @@ fn a_server_that_drops_mid_message_is_a_clear_error() {
     }
 }
 
-#[test]
-fn malformed_replies_are_clear_errors() {
+fn malformed_replies_are_clear_errors(client: Client) {
     let pki = Pki::new();
     let cases: [(&[u8], &str); 3] = [
         (b"hello there\r\n", "status line"),
@@ -257,7 +271,7 @@ fn malformed_replies_are_clear_errors() {
         let server = one_reply_server(&pki, reply, false);
         let mut pop = Pop3Client::builder(rooted(&pki))
             .timeout(TIMEOUT)
-            .connect("localhost", server.addr.port())
+            .connect_with(client, "localhost", server.addr.port())
             .unwrap();
         let err = if what == "LIST" {
             pop.list_one(1).unwrap_err()
@@ -272,7 +286,7 @@ fn malformed_replies_are_clear_errors() {
     let server = one_reply_server(&pki, b"+OK\r\nx 1\r\n.\r\n", false);
     let mut pop = Pop3Client::builder(rooted(&pki))
         .timeout(TIMEOUT)
-        .connect("localhost", server.addr.port())
+        .connect_with(client, "localhost", server.addr.port())
         .unwrap();
     assert!(matches!(pop.list().unwrap_err(), Error::Malformed(m) if m.contains("\"x 1\"")));
 }
@@ -301,7 +315,7 @@ fn listing_server(
 
 /// After an error mid-LIST, the client refuses NOOP, DELE and STAT with `Broken` without
 /// sending them.
-fn assert_broken(mut pop: Pop3Client, server: tls_server::RunningServer, seen: &scripted::Seen) {
+fn assert_broken(mut pop: Pop, server: tls_server::RunningServer, seen: &scripted::Seen) {
     assert!(matches!(pop.noop(), Err(Error::Broken)));
     assert!(matches!(pop.dele(1), Err(Error::Broken)));
     assert!(matches!(pop.stat(), Err(Error::Broken)));
@@ -310,8 +324,7 @@ fn assert_broken(mut pop: Pop3Client, server: tls_server::RunningServer, seen: &
     assert_eq!(lines(seen), ["CAPA", "LIST"]);
 }
 
-#[test]
-fn an_endless_line_is_refused_not_buffered_and_breaks_the_client() {
+fn an_endless_line_is_refused_not_buffered_and_breaks_the_client(client: Client) {
     let pki = Pki::new();
     // 1 MiB without a line end; a client that came back for more would read it as a reply.
     let (server, seen) = listing_server(&pki, || {
@@ -325,15 +338,14 @@ fn an_endless_line_is_refused_not_buffered_and_breaks_the_client() {
     let mut pop = Pop3Client::builder(rooted(&pki))
         .timeout(TIMEOUT)
         .max_line_length(4096)
-        .connect("localhost", server.addr.port())
+        .connect_with(client, "localhost", server.addr.port())
         .unwrap();
     let err = pop.list().unwrap_err();
     assert!(matches!(err, Error::LineTooLong { max: 4096 }), "{err}");
     assert_broken(pop, server, &seen);
 }
 
-#[test]
-fn a_listing_over_its_cap_is_refused_and_breaks_the_client() {
+fn a_listing_over_its_cap_is_refused_and_breaks_the_client(client: Client) {
     let pki = Pki::new();
     let listing = || {
         let mut reply = b"+OK\r\n".to_vec();
@@ -349,7 +361,7 @@ fn a_listing_over_its_cap_is_refused_and_breaks_the_client() {
     let mut pop = builder
         .clone()
         .max_listing(1001)
-        .connect("localhost", server.addr.port())
+        .connect_with(client, "localhost", server.addr.port())
         .unwrap();
     assert_eq!(pop.list().unwrap().len(), 1001);
     pop.noop().unwrap();
@@ -360,7 +372,7 @@ fn a_listing_over_its_cap_is_refused_and_breaks_the_client() {
     let (server, seen) = listing_server(&pki, listing);
     let mut pop = builder
         .max_listing(1000)
-        .connect("localhost", server.addr.port())
+        .connect_with(client, "localhost", server.addr.port())
         .unwrap();
     let err = pop.list().unwrap_err();
     assert!(matches!(err, Error::TooManyLines { max: 1000 }), "{err}");
@@ -389,8 +401,7 @@ impl Write for FailAfter {
     }
 }
 
-#[test]
-fn a_failing_writer_drains_the_message_and_the_client_stays_usable() {
+fn a_failing_writer_drains_the_message_and_the_client_stays_usable(client: Client) {
     let pki = Pki::new();
     // The body's `+OK` and `1 2` lines would pass for replies to the next commands if the
     // client did not read the message to its end.
@@ -398,7 +409,7 @@ fn a_failing_writer_drains_the_message_and_the_client_stays_usable() {
     let (server, seen) = mailbox_server_with(x509_server(&pki), vec![message.clone()]);
     let mut pop = Pop3Client::builder(rooted(&pki))
         .timeout(TIMEOUT)
-        .connect("localhost", server.addr.port())
+        .connect_with(client, "localhost", server.addr.port())
         .unwrap();
     let mut out = FailAfter {
         left: 5,
@@ -423,8 +434,7 @@ fn a_failing_writer_drains_the_message_and_the_client_stays_usable() {
     );
 }
 
-#[test]
-fn a_one_mebibyte_line_streams_through_retr() {
+fn a_one_mebibyte_line_streams_through_retr(client: Client) {
     let pki = Pki::new();
     // A long line that starts with a dot (stuffed on the wire), then a short one.
     let mut message = b"Subject: long\r\n\r\n.".to_vec();
@@ -433,7 +443,7 @@ fn a_one_mebibyte_line_streams_through_retr() {
     let (server, _) = mailbox_server_with(x509_server(&pki), vec![message.clone()]);
     let mut pop = Pop3Client::builder(rooted(&pki))
         .timeout(TIMEOUT)
-        .connect("localhost", server.addr.port())
+        .connect_with(client, "localhost", server.addr.port())
         .unwrap();
     let mut out = Vec::new();
     let written = pop.retr_to(1, &mut out).unwrap();
@@ -444,13 +454,12 @@ fn a_one_mebibyte_line_streams_through_retr() {
     pop.quit().unwrap();
 }
 
-#[test]
-fn arguments_that_would_change_the_command_are_refused() {
+fn arguments_that_would_change_the_command_are_refused(client: Client) {
     let pki = Pki::new();
     let (server, seen) = mailbox_server(x509_server(&pki));
     let mut pop = Pop3Client::builder(rooted(&pki))
         .timeout(TIMEOUT)
-        .connect("localhost", server.addr.port())
+        .connect_with(client, "localhost", server.addr.port())
         .unwrap();
     let refused = |r: Result<(), Error>, what: &str| match r {
         Err(Error::InvalidArgument(w)) => assert_eq!(w, what),
@@ -471,8 +480,7 @@ fn arguments_that_would_change_the_command_are_refused() {
     );
 }
 
-#[test]
-fn a_checker_veto_stops_the_session_before_any_credential() {
+fn a_checker_veto_stops_the_session_before_any_credential(client: Client) {
     let pki = Pki::new();
     let (server, seen) = stls_server(x509_server(&pki));
     let leaf = pki.server.fingerprint(tls::FingerprintAlgorithm::Sha256);
@@ -485,7 +493,7 @@ fn a_checker_veto_stops_the_session_before_any_credential() {
         Pop3Client::builder(config)
             .security(Security::StartTls)
             .timeout(TIMEOUT)
-            .connect("localhost", server.addr.port())
+            .connect_with(client, "localhost", server.addr.port())
     };
     let err = checked(tls::Checker::new().custom(|_| Err("not this server".into()))).unwrap_err();
     assert!(
@@ -512,8 +520,7 @@ fn a_checker_veto_stops_the_session_before_any_credential() {
     );
 }
 
-#[test]
-fn a_silent_server_times_out_instead_of_hanging() {
+fn a_silent_server_times_out_instead_of_hanging(client: Client) {
     let pki = Pki::new();
     let server = tls_server(x509_server(&pki), |tls| {
         // Says nothing until the client gives up and closes.
@@ -523,7 +530,7 @@ fn a_silent_server_times_out_instead_of_hanging() {
     let started = std::time::Instant::now();
     let err = Pop3Client::builder(rooted(&pki))
         .timeout(Duration::from_millis(300))
-        .connect("localhost", server.addr.port())
+        .connect_with(client, "localhost", server.addr.port())
         .unwrap_err();
     assert!(
         matches!(&err, Error::Io(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)),
