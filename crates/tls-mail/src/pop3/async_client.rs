@@ -46,8 +46,9 @@ impl Pop3Builder {
         let tls = tls::adapter::timed(timeout, "the TLS handshake", handshake)
             .await
             .map_err(Error::from_io)?;
+        // Room for a few whole TLS records (16 KiB each) per read from the connection.
         let stream = TimedStream {
-            stream: BufReader::new(tls),
+            stream: BufReader::with_capacity(64 * 1024, tls),
             timeout,
         };
         let wire = Wire::new(stream, self.max_line);

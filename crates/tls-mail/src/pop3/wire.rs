@@ -52,7 +52,7 @@ impl<S: LineStream> Wire<S> {
                 return Err(Error::ConnectionClosed);
             }
             let room = &buf[..buf.len().min(self.max_line - self.line.len())];
-            let (take, done) = match room.iter().position(|&b| b == b'\n') {
+            let (take, done) = match memchr::memchr(b'\n', room) {
                 Some(i) => (i + 1, true),
                 None => (room.len(), false),
             };
