@@ -138,3 +138,35 @@ fn imap_pinned_with_a_ca_file_or_a_pin() {
     let out = imap_pinned(&both);
     assert!(failed(&out, 2).contains("exactly one of"), "{out:?}");
 }
+
+#[test]
+fn pop3_async_saves_every_message_byte_for_byte() {
+    let pki = Pki::new();
+    let Some(server) = dovecot(&pki) else { return };
+    let sha256 = pki
+        .server
+        .fingerprint(FingerprintAlgorithm::Sha256)
+        .to_hex();
+    let target = format!("127.0.0.1:{}", server.pop3s_port);
+    let dir = tempfile::tempdir().unwrap();
+    let save = |password: &str| {
+        let mut command = example("pop3_async");
+        command
+            .args([&target, &sha256, dir.path().to_str().unwrap()])
+            .env("POP3_USER", USER)
+            .env("POP3_PASSWORD", password);
+        run(&mut command, b"")
+    };
+    let wire: Vec<Vec<u8>> = seeded().iter().map(|m| crlf(m)).collect();
+    let total: usize = wire.iter().map(Vec::len).sum();
+    let saved = succeeded(&save(PASSWORD));
+    assert_eq!(saved, format!("saved 3 messages, {total} bytes\n"));
+    for (n, expected) in (1..).zip(&wire) {
+        let file = std::fs::read(dir.path().join(format!("{n}.eml"))).unwrap();
+        assert_eq!(&file, expected, "message {n}");
+    }
+    let refused = failed(&save("wrong"), 1);
+    assert!(refused.contains("PASS"), "{refused}");
+    let usage = failed(&run(example("pop3_async").arg(&target), b""), 2);
+    assert!(usage.contains("usage"), "{usage}");
+}

@@ -10,12 +10,7 @@ pub type Failure = Box<dyn std::error::Error>;
 pub fn host_port(target: &str) -> Result<(String, u16), Failure> {
     let (host, port) = target.rsplit_once(':').ok_or("HOST:PORT wanted")?;
     let port = port.parse().map_err(|e| format!("port {port:?}: {e}"))?;
-    Ok((
-        host.trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_owned(),
-        port,
-    ))
+    Ok((tls::adapter::bare_host(host).to_owned(), port))
 }
 
 /// Runs `run` on parsed arguments; prints the usage on bad arguments and the error on failure.
