@@ -6,8 +6,9 @@
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 
-use crate::imap::client::{await_tagged_ok, check_greeting, read_line};
+use crate::imap::starttls::{check_greeting, starttls};
 use crate::imap::ImapStream;
+use crate::line_stream::ready;
 use crate::pop3::wire::{Body, Wire, MIN_LINE};
 use crate::pop3::{parse, Error};
 
@@ -104,10 +105,8 @@ pub fn imap(data: &[u8]) {
     };
     let mut server = Scripted::new(knobs, input);
     if knobs & 0x80 != 0 {
-        if let Ok(line) = read_line(&mut server) {
-            let _ = check_greeting(&line, false);
-            let _ = await_tagged_ok(&mut server);
-        }
+        // Greeting, STARTTLS and its tagged reply, as the clients run them.
+        let _ = ready(starttls(&mut server));
         return;
     }
     let max_response = 64 << ((knobs >> 3) & 7);

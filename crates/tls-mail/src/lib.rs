@@ -31,6 +31,7 @@
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod imap;
+mod line_stream;
 pub mod pop3;
 mod security;
 

@@ -1,12 +1,12 @@
 //! SASL PLAIN (RFC 4616) for `AUTHENTICATE PLAIN`.
 
 /// Answers the (empty) PLAIN challenge with `\0user\0password`; the `imap` crate encodes it.
-pub(crate) struct Plain<'a> {
+pub(crate) struct PlainAuth<'a> {
     pub user: &'a str,
     pub password: &'a str,
 }
 
-impl ::imap::Authenticator for Plain<'_> {
+impl ::imap::Authenticator for PlainAuth<'_> {
     type Response = Vec<u8>;
 
     fn process(&self, _challenge: &[u8]) -> Self::Response {

@@ -1,26 +1,19 @@
 //! `imap::Client` over our TLS stream: implicit TLS (993) or STARTTLS (143), then LOGIN or
 //! AUTHENTICATE PLAIN.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::BufReader;
 use std::net::TcpStream;
 use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
 use tls::ClientConfig;
 
-use super::auth::Plain;
+use super::auth::PlainAuth;
+use super::starttls;
 use super::{Error, ImapStream, DEFAULT_MAX_RESPONSE};
+use crate::line_stream::{ready, Plain};
 use crate::security::{tcp, with_timeouts};
 use crate::{Security, DEFAULT_TIMEOUT};
-
-/// The tag of our one plaintext command; the `imap` crate numbers its own from `a1`.
-const STARTTLS_TAG: &str = "a0";
-
-/// Cap on a plaintext line (greeting, capability and STARTTLS replies are short).
-const MAX_PLAIN_LINE: usize = 8 * 1024;
-
-/// Cap on untagged lines before the tagged reply to STARTTLS.
-const MAX_UNTAGGED: usize = 100;
 
 /// Builds an [`ImapClient`] from a [`tls::ClientConfig`] (roots, pin, SRP, client certificate,
 /// Checker all come from there).
@@ -70,8 +63,12 @@ impl ImapBuilder {
         let (sock, plain_greeting) = match self.security {
             Security::Implicit => (sock, None),
             Security::StartTls => {
-                let (sock, greeting) = starttls(sock)?;
-                (sock, Some(greeting))
+                let mut plain = Plain(BufReader::new(sock));
+                let greeting = ready(starttls::starttls(&mut plain))?;
+                if !plain.0.buffer().is_empty() {
+                    return Err(Error::PlaintextAfterStartTls);
+                }
+                (plain.0.into_inner(), Some(greeting))
             }
         };
         let tls = self.tls.connect(host, sock)?;
@@ -85,7 +82,7 @@ impl ImapBuilder {
             }
             None => {
                 let line = client.read_greeting()?;
-                check_greeting(&line, true)?
+                starttls::check_greeting(&line, true)?
             }
         };
         Ok(ImapClient {
@@ -93,74 +90,6 @@ impl ImapBuilder {
             session,
             greeting,
         })
-    }
-}
-
-/// Reads the plaintext greeting, sends STARTTLS and waits for its tagged OK. Returns the
-/// socket, positioned where the handshake starts, and the greeting.
-fn starttls(sock: TcpStream) -> Result<(TcpStream, String), Error> {
-    let mut reader = BufReader::new(sock);
-    let greeting = check_greeting(&read_line(&mut reader)?, false)?;
-    let command = format!("{STARTTLS_TAG} STARTTLS\r\n");
-    reader
-        .get_mut()
-        .write_all(command.as_bytes())
-        .map_err(Error::Io)?;
-    await_tagged_ok(&mut reader)?;
-    if !reader.buffer().is_empty() {
-        return Err(Error::PlaintextAfterStartTls);
-    }
-    Ok((reader.into_inner(), greeting))
-}
-
-/// Reads past untagged lines (a CAPABILITY, say) to the tagged reply to STARTTLS: OK, or
-/// the reason it was refused.
-pub(crate) fn await_tagged_ok(reader: &mut impl BufRead) -> Result<(), Error> {
-    let prefix = format!("{STARTTLS_TAG} ");
-    // An endless stream of untagged lines is not a reply.
-    for _ in 0..MAX_UNTAGGED {
-        let line = read_line(reader)?;
-        let text = String::from_utf8_lossy(&line).trim_end().to_owned();
-        if text.starts_with("* ") {
-            continue;
-        }
-        let Some(status) = text.strip_prefix(&prefix) else {
-            return Err(Error::StartTlsRefused(format!("unexpected reply {text:?}")));
-        };
-        let word = status.split(' ').next().unwrap_or_default();
-        if word.eq_ignore_ascii_case("OK") {
-            return Ok(());
-        }
-        return Err(Error::StartTlsRefused(status.to_owned()));
-    }
-    Err(Error::StartTlsRefused("no tagged reply".into()))
-}
-
-/// One CRLF-terminated line of at most [`MAX_PLAIN_LINE`] bytes.
-pub(crate) fn read_line(reader: &mut impl BufRead) -> Result<Vec<u8>, Error> {
-    let mut line = Vec::new();
-    let read = reader
-        .by_ref()
-        .take(MAX_PLAIN_LINE as u64)
-        .read_until(b'\n', &mut line)
-        .map_err(Error::Io)?;
-    match line.last() {
-        _ if read == 0 => Err(Error::ConnectionClosed),
-        Some(b'\n') => Ok(line),
-        _ if line.len() >= MAX_PLAIN_LINE => Err(Error::LineTooLong),
-        _ => Err(Error::ConnectionClosed),
-    }
-}
-
-/// Accepts `* OK …`, and `* PREAUTH …` only over TLS (a plaintext PREAUTH leaves no room for
-/// STARTTLS). Returns the line without its ending.
-pub(crate) fn check_greeting(line: &[u8], tls: bool) -> Result<String, Error> {
-    let text = String::from_utf8_lossy(line).trim_end().to_owned();
-    let upper = text.to_ascii_uppercase();
-    if upper.starts_with("* OK") || (tls && upper.starts_with("* PREAUTH")) {
-        Ok(text)
-    } else {
-        Err(Error::Greeting(text))
     }
 }
 
@@ -212,7 +141,7 @@ impl ImapClient {
 
     /// AUTHENTICATE PLAIN (RFC 4616).
     pub fn authenticate_plain(self, user: &str, password: &str) -> Result<ImapSession, Error> {
-        let plain = Plain { user, password };
+        let plain = PlainAuth { user, password };
         let session = self
             .client
             .authenticate("PLAIN", &plain)

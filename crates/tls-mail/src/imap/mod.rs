@@ -18,6 +18,7 @@
 mod auth;
 pub(crate) mod client;
 mod error;
+pub(crate) mod starttls;
 mod stream;
 
 pub use client::{ImapBuilder, ImapClient, ImapSession};

@@ -7,10 +7,10 @@ use tokio::io::{AsyncWrite, BufReader};
 use tokio::net::TcpStream;
 
 use super::client::{ListEntry, Pop3Builder, Stat, UidEntry};
-use super::io::{AsyncSink, TimedStream};
 use super::session::{self, Session};
 use super::wire::Wire;
 use super::Error;
+use crate::line_stream::{AsyncSink, TimedStream};
 use crate::Security;
 
 type Connection = TimedStream<BufReader<tls::tokio::TlsStream<TcpStream>>>;

@@ -1,16 +1,15 @@
 //! The POP3 client: connect (implicit TLS or STLS), authenticate, read and delete mail.
 
-use std::future::Future;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
 use tls::{ClientConfig, TlsStream};
 
-use super::io::BlockingSink;
 use super::session::{self, Session};
 use super::wire::{Wire, MIN_LINE};
 use super::Error;
+use crate::line_stream::{ready, BlockingSink, Plain};
 use crate::security::{tcp, with_timeouts};
 use crate::{Security, DEFAULT_TIMEOUT};
 
@@ -59,15 +58,6 @@ pub struct Pop3Builder {
     pub(crate) timeout: Duration,
     pub(crate) max_line: usize,
     pub(crate) max_listing: usize,
-}
-
-/// Runs one conversation step on the blocking socket (see [`tls::adapter::ready`]).
-fn ready<T>(step: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
-    tls::adapter::ready(step).unwrap_or_else(|| {
-        Err(Error::Io(io::Error::other(
-            "a blocking POP3 step waited on something other than its socket",
-        )))
-    })
 }
 
 impl Pop3Builder {
@@ -141,35 +131,6 @@ impl Pop3Builder {
             return Err(Error::PlaintextAfterStls);
         }
         Ok((reader.into_inner(), Some(greeting)))
-    }
-}
-
-/// The plaintext socket before STLS, buffered for line reads.
-struct Plain(BufReader<TcpStream>);
-
-impl Read for Plain {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.read(buf)
-    }
-}
-
-impl BufRead for Plain {
-    fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        self.0.fill_buf()
-    }
-
-    fn consume(&mut self, amount: usize) {
-        self.0.consume(amount)
-    }
-}
-
-impl Write for Plain {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.get_mut().write(buf)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.0.get_mut().flush()
     }
 }
 

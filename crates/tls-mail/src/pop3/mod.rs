@@ -5,7 +5,6 @@
 mod async_client;
 mod client;
 mod error;
-pub(crate) mod io;
 pub(crate) mod parse;
 mod session;
 pub(crate) mod wire;

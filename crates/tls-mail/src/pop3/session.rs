@@ -5,10 +5,10 @@ use base64::Engine as _;
 use md5::{Digest, Md5};
 
 use super::client::{ListEntry, Stat, UidEntry};
-use super::io::{LineStream, MessageSink};
 use super::parse;
 use super::wire::{Body, Wire};
 use super::Error;
+use crate::line_stream::{LineStream, MessageSink};
 
 /// The cap on CAPA lines (RFC 2449 servers send a dozen or so).
 const MAX_CAPA_LINES: usize = 1000;

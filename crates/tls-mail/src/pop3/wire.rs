@@ -6,9 +6,9 @@
 //! read the rest of the old reply as its own status, so the wire refuses every later command
 //! with [`Error::Broken`] instead.
 
-use super::io::LineStream;
 use super::parse::{self, BodyLine};
 use super::Error;
+use crate::line_stream::LineStream;
 
 /// The smallest line cap: a body line is un-stuffed from its first piece, which must hold at
 /// least `..` or `.` CRLF, and status lines need room anyway.
@@ -47,7 +47,7 @@ impl<S: LineStream> Wire<S> {
     async fn read_piece(&mut self) -> Result<bool, Error> {
         self.line.clear();
         loop {
-            let buf = self.stream.fill_buf().await?;
+            let buf = self.stream.fill_buf().await.map_err(Error::from_io)?;
             if buf.is_empty() {
                 return Err(Error::ConnectionClosed);
             }
@@ -79,7 +79,7 @@ impl<S: LineStream> Wire<S> {
         let mut line = Vec::with_capacity(command.len() + 2);
         line.extend_from_slice(command.as_bytes());
         line.extend_from_slice(b"\r\n");
-        self.stream.send(&line).await
+        self.stream.send(&line).await.map_err(Error::from_io)
     }
 
     /// Reads a status line: the text after `+OK`, or `Error::Server` for `-ERR`.

@@ -1,21 +1,64 @@
-//! What the POP3 conversation needs from a connection and from the writer a message streams
-//! into, for blocking and tokio I/O alike: the conversation is written once, as `async` code,
-//! against these traits (the blocking client runs it with [`tls::adapter::ready`]).
+//! What the POP3 conversation and the IMAP STARTTLS steps need from a connection, and POP3
+//! from the writer a message streams into, for blocking and tokio I/O alike: each is written
+//! once, as `async` code, against these traits (the blocking clients run it with
+//! [`tls::adapter::ready`]).
 
-use std::io::{BufRead, Write};
+use std::future::Future;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 
-use super::Error;
+/// Runs one conversation step on a blocking socket: its I/O blocks instead of returning
+/// `Pending`, so one poll finishes it (see [`tls::adapter::ready`]).
+pub(crate) fn ready<T, E: From<tls::Error>>(
+    step: impl Future<Output = Result<T, E>>,
+) -> Result<T, E> {
+    tls::adapter::ready(step).unwrap_or_else(|| {
+        Err(E::from(tls::Error::Io(io::Error::other(
+            "a blocking mail step waited on something other than its socket",
+        ))))
+    })
+}
+
+/// The plaintext socket before STLS/STARTTLS, buffered for line reads. After the server's
+/// go-ahead, its buffer must be empty: bytes in it came in plaintext and could be injected.
+pub(crate) struct Plain(pub BufReader<TcpStream>);
+
+impl Read for Plain {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl BufRead for Plain {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.0.fill_buf()
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.0.consume(amount)
+    }
+}
+
+impl Write for Plain {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.get_mut().write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.get_mut().flush()
+    }
+}
 
 /// A buffered connection: replies are read line by line from its buffer, commands written.
 pub(crate) trait LineStream {
     /// The buffered bytes, reading more if there are none; empty once the server closed.
-    async fn fill_buf(&mut self) -> Result<&[u8], Error>;
+    async fn fill_buf(&mut self) -> io::Result<&[u8]>;
 
     /// Marks `amount` buffered bytes as read.
     fn consume(&mut self, amount: usize);
 
     /// Writes all of `bytes` and sends them.
-    async fn send(&mut self, bytes: &[u8]) -> Result<(), Error>;
+    async fn send(&mut self, bytes: &[u8]) -> io::Result<()>;
 }
 
 /// Where RETR and TOP put a message, piece by piece.
@@ -25,17 +68,17 @@ pub(crate) trait MessageSink {
 }
 
 impl<S: BufRead + Write> LineStream for S {
-    async fn fill_buf(&mut self) -> Result<&[u8], Error> {
-        BufRead::fill_buf(self).map_err(Error::from_io)
+    async fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        BufRead::fill_buf(self)
     }
 
     fn consume(&mut self, amount: usize) {
         BufRead::consume(self, amount)
     }
 
-    async fn send(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        self.write_all(bytes).map_err(Error::from_io)?;
-        self.flush().map_err(Error::from_io)
+    async fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.write_all(bytes)?;
+        self.flush()
     }
 }
 
@@ -61,7 +104,7 @@ mod tokio_io {
 
     use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 
-    use super::{Error, LineStream, MessageSink};
+    use super::{io, LineStream, MessageSink};
 
     /// A tokio connection whose every wait is bounded by `timeout`.
     pub(crate) struct TimedStream<S> {
@@ -70,22 +113,20 @@ mod tokio_io {
     }
 
     impl<S: AsyncRead + AsyncWrite + Unpin> LineStream for TimedStream<BufReader<S>> {
-        async fn fill_buf(&mut self) -> Result<&[u8], Error> {
+        async fn fill_buf(&mut self) -> io::Result<&[u8]> {
             // Most calls find bytes already buffered (a message is read a line at a time):
             // those need no timer, and arming one per line cost a tenth of RETR's throughput.
             if !self.stream.buffer().is_empty() {
                 return Ok(self.stream.buffer());
             }
-            tls::adapter::timed(self.timeout, "reading a reply", self.stream.fill_buf())
-                .await
-                .map_err(Error::from_io)
+            tls::adapter::timed(self.timeout, "reading a reply", self.stream.fill_buf()).await
         }
 
         fn consume(&mut self, amount: usize) {
             std::pin::Pin::new(&mut self.stream).consume(amount)
         }
 
-        async fn send(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        async fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
             let timeout = self.timeout;
             let stream = &mut self.stream;
             tls::adapter::timed(timeout, "sending a command", async move {
@@ -93,7 +134,6 @@ mod tokio_io {
                 stream.flush().await
             })
             .await
-            .map_err(Error::from_io)
         }
     }
 
