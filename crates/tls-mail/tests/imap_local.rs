@@ -3,13 +3,14 @@
 
 mod scripted;
 
-use std::io::{self, Write};
-use std::sync::{Arc, Mutex};
+use std::io::Write;
 use std::time::Duration;
 
-use scripted::{imap, lines, plain_server, rooted, seen, tls_server, x509_server};
+use scripted::{
+    imap, lines, mutual, replying_server, rooted, seen, starttls_server, tls_server, x509_server,
+};
 use tls::srp::MemoryVerifierDb;
-use tls::{ClientConfig, ServerAuth, ServerConfig};
+use tls::{ClientConfig, ServerConfig};
 use tls_mail::imap::{Error, ImapClient, ImapSession};
 use tls_mail::Security;
 use tls_testkit::{Pki, TIMEOUT};
@@ -49,53 +50,6 @@ fn srp_over_implicit_tls() {
             "a3 LOGOUT"
         ]
     );
-}
-
-/// A plaintext IMAP server: greets, then answers `a0 STARTTLS` with `reply` on the connection
-/// numbered like the index (and upgrades when the reply is OK).
-fn starttls_server(
-    config: ServerConfig,
-    greeting: &'static [u8],
-    replies: Vec<&'static [u8]>,
-) -> (tls_server::RunningServer, scripted::Seen) {
-    let seen = seen();
-    let log = seen.clone();
-    let count = Arc::new(Mutex::new(0usize));
-    let server = plain_server(config, move |mut conn| {
-        let reply = {
-            let mut count = count.lock().unwrap();
-            *count += 1;
-            replies[(*count - 1).min(replies.len() - 1)]
-        };
-        conn.write_all(greeting)?;
-        match scripted::command(&mut conn, &log)? {
-            Some(line) if line == "a0 STARTTLS" => conn.write_all(reply)?,
-            _ => return Ok(()),
-        }
-        if !reply.windows(5).any(|w| w == b"a0 OK") {
-            return Ok(());
-        }
-        let mut tls = conn.starttls()?;
-        if tls.session().peer_certificate().is_none() {
-            return Err(std::io::Error::other("no client certificate"));
-        }
-        imap(&mut tls, &log)
-    });
-    (server, seen)
-}
-
-fn mutual(pki: &Pki) -> (ServerConfig, ClientConfig) {
-    let server = ServerConfig::builder()
-        .cert_chain(pki.server.chain(), pki.server.key())
-        .require_client_cert(pki.client_roots())
-        .build()
-        .unwrap();
-    let client = ClientConfig::builder()
-        .server_auth(ServerAuth::Roots(pki.roots()))
-        .client_cert(pki.client.chain(), pki.client.key())
-        .build()
-        .unwrap();
-    (server, client)
 }
 
 #[test]
@@ -170,24 +124,6 @@ fn refused_or_injected_starttls_and_bad_greetings_send_no_credentials() {
 /// without close_notify.
 fn second_reply_server(pki: &Pki, reply: &'static [u8]) -> tls_server::RunningServer {
     replying_server(pki, move |tls| tls.write_all(reply))
-}
-
-/// Greets over TLS, accepts LOGIN (`a1`), lets `reply` answer the next command and hangs up
-/// without close_notify.
-fn replying_server(
-    pki: &Pki,
-    reply: impl Fn(&mut tls::TlsStream<tls_server::Socket>) -> io::Result<()> + Send + Sync + 'static,
-) -> tls_server::RunningServer {
-    tls_server(x509_server(pki), move |tls| {
-        let log = seen();
-        tls.write_all(b"* OK ready\r\n")?;
-        scripted::command(tls, &log)?;
-        tls.write_all(b"a1 OK LOGIN completed\r\n")?;
-        scripted::command(tls, &log)?;
-        reply(tls)?;
-        tls.flush()?;
-        Err(io::Error::other("hanging up"))
-    })
 }
 
 /// Logs in to a [`replying_server`] with this response cap.

@@ -18,3 +18,12 @@ impl ::imap::Authenticator for PlainAuth<'_> {
         response
     }
 }
+
+#[cfg(feature = "tokio")]
+impl async_imap::Authenticator for PlainAuth<'_> {
+    type Response = Vec<u8>;
+
+    fn process(&mut self, challenge: &[u8]) -> Self::Response {
+        ::imap::Authenticator::process(self, challenge)
+    }
+}

@@ -19,10 +19,10 @@ use crate::{Security, DEFAULT_TIMEOUT};
 /// Checker all come from there).
 #[derive(Clone, Debug)]
 pub struct ImapBuilder {
-    tls: ClientConfig,
-    security: Security,
-    timeout: Duration,
-    max_response: u64,
+    pub(crate) tls: ClientConfig,
+    pub(crate) security: Security,
+    pub(crate) timeout: Duration,
+    pub(crate) max_response: u64,
 }
 
 impl ImapBuilder {

@@ -15,6 +15,10 @@ pub enum Error {
     Tls(tls::Error),
     /// An error from the `imap` crate: `NO`/`BAD` replies, parse errors, lost connections.
     Imap(::imap::Error),
+    /// An error from the `async-imap` crate (the tokio client): `NO`/`BAD` replies, parse
+    /// errors, lost connections, timeouts.
+    #[cfg(feature = "tokio")]
+    AsyncImap(async_imap::error::Error),
     /// The greeting was not `* OK` (or `* PREAUTH` where allowed); the line is quoted.
     Greeting(String),
     /// The server refused STARTTLS or sent no tagged reply to it. Nothing secret was sent.
@@ -47,6 +51,8 @@ impl fmt::Display for Error {
             Self::Io(e) => write!(f, "IMAP I/O error: {e}"),
             Self::Tls(e) => write!(f, "IMAP TLS error: {e}"),
             Self::Imap(e) => write!(f, "IMAP error: {e}"),
+            #[cfg(feature = "tokio")]
+            Self::AsyncImap(e) => write!(f, "IMAP error: {e}"),
             Self::Greeting(line) => write!(f, "unexpected IMAP greeting: {line:?}"),
             Self::StartTlsRefused(why) => {
                 write!(
@@ -73,6 +79,8 @@ impl std::error::Error for Error {
             Self::Io(e) => Some(e),
             Self::Tls(e) => Some(e),
             Self::Imap(e) => Some(e),
+            #[cfg(feature = "tokio")]
+            Self::AsyncImap(e) => Some(e),
             _ => None,
         }
     }
@@ -103,6 +111,24 @@ impl From<::imap::Error> for Error {
                 Self::Malformed
             }
             other => Self::Imap(other),
+        }
+    }
+}
+
+/// Sorts async-imap's errors as the `imap` crate's are sorted: a
+/// response over our cap gets its own variant; everything else stays [`Error::AsyncImap`].
+#[cfg(feature = "tokio")]
+impl From<async_imap::error::Error> for Error {
+    fn from(e: async_imap::error::Error) -> Self {
+        match e {
+            async_imap::error::Error::Io(io) => match io
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<ResponseTooLarge>())
+            {
+                Some(&ResponseTooLarge { max }) => Self::ResponseTooLarge { max },
+                None => Self::AsyncImap(async_imap::error::Error::Io(io)),
+            },
+            other => Self::AsyncImap(other),
         }
     }
 }

@@ -15,12 +15,16 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#[cfg(feature = "tokio")]
+mod async_client;
 mod auth;
 pub(crate) mod client;
 mod error;
 pub(crate) mod starttls;
 mod stream;
 
+#[cfg(feature = "tokio")]
+pub use async_client::{AsyncImapClient, AsyncImapSession, AsyncImapStream};
 pub use client::{ImapBuilder, ImapClient, ImapSession};
 pub use error::Error;
 pub use stream::{ImapStream, ResponseTooLarge, DEFAULT_MAX_RESPONSE};

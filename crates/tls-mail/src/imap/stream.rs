@@ -78,32 +78,99 @@ impl<S> ImapStream<S> {
     }
 }
 
+impl<S> ImapStream<S> {
+    /// How many of `want` bytes may be read now; once the response has used up the cap,
+    /// the error that says so.
+    fn room(&self, want: usize) -> io::Result<usize> {
+        if self.left == 0 {
+            return Err(io::Error::other(ResponseTooLarge { max: self.window }));
+        }
+        Ok(want.min(usize::try_from(self.left).unwrap_or(usize::MAX)))
+    }
+
+    fn took(&mut self, read: usize) {
+        self.left -= read as u64;
+    }
+
+    /// A command starts a new response.
+    fn command_sent(&mut self) {
+        self.window = self.max_response;
+        self.left = self.window;
+    }
+}
+
 impl<S: Read> Read for ImapStream<S> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);
         }
-        if self.left == 0 {
-            return Err(io::Error::other(ResponseTooLarge { max: self.window }));
-        }
-        let room = buf
-            .len()
-            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let room = self.room(buf.len())?;
         let read = self.inner.read(&mut buf[..room])?;
-        self.left -= read as u64;
+        self.took(read);
         Ok(read)
     }
 }
 
 impl<S: Write> Write for ImapStream<S> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        // A command starts a new response.
-        self.window = self.max_response;
-        self.left = self.window;
+        self.command_sent();
         self.inner.write(buf)
     }
 
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
+    }
+}
+
+#[cfg(feature = "tokio")]
+mod tokio_io {
+    use std::io;
+    use std::pin::Pin;
+    use std::task::{ready, Context, Poll};
+
+    use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+    use super::ImapStream;
+
+    /// The same cap for the tokio client (async-imap also gathers a whole response).
+    impl<S: AsyncRead + Unpin> AsyncRead for ImapStream<S> {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            let this = self.get_mut();
+            if buf.remaining() == 0 {
+                return Poll::Ready(Ok(()));
+            }
+            let room = this.room(buf.remaining())?;
+            // Reading into an initialised window keeps this free of `unsafe`.
+            let mut window = ReadBuf::new(buf.initialize_unfilled_to(room));
+            ready!(Pin::new(&mut this.inner).poll_read(cx, &mut window))?;
+            let read = window.filled().len();
+            buf.advance(read);
+            this.took(read);
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    impl<S: AsyncWrite + Unpin> AsyncWrite for ImapStream<S> {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            let this = self.get_mut();
+            this.command_sent();
+            Pin::new(&mut this.inner).poll_write(cx, buf)
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+        }
     }
 }

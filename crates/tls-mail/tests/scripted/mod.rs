@@ -150,3 +150,70 @@ pub fn rooted(pki: &Pki) -> ClientConfig {
         .build()
         .unwrap()
 }
+
+/// A plaintext IMAP server: greets, then answers `a0 STARTTLS` with `reply` on the connection
+/// numbered like the index (and upgrades when the reply is OK).
+pub fn starttls_server(
+    config: ServerConfig,
+    greeting: &'static [u8],
+    replies: Vec<&'static [u8]>,
+) -> (RunningServer, Seen) {
+    let seen = seen();
+    let log = seen.clone();
+    let count = Arc::new(Mutex::new(0usize));
+    let server = plain_server(config, move |mut conn| {
+        let reply = {
+            let mut count = count.lock().unwrap();
+            *count += 1;
+            replies[(*count - 1).min(replies.len() - 1)]
+        };
+        conn.write_all(greeting)?;
+        match command(&mut conn, &log)? {
+            Some(line) if line == "a0 STARTTLS" => conn.write_all(reply)?,
+            _ => return Ok(()),
+        }
+        if !reply.windows(5).any(|w| w == b"a0 OK") {
+            return Ok(());
+        }
+        let mut tls = conn.starttls()?;
+        if tls.session().peer_certificate().is_none() {
+            return Err(std::io::Error::other("no client certificate"));
+        }
+        imap(&mut tls, &log)
+    });
+    (server, seen)
+}
+
+pub fn mutual(pki: &Pki) -> (ServerConfig, ClientConfig) {
+    let server = ServerConfig::builder()
+        .cert_chain(pki.server.chain(), pki.server.key())
+        .require_client_cert(pki.client_roots())
+        .build()
+        .unwrap();
+    let client = ClientConfig::builder()
+        .server_auth(ServerAuth::Roots(pki.roots()))
+        .client_cert(pki.client.chain(), pki.client.key())
+        .build()
+        .unwrap();
+    (server, client)
+}
+
+/// Greets over TLS, accepts LOGIN, lets `reply` answer the next command and hangs up
+/// without close_notify.
+pub fn replying_server(
+    pki: &Pki,
+    reply: impl Fn(&mut tls::TlsStream<tls_server::Socket>) -> io::Result<()> + Send + Sync + 'static,
+) -> RunningServer {
+    tls_server(x509_server(pki), move |tls| {
+        let log = seen();
+        tls.write_all(b"* OK ready\r\n")?;
+        // Answered with the client's tag (`a1` from the imap crate, `A0001` from async-imap).
+        let login = command(tls, &log)?.unwrap_or_default();
+        let tag = login.split(' ').next().unwrap_or("a1");
+        tls.write_all(format!("{tag} OK LOGIN completed\r\n").as_bytes())?;
+        command(tls, &log)?;
+        reply(tls)?;
+        tls.flush()?;
+        Err(io::Error::other("hanging up"))
+    })
+}

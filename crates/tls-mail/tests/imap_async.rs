@@ -1,0 +1,249 @@
+//! The tokio IMAP client (async-imap over our stream): against Dovecot over IMAPS and
+//! STARTTLS, pinned and with roots, messages compared with the seeded files; against scripted
+//! servers for TLS-SRP, a client certificate, refused or injected STARTTLS, the response cap
+//! and a silent server.
+
+mod common;
+mod scripted;
+
+use std::io::Write;
+use std::time::Duration;
+
+use futures_util::TryStreamExt;
+use tls::srp::MemoryVerifierDb;
+use tls::{ClientConfig, FingerprintAlgorithm, ServerConfig};
+use tls_mail::imap::{AsyncImapSession, Error, ImapClient};
+use tls_mail::Security;
+use tls_testkit::{Pki, TIMEOUT};
+
+use common::{crlf, dovecot, pinned, rooted, seeded, PASSWORD, USER};
+use scripted::{imap, lines, mutual, replying_server, seen, starttls_server, tls_server};
+
+fn block_on<T>(work: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(work)
+}
+
+/// Message `seq`'s full text, without setting \Seen.
+async fn fetch_body(imap: &mut AsyncImapSession, seq: u32) -> Vec<u8> {
+    let fetches: Vec<_> = imap
+        .fetch(seq.to_string(), "BODY.PEEK[]")
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    let [fetch] = &fetches[..] else {
+        panic!("one FETCH response expected, got {}", fetches.len());
+    };
+    fetch.body().expect("BODY[]").to_vec()
+}
+
+#[test]
+fn imaps_pinned_login_and_fetch() {
+    let pki = Pki::new();
+    let Some(server) = dovecot(&pki) else { return };
+    block_on(async {
+        let builder = ImapClient::builder(pinned(&pki)).timeout(TIMEOUT);
+        let client = builder
+            .connect_async("127.0.0.1", server.imaps_port)
+            .await
+            .unwrap();
+        assert!(
+            client.greeting().starts_with("* OK"),
+            "{}",
+            client.greeting()
+        );
+        assert_eq!(
+            client.tls_session().peer_fingerprint_sha256(),
+            Some(pki.server.fingerprint(FingerprintAlgorithm::Sha256))
+        );
+        let mut imap = client.login(USER, PASSWORD).await.unwrap();
+        assert_eq!(imap.select("INBOX").await.unwrap().exists, 3);
+        for (n, seed) in (1..).zip(seeded()) {
+            assert_eq!(fetch_body(&mut imap, n).await, crlf(&seed), "message {n}");
+        }
+        imap.logout().await.unwrap();
+    });
+}
+
+#[test]
+fn starttls_with_roots_authenticate_plain_append_and_fetch_back() {
+    let pki = Pki::new();
+    let Some(server) = dovecot(&pki) else { return };
+    block_on(async {
+        let mut imap = ImapClient::builder(rooted(&pki))
+            .security(Security::StartTls)
+            .timeout(TIMEOUT)
+            .connect_async("localhost", server.imap_port)
+            .await
+            .unwrap()
+            .authenticate_plain(USER, PASSWORD)
+            .await
+            .unwrap();
+        let message = b"From: alice@example.test\r\nSubject: appended by tokio\r\n\r\n\
+                        .a line with a dot\r\nand bytes \xc3\xa9\r\n";
+        imap.append("INBOX", None, None, message).await.unwrap();
+        assert_eq!(imap.select("INBOX").await.unwrap().exists, 4);
+        assert_eq!(fetch_body(&mut imap, 4).await, message);
+        imap.logout().await.unwrap();
+    });
+}
+
+#[test]
+fn wrong_password_and_wrong_pin_are_errors() {
+    let pki = Pki::new();
+    let Some(server) = dovecot(&pki) else { return };
+    block_on(async {
+        let err = ImapClient::builder(pinned(&pki))
+            .timeout(TIMEOUT)
+            .connect_async("127.0.0.1", server.imaps_port)
+            .await
+            .unwrap()
+            .login(USER, "wrong")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::AsyncImap(async_imap::error::Error::No(_))),
+            "{err}"
+        );
+        let other = pki.self_signed.fingerprint(FingerprintAlgorithm::Sha256);
+        let wrong_pin = ClientConfig::builder()
+            .server_auth(tls::ServerAuth::Fingerprint(other))
+            .build()
+            .unwrap();
+        let err = ImapClient::builder(wrong_pin)
+            .security(Security::StartTls)
+            .connect_async("127.0.0.1", server.imap_port)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Tls(tls::Error::Authentication(_))),
+            "{err}"
+        );
+    });
+}
+
+#[test]
+fn srp_over_implicit_tls() {
+    let db = MemoryVerifierDb::new();
+    db.add("alice", "correct horse", 2048).unwrap();
+    let config = ServerConfig::builder().verifier_db(db).build().unwrap();
+    let seen = seen();
+    let log = seen.clone();
+    let server = tls_server(config, move |tls| {
+        tls.write_all(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] scripted\r\n")?;
+        imap(tls, &log)
+    });
+    let tls_config = ClientConfig::builder()
+        .srp("alice", "correct horse")
+        .build()
+        .unwrap();
+    block_on(async {
+        let mut session = ImapClient::builder(tls_config)
+            .timeout(TIMEOUT)
+            .connect_async("localhost", server.addr.port())
+            .await
+            .unwrap()
+            .login("alice", "imap password")
+            .await
+            .unwrap();
+        assert_eq!(session.tls_session().srp_username(), Some("alice"));
+        assert_eq!(session.select("INBOX").await.unwrap().exists, 1);
+        session.logout().await.unwrap();
+    });
+    let seen = lines(&seen);
+    assert_eq!(seen[0], "A0001 LOGIN \"alice\" \"imap password\"");
+    assert!(seen[1].ends_with(" SELECT \"INBOX\""), "{seen:?}");
+}
+
+#[test]
+fn client_certificate_after_starttls_and_refused_or_injected_starttls() {
+    let pki = Pki::new();
+    let (server_config, client_config) = mutual(&pki);
+    let (server, seen) = starttls_server(
+        server_config,
+        b"* OK [CAPABILITY IMAP4rev1 STARTTLS] plain\r\n",
+        vec![
+            b"* CAPABILITY IMAP4rev1 STARTTLS\r\na0 OK Begin TLS\r\n",
+            b"a0 NO [UNAVAILABLE] not today\r\n",
+            b"a0 OK go\r\n* OK [ALERT] forged\r\n",
+        ],
+    );
+    let builder = ImapClient::builder(client_config)
+        .security(Security::StartTls)
+        .timeout(TIMEOUT);
+    block_on(async {
+        let client = builder
+            .connect_async("localhost", server.addr.port())
+            .await
+            .unwrap();
+        assert_eq!(
+            client.greeting(),
+            "* OK [CAPABILITY IMAP4rev1 STARTTLS] plain"
+        );
+        let mut session = client.login("alice", "pw").await.unwrap();
+        session.logout().await.unwrap();
+        match builder.connect_async("localhost", server.addr.port()).await {
+            Err(Error::StartTlsRefused(why)) => assert_eq!(why, "NO [UNAVAILABLE] not today"),
+            other => panic!("expected StartTlsRefused, got {other:?}"),
+        }
+        let err = builder
+            .connect_async("localhost", server.addr.port())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::PlaintextAfterStartTls), "{err}");
+    });
+    server.shutdown(Duration::from_secs(1)).unwrap();
+    let seen = lines(&seen);
+    assert_eq!(seen.len(), 5, "{seen:?}");
+    assert_eq!(seen[0], "a0 STARTTLS");
+    assert!(seen[1].ends_with("LOGIN \"alice\" \"pw\""), "{seen:?}");
+    assert_eq!(seen[3..], ["a0 STARTTLS", "a0 STARTTLS"]);
+}
+
+#[test]
+fn the_response_cap_and_the_timeout_hold() {
+    let pki = Pki::new();
+    // An endless untagged line after LOGIN: stopped at the cap, not buffered.
+    let endless = replying_server(&pki, |tls| loop {
+        tls.write_all(&[b'x'; 16 * 1024])?;
+    });
+    // Silent after LOGIN.
+    let silent = replying_server(&pki, |_| {
+        std::thread::sleep(Duration::from_secs(3));
+        Ok(())
+    });
+    block_on(async {
+        let mut session = ImapClient::builder(scripted::rooted(&pki))
+            .timeout(TIMEOUT)
+            .max_response(64 * 1024)
+            .connect_async("localhost", endless.addr.port())
+            .await
+            .unwrap()
+            .login("alice", "pw")
+            .await
+            .unwrap();
+        let err = Error::from(session.select("INBOX").await.unwrap_err());
+        assert!(
+            matches!(err, Error::ResponseTooLarge { max: 65536 }),
+            "{err}"
+        );
+
+        let mut session = ImapClient::builder(scripted::rooted(&pki))
+            .timeout(Duration::from_millis(300))
+            .connect_async("localhost", silent.addr.port())
+            .await
+            .unwrap()
+            .login("alice", "pw")
+            .await
+            .unwrap();
+        let started = std::time::Instant::now();
+        let err = Error::from(session.select("INBOX").await.unwrap_err());
+        assert!(started.elapsed() < Duration::from_secs(2), "{err}");
+        assert!(err.to_string().contains("longer than"), "{err}");
+    });
+}
