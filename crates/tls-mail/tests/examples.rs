@@ -170,3 +170,32 @@ fn pop3_async_saves_every_message_byte_for_byte() {
     let usage = failed(&run(example("pop3_async").arg(&target), b""), 2);
     assert!(usage.contains("usage"), "{usage}");
 }
+
+#[test]
+fn imap_async_lists_the_mailbox() {
+    let pki = Pki::new();
+    let Some(server) = dovecot(&pki) else { return };
+    let sha256 = pki
+        .server
+        .fingerprint(FingerprintAlgorithm::Sha256)
+        .to_hex();
+    let target = format!("127.0.0.1:{}", server.imaps_port);
+    let list = |password: &str| {
+        let mut command = example("imap_async");
+        command
+            .args([&target, &sha256])
+            .env("IMAP_USER", USER)
+            .env("IMAP_PASSWORD", password);
+        run(&mut command, b"")
+    };
+    let mut expected = String::from("INBOX: 3 messages\n");
+    for (n, message) in (1..).zip(seeded()) {
+        let size = crlf(&message).len();
+        expected += &format!("{n} {size} Test message {n}\n");
+    }
+    assert_eq!(succeeded(&list(PASSWORD)), expected);
+    let refused = failed(&list("wrong"), 1);
+    assert!(refused.contains("IMAP error"), "{refused}");
+    let usage = failed(&run(example("imap_async").arg(&target), b""), 2);
+    assert!(usage.contains("usage"), "{usage}");
+}
