@@ -35,4 +35,7 @@ mod line_stream;
 pub mod pop3;
 mod security;
 
-pub use security::{Security, DEFAULT_TIMEOUT};
+pub use security::DEFAULT_TIMEOUT;
+/// When TLS starts (implicit TLS on 995/993, the default, or STLS/STARTTLS on 110/143): one
+/// type for every adapter.
+pub use tls::adapter::Security;

@@ -173,7 +173,7 @@ fn no_credentials_when_the_server_offers_no_stls(client: Client) {
         .timeout(TIMEOUT)
         .connect_with(client, "localhost", server.addr.port())
         .unwrap_err();
-    assert!(matches!(err, Error::StlsUnavailable(_)), "{err}");
+    assert!(matches!(err, Error::StartTlsNotOffered), "{err}");
     server.shutdown(Duration::from_secs(1)).unwrap();
     assert_eq!(lines(&seen), ["CAPA", "QUIT"]);
 }
@@ -205,13 +205,13 @@ fn refused_stls_and_injected_plaintext_are_errors(client: Client) {
         .connect_with(client, "localhost", server.addr.port())
         .unwrap_err()
     {
-        Error::StlsUnavailable(why) => assert_eq!(why, "TLS is broken today"),
-        other => panic!("expected StlsUnavailable, got {other}"),
+        Error::StartTlsRefused(why) => assert_eq!(why, "TLS is broken today"),
+        other => panic!("expected StartTlsRefused, got {other}"),
     }
     let err = builder
         .connect_with(client, "localhost", server.addr.port())
         .unwrap_err();
-    assert!(matches!(err, Error::PlaintextAfterStls), "{err}");
+    assert!(matches!(err, Error::PlaintextAfterStartTls), "{err}");
     server.shutdown(Duration::from_secs(1)).unwrap();
     assert!(
         lines(&seen).iter().all(|l| l == "CAPA" || l == "STLS"),
@@ -313,12 +313,12 @@ fn listing_server(
     (server, seen)
 }
 
-/// After an error mid-LIST, the client refuses NOOP, DELE and STAT with `Broken` without
+/// After an error mid-LIST, the client refuses NOOP, DELE and STAT with `ConnectionBroken` without
 /// sending them.
 fn assert_broken(mut pop: Pop, server: tls_server::RunningServer, seen: &scripted::Seen) {
-    assert!(matches!(pop.noop(), Err(Error::Broken)));
-    assert!(matches!(pop.dele(1), Err(Error::Broken)));
-    assert!(matches!(pop.stat(), Err(Error::Broken)));
+    assert!(matches!(pop.noop(), Err(Error::ConnectionBroken)));
+    assert!(matches!(pop.dele(1), Err(Error::ConnectionBroken)));
+    assert!(matches!(pop.stat(), Err(Error::ConnectionBroken)));
     drop(pop);
     server.shutdown(Duration::from_secs(5)).unwrap();
     assert_eq!(lines(seen), ["CAPA", "LIST"]);

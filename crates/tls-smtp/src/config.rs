@@ -5,30 +5,10 @@ use std::time::Duration;
 
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::extension::ClientId;
+use tls::adapter::Service;
 use tls::ClientConfig;
 
-use crate::{Error, SmtpConnection};
-
-/// How the connection becomes TLS.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Security {
-    /// Plaintext greeting and EHLO, then STARTTLS (RFC 3207), usually port 587 or 25.
-    /// A server that does not offer or refuses STARTTLS is an error.
-    #[default]
-    StartTls,
-    /// TLS from the first byte (RFC 8314), usually port 465.
-    Implicit,
-}
-
-impl Security {
-    /// The usual port: 587 for STARTTLS submission, 465 for implicit TLS.
-    pub fn default_port(self) -> u16 {
-        match self {
-            Self::StartTls => 587,
-            Self::Implicit => 465,
-        }
-    }
-}
+use crate::{Error, Security, SmtpConnection};
 
 /// An SMTP client that only ever talks to the server over TLS, authenticated the way its
 /// [`tls::ClientConfig`] says: roots, a pinned fingerprint, SRP, a client certificate, a
@@ -97,7 +77,7 @@ impl SmtpTls {
     /// The TCP connection, with the timeouts set.
     pub(crate) fn tcp(&self) -> Result<TcpStream, Error> {
         let mut last = None;
-        let bare = self.host.trim_start_matches('[').trim_end_matches(']');
+        let bare = tls::adapter::bare_host(&self.host);
         for addr in (bare, self.port).to_socket_addrs()? {
             match TcpStream::connect_timeout(&addr, self.timeout) {
                 Ok(tcp) => {
@@ -122,7 +102,7 @@ pub struct SmtpTlsBuilder {
 }
 
 impl SmtpTlsBuilder {
-    /// The port (default: [`Security::default_port`]).
+    /// The port (default: 587 for STARTTLS, 465 for implicit TLS).
     pub fn port(mut self, port: u16) -> Self {
         self.config.port = port;
         self
@@ -176,7 +156,7 @@ impl SmtpTlsBuilder {
             }
         }
         if c.port == 0 {
-            c.port = c.security.default_port();
+            c.port = c.security.default_port(Service::Submission);
         }
         Ok(self.config)
     }

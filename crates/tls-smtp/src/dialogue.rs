@@ -14,7 +14,7 @@ use lettre::Address;
 
 use crate::data::{self, Encoder};
 use crate::wire::{code, read_reply, send_command, text, Wire};
-use crate::{Error, RefusedRecipient, Security, SmtpTls};
+use crate::{Error, RefusedRecipient, SmtpTls};
 
 /// What the server said about one message.
 #[derive(Clone, Debug)]
@@ -122,7 +122,7 @@ impl<W: Wire> Dialogue<W> {
             });
         }
         let mut caps = ehlo(&mut wire, &config.hello).await?;
-        if config.security == Security::StartTls {
+        if config.security.starts_in_plaintext() {
             if !caps.info.supports_feature(Extension::StartTls) {
                 let _ = exchange(&mut wire, Quit).await;
                 return Err(Error::StartTlsNotOffered);

@@ -53,10 +53,13 @@ mod wire;
 
 #[cfg(feature = "tokio")]
 pub use async_connection::{AsyncSmtpConnection, AsyncSmtpTls};
-pub use config::{Security, SmtpTls, SmtpTlsBuilder};
+pub use config::{SmtpTls, SmtpTlsBuilder};
 pub use connection::SmtpConnection;
 pub use dialogue::Delivery;
 pub use error::{Error, RefusedRecipient};
 pub use lettre::transport::smtp::authentication::Credentials;
 pub use lettre::transport::smtp::extension::ClientId;
 pub use lettre::transport::smtp::response::Response;
+/// When TLS starts (STARTTLS on 587, the default, or implicit TLS on 465): one type for every
+/// adapter.
+pub use tls::adapter::Security;

@@ -10,7 +10,6 @@ use tokio::net::TcpStream;
 use super::auth::PlainAuth;
 use super::{starttls, Error, ImapBuilder, ImapStream};
 use crate::line_stream::TimedStream;
-use crate::Security;
 
 /// The stream under the tokio client: TLS, a deadline on every wait, the response cap.
 pub type AsyncImapStream = ImapStream<tls::adapter::Deadline<tls::tokio::TlsStream<TcpStream>>>;
@@ -24,19 +23,17 @@ impl ImapBuilder {
         let tcp = tls::adapter::connect(host, port, timeout)
             .await
             .map_err(Error::Io)?;
-        let (tcp, plain_greeting) = match self.security {
-            Security::Implicit => (tcp, None),
-            Security::StartTls => {
-                let mut plain = TimedStream {
-                    stream: BufReader::new(tcp),
-                    timeout,
-                };
-                let greeting = starttls::starttls(&mut plain).await?;
-                if !plain.stream.buffer().is_empty() {
-                    return Err(Error::PlaintextAfterStartTls);
-                }
-                (plain.stream.into_inner(), Some(greeting))
-            }
+        let (tcp, plain_greeting) = if self.security.starts_in_plaintext() {
+            let mut plain = TimedStream {
+                stream: BufReader::new(tcp),
+                timeout,
+            };
+            let greeting = starttls::starttls(&mut plain).await?;
+            let tcp = tls::adapter::unbuffered_async(plain.stream)
+                .map_err(|_| Error::PlaintextAfterStartTls)?;
+            (tcp, Some(greeting))
+        } else {
+            (tcp, None)
         };
         let handshake = async {
             let tls = tls::tokio::connect(&self.tls, host, tcp).await;

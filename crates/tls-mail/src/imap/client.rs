@@ -60,16 +60,14 @@ impl ImapBuilder {
     /// here). `host` is the name the certificate must carry.
     pub fn connect_stream(&self, host: &str, sock: TcpStream) -> Result<ImapClient, Error> {
         with_timeouts(&sock, self.timeout).map_err(Error::Io)?;
-        let (sock, plain_greeting) = match self.security {
-            Security::Implicit => (sock, None),
-            Security::StartTls => {
-                let mut plain = Plain(BufReader::new(sock));
-                let greeting = ready(starttls::starttls(&mut plain))?;
-                if !plain.0.buffer().is_empty() {
-                    return Err(Error::PlaintextAfterStartTls);
-                }
-                (plain.0.into_inner(), Some(greeting))
-            }
+        let (sock, plain_greeting) = if self.security.starts_in_plaintext() {
+            let mut plain = Plain(BufReader::new(sock));
+            let greeting = ready(starttls::starttls(&mut plain))?;
+            let tcp =
+                tls::adapter::unbuffered(plain.0).map_err(|_| Error::PlaintextAfterStartTls)?;
+            (tcp, Some(greeting))
+        } else {
+            (sock, None)
         };
         let tls = self.tls.connect(host, sock)?;
         let session = tls.session().clone();

@@ -11,7 +11,6 @@ use super::session::{self, Session};
 use super::wire::Wire;
 use super::Error;
 use crate::line_stream::{AsyncSink, TimedStream};
-use crate::Security;
 
 type Connection = TimedStream<BufReader<tls::tokio::TlsStream<TcpStream>>>;
 
@@ -23,21 +22,18 @@ impl Pop3Builder {
         let tcp = tls::adapter::connect(host, port, timeout)
             .await
             .map_err(Error::Io)?;
-        let (tcp, plain_greeting) = match self.security {
-            Security::Implicit => (tcp, None),
-            Security::StartTls => {
-                let plain = TimedStream {
-                    stream: BufReader::new(tcp),
-                    timeout,
-                };
-                let mut wire = Wire::new(plain, self.max_line);
-                let greeting = session::stls(&mut wire).await?;
-                let reader = wire.stream.stream;
-                if !reader.buffer().is_empty() {
-                    return Err(Error::PlaintextAfterStls);
-                }
-                (reader.into_inner(), Some(greeting))
-            }
+        let (tcp, plain_greeting) = if self.security.starts_in_plaintext() {
+            let plain = TimedStream {
+                stream: BufReader::new(tcp),
+                timeout,
+            };
+            let mut wire = Wire::new(plain, self.max_line);
+            let greeting = session::stls(&mut wire).await?;
+            let tcp = tls::adapter::unbuffered_async(wire.stream.stream)
+                .map_err(|_| Error::PlaintextAfterStartTls)?;
+            (tcp, Some(greeting))
+        } else {
+            (tcp, None)
         };
         let handshake = async {
             let tls = tls::tokio::connect(&self.tls, host, tcp).await;

@@ -121,16 +121,14 @@ impl Pop3Builder {
     /// For STLS, the plaintext part (greeting, CAPA, STLS) up to the handshake, with the
     /// greeting; for implicit TLS, nothing.
     fn before_tls(&self, sock: TcpStream) -> Result<(TcpStream, Option<String>), Error> {
-        if self.security == Security::Implicit {
+        if !self.security.starts_in_plaintext() {
             return Ok((sock, None));
         }
         let mut wire = Wire::new(Plain(BufReader::new(sock)), self.max_line);
         let greeting = ready(session::stls(&mut wire))?;
-        let reader = wire.stream.0;
-        if !reader.buffer().is_empty() {
-            return Err(Error::PlaintextAfterStls);
-        }
-        Ok((reader.into_inner(), Some(greeting)))
+        let tcp =
+            tls::adapter::unbuffered(wire.stream.0).map_err(|_| Error::PlaintextAfterStartTls)?;
+        Ok((tcp, Some(greeting)))
     }
 }
 
@@ -211,7 +209,7 @@ impl Pop3Client {
     ///
     /// If `out` fails, the rest of the message is still read (and dropped) before the
     /// writer's [`Error::Io`] comes back, so the client stays usable. If the connection
-    /// fails mid-message, later commands return [`Error::Broken`].
+    /// fails mid-message, later commands return [`Error::ConnectionBroken`].
     pub fn retr_to(&mut self, number: u32, out: &mut impl Write) -> Result<u64, Error> {
         ready(
             self.session

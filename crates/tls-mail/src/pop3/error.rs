@@ -36,13 +36,15 @@ pub enum Error {
     /// An earlier error left a reply half read (a lost or timed-out connection, a line or
     /// listing over its cap, a status line that is not POP3), so the client cannot tell where
     /// the next reply starts. Every later command fails with this; connect again.
-    Broken,
-    /// STLS was asked for, but the server does not offer it or refused it. Nothing secret
-    /// was sent.
-    StlsUnavailable(String),
+    ConnectionBroken,
+    /// STLS was asked for, but the server's CAPA list does not offer it. Nothing secret was
+    /// sent.
+    StartTlsNotOffered,
+    /// The server answered STLS with `-ERR` (its text here). Nothing secret was sent.
+    StartTlsRefused(String),
     /// The server sent bytes after its `+OK` to STLS, before the handshake: they would be
     /// taken as if they had come over TLS (command injection), so the connection is dropped.
-    PlaintextAfterStls,
+    PlaintextAfterStartTls,
     /// APOP needs a `<timestamp>` in the server's greeting and there was none.
     NoApopTimestamp,
     /// An argument that cannot go on a POP3 command line: empty, or with CR, LF or NUL (or,
@@ -89,16 +91,19 @@ impl fmt::Display for Error {
             Self::LineTooLong { max } => write!(f, "POP3 line longer than {max} bytes"),
             Self::TooManyLines { max } => write!(f, "POP3 listing longer than {max} lines"),
             Self::ConnectionClosed => f.write_str("POP3 server closed the connection mid-reply"),
-            Self::Broken => {
+            Self::ConnectionBroken => {
                 f.write_str("POP3 connection unusable: an earlier error left a reply half read")
             }
-            Self::StlsUnavailable(why) => {
+            Self::StartTlsNotOffered => f.write_str(
+                "POP3 server does not offer STLS in CAPA; nothing was sent in the clear",
+            ),
+            Self::StartTlsRefused(why) => {
                 write!(
                     f,
-                    "POP3 server does not do STLS ({why}); nothing was sent in the clear"
+                    "POP3 server refused STLS ({why}); nothing was sent in the clear"
                 )
             }
-            Self::PlaintextAfterStls => {
+            Self::PlaintextAfterStartTls => {
                 f.write_str("POP3 server sent plaintext after +OK to STLS (possible injection)")
             }
             Self::NoApopTimestamp => f.write_str("POP3 greeting has no APOP timestamp"),

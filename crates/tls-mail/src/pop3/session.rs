@@ -48,13 +48,11 @@ pub(crate) async fn stls<S: LineStream>(wire: &mut Wire<S>) -> Result<String, Er
     };
     if !offered {
         let _ = wire.command("QUIT").await;
-        return Err(Error::StlsUnavailable(
-            "STLS is not in its CAPA list".into(),
-        ));
+        return Err(Error::StartTlsNotOffered);
     }
     match wire.command("STLS").await {
         Ok(_) => Ok(greeting),
-        Err(Error::Server { message, .. }) => Err(Error::StlsUnavailable(message)),
+        Err(Error::Server { message, .. }) => Err(Error::StartTlsRefused(message)),
         Err(e) => Err(e),
     }
 }

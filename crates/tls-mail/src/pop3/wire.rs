@@ -4,7 +4,7 @@
 //! The wire also knows whether the stream sits between replies. A reply left half read (a
 //! read error, a line over the cap, a listing over its entry cap) would make the next command
 //! read the rest of the old reply as its own status, so the wire refuses every later command
-//! with [`Error::Broken`] instead.
+//! with [`Error::ConnectionBroken`] instead.
 
 use super::parse::{self, BodyLine};
 use super::Error;
@@ -98,11 +98,11 @@ impl<S: LineStream> Wire<S> {
         }
     }
 
-    /// Sends `command` and reads its status line. Refused with [`Error::Broken`] when an
+    /// Sends `command` and reads its status line. Refused with [`Error::ConnectionBroken`] when an
     /// earlier reply was left unfinished.
     pub async fn command(&mut self, command: &str) -> Result<String, Error> {
         if self.broken {
-            return Err(Error::Broken);
+            return Err(Error::ConnectionBroken);
         }
         // Until a whole status line has come back, the stream is mid-reply.
         self.broken = true;

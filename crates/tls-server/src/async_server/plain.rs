@@ -44,15 +44,9 @@ impl AsyncPlainConnection {
     /// were sent in the clear and must not be taken as if they came over TLS (the STARTTLS
     /// command-injection attack, CVE-2011-0411).
     pub async fn starttls(self) -> io::Result<AsyncTlsStream> {
-        if !self.reader.buffer().is_empty() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "client sent plaintext after asking for TLS",
-            ));
-        }
-        self.shared
-            .handshake(self.reader.into_inner(), &self.info)
-            .await
+        let socket = tls::adapter::unbuffered_async(self.reader)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        self.shared.handshake(socket, &self.info).await
     }
 }
 

@@ -7,7 +7,7 @@ use std::net::TcpStream;
 use tls::{ClientConfig, TlsStream};
 
 use super::Wire;
-use crate::{Error, Security, SmtpTls};
+use crate::{Error, SmtpTls};
 
 /// Runs one dialogue step over the blocking [`Stream`]. Its I/O blocks rather than returning
 /// `Pending`, so a single poll finishes the step.
@@ -30,10 +30,10 @@ impl Stream {
     /// Connects as `config` says: plaintext for STARTTLS, a TLS handshake for implicit TLS.
     pub(crate) fn connect(config: &SmtpTls) -> Result<Self, Error> {
         let tcp = config.tcp()?;
-        match config.security {
-            Security::Implicit => Self::tls(&config.tls, &config.host, tcp),
-            Security::StartTls => Ok(Self::Plain(BufReader::new(tcp))),
+        if config.security.starts_in_plaintext() {
+            return Ok(Self::Plain(BufReader::new(tcp)));
         }
+        Self::tls(&config.tls, &config.host, tcp)
     }
 
     /// Handshakes right away (implicit TLS, port 465).
@@ -51,10 +51,8 @@ impl Stream {
                 "STARTTLS on a stream that is not plaintext".into(),
             ));
         };
-        if !reader.buffer().is_empty() {
-            return Err(Error::PlaintextAfterStartTls);
-        }
-        *self = Self::tls(config, host, reader.into_inner())?;
+        let tcp = tls::adapter::unbuffered(reader).map_err(|_| Error::PlaintextAfterStartTls)?;
+        *self = Self::tls(config, host, tcp)?;
         Ok(())
     }
 }

@@ -9,7 +9,7 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufR
 use tokio::net::TcpStream;
 
 use super::Wire;
-use crate::{Error, Security, SmtpTls};
+use crate::{Error, SmtpTls};
 
 enum Io {
     Plain(BufReader<TcpStream>),
@@ -67,7 +67,7 @@ impl AsyncStream {
                         io: Io::Plain(BufReader::new(tcp)),
                         timeout: limit,
                     };
-                    if config.security == Security::Implicit {
+                    if !config.security.starts_in_plaintext() {
                         stream.handshake(&config.tls, &config.host).await?;
                     }
                     return Ok(stream);
@@ -86,10 +86,9 @@ impl AsyncStream {
                 "STARTTLS on a stream that is not plaintext".into(),
             ));
         };
-        if !reader.buffer().is_empty() {
-            return Err(Error::PlaintextAfterStartTls);
-        }
-        let handshake = tls::tokio::connect(config, host, reader.into_inner());
+        let tcp =
+            tls::adapter::unbuffered_async(reader).map_err(|_| Error::PlaintextAfterStartTls)?;
+        let handshake = tls::tokio::connect(config, host, tcp);
         let handshake = async { handshake.await.map_err(io::Error::other) };
         let tls = timed(self.timeout, "the TLS handshake", handshake).await?;
         self.io = Io::Tls(Box::new(BufReader::new(tls)));

@@ -5,16 +5,22 @@
 mod deadline;
 mod host;
 mod ready;
+mod security;
 #[cfg(feature = "tokio")]
 mod tcp;
 #[cfg(feature = "tokio")]
 mod timed;
+mod unbuffered;
 
 #[cfg(feature = "tokio")]
 pub use deadline::Deadline;
 pub use host::bare_host;
 pub use ready::ready;
+pub use security::{Security, Service};
 #[cfg(feature = "tokio")]
 pub use tcp::connect;
 #[cfg(feature = "tokio")]
 pub use timed::timed;
+#[cfg(feature = "tokio")]
+pub use unbuffered::unbuffered_async;
+pub use unbuffered::{unbuffered, PlaintextAfterStartTls};
