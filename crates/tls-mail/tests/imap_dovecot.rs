@@ -119,3 +119,20 @@ fn wrong_password_and_wrong_pin_are_errors() {
         "{err}"
     );
 }
+
+#[test]
+fn probe_shows_the_certificate_over_starttls_and_imaps() {
+    let pki = Pki::new();
+    let Some(server) = dovecot(&pki) else { return };
+    let untrusting = tls::ClientConfig::builder().build().unwrap();
+    let builder = ImapClient::builder(untrusting).timeout(TIMEOUT);
+    let pin = pki.server.fingerprint(FingerprintAlgorithm::Sha256);
+    let over_starttls = builder
+        .clone()
+        .security(Security::StartTls)
+        .probe("127.0.0.1", server.imap_port)
+        .unwrap();
+    assert_eq!(over_starttls.peer_fingerprint_sha256(), Some(pin.clone()));
+    let over_imaps = builder.probe("127.0.0.1", server.imaps_port).unwrap();
+    assert_eq!(over_imaps.peer_fingerprint_sha256(), Some(pin));
+}

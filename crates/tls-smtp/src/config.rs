@@ -8,6 +8,8 @@ use lettre::transport::smtp::extension::ClientId;
 use tls::adapter::Service;
 use tls::ClientConfig;
 
+use crate::dialogue::until_starttls;
+use crate::wire::blocking::{ready, Stream};
 use crate::{Error, Security, SmtpConnection};
 
 /// An SMTP client that only ever talks to the server over TLS, authenticated the way its
@@ -72,6 +74,33 @@ impl SmtpTls {
     /// are set. The connection then sends any number of messages.
     pub fn connect(&self) -> Result<SmtpConnection, Error> {
         SmtpConnection::open(self)
+    }
+
+    /// Trust on first use: connects (through greeting, EHLO and STARTTLS, or straight into
+    /// TLS), records the server's certificate chain without judging it, and closes before any
+    /// SMTP command goes over TLS. Show the fingerprints to a person, then pin one. The
+    /// configuration's TLS settings are not used: nothing is authenticated.
+    ///
+    /// ```no_run
+    /// use tls_smtp::SmtpTls;
+    ///
+    /// let mailer = SmtpTls::builder("mail.example.org", tls::ClientConfig::builder().build()?)
+    ///     .build()?;
+    /// let session = mailer.probe()?;
+    /// println!("{}", session.peer_fingerprint_sha256().unwrap());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn probe(&self) -> Result<tls::Session, Error> {
+        let tcp = self.tcp()?;
+        let tcp = if self.security.starts_in_plaintext() {
+            let mut plain = Stream::Plain(std::io::BufReader::new(tcp));
+            ready(until_starttls(&mut plain, self))?;
+            plain.into_socket()?
+        } else {
+            tcp
+        };
+        let settings = tls::HandshakeSettings::default();
+        Ok(tls::dangerous::probe(&self.host, tcp, &settings)?)
     }
 
     /// The TCP connection, with the timeouts set.

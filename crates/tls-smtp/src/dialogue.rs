@@ -110,31 +110,49 @@ async fn ehlo(wire: &mut impl Wire, hello: &ClientId) -> Result<Capabilities, Er
     Capabilities::from_reply(&reply)
 }
 
+/// The greeting (a 220) and what EHLO tells.
+async fn greet(wire: &mut impl Wire, hello: &ClientId) -> Result<(Response, Capabilities), Error> {
+    let greeting = read_reply(wire).await?;
+    if code(&greeting) != 220 {
+        return Err(Error::Reply {
+            command: "greeting",
+            code: code(&greeting),
+            text: text(&greeting),
+        });
+    }
+    Ok((greeting, ehlo(wire, hello).await?))
+}
+
+/// STARTTLS, if EHLO offered it, up to the server's 220; QUIT on any other answer.
+async fn ask_for_tls(wire: &mut impl Wire, caps: &Capabilities) -> Result<(), Error> {
+    if !caps.info.supports_feature(Extension::StartTls) {
+        let _ = exchange(wire, Quit).await;
+        return Err(Error::StartTlsNotOffered);
+    }
+    let reply = exchange(wire, Starttls).await?;
+    if code(&reply) != 220 {
+        let _ = exchange(wire, Quit).await;
+        return Err(Error::StartTlsRefused {
+            code: code(&reply),
+            text: text(&reply),
+        });
+    }
+    Ok(())
+}
+
+/// The plaintext part of a STARTTLS connection, up to the server's go-ahead (for the trust on
+/// first use probe, which then runs its own handshake).
+pub(crate) async fn until_starttls(wire: &mut impl Wire, config: &SmtpTls) -> Result<(), Error> {
+    let (_, caps) = greet(wire, &config.hello).await?;
+    ask_for_tls(wire, &caps).await
+}
+
 impl<W: Wire> Dialogue<W> {
     /// Runs the opening over a connected `wire` (already TLS for implicit TLS).
     pub(crate) async fn open(mut wire: W, config: &SmtpTls) -> Result<Self, Error> {
-        let greeting = read_reply(&mut wire).await?;
-        if code(&greeting) != 220 {
-            return Err(Error::Reply {
-                command: "greeting",
-                code: code(&greeting),
-                text: text(&greeting),
-            });
-        }
-        let mut caps = ehlo(&mut wire, &config.hello).await?;
+        let (greeting, mut caps) = greet(&mut wire, &config.hello).await?;
         if config.security.starts_in_plaintext() {
-            if !caps.info.supports_feature(Extension::StartTls) {
-                let _ = exchange(&mut wire, Quit).await;
-                return Err(Error::StartTlsNotOffered);
-            }
-            let reply = exchange(&mut wire, Starttls).await?;
-            if code(&reply) != 220 {
-                let _ = exchange(&mut wire, Quit).await;
-                return Err(Error::StartTlsRefused {
-                    code: code(&reply),
-                    text: text(&reply),
-                });
-            }
+            ask_for_tls(&mut wire, &caps).await?;
             wire.start_tls(&config.tls, &config.host).await?;
             // RFC 3207 §4.2: forget everything learnt in plaintext and ask again.
             caps = ehlo(&mut wire, &config.hello).await?;

@@ -565,3 +565,38 @@ fn a_3xx_to_rcpt_or_to_the_final_dot_is_an_error(client: Client) {
     );
     assert!(matches!(conn.noop(), Err(Error::ConnectionBroken)));
 }
+
+#[test]
+fn probe_records_the_certificate_and_sends_nothing_over_tls() {
+    let pki = Pki::new();
+    let pin = pki.server.fingerprint(FingerprintAlgorithm::Sha256);
+    // Nothing is authenticated: a client that trusts no one still learns the fingerprint.
+    let untrusting = || ClientConfig::builder().build().unwrap();
+    let starttls = SmtpServer::starttls(cert_server(&pki), Options::default());
+    let session = mailer(untrusting(), starttls.port(), Security::StartTls)
+        .probe()
+        .unwrap();
+    assert_eq!(session.peer_fingerprint_sha256(), Some(pin.clone()));
+    let received = starttls.received_after(1);
+    assert_eq!(received.verbs(), ["EHLO", "STARTTLS"]);
+    assert!(received.lines.iter().all(|l| !l.tls));
+
+    let implicit = SmtpServer::implicit(cert_server(&pki), Options::default());
+    let session = mailer(untrusting(), implicit.port(), Security::Implicit)
+        .probe()
+        .unwrap();
+    assert_eq!(session.peer_fingerprint_sha256(), Some(pin));
+    assert!(implicit.received_after(1).lines.is_empty());
+
+    let hidden = SmtpServer::starttls(
+        cert_server(&pki),
+        Options {
+            starttls: common::StartTls::NotOffered,
+            ..Options::default()
+        },
+    );
+    let err = mailer(untrusting(), hidden.port(), Security::StartTls)
+        .probe()
+        .unwrap_err();
+    assert!(matches!(err, Error::StartTlsNotOffered), "{err:?}");
+}

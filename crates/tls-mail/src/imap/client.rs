@@ -56,19 +56,22 @@ impl ImapBuilder {
         self.connect_stream(host, sock)
     }
 
+    /// Trust on first use: connects (and runs STARTTLS if asked), records the server's
+    /// certificate chain without judging it, and closes before any IMAP command goes over
+    /// TLS. Show the fingerprints to a person, then pin one. The builder's TLS configuration
+    /// is not used.
+    pub fn probe(&self, host: &str, port: u16) -> Result<tls::Session, Error> {
+        let sock = tcp(host, port, self.timeout).map_err(Error::Io)?;
+        let (sock, _) = self.before_tls(sock)?;
+        let settings = tls::HandshakeSettings::default();
+        Ok(tls::dangerous::probe(host, sock, &settings)?)
+    }
+
     /// Like [`connect`](Self::connect) on a socket the caller opened (its timeouts are set
     /// here). `host` is the name the certificate must carry.
     pub fn connect_stream(&self, host: &str, sock: TcpStream) -> Result<ImapClient, Error> {
         with_timeouts(&sock, self.timeout).map_err(Error::Io)?;
-        let (sock, plain_greeting) = if self.security.starts_in_plaintext() {
-            let mut plain = Plain(BufReader::new(sock));
-            let greeting = ready(starttls::starttls(&mut plain))?;
-            let tcp =
-                tls::adapter::unbuffered(plain.0).map_err(|_| Error::PlaintextAfterStartTls)?;
-            (tcp, Some(greeting))
-        } else {
-            (sock, None)
-        };
+        let (sock, plain_greeting) = self.before_tls(sock)?;
         let tls = self.tls.connect(host, sock)?;
         let session = tls.session().clone();
         let mut client = ::imap::Client::new(ImapStream::new(tls, self.max_response));
@@ -88,6 +91,18 @@ impl ImapBuilder {
             session,
             greeting,
         })
+    }
+
+    /// For STARTTLS, the plaintext greeting and STARTTLS up to the handshake, with the
+    /// greeting; for implicit TLS, nothing.
+    fn before_tls(&self, sock: TcpStream) -> Result<(TcpStream, Option<String>), Error> {
+        if !self.security.starts_in_plaintext() {
+            return Ok((sock, None));
+        }
+        let mut plain = Plain(BufReader::new(sock));
+        let greeting = ready(starttls::starttls(&mut plain))?;
+        let tcp = tls::adapter::unbuffered(plain.0).map_err(|_| Error::PlaintextAfterStartTls)?;
+        Ok((tcp, Some(greeting)))
     }
 }
 

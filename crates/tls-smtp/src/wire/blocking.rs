@@ -41,17 +41,23 @@ impl Stream {
         Ok(Self::Tls(Box::new(config.connect(host, tcp)?)))
     }
 
+    /// The socket of a plaintext stream after the server said yes to STARTTLS, refusing
+    /// plaintext already received after that yes.
+    pub(crate) fn into_socket(self) -> Result<TcpStream, Error> {
+        let Self::Plain(reader) = self else {
+            return Err(Error::Protocol(
+                "STARTTLS on a stream that is not plaintext".into(),
+            ));
+        };
+        tls::adapter::unbuffered(reader).map_err(|_| Error::PlaintextAfterStartTls)
+    }
+
     /// Switches a plaintext stream to TLS after the server said yes to STARTTLS.
     ///
     /// Anything already buffered arrived in plaintext after that yes: it was not sent under
     /// TLS and must not be read as if it were (the STARTTLS injection attack).
     pub(crate) fn upgrade(&mut self, config: &ClientConfig, host: &str) -> Result<(), Error> {
-        let Self::Plain(reader) = std::mem::replace(self, Self::Closed) else {
-            return Err(Error::Protocol(
-                "STARTTLS on a stream that is not plaintext".into(),
-            ));
-        };
-        let tcp = tls::adapter::unbuffered(reader).map_err(|_| Error::PlaintextAfterStartTls)?;
+        let tcp = std::mem::replace(self, Self::Closed).into_socket()?;
         *self = Self::tls(config, host, tcp)?;
         Ok(())
     }
