@@ -43,7 +43,7 @@ impl<In: Transport> Connector<In> for TlsConnector {
             .host()
             .ok_or_else(|| ureq::Error::BadUri(format!("{}: no host", details.uri)))?;
         // `Uri::host` keeps IPv6 brackets; certificates and SNI want the bare address.
-        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let host = tls::adapter::bare_host(host);
 
         let mut io = TransportAdapter::new(transport.boxed(), details.current_time.clone());
         io.set_timeout(details.timeout);

@@ -53,7 +53,7 @@ impl Target {
     pub fn parse(text: &str) -> Result<Self, CliError> {
         let bad = || CliError::Usage(format!("{text:?} is not HOST:PORT"));
         let (host, port) = text.rsplit_once(':').ok_or_else(bad)?;
-        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let host = tls::adapter::bare_host(host);
         if host.is_empty() {
             return Err(bad());
         }

@@ -8,7 +8,7 @@ use lexopt::ValueExt;
 use tls::{CertificateChain, ClientConfig, HandshakeSettings, PrivateKey, ServerAuth, TrustRoots};
 
 use crate::args::{parse_timeout, print_session, CliError, Target, DEFAULT_TIMEOUT};
-use crate::http_get::http_get;
+use crate::http_get::{http_get, Handshakes};
 
 pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
     // Unset means the default: WebPki for X.509, plain SRP (no certificate) with -u/-p.
@@ -71,8 +71,16 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
         (None, None) => {}
         _ => return Err(CliError::Usage("-c CERT and -k KEY go together".into())),
     }
+    let handshakes = Handshakes::default();
+    if get.is_some() {
+        builder = handshakes.record(builder);
+    }
     let config = builder.build()?;
-    session(&config, &target, &target, get.as_deref(), timeout)?;
+    let session = |address: &Target| match get.as_deref() {
+        Some(path) => http_get(&config, &handshakes, &target, address, path, timeout),
+        None => handshake(&config, &target, address, timeout),
+    };
+    session(&target)?;
     // Again with the session just made: at the same address, or at another server of the
     // same name (a fleet behind one name shares its sessions).
     let again = match (resume, &resume_at) {
@@ -82,24 +90,20 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
     };
     if let Some(address) = again {
         writeln!(std::io::stdout()).map_err(CliError::Output)?;
-        session(&config, &target, address, get.as_deref(), timeout)?;
+        session(address)?;
     }
     Ok(())
 }
 
 /// One connection to `address`, verifying and naming the server as `target.host`.
-fn session(
+fn handshake(
     config: &ClientConfig,
     target: &Target,
     address: &Target,
-    get: Option<&str>,
     timeout: Duration,
 ) -> Result<(), CliError> {
-    let mut tls = config.connect(&target.host, address.connect(timeout)?)?;
+    let tls = config.connect(&target.host, address.connect(timeout)?)?;
     print_session(tls.session())?;
-    if let Some(path) = get {
-        http_get(&mut tls, &target.host, path)?;
-    }
     // A server may already have closed; the session was printed, so that is no failure.
     let _ = tls.close();
     Ok(())

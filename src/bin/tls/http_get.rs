@@ -1,94 +1,96 @@
-//! Just enough HTTP/1.1 for `tls client --get`: one GET, the body to stdout.
+//! `tls client --get`: one GET through `tls-http`'s ureq agent, the session of the connection
+//! it made on stdout, then the body; the status line on stderr.
 
-use std::io::{BufRead, Read, Write};
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use crate::args::CliError;
+use tls::{Checker, ClientConfigBuilder, Session};
 
-/// Largest header block accepted, so a hostile server cannot make us buffer forever.
-const MAX_HEADER_BYTES: usize = 64 * 1024;
+use crate::args::{print_session, CliError, Target};
 
-pub fn http_get<S: Read + Write>(
-    tls: &mut tls::TlsStream<S>,
-    host: &str,
+/// The session of the connection the agent makes, kept by a Checker that refuses nothing (the
+/// agent hides its connections; the Checker sees every handshake).
+#[derive(Clone, Default)]
+pub struct Handshakes(Arc<Mutex<Option<Session>>>);
+
+impl Handshakes {
+    /// `builder` with a Checker that keeps each session here.
+    pub fn record(&self, builder: ClientConfigBuilder) -> ClientConfigBuilder {
+        let slot = self.0.clone();
+        builder.checker(Checker::new().custom(move |session| {
+            *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(session.clone());
+            Ok(())
+        }))
+    }
+
+    fn take(&self) -> Option<Session> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+/// GETs `path` from `address` (naming the server as `target.host`), on a fresh agent so that
+/// each call makes its own connection (and a second one resumes the first's session).
+pub fn http_get(
+    config: &tls::ClientConfig,
+    handshakes: &Handshakes,
+    target: &Target,
+    address: &Target,
     path: &str,
+    timeout: Duration,
 ) -> Result<(), CliError> {
-    let host = if host.contains(':') {
-        format!("[{host}]")
-    } else {
-        host.to_owned()
-    };
-    write!(
-        tls,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: tlslite-rs\r\nConnection: close\r\n\r\n"
-    )?;
-    tls.flush()?;
-    let bad = |why: &str| CliError::Other(format!("bad HTTP response: {why}"));
-    let mut status = String::new();
-    tls.read_line(&mut status)?;
-    eprintln!("{}", status.trim_end());
-    let (mut length, mut chunked, mut header_bytes) = (None, false, 0);
-    loop {
-        let mut line = String::new();
-        let n = tls.read_line(&mut line)?;
-        header_bytes += n;
-        if n == 0 || header_bytes > MAX_HEADER_BYTES {
-            return Err(bad("headers truncated or too long"));
-        }
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            let value = value.trim();
-            if name.eq_ignore_ascii_case("content-length") {
-                length = Some(value.parse::<u64>().map_err(|_| bad("Content-Length"))?);
-            } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                chunked = value.eq_ignore_ascii_case("chunked");
-            }
-        }
+    if address.host != target.host {
+        return Err(CliError::Usage(
+            "--get goes to the server by its name: --resume-at must name the same host".into(),
+        ));
     }
-    let mut out = std::io::stdout().lock();
-    if chunked {
-        loop {
-            let mut size = String::new();
-            tls.read_line(&mut size)?;
-            let size = size.trim_end().split(';').next().unwrap_or("");
-            let size = u64::from_str_radix(size, 16).map_err(|_| bad("chunk size"))?;
-            if size == 0 {
-                break;
-            }
-            copy_exact(tls, &mut out, size)?;
-            let mut crlf = [0u8; 2];
-            tls.read_exact(&mut crlf)?;
-        }
-    } else if let Some(length) = length {
-        copy_exact(tls, &mut out, length)?;
-    } else {
-        copy(tls, &mut out)?;
-    }
-    out.flush().map_err(CliError::Output)
-}
-
-/// `io::copy` that tells a failed read (the connection) from a failed write (our output).
-fn copy(from: &mut impl Read, to: &mut impl Write) -> Result<u64, CliError> {
-    let mut buf = vec![0u8; 16 * 1024];
-    let mut total = 0;
-    loop {
-        let n = from.read(&mut buf)?;
-        if n == 0 {
-            return Ok(total);
-        }
-        to.write_all(&buf[..n]).map_err(CliError::Output)?;
-        total += n as u64;
-    }
-}
-
-fn copy_exact(from: &mut impl Read, to: &mut impl Write, n: u64) -> Result<(), CliError> {
-    let copied = copy(&mut from.take(n), to)?;
-    if copied != n {
-        return Err(CliError::Other(format!(
-            "body truncated: {copied} of {n} bytes"
+    if !path.starts_with('/') {
+        return Err(CliError::Usage(format!(
+            "--get {path:?}: a path starts with /"
         )));
     }
-    Ok(())
+    let host = if target.host.contains(':') {
+        format!("[{}]", target.host)
+    } else {
+        target.host.clone()
+    };
+    let http = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .user_agent("tlslite-rs")
+        .timeout_connect(Some(timeout))
+        .timeout_send_request(Some(timeout))
+        .timeout_recv_response(Some(timeout))
+        .timeout_recv_body(Some(timeout))
+        .build();
+    let agent = tls_http::agent_with(http, config.clone());
+    let url = format!("https://{host}:{}{path}", address.port);
+    let mut response = agent
+        .get(&url)
+        .call()
+        .map_err(|e| match tls_http::tls_error(&e) {
+            Some(_) => match e {
+                ureq::Error::Io(io) => CliError::Tls(tls::Error::from(io)),
+                other => CliError::Other(other.to_string()),
+            },
+            None => CliError::Other(format!("{url}: {e}")),
+        })?;
+    let session = handshakes
+        .take()
+        .ok_or_else(|| CliError::Other("no TLS handshake was seen".into()))?;
+    print_session(&session)?;
+    eprintln!("{:?} {}", response.version(), response.status());
+    let mut body = response.body_mut().as_reader();
+    let mut out = std::io::stdout().lock();
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = body
+            .read(&mut buf)
+            .map_err(|e| CliError::Other(format!("reading the body: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        out.write_all(&buf[..n]).map_err(CliError::Output)?;
+    }
+    out.flush().map_err(CliError::Output)
 }

@@ -114,12 +114,7 @@ impl Service<Uri> for HttpsConnector {
             let refused = format!("{uri}: only https:// is spoken here (no plaintext)");
             return Box::pin(async move { Err(refused.into()) });
         }
-        let host = uri
-            .host()
-            .unwrap_or_default()
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_owned();
+        let host = tls::adapter::bare_host(uri.host().unwrap_or_default()).to_owned();
         let tcp = self.http.call(uri);
         let config = self.config.clone();
         let timeout = self.handshake_timeout;

@@ -52,31 +52,15 @@ fn closed() -> Error {
 impl AsyncStream {
     /// Connects as `config` says: plaintext for STARTTLS, a TLS handshake for implicit TLS.
     pub(crate) async fn connect(config: &SmtpTls) -> Result<Self, Error> {
-        let limit = config.timeout;
-        let bare = config.host.trim_start_matches('[').trim_end_matches(']');
-        let addresses = timed(limit, "resolving the host", async {
-            tokio::net::lookup_host((bare, config.port)).await
-        })
-        .await?;
-        let mut last = None;
-        for addr in addresses {
-            match timed(limit, "connecting", TcpStream::connect(addr)).await {
-                Ok(tcp) => {
-                    tcp.set_nodelay(true)?;
-                    let mut stream = Self {
-                        io: Io::Plain(BufReader::new(tcp)),
-                        timeout: limit,
-                    };
-                    if !config.security.starts_in_plaintext() {
-                        stream.handshake(&config.tls, &config.host).await?;
-                    }
-                    return Ok(stream);
-                }
-                Err(e) => last = Some(e),
-            }
+        let tcp = tls::adapter::connect(&config.host, config.port, config.timeout).await?;
+        let mut stream = Self {
+            io: Io::Plain(BufReader::new(tcp)),
+            timeout: config.timeout,
+        };
+        if !config.security.starts_in_plaintext() {
+            stream.handshake(&config.tls, &config.host).await?;
         }
-        Err(last
-            .unwrap_or_else(|| Error::Config(format!("{} resolves to no address", config.host))))
+        Ok(stream)
     }
 
     /// Runs the handshake over the plaintext connection, refusing bytes already buffered.

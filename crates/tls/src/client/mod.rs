@@ -355,7 +355,7 @@ impl ClientConfig {
 }
 
 fn server_name(host: &str) -> Result<ServerName<'static>, Error> {
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let bare = crate::adapter::bare_host(host);
     ServerName::try_from(bare.to_owned())
         .map_err(|_| Error::config(format!("{host:?} is neither a DNS name nor an IP address")))
 }

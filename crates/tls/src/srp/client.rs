@@ -88,7 +88,7 @@ impl ClientRole {
         let mut session_key = host.as_bytes().to_vec();
         session_key.push(0);
         session_key.extend_from_slice(params.username.as_bytes());
-        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let host = crate::adapter::bare_host(host);
         // SNI carries DNS names only (RFC 6066 §3), never addresses.
         let sni = params.sni && matches!(ServerName::try_from(host), Ok(ServerName::DnsName(_)));
         let mut keys = Negotiated::default();
