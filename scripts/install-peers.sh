@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real peers the tests talk to, when they are missing: OpenSSL, curl, Python 3,
 # GnuTLS's tools (gnutls-serv, gnutls-cli, srptool), nginx, Dovecot (IMAP and POP3), Chromium
-# (headless, for the file server's pin test), PostgreSQL 15 (a fleet's shared store), and
+# (headless, for the file server's pin test), PostgreSQL 15 (a fleet's shared store), Postfix
+# (the mail loop: our SMTP client through Postfix into Dovecot), and
 # tlslite-ng 0.8.2 plus aiosmtpd 1.4.6 in .peers/venv.
 # Idempotent; needs root (or sudo) only when a Debian package is missing. Package scripts are
 # kept from starting system-wide nginx, Dovecot or PostgreSQL: tests start their own on
@@ -17,6 +18,7 @@ command -v gnutls-serv >/dev/null || missing+=(gnutls-bin)
 [ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd dovecot-pop3d)
 command -v chromium >/dev/null || missing+=(chromium)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
+[ -x /usr/sbin/postfix ] || missing+=(postfix)
 
 if ((${#missing[@]})); then
   echo "install-peers: installing ${missing[*]}"
@@ -27,6 +29,8 @@ if ((${#missing[@]})); then
     $sudo chmod 755 /usr/sbin/policy-rc.d
   fi
   $sudo apt-get update -qq
+  # Postfix's package asks how to configure the system's mail: not at all (tests run their own).
+  echo "postfix postfix/main_mailer_type select No configuration" | $sudo debconf-set-selections
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 fi
 cd "$(dirname "$0")/.."
@@ -39,4 +43,4 @@ if ! .peers/venv/bin/python -c 'import aiosmtpd; assert aiosmtpd.__version__ == 
   echo "install-peers: installing aiosmtpd 1.4.6 into .peers/venv"
   .peers/venv/bin/pip install --quiet aiosmtpd==1.4.6
 fi
-echo "install-peers: $(openssl version | head -1); $(curl --version | head -1 | cut -d' ' -f1-2); $(python3 --version); $(gnutls-cli --version | head -1); tlslite-ng $(.peers/venv/bin/python -c 'import tlslite; print(tlslite.__version__)'); $(/usr/sbin/nginx -v 2>&1); $(/usr/sbin/dovecot --version | cut -d' ' -f1); aiosmtpd $(.peers/venv/bin/python -c 'import aiosmtpd; print(aiosmtpd.__version__)'); $(chromium --version 2>/dev/null | cut -d' ' -f1-2); $(/usr/lib/postgresql/15/bin/postgres --version)"
+echo "install-peers: $(openssl version | head -1); $(curl --version | head -1 | cut -d' ' -f1-2); $(python3 --version); $(gnutls-cli --version | head -1); tlslite-ng $(.peers/venv/bin/python -c 'import tlslite; print(tlslite.__version__)'); $(/usr/sbin/nginx -v 2>&1); $(/usr/sbin/dovecot --version | cut -d' ' -f1); aiosmtpd $(.peers/venv/bin/python -c 'import aiosmtpd; print(aiosmtpd.__version__)'); $(chromium --version 2>/dev/null | cut -d' ' -f1-2); $(/usr/lib/postgresql/15/bin/postgres --version); postfix $(/usr/sbin/postconf -dh mail_version 2>/dev/null)"

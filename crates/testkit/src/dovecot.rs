@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use crate::{free_port, peer, succeeded, wait_listening, Identity};
 
@@ -29,6 +28,7 @@ pub struct Dovecot {
     pub pop3_port: u16,
     /// POP3 over implicit TLS.
     pub pop3s_port: u16,
+    users: Vec<String>,
     pid: u32,
     dir: tempfile::TempDir,
 }
@@ -89,6 +89,7 @@ impl Dovecot {
             imaps_port: free_port(),
             pop3_port: free_port(),
             pop3s_port: free_port(),
+            users: users.iter().map(|(name, _)| name.to_string()).collect(),
             pid: 0,
             dir,
         };
@@ -116,10 +117,15 @@ impl Dovecot {
             let log = server.log();
             let port_taken =
                 said.contains("Address already in use") || log.contains("Address already in use");
+            // A taken port is retried quietly; anything else once more, loudly (a start once
+            // failed in a full run and could not be reproduced: its reason is printed here).
             assert!(
-                port_taken && attempt < 5,
+                attempt < if port_taken { 5 } else { 2 },
                 "dovecot failed to start: {said}\n{log}"
             );
+            if !port_taken {
+                eprintln!("dovecot failed to start, trying again: {said}\n{log}");
+            }
             [
                 server.imap_port,
                 server.imaps_port,
@@ -127,22 +133,7 @@ impl Dovecot {
                 server.pop3s_port,
             ] = [free_port(), free_port(), free_port(), free_port()];
         }
-        let pid_file = d.join("run/master.pid");
-        let started = Instant::now();
-        server.pid = loop {
-            if let Some(pid) = std::fs::read_to_string(&pid_file)
-                .ok()
-                .and_then(|s| s.trim().parse().ok())
-            {
-                break pid;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "dovecot wrote no PID file\n{}",
-                server.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        server.pid = crate::peers::read_pid_file(&d.join("run/master.pid"), || server.log());
         for port in server.ports() {
             wait_listening(port);
         }
@@ -162,6 +153,22 @@ impl Dovecot {
     /// A user's Maildir (with `cur`, `new` and `tmp`).
     pub fn maildir(&self, user: &str) -> PathBuf {
         maildir(self.dir.path(), user)
+    }
+
+    /// The users it was started with.
+    pub fn users(&self) -> &[String] {
+        &self.users
+    }
+
+    /// The folder holding every user's Maildir (`<this>/<user>/Maildir`), owned by the mail
+    /// uid, as a delivery agent needs it.
+    pub fn mail_root(&self) -> PathBuf {
+        self.dir.path().join("mail")
+    }
+
+    /// The SASL authentication socket an SMTP server (Postfix) checks passwords through.
+    pub fn auth_socket(&self) -> PathBuf {
+        self.dir.path().join("run/auth-smtp")
     }
 
     /// Dovecot's log so far (for assertion messages).
@@ -250,6 +257,11 @@ service anvil {{
     mode = 0
   }}
 }}
+service auth {{
+  unix_listener auth-smtp {{
+    mode = 0666
+  }}
+}}
 "
         )
     }
@@ -265,16 +277,7 @@ impl Drop for Dovecot {
             },
             pid => pid,
         };
-        let pid_arg = pid.to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid_arg]).status();
-        let started = Instant::now();
-        while alive(pid) {
-            if started.elapsed() > Duration::from_secs(10) {
-                let _ = Command::new("kill").args(["-KILL", &pid_arg]).status();
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        crate::peers::stop_by_pid(pid);
     }
 }
 
@@ -284,14 +287,4 @@ fn maildir(dir: &Path, user: &str) -> PathBuf {
 
 fn chmod(path: &Path, mode: &str) {
     succeeded(&crate::run(Command::new("chmod").arg(mode).arg(path), b""));
-}
-
-/// Whether the process exists and is not a zombie (its reaper may be slow).
-fn alive(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
-        Err(_) => false,
-    }
 }

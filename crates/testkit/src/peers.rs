@@ -111,3 +111,61 @@ pub fn succeeded(out: &Output) -> String {
     );
     stdout
 }
+
+/// A single-threaded tokio runtime with timers and I/O, as the async clients' tests use.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+/// Runs `work` to completion on a fresh [`runtime`].
+pub fn block_on<T>(work: impl std::future::Future<Output = T>) -> T {
+    runtime().block_on(work)
+}
+
+/// Waits for a daemon's PID file (written a moment after it forks) and returns the PID;
+/// panics with `log()` after 10 s.
+pub(crate) fn read_pid_file(path: &std::path::Path, log: impl Fn() -> String) -> u32 {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(pid) = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+        {
+            return pid;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "no PID in {}\n{}",
+            path.display(),
+            log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// SIGTERM to `pid`, then a wait until it is gone (or a zombie), SIGKILL after 10 s.
+pub(crate) fn stop_by_pid(pid: u32) {
+    let pid_arg = pid.to_string();
+    let _ = Command::new("kill").args(["-TERM", &pid_arg]).status();
+    let started = std::time::Instant::now();
+    while alive(pid) {
+        if started.elapsed() > std::time::Duration::from_secs(10) {
+            let _ = Command::new("kill").args(["-KILL", &pid_arg]).status();
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Whether the process exists and is not a zombie (its reaper may be slow).
+pub(crate) fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}

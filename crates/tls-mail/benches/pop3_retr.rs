@@ -71,10 +71,7 @@ fn main() {
     });
     let port = server.addr.port();
     let builder = Pop3Client::builder(rooted(&pki));
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tls_testkit::runtime();
 
     let blocking = || {
         let mut pop = builder.connect("localhost", port).unwrap();

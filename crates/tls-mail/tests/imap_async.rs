@@ -14,18 +14,10 @@ use tls::srp::MemoryVerifierDb;
 use tls::{ClientConfig, FingerprintAlgorithm, ServerConfig};
 use tls_mail::imap::{AsyncImapSession, Error, ImapClient};
 use tls_mail::Security;
-use tls_testkit::{Pki, TIMEOUT};
+use tls_testkit::{block_on, Pki, TIMEOUT};
 
 use common::{crlf, dovecot, pinned, rooted, seeded, PASSWORD, USER};
 use scripted::{imap, lines, mutual, replying_server, seen, starttls_server, tls_server};
-
-fn block_on<T>(work: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(work)
-}
 
 /// Message `seq`'s full text, without setting \Seen.
 async fn fetch_body(imap: &mut AsyncImapSession, seq: u32) -> Vec<u8> {

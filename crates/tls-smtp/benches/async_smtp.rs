@@ -117,10 +117,7 @@ fn main() {
     let server = SmtpServer::starttls(cert_server(&pki), Options::default());
     let implicit = SmtpServer::implicit(cert_server(&pki), Options::default());
     let ours = AsyncSmtpTls::from(mailer(roots(&pki), server.port(), Security::StartTls));
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tls_testkit::runtime();
 
     let (mut ours_rates, mut lettre_rates, mut shipped_rates) = (vec![], vec![], vec![]);
     rt.block_on(async {

@@ -44,10 +44,7 @@ impl ConnectWith for Pop3Builder {
         match client {
             Client::Blocking => self.connect(host, port).map(Pop::Blocking),
             Client::Tokio => {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("runtime");
+                let rt = tls_testkit::runtime();
                 let pop = rt.block_on(self.connect_async(host, port))?;
                 Ok(Pop::Tokio(rt, pop))
             }

@@ -528,13 +528,6 @@ pub enum Client {
     Tokio,
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
 impl Client {
     /// lettre's `Transport::send_raw` or `AsyncTransport::send_raw`.
     pub fn send_raw(
@@ -547,7 +540,8 @@ impl Client {
             Self::Blocking => lettre::Transport::send_raw(mailer, envelope, body),
             Self::Tokio => {
                 let mailer = tls_smtp::AsyncSmtpTls::from(mailer.clone());
-                runtime().block_on(lettre::AsyncTransport::send_raw(&mailer, envelope, body))
+                tls_testkit::runtime()
+                    .block_on(lettre::AsyncTransport::send_raw(&mailer, envelope, body))
             }
         }
     }
@@ -562,7 +556,8 @@ impl Client {
             Self::Blocking => lettre::Transport::send(mailer, message),
             Self::Tokio => {
                 let mailer = tls_smtp::AsyncSmtpTls::from(mailer.clone());
-                runtime().block_on(lettre::AsyncTransport::send(&mailer, message.clone()))
+                tls_testkit::runtime()
+                    .block_on(lettre::AsyncTransport::send(&mailer, message.clone()))
             }
         }
     }
@@ -571,7 +566,7 @@ impl Client {
         match self {
             Self::Blocking => mailer.connect().map(Conn::Blocking),
             Self::Tokio => {
-                let rt = runtime();
+                let rt = tls_testkit::runtime();
                 let mailer = tls_smtp::AsyncSmtpTls::from(mailer.clone());
                 let conn = rt.block_on(mailer.connect())?;
                 Ok(Conn::Tokio(rt, conn))
