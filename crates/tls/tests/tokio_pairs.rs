@@ -395,3 +395,55 @@ async fn cancelled_reads_and_writes_lose_and_duplicate_nothing() {
         "nothing was cancelled: nothing proved"
     );
 }
+
+/// Reads into buffers that are not yet initialised (as hyper's are) go through the stream's
+/// scratch buffer, initialised ones straight in: both must hand over every byte, in order,
+/// whatever the buffer's size.
+#[tokio::test]
+async fn reads_into_uninitialised_and_initialised_buffers_lose_nothing() {
+    use std::mem::MaybeUninit;
+    use tokio::io::{AsyncRead, ReadBuf};
+
+    let pki = Pki::new();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    let sent = data.clone();
+    let server = x509_server(&pki.server).build().unwrap();
+    let task = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut tls = tls::tokio::accept(&server, tcp).await.unwrap();
+        tls.write_all(&sent).await.unwrap();
+        tls.shutdown().await.unwrap();
+    });
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let client = roots_client(&pki).build().unwrap();
+    let mut tls = tls::tokio::connect(&client, "localhost", tcp)
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    for round in 0.. {
+        // Sizes around the scratch buffer's 4 KiB, alternating uninitialised and initialised.
+        let size = [1, 700, 4095, 4096, 4097, 16_384, 20_000][round % 7];
+        let read = if round % 2 == 0 {
+            let mut space = vec![MaybeUninit::<u8>::uninit(); size];
+            let mut buf = ReadBuf::uninit(&mut space);
+            std::future::poll_fn(|cx| std::pin::Pin::new(&mut tls).poll_read(cx, &mut buf))
+                .await
+                .unwrap();
+            got.extend_from_slice(buf.filled());
+            buf.filled().len()
+        } else {
+            let mut space = vec![0u8; size];
+            let n = tls.read(&mut space).await.unwrap();
+            got.extend_from_slice(&space[..n]);
+            n
+        };
+        if read == 0 {
+            break;
+        }
+    }
+    assert_eq!(got.len(), data.len());
+    assert!(got == data, "the bytes differ");
+    task.await.unwrap();
+}

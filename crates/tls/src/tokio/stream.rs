@@ -26,7 +26,15 @@ pub struct TlsStream<IO> {
     io: IO,
     conn: Connection,
     close_sent: bool,
+    /// Where plaintext goes on its way into a caller's buffer that is not yet initialised
+    /// (hyper's, say): copying what was decrypted costs less than zeroing the caller's whole
+    /// spare capacity on every read, which is what filling it directly would take without
+    /// `unsafe`. Allocated on first need; never holds data between calls.
+    scratch: Vec<u8>,
 }
+
+/// The scratch buffer's size: a quarter of a full record, enough for most small reads.
+const SCRATCH: usize = 4 * 1024;
 
 impl<IO: AsyncRead + AsyncWrite + Unpin> TlsStream<IO> {
     /// Runs `conn`'s handshake over `io`. An SRP engine's processing runs on the blocking
@@ -63,6 +71,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> TlsStream<IO> {
             io,
             conn,
             close_sent: false,
+            scratch: Vec::new(),
         })
     }
 }
@@ -112,6 +121,28 @@ fn write_all_tls<IO: AsyncWrite + Unpin>(
     Poll::Ready(Ok(()))
 }
 
+/// Moves decrypted plaintext into `buf`: straight into its initialised spare room when it has
+/// some, else through `scratch` (never more than `buf` takes, so nothing is left behind).
+fn read_plaintext(
+    conn: &mut Connection,
+    scratch: &mut Vec<u8>,
+    buf: &mut ReadBuf<'_>,
+) -> io::Result<()> {
+    let initialised = buf.initialized().len() - buf.filled().len();
+    if initialised > 0 {
+        let n = conn.read_plaintext(buf.initialize_unfilled_to(initialised))?;
+        buf.advance(n);
+        return Ok(());
+    }
+    if scratch.is_empty() {
+        scratch.resize(SCRATCH, 0);
+    }
+    let want = buf.remaining().min(SCRATCH);
+    let n = conn.read_plaintext(&mut scratch[..want])?;
+    buf.put_slice(&scratch[..n]);
+    Ok(())
+}
+
 impl<IO: AsyncRead + AsyncWrite + Unpin> AsyncRead for TlsStream<IO> {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -127,11 +158,8 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> AsyncRead for TlsStream<IO> {
             if let Poll::Ready(Err(e)) = write_all_tls(&mut this.conn, &mut this.io, cx) {
                 return Poll::Ready(Err(e));
             }
-            match this.conn.read_plaintext(buf.initialize_unfilled()) {
-                Ok(n) => {
-                    buf.advance(n);
-                    return Poll::Ready(Ok(()));
-                }
+            match read_plaintext(&mut this.conn, &mut this.scratch, buf) {
+                Ok(()) => return Poll::Ready(Ok(())),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Poll::Ready(Err(e)),
             }
