@@ -14,6 +14,7 @@ mod pki;
 mod postfix;
 mod postgres;
 mod rsa;
+pub mod scripted;
 mod srp_hello;
 mod tlslite;
 

@@ -7,8 +7,7 @@
 //! message size, `BENCH_RUNS` (default 5) runs whose median is reported. Without `--bench` (as
 //! `cargo test --all-targets` runs it) it is a smoke run of 2 MB.
 
-#[path = "../tests/scripted/mod.rs"]
-mod scripted;
+use tls_testkit::scripted;
 
 use std::io::Write;
 use std::sync::Arc;

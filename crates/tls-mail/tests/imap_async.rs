@@ -4,7 +4,7 @@
 //! and a silent server.
 
 mod common;
-mod scripted;
+use tls_testkit::scripted;
 
 use std::io::Write;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! IMAP against scripted servers on tls-server: TLS-SRP, a client certificate after STARTTLS,
 //! and STARTTLS refused, injected into, or preceded by a bad greeting.
 
-mod scripted;
+use tls_testkit::scripted;
 
 use std::io::Write;
 use std::time::Duration;

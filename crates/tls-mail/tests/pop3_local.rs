@@ -4,7 +4,7 @@
 //! credential leaves before TLS. The 33 MB message is in `pop3_memory.rs`.
 
 mod clients;
-mod scripted;
+use tls_testkit::scripted;
 
 use std::io::{self, Write};
 use std::sync::{Arc, Mutex};

@@ -3,7 +3,7 @@
 //! peak memory is this test's.
 
 mod clients;
-mod scripted;
+use tls_testkit::scripted;
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -26,7 +26,9 @@ use tls_smtp::{AsyncSmtpTls, Credentials, Security};
 use tls_testkit::bench::{env_or, median};
 use tls_testkit::Pki;
 
-use common::{cert_server, envelope, mailer, roots, Options, SmtpServer, PASSWORD, USER};
+use common::{envelope, mailer};
+use tls_testkit::scripted::smtp::{Options, SmtpServer, PASSWORD, USER};
+use tls_testkit::scripted::{rooted as roots, x509_server as cert_server};
 
 /// A message of about `size` bytes: headers, then 76-character lines.
 fn message(size: usize) -> Vec<u8> {

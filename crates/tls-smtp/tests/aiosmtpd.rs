@@ -11,7 +11,8 @@ use tls::{ClientConfig, FingerprintAlgorithm, ServerAuth};
 use tls_smtp::{Credentials, Error, Security, SmtpTls};
 use tls_testkit::{Aiosmtpd, Pki};
 
-use common::{envelope, roots, Client, TRICKY};
+use common::{envelope, Client, TRICKY};
+use tls_testkit::scripted::rooted as roots;
 
 on_both_clients!(
     starttls_and_auth_with_custom_roots_arrive_intact,

@@ -6,9 +6,9 @@ mod common;
 use tls_smtp::{Error, Security};
 use tls_testkit::Pki;
 
-use common::{
-    cert_server, envelope, mailer, roots, Client, Options, Received, SmtpServer, StartTls, PASSWORD,
-};
+use common::{envelope, mailer, Client};
+use tls_testkit::scripted::smtp::{Options, Received, SmtpServer, StartTls, PASSWORD};
+use tls_testkit::scripted::{rooted as roots, x509_server as cert_server};
 
 on_both_clients!(
     a_server_without_starttls_is_an_error,

@@ -3,8 +3,9 @@
 
 mod common;
 
-use common::{cert_server, Options, SmtpServer, PASSWORD, USER};
 use tls::FingerprintAlgorithm;
+use tls_testkit::scripted::smtp::{Options, SmtpServer, PASSWORD, USER};
+use tls_testkit::scripted::x509_server as cert_server;
 use tls_testkit::{example, run, Pki};
 
 #[test]
@@ -103,7 +104,7 @@ fn smtp_async_sends_stdin_with_the_tokio_client() {
 }
 
 /// The one message `server` stored, checking it came from [`USER`].
-fn the_message(server: &SmtpServer) -> common::Stored {
+fn the_message(server: &SmtpServer) -> tls_testkit::scripted::smtp::Stored {
     let received = server.received();
     let [message] = &received.messages[..] else {
         panic!("one message expected: {received:?}");

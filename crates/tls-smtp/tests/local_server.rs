@@ -15,10 +15,9 @@ use tls::{
 use tls_smtp::{Error, Security};
 use tls_testkit::Pki;
 
-use common::{
-    cert_server, envelope, mailer, roots, AfterData, Client, Conn, Options, SmtpServer, PASSWORD,
-    TRICKY, USER,
-};
+use common::{envelope, mailer, Client, Conn, TRICKY};
+use tls_testkit::scripted::smtp::{AfterData, Options, SmtpServer, PASSWORD, USER};
+use tls_testkit::scripted::{rooted as roots, x509_server as cert_server};
 
 on_both_clients!(
     ca_roots_starttls_delivers_byte_for_byte,
@@ -46,7 +45,11 @@ fn srp_server() -> ServerConfig {
 
 /// Sends TRICKY with STARTTLS and returns what the server stored, after checking that
 /// everything from AUTH on came over TLS.
-fn deliver_tricky(client: Client, server: &SmtpServer, tls: ClientConfig) -> common::Stored {
+fn deliver_tricky(
+    client: Client,
+    server: &SmtpServer,
+    tls: ClientConfig,
+) -> tls_testkit::scripted::smtp::Stored {
     let reply = client
         .send_raw(
             &mailer(tls, server.port(), Security::StartTls),
@@ -591,7 +594,7 @@ fn probe_records_the_certificate_and_sends_nothing_over_tls() {
     let hidden = SmtpServer::starttls(
         cert_server(&pki),
         Options {
-            starttls: common::StartTls::NotOffered,
+            starttls: tls_testkit::scripted::smtp::StartTls::NotOffered,
             ..Options::default()
         },
     );

@@ -1,14 +1,13 @@
-//! Scripted POP3 and IMAP servers for the local tests: just enough of each protocol to drive
-//! the client, with a record of every command line they saw.
-#![allow(dead_code)] // each test file uses its own part
+//! Scripted POP3 and IMAP servers: just enough of each protocol to drive a client, with a
+//! record of every command line they saw; TLS servers on `tls_server` to run them on.
 
 use std::io::{self, BufRead, Write};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::Pki;
 use tls::{ClientConfig, ServerAuth, ServerConfig};
 use tls_server::{PlainConnection, RunningServer, TlsServer};
-use tls_testkit::Pki;
 
 /// Command lines a server saw, shared with the test.
 pub type Seen = Arc<Mutex<Vec<String>>>;
