@@ -16,8 +16,9 @@ use tls_mail::imap::{AsyncImapSession, Error, ImapClient};
 use tls_mail::Security;
 use tls_testkit::{block_on, Pki, TIMEOUT};
 
-use common::{crlf, dovecot, pinned, rooted, seeded, PASSWORD, USER};
+use common::{crlf, dovecot, seeded, PASSWORD, USER};
 use scripted::{imap, lines, mutual, replying_server, seen, starttls_server, tls_server};
+use tls_testkit::scripted::{pinned, rooted};
 
 /// Message `seq`'s full text, without setting \Seen.
 async fn fetch_body(imap: &mut AsyncImapSession, seq: u32) -> Vec<u8> {
@@ -210,7 +211,7 @@ fn the_response_cap_and_the_timeout_hold() {
         Ok(())
     });
     block_on(async {
-        let mut session = ImapClient::builder(scripted::rooted(&pki))
+        let mut session = ImapClient::builder(rooted(&pki))
             .timeout(TIMEOUT)
             .max_response(64 * 1024)
             .connect_async("localhost", endless.addr.port())
@@ -225,7 +226,7 @@ fn the_response_cap_and_the_timeout_hold() {
             "{err}"
         );
 
-        let mut session = ImapClient::builder(scripted::rooted(&pki))
+        let mut session = ImapClient::builder(rooted(&pki))
             .timeout(Duration::from_millis(300))
             .connect_async("localhost", silent.addr.port())
             .await

@@ -3,10 +3,11 @@
 
 mod common;
 
-use common::{crlf, dovecot, files_in, pinned, rooted, seeded, PASSWORD, USER};
+use common::{crlf, dovecot, files_in, seeded, PASSWORD, USER};
 use tls::FingerprintAlgorithm;
 use tls_mail::imap::{Error, ImapClient, ImapSession};
 use tls_mail::Security;
+use tls_testkit::scripted::{pinned, rooted};
 use tls_testkit::{Pki, TIMEOUT};
 
 /// Message `seq`'s full text, without setting \Seen.

@@ -5,10 +5,11 @@ mod clients;
 mod common;
 
 use clients::{Client, ConnectWith};
-use common::{crlf, dovecot, files_in, pinned, rooted, seeded, PASSWORD, USER};
+use common::{crlf, dovecot, files_in, seeded, PASSWORD, USER};
 use tls::FingerprintAlgorithm;
 use tls_mail::pop3::{Error, Pop3Client};
 use tls_mail::Security;
+use tls_testkit::scripted::{pinned, rooted};
 use tls_testkit::{Pki, TIMEOUT};
 
 on_both_clients!(

@@ -142,6 +142,15 @@ pub fn x509_server(pki: &Pki) -> ServerConfig {
         .unwrap()
 }
 
+/// A client pinned to the server leaf's SHA-256 fingerprint: no CA involved.
+pub fn pinned(pki: &Pki) -> ClientConfig {
+    let pin = pki.server.fingerprint(tls::FingerprintAlgorithm::Sha256);
+    ClientConfig::builder()
+        .server_auth(ServerAuth::Fingerprint(pin))
+        .build()
+        .unwrap()
+}
+
 /// A client trusting the test root CA.
 pub fn rooted(pki: &Pki) -> ClientConfig {
     ClientConfig::builder()

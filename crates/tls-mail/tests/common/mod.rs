@@ -1,7 +1,6 @@
-//! Shared by the Dovecot tests: seeded messages, client configurations, CRLF conversion.
+//! Shared by the Dovecot tests: seeded messages, the server, CRLF conversion.
 #![allow(dead_code)] // each test file uses its own part
 
-use tls::{ClientConfig, FingerprintAlgorithm, ServerAuth};
 use tls_testkit::{Dovecot, Pki, SeedMessage};
 
 pub const USER: &str = "alice";
@@ -40,23 +39,6 @@ pub fn dovecot(pki: &Pki) -> Option<Dovecot> {
         &[(USER, PASSWORD), ("bob", "bob-secret")],
         &seed,
     )
-}
-
-/// Pinned to the server leaf's SHA-256 fingerprint: no CA involved.
-pub fn pinned(pki: &Pki) -> ClientConfig {
-    let pin = pki.server.fingerprint(FingerprintAlgorithm::Sha256);
-    ClientConfig::builder()
-        .server_auth(ServerAuth::Fingerprint(pin))
-        .build()
-        .unwrap()
-}
-
-/// Trusting the test root CA, checking the host name.
-pub fn rooted(pki: &Pki) -> ClientConfig {
-    ClientConfig::builder()
-        .server_auth(ServerAuth::Roots(pki.roots()))
-        .build()
-        .unwrap()
 }
 
 /// What a Maildir file looks like on the wire: every LF as CRLF.
