@@ -52,3 +52,36 @@ fn https_get_prints_the_body_or_a_clear_error() {
     assert!(stderr.contains("does not match"), "{stderr}");
     assert!(refused.stdout.is_empty());
 }
+
+#[cfg(feature = "hyper")]
+#[test]
+fn https_async_fetches_urls_concurrently_or_fails_clearly() {
+    let pki = Pki::new();
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("a.txt"), "first\n").unwrap();
+    std::fs::write(root.path().join("b.txt"), vec![b'b'; 5000]).unwrap();
+    let server = site::serve(&pki, root.path());
+    let url = |name: &str| format!("https://localhost:{}/{name}", server.addr.port());
+    let pin = pki
+        .server
+        .fingerprint(FingerprintAlgorithm::Sha256)
+        .to_hex();
+    let (a, b) = (url("a.txt"), url("b.txt"));
+    let ok = run(example("https_async").args([&pin, &a, &b, &a]), b"");
+    assert!(ok.status.success(), "{ok:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&ok.stdout),
+        format!("200 HTTP/1.1 6 {a}\n200 HTTP/1.1 5000 {b}\n200 HTTP/1.1 6 {a}\n")
+    );
+
+    let wrong = pki
+        .stranger
+        .fingerprint(FingerprintAlgorithm::Sha256)
+        .to_hex();
+    let refused = run(example("https_async").args([&wrong, &a]), b"");
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("does not match"), "{stderr}");
+    let usage = run(example("https_async").arg(&pin), b"");
+    assert_eq!(usage.status.code(), Some(2), "{usage:?}");
+}

@@ -9,19 +9,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Connects with `timeout` on the connect itself and on every later read and write.
 pub(crate) fn tcp(host: &str, port: u16, timeout: Duration) -> io::Result<TcpStream> {
-    use std::net::ToSocketAddrs;
-    let bare = tls::adapter::bare_host(host);
-    let mut last = io::Error::new(io::ErrorKind::NotFound, format!("{host} has no address"));
-    for addr in (bare, port).to_socket_addrs()? {
-        match TcpStream::connect_timeout(&addr, timeout) {
-            Ok(sock) => {
-                with_timeouts(&sock, timeout)?;
-                return Ok(sock);
-            }
-            Err(e) => last = e,
-        }
-    }
-    Err(last)
+    tls::adapter::connect_blocking(host, port, timeout)
 }
 
 /// Sets the read and write timeouts on a socket the caller connected.

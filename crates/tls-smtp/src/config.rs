@@ -1,6 +1,6 @@
 //! `SmtpTls`: where to connect, how TLS starts, who we are.
 
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::TcpStream;
 use std::time::Duration;
 
 use lettre::transport::smtp::authentication::Credentials;
@@ -105,22 +105,11 @@ impl SmtpTls {
 
     /// The TCP connection, with the timeouts set.
     pub(crate) fn tcp(&self) -> Result<TcpStream, Error> {
-        let mut last = None;
-        let bare = tls::adapter::bare_host(&self.host);
-        for addr in (bare, self.port).to_socket_addrs()? {
-            match TcpStream::connect_timeout(&addr, self.timeout) {
-                Ok(tcp) => {
-                    tcp.set_read_timeout(Some(self.timeout))?;
-                    tcp.set_write_timeout(Some(self.timeout))?;
-                    return Ok(tcp);
-                }
-                Err(e) => last = Some(e),
-            }
-        }
-        Err(match last {
-            Some(e) => Error::Io(e),
-            None => Error::Config(format!("{} resolves to no address", self.host)),
-        })
+        Ok(tls::adapter::connect_blocking(
+            &self.host,
+            self.port,
+            self.timeout,
+        )?)
     }
 }
 

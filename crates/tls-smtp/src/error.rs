@@ -169,12 +169,13 @@ impl std::error::Error for Error {
 }
 
 impl From<io::Error> for Error {
-    /// Keeps a TLS error that travelled inside an `io::Error` (as `TlsStream` reads make).
+    /// Keeps a TLS error that travelled inside an `io::Error` (as `TlsStream` reads make),
+    /// found the one way every adapter finds it ([`tls::Error`]'s `From<io::Error>`).
     fn from(e: io::Error) -> Self {
-        if e.get_ref().is_some_and(|inner| inner.is::<tls::Error>()) {
-            return Self::Tls(tls::Error::from(e));
+        match tls::Error::from(e) {
+            tls::Error::Io(e) => Self::Io(e),
+            other => Self::Tls(other),
         }
-        Self::Io(e)
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::io::Write;
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::TcpStream;
 use std::time::Duration;
 
 /// A command-line failure: bad usage (exit 2) or a failed run (exit 1).
@@ -65,25 +65,12 @@ impl Target {
 
     /// A TCP connection with `timeout` on connecting, reading and writing.
     pub fn connect(&self, timeout: Duration) -> Result<TcpStream, CliError> {
-        let addrs = (self.host.as_str(), self.port)
-            .to_socket_addrs()
-            .map_err(|e| CliError::Other(format!("cannot resolve {}: {e}", self.host)))?;
-        let mut last = None;
-        for addr in addrs {
-            match TcpStream::connect_timeout(&addr, timeout) {
-                Ok(sock) => {
-                    sock.set_read_timeout(Some(timeout))?;
-                    sock.set_write_timeout(Some(timeout))?;
-                    sock.set_nodelay(true)?;
-                    return Ok(sock);
-                }
-                Err(e) => last = Some(e),
-            }
-        }
-        Err(CliError::Other(match last {
-            Some(e) => format!("cannot connect to {}:{}: {e}", self.host, self.port),
-            None => format!("{} has no address", self.host),
-        }))
+        tls::adapter::connect_blocking(&self.host, self.port, timeout).map_err(|e| {
+            CliError::Other(format!(
+                "cannot connect to {}:{}: {e}",
+                self.host, self.port
+            ))
+        })
     }
 }
 

@@ -6,7 +6,6 @@ mod deadline;
 mod host;
 mod ready;
 mod security;
-#[cfg(feature = "tokio")]
 mod tcp;
 #[cfg(feature = "tokio")]
 mod timed;
@@ -19,6 +18,7 @@ pub use ready::ready;
 pub use security::{Security, Service};
 #[cfg(feature = "tokio")]
 pub use tcp::connect;
+pub use tcp::connect_blocking;
 #[cfg(feature = "tokio")]
 pub use timed::timed;
 #[cfg(feature = "tokio")]
