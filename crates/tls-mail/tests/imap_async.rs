@@ -240,3 +240,47 @@ fn the_response_cap_and_the_timeout_hold() {
         assert!(err.to_string().contains("longer than"), "{err}");
     });
 }
+
+#[test]
+fn a_dropped_or_garbled_reply_is_an_error_not_a_hang() {
+    let pki = Pki::new();
+    // async-imap tags its commands A0001 (LOGIN), A0002 (SELECT), …
+    let select = |reply: &'static [u8]| {
+        let server = replying_server(&pki, move |tls| tls.write_all(reply));
+        block_on(async {
+            let mut session = ImapClient::builder(rooted(&pki))
+                .timeout(TIMEOUT)
+                .connect_async("localhost", server.addr.port())
+                .await
+                .unwrap()
+                .login("alice", "pw")
+                .await
+                .unwrap();
+            let started = std::time::Instant::now();
+            let err = Error::from(session.select("INBOX").await.unwrap_err());
+            assert!(started.elapsed() < Duration::from_secs(5), "{err}");
+            err
+        })
+    };
+    // Cut mid-response or before any: an error (the abrupt close, or async-imap's lost
+    // connection), not a wait for the timeout.
+    for reply in [&b"* 3 EXISTS\r\n* FLAGS (\\Seen"[..], b""] {
+        let cut = select(reply);
+        assert!(
+            matches!(cut, Error::AsyncImap(_) | Error::Tls(_) | Error::Io(_)),
+            "{cut:?}"
+        );
+    }
+    let garbled = select(b"* 3 EXISTS\r\n)(garbage\r\nA0002 OK done\r\n");
+    // async-imap reports a line it cannot parse as an I/O error naming the parse.
+    assert!(
+        matches!(&garbled, Error::AsyncImap(async_imap::error::Error::Io(e)) if e.to_string().contains("during parsing")),
+        "{garbled:?}"
+    );
+    // A real NO keeps its text.
+    let refused = select(b"A0002 NO no such mailbox\r\n");
+    assert!(
+        matches!(&refused, Error::AsyncImap(async_imap::error::Error::No(text)) if text.contains("no such mailbox")),
+        "{refused:?}"
+    );
+}
