@@ -538,3 +538,38 @@ fn a_silent_server_times_out_instead_of_hanging(client: Client) {
     );
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+/// A tokio RETR dropped before the message ended (a timeout around it) leaves the rest of the
+/// message on its way: the client must refuse later commands rather than read it as replies.
+#[test]
+fn a_cancelled_async_retr_breaks_the_client() {
+    let pki = Pki::new();
+    let server = tls_server(x509_server(&pki), |tls| {
+        tls.write_all(b"+OK ready\r\n")?;
+        let log = seen();
+        while let Some(line) = scripted::command(tls, &log)? {
+            match line.as_str() {
+                "CAPA" => tls.write_all(b"+OK\r\nUSER\r\n.\r\n")?,
+                "RETR 1" => {
+                    tls.write_all(b"+OK\r\nfirst line\r\n")?;
+                    tls.flush()?;
+                    std::thread::sleep(Duration::from_millis(600));
+                    tls.write_all(b"+OK looks like a reply\r\n.\r\n")?;
+                }
+                _ => tls.write_all(b"+OK\r\n")?,
+            }
+            tls.flush()?;
+        }
+        Ok(())
+    });
+    tls_testkit::block_on(async {
+        let mut pop = Pop3Client::builder(rooted(&pki))
+            .timeout(TIMEOUT)
+            .connect_async("localhost", server.addr.port())
+            .await
+            .unwrap();
+        let cut = tokio::time::timeout(Duration::from_millis(100), pop.retr(1)).await;
+        assert!(cut.is_err(), "the RETR should still wait for the rest");
+        assert!(matches!(pop.noop().await, Err(Error::ConnectionBroken)));
+    });
+}

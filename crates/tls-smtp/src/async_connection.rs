@@ -71,6 +71,8 @@ impl SmtpTlsBuilder {
 ///
 /// The async twin of [`SmtpConnection`](crate::SmtpConnection), with the same rules: after
 /// an I/O, TLS or protocol error every later command fails with [`Error::ConnectionBroken`].
+/// So it does after a command whose future was dropped before it finished (a timeout around
+/// `send`, say): its reply may still be on its way.
 pub struct AsyncSmtpConnection {
     dialogue: Dialogue<AsyncStream>,
 }

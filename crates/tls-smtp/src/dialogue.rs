@@ -227,18 +227,23 @@ impl<W: Wire> Dialogue<W> {
         }
         let parameters = self.mail_parameters(envelope, body)?;
         let mail = Mail::new(envelope.from().cloned(), parameters);
+        // From the first write until the last reply is read the connection is mid-command: an
+        // async send dropped in between (a timeout around it) must leave it broken.
+        self.broken = true;
         let mail = expect(&mut self.wire, "MAIL", mail).await;
-        self.watch(mail)?;
+        self.settle(&mail);
+        mail?;
+        self.broken = true;
         let result = self.transaction(recipients, body).await;
         match &result {
-            Ok(_) => {}
+            Ok(_) => self.broken = false,
             Err(Error::Reply { .. } | Error::RecipientsRefused(_)) => {
                 // A refusal: the server is in step with us, so leave it ready for another
                 // message (best effort, but a failing RSET does break the connection).
                 let reset = exchange(&mut self.wire, Rset).await;
-                let _ = self.watch(reset);
+                self.settle(&reset);
             }
-            Err(_) => self.broken = true,
+            Err(_) => {}
         }
         result
     }
@@ -251,13 +256,10 @@ impl<W: Wire> Dialogue<W> {
         Ok(())
     }
 
-    /// Passes `result` on, marking the connection broken if it is an error that leaves the
-    /// stream in an unknown state.
-    fn watch<T>(&mut self, result: Result<T, Error>) -> Result<T, Error> {
-        if result.as_ref().is_err_and(breaks_connection) {
-            self.broken = true;
-        }
-        result
+    /// Marks the connection broken if `result` is an error that leaves the stream in an
+    /// unknown state, usable otherwise (a command's whole reply was read).
+    fn settle<T>(&mut self, result: &Result<T, Error>) {
+        self.broken = result.as_ref().is_err_and(breaks_connection);
     }
 
     /// True once an I/O, TLS or protocol error has left the connection unusable.
@@ -342,16 +344,25 @@ impl<W: Wire> Dialogue<W> {
 
     /// RSET: abandons a transaction in progress.
     pub(crate) async fn rset(&mut self) -> Result<Response, Error> {
-        self.usable()?;
-        let reply = expect(&mut self.wire, "RSET", Rset).await;
-        self.watch(reply)
+        self.command("RSET", Rset).await
     }
 
     /// NOOP: checks the server is still there (and resets its idle timer).
     pub(crate) async fn noop(&mut self) -> Result<Response, Error> {
+        self.command("NOOP", Noop).await
+    }
+
+    /// One command and its reply, broken in between (see [`send`](Self::send)).
+    async fn command(
+        &mut self,
+        name: &'static str,
+        command: impl Display,
+    ) -> Result<Response, Error> {
         self.usable()?;
-        let reply = expect(&mut self.wire, "NOOP", Noop).await;
-        self.watch(reply)
+        self.broken = true;
+        let reply = expect(&mut self.wire, name, command).await;
+        self.settle(&reply);
+        reply
     }
 
     /// QUIT, then close_notify. On a broken connection it sends nothing and returns

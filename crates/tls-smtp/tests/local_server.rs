@@ -603,3 +603,31 @@ fn probe_records_the_certificate_and_sends_nothing_over_tls() {
         .unwrap_err();
     assert!(matches!(err, Error::StartTlsNotOffered), "{err:?}");
 }
+
+/// A tokio `send` dropped half way (a timeout around it, say) leaves a reply on its way: the
+/// connection must count as broken, or the next command would read that reply as its own.
+#[test]
+fn a_cancelled_async_send_breaks_the_connection() {
+    let pki = Pki::new();
+    let late = Options {
+        after_data: AfterData::Late(Duration::from_millis(600)),
+        ..Options::default()
+    };
+    let server = SmtpServer::starttls(cert_server(&pki), late);
+    let mailer =
+        tls_smtp::AsyncSmtpTls::from(mailer(roots(&pki), server.port(), Security::StartTls));
+    let to = envelope("a@example.org", &["b@example.org"]);
+    tls_testkit::block_on(async {
+        let mut conn = mailer.connect().await.unwrap();
+        let cut =
+            tokio::time::timeout(Duration::from_millis(100), conn.send(&to, b"one\r\n")).await;
+        assert!(
+            cut.is_err(),
+            "the send should still wait for the late reply"
+        );
+        assert!(conn.is_broken());
+        assert!(matches!(conn.noop().await, Err(Error::ConnectionBroken)));
+    });
+    let received = server.received_after(1);
+    assert_eq!(received.verbs().last().map(String::as_str), Some("DATA"));
+}

@@ -54,7 +54,9 @@ impl Pop3Builder {
 }
 
 /// A POP3 session over TLS on tokio: the async twin of [`Pop3Client`](super::Pop3Client),
-/// with the same commands, caps and rules. Made by [`Pop3Builder::connect_async`].
+/// with the same commands, caps and rules. Made by [`Pop3Builder::connect_async`]. A command
+/// whose future is dropped before its whole reply was read (a timeout around `retr_to`, say)
+/// leaves the client broken: later commands fail with [`Error::ConnectionBroken`].
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
