@@ -4,6 +4,7 @@
 
 mod aiosmtpd;
 pub mod bench;
+mod clients;
 mod dovecot;
 mod examples;
 mod gnutls;
@@ -19,6 +20,7 @@ mod srp_hello;
 mod tlslite;
 
 pub use aiosmtpd::{Aiosmtpd, SmtpDelivery};
+pub use clients::Client;
 pub use dovecot::{Dovecot, SeedMessage};
 pub use examples::example;
 pub use gnutls::{free_port, gnutls_serv, srptool_passwd, wait_listening};

@@ -12,13 +12,24 @@ use std::time::Duration;
 use futures_util::TryStreamExt;
 use tls::srp::MemoryVerifierDb;
 use tls::{ClientConfig, FingerprintAlgorithm, ServerConfig};
-use tls_mail::imap::{AsyncImapSession, Error, ImapClient};
+use tls_mail::imap::{AsyncImapSession, Error, ImapBuilder, ImapClient};
 use tls_mail::Security;
 use tls_testkit::{block_on, Pki, TIMEOUT};
 
 use common::{crlf, dovecot, seeded, PASSWORD, USER};
 use scripted::{imap, lines, mutual, replying_server, seen, starttls_server, tls_server};
 use tls_testkit::scripted::{pinned, rooted};
+
+/// A session on `localhost:port`, connected with `builder` and logged in.
+async fn logged_in(
+    builder: ImapBuilder,
+    port: u16,
+    user: &str,
+    password: &str,
+) -> AsyncImapSession {
+    let client = builder.connect_async("localhost", port).await.unwrap();
+    client.login(user, password).await.unwrap()
+}
 
 /// Message `seq`'s full text, without setting \Seen.
 async fn fetch_body(imap: &mut AsyncImapSession, seq: u32) -> Vec<u8> {
@@ -136,14 +147,13 @@ fn srp_over_implicit_tls() {
         .build()
         .unwrap();
     block_on(async {
-        let mut session = ImapClient::builder(tls_config)
-            .timeout(TIMEOUT)
-            .connect_async("localhost", server.addr.port())
-            .await
-            .unwrap()
-            .login("alice", "imap password")
-            .await
-            .unwrap();
+        let mut session = logged_in(
+            ImapClient::builder(tls_config).timeout(TIMEOUT),
+            server.addr.port(),
+            "alice",
+            "imap password",
+        )
+        .await;
         assert_eq!(session.tls_session().srp_username(), Some("alice"));
         assert_eq!(session.select("INBOX").await.unwrap().exists, 1);
         session.logout().await.unwrap();
@@ -211,29 +221,28 @@ fn the_response_cap_and_the_timeout_hold() {
         Ok(())
     });
     block_on(async {
-        let mut session = ImapClient::builder(rooted(&pki))
-            .timeout(TIMEOUT)
-            .max_response(64 * 1024)
-            .connect_async("localhost", endless.addr.port())
-            .await
-            .unwrap()
-            .login("alice", "pw")
-            .await
-            .unwrap();
+        let mut session = logged_in(
+            ImapClient::builder(rooted(&pki))
+                .timeout(TIMEOUT)
+                .max_response(64 * 1024),
+            endless.addr.port(),
+            "alice",
+            "pw",
+        )
+        .await;
         let err = Error::from(session.select("INBOX").await.unwrap_err());
         assert!(
             matches!(err, Error::ResponseTooLarge { max: 65536 }),
             "{err}"
         );
 
-        let mut session = ImapClient::builder(rooted(&pki))
-            .timeout(Duration::from_millis(300))
-            .connect_async("localhost", silent.addr.port())
-            .await
-            .unwrap()
-            .login("alice", "pw")
-            .await
-            .unwrap();
+        let mut session = logged_in(
+            ImapClient::builder(rooted(&pki)).timeout(Duration::from_millis(300)),
+            silent.addr.port(),
+            "alice",
+            "pw",
+        )
+        .await;
         let started = std::time::Instant::now();
         let err = Error::from(session.select("INBOX").await.unwrap_err());
         assert!(started.elapsed() < Duration::from_secs(2), "{err}");
@@ -248,14 +257,13 @@ fn a_dropped_or_garbled_reply_is_an_error_not_a_hang() {
     let select = |reply: &'static [u8]| {
         let server = replying_server(&pki, move |tls| tls.write_all(reply));
         block_on(async {
-            let mut session = ImapClient::builder(rooted(&pki))
-                .timeout(TIMEOUT)
-                .connect_async("localhost", server.addr.port())
-                .await
-                .unwrap()
-                .login("alice", "pw")
-                .await
-                .unwrap();
+            let mut session = logged_in(
+                ImapClient::builder(rooted(&pki)).timeout(TIMEOUT),
+                server.addr.port(),
+                "alice",
+                "pw",
+            )
+            .await;
             let started = std::time::Instant::now();
             let err = Error::from(session.select("INBOX").await.unwrap_err());
             assert!(started.elapsed() < Duration::from_secs(5), "{err}");

@@ -4,12 +4,13 @@
 mod clients;
 mod common;
 
-use clients::{Client, ConnectWith};
+use clients::ConnectWith;
 use common::{crlf, dovecot, files_in, seeded, PASSWORD, USER};
 use tls::FingerprintAlgorithm;
 use tls_mail::pop3::{Error, Pop3Client};
 use tls_mail::Security;
 use tls_testkit::scripted::{pinned, rooted};
+use tls_testkit::{on_both_clients, Client};
 use tls_testkit::{Pki, TIMEOUT};
 
 on_both_clients!(

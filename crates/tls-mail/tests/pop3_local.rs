@@ -10,12 +10,13 @@ use std::io::{self, Write};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use clients::{Client, ConnectWith, Pop};
+use clients::{ConnectWith, Pop};
 use scripted::{lines, plain_server, pop3, rooted, seen, tls_server, x509_server};
 use tls::srp::MemoryVerifierDb;
 use tls::{ClientConfig, ServerAuth, ServerConfig};
 use tls_mail::pop3::{Error, Pop3Client};
 use tls_mail::Security;
+use tls_testkit::{on_both_clients, Client};
 use tls_testkit::{Pki, TIMEOUT};
 
 on_both_clients!(

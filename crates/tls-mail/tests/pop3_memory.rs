@@ -10,9 +10,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
-use clients::{Client, ConnectWith, BOTH};
+use clients::ConnectWith;
 use scripted::{rooted, seen, tls_server, x509_server};
 use tls_mail::pop3::Pop3Client;
+use tls_testkit::Client;
 use tls_testkit::{Pki, TIMEOUT};
 
 /// Line `i` of the large message: 1000 bytes, some lines starting with dots.
@@ -54,7 +55,7 @@ impl Write for Sink {
 #[test]
 fn a_large_message_streams_to_the_writer_while_it_arrives() {
     // One client after the other, so that the peak is the larger of the two, not their sum.
-    for client in BOTH {
+    for client in Client::BOTH {
         streams_in_bounded_memory(client);
     }
 }

@@ -13,11 +13,11 @@ pub(crate) struct BodyFacts {
     pub eight_bit: bool,
 }
 
-pub(crate) fn facts(body: &[u8]) -> BodyFacts {
+/// The facts of `body`, counted with `chunk` as room to work in.
+pub(crate) fn facts(body: &[u8], chunk: &mut Vec<u8>) -> BodyFacts {
     let mut lines = Encoder::lines(body);
-    let mut chunk = Vec::with_capacity(CHUNK + 8);
     let mut size = 0;
-    while lines.next_chunk(&mut chunk) {
+    while lines.next_chunk(chunk) {
         size += chunk.len();
     }
     BodyFacts {
@@ -150,10 +150,10 @@ mod tests {
     fn crlf_bodies_pass_unchanged_but_for_dots() {
         let body = "Subject: hé\r\n\r\nline one\r\n".as_bytes();
         assert_eq!(wire(body), [body, b".\r\n"].concat());
-        let f = facts(body);
+        let f = facts(body, &mut Vec::new());
         assert_eq!(f.size, body.len());
         assert!(f.eight_bit);
-        assert!(!facts(b"plain\r\n").eight_bit);
+        assert!(!facts(b"plain\r\n", &mut Vec::new()).eight_bit);
     }
 
     #[test]
@@ -161,9 +161,12 @@ mod tests {
         // RFC 1870 §3: CRLF line ends count, transparency dots and ".\r\n" do not.
         let body = b".a\n..b\rc";
         assert_eq!(wire(body), b"..a\r\n...b\r\nc\r\n.\r\n");
-        assert_eq!(facts(body).size, b".a\r\n..b\r\nc\r\n".len());
-        assert_eq!(facts(b"").size, 0);
-        assert_eq!(facts(b".").size, 3);
+        assert_eq!(
+            facts(body, &mut Vec::new()).size,
+            b".a\r\n..b\r\nc\r\n".len()
+        );
+        assert_eq!(facts(b"", &mut Vec::new()).size, 0);
+        assert_eq!(facts(b".", &mut Vec::new()).size, 3);
     }
 
     #[test]

@@ -63,6 +63,8 @@ pub(crate) struct Dialogue<W> {
     pub(crate) caps: Capabilities,
     partial_delivery: bool,
     broken: bool,
+    /// Room for the message's wire form, piece by piece, kept from message to message.
+    chunk: Vec<u8>,
 }
 
 /// Sends one command line and reads the reply, whatever it is.
@@ -173,6 +175,7 @@ impl<W: Wire> Dialogue<W> {
             caps,
             partial_delivery: config.partial_delivery,
             broken: false,
+            chunk: Vec::new(),
         };
         if let Some(credentials) = &config.credentials {
             conn.authenticate(credentials).await?;
@@ -268,11 +271,11 @@ impl<W: Wire> Dialogue<W> {
     }
 
     fn mail_parameters(
-        &self,
+        &mut self,
         envelope: &Envelope,
         body: &[u8],
     ) -> Result<Vec<MailParameter>, Error> {
-        let facts = data::facts(body);
+        let facts = data::facts(body, &mut self.chunk);
         let mut parameters = Vec::new();
         if let Some(limit) = self.caps.size {
             if let Some(limit) = limit.filter(|&l| facts.size > l) {
@@ -333,9 +336,8 @@ impl<W: Wire> Dialogue<W> {
             )));
         }
         let mut encoder = Encoder::data(body);
-        let mut chunk = Vec::with_capacity(body.len().min(16 * 1024) + 8);
-        while encoder.next_chunk(&mut chunk) {
-            self.wire.write_all(&chunk).await?;
+        while encoder.next_chunk(&mut self.chunk) {
+            self.wire.write_all(&self.chunk).await?;
         }
         self.wire.flush().await?;
         let response = positive("message", read_reply(&mut self.wire).await?)?;

@@ -11,8 +11,9 @@ use tls::{ClientConfig, FingerprintAlgorithm, ServerAuth};
 use tls_smtp::{Credentials, Error, Security, SmtpTls};
 use tls_testkit::{Aiosmtpd, Pki};
 
-use common::{envelope, Client, TRICKY};
+use common::{envelope, SmtpClient, TRICKY};
 use tls_testkit::scripted::rooted as roots;
+use tls_testkit::{on_both_clients, Client};
 
 on_both_clients!(
     starttls_and_auth_with_custom_roots_arrive_intact,

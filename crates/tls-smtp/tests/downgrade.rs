@@ -6,9 +6,10 @@ mod common;
 use tls_smtp::{Error, Security};
 use tls_testkit::Pki;
 
-use common::{envelope, mailer, Client};
+use common::{envelope, mailer, SmtpClient};
 use tls_testkit::scripted::smtp::{Options, Received, SmtpServer, StartTls, PASSWORD};
 use tls_testkit::scripted::{rooted as roots, x509_server as cert_server};
+use tls_testkit::{on_both_clients, Client};
 
 on_both_clients!(
     a_server_without_starttls_is_an_error,

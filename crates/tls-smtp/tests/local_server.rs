@@ -15,9 +15,10 @@ use tls::{
 use tls_smtp::{Error, Security};
 use tls_testkit::Pki;
 
-use common::{envelope, mailer, Client, Conn, TRICKY};
+use common::{envelope, mailer, Conn, SmtpClient, TRICKY};
 use tls_testkit::scripted::smtp::{AfterData, Options, SmtpServer, PASSWORD, USER};
 use tls_testkit::scripted::{rooted as roots, x509_server as cert_server};
+use tls_testkit::{on_both_clients, Client};
 
 on_both_clients!(
     ca_roots_starttls_delivers_byte_for_byte,

@@ -45,7 +45,8 @@ usage:
       The server is verified against the Mozilla roots unless --cafile or
       --fingerprint (SHA-1 or SHA-256 of its certificate) says otherwise.
       -u/-p log in with TLS-SRP (password-authenticated TLS 1.2, no certificates).
-      --get PATH fetches PATH over HTTP/1.1 and prints the body.
+      --get PATH fetches PATH over HTTP/1.1 and prints the body; --timeout then
+      bounds the connection, the response head and the whole body, each.
       --resume connects a second time, resuming, and prints that session too;
       --resume-at does it at another address (another server of the same name).
   tls fingerprint [--timeout SECS] HOST:PORT

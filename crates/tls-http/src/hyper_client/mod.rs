@@ -120,15 +120,7 @@ impl Service<Uri> for HttpsConnector {
         let timeout = self.handshake_timeout;
         Box::pin(async move {
             let tcp = tcp.await?.into_inner();
-            let handshake = tls::tokio::connect(&config, &host, tcp);
-            let tls = tokio::time::timeout(timeout, handshake)
-                .await
-                .map_err(|_| {
-                    tls::Error::Io(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        format!("TLS handshake with {host} timed out after {timeout:?}"),
-                    ))
-                })??;
+            let tls = tls::adapter::handshake(&config, &host, tcp, timeout).await?;
             Ok(HttpsStream::new(tls))
         })
     }

@@ -1,7 +1,6 @@
 //! The tokio IMAP client: async-imap over our tokio TLS stream, with the same STARTTLS steps,
 //! response cap and timeouts as [`ImapClient`](super::ImapClient).
 
-use std::io;
 use std::ops::{Deref, DerefMut};
 
 use tokio::io::BufReader;
@@ -35,13 +34,7 @@ impl ImapBuilder {
         } else {
             (tcp, None)
         };
-        let handshake = async {
-            let tls = tls::tokio::connect(&self.tls, host, tcp).await;
-            tls.map_err(io::Error::other)
-        };
-        let tls = tls::adapter::timed(timeout, "the TLS handshake", handshake)
-            .await
-            .map_err(|e| Error::from(tls::Error::from(e)))?;
+        let tls = tls::adapter::handshake(&self.tls, host, tcp, timeout).await?;
         let session = tls.session().clone();
         let stream = tls::adapter::Deadline::new(tls, timeout);
         let mut client = async_imap::Client::new(ImapStream::new(stream, self.max_response));

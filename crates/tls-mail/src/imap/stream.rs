@@ -143,7 +143,9 @@ mod tokio_io {
             if buf.remaining() == 0 {
                 return Poll::Ready(Ok(()));
             }
-            let room = this.room(buf.remaining())?;
+            // At most a TLS record's worth: the window below is zeroed when the caller's
+            // buffer is not yet initialised, and async-imap's can be large.
+            let room = this.room(buf.remaining().min(16 * 1024))?;
             // Reading into an initialised window keeps this free of `unsafe`.
             let mut window = ReadBuf::new(buf.initialize_unfilled_to(room));
             ready!(Pin::new(&mut this.inner).poll_read(cx, &mut window))?;

@@ -1,8 +1,6 @@
 //! The tokio POP3 client: the same conversation as [`Pop3Client`](super::Pop3Client), over
 //! tokio's sockets, every wait under the builder's timeout.
 
-use std::io;
-
 use tokio::io::{AsyncWrite, BufReader};
 use tokio::net::TcpStream;
 
@@ -35,13 +33,7 @@ impl Pop3Builder {
         } else {
             (tcp, None)
         };
-        let handshake = async {
-            let tls = tls::tokio::connect(&self.tls, host, tcp).await;
-            tls.map_err(io::Error::other)
-        };
-        let tls = tls::adapter::timed(timeout, "the TLS handshake", handshake)
-            .await
-            .map_err(Error::from_io)?;
+        let tls = tls::adapter::handshake(&self.tls, host, tcp, timeout).await?;
         // Room for a few whole TLS records (16 KiB each) per read from the connection.
         let stream = TimedStream {
             stream: BufReader::with_capacity(64 * 1024, tls),

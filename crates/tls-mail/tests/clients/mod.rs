@@ -7,32 +7,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use tls_mail::pop3::{AsyncPop3Client, Error, ListEntry, Pop3Builder, Pop3Client, Stat, UidEntry};
-
-/// Runs each named `fn(Client)` once per client: `NAME::blocking` and `NAME::tokio`.
-#[macro_export]
-macro_rules! on_both_clients {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[test]
-            fn blocking() {
-                super::$name($crate::clients::Client::Blocking)
-            }
-
-            #[test]
-            fn tokio() {
-                super::$name($crate::clients::Client::Tokio)
-            }
-        }
-    )*};
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Client {
-    Blocking,
-    Tokio,
-}
-
-pub const BOTH: [Client; 2] = [Client::Blocking, Client::Tokio];
+use tls_testkit::Client;
 
 /// `connect` or `connect_async`, as `client` says.
 pub trait ConnectWith {

@@ -72,9 +72,7 @@ impl AsyncStream {
         };
         let tcp =
             tls::adapter::unbuffered_async(reader).map_err(|_| Error::PlaintextAfterStartTls)?;
-        let handshake = tls::tokio::connect(config, host, tcp);
-        let handshake = async { handshake.await.map_err(io::Error::other) };
-        let tls = timed(self.timeout, "the TLS handshake", handshake).await?;
+        let tls = tls::adapter::handshake(config, host, tcp, self.timeout).await?;
         self.io = Io::Tls(Box::new(BufReader::new(tls)));
         Ok(())
     }

@@ -2,25 +2,8 @@
 //! both clients (blocking and tokio) behind one wrapper.
 #![allow(dead_code)] // each test file uses a different part
 
-/// Runs each named `fn(Client)` once per client: `NAME::blocking` and `NAME::tokio`.
-#[macro_export]
-macro_rules! on_both_clients {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[test]
-            fn blocking() {
-                super::$name($crate::common::Client::Blocking)
-            }
-
-            #[test]
-            fn tokio() {
-                super::$name($crate::common::Client::Tokio)
-            }
-        }
-    )*};
-}
-
 use tls_testkit::scripted::smtp::{PASSWORD, USER};
+use tls_testkit::Client;
 
 /// A mailer for `127.0.0.1:port` that logs in as [`USER`], with short timeouts.
 pub fn mailer(tls: tls::ClientConfig, port: u16, mode: tls_smtp::Security) -> tls_smtp::SmtpTls {
@@ -48,17 +31,26 @@ Content-Transfer-Encoding: 8bit\r\n\r\n\
 .leading dot\r\n..two dots\r\n.\r\nnot the end\r\n...\r\n\
 \xc3\xa9t\xc3\xa9 \xe2\x82\xac and a lone \xff byte\r\n. space\r\n";
 
-/// The client a test drives: the blocking [`tls_smtp::SmtpTls`] or the tokio
+/// SMTP for either client: the blocking [`tls_smtp::SmtpTls`] or the tokio
 /// [`tls_smtp::AsyncSmtpTls`] made from the same settings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Client {
-    Blocking,
-    Tokio,
+pub trait SmtpClient {
+    fn send_raw(
+        self,
+        mailer: &tls_smtp::SmtpTls,
+        envelope: &lettre::address::Envelope,
+        body: &[u8],
+    ) -> Result<tls_smtp::Response, tls_smtp::Error>;
+    fn send(
+        self,
+        mailer: &tls_smtp::SmtpTls,
+        message: &lettre::Message,
+    ) -> Result<tls_smtp::Response, tls_smtp::Error>;
+    fn connect(self, mailer: &tls_smtp::SmtpTls) -> Result<Conn, tls_smtp::Error>;
 }
 
-impl Client {
+impl SmtpClient for Client {
     /// lettre's `Transport::send_raw` or `AsyncTransport::send_raw`.
-    pub fn send_raw(
+    fn send_raw(
         self,
         mailer: &tls_smtp::SmtpTls,
         envelope: &lettre::address::Envelope,
@@ -75,7 +67,7 @@ impl Client {
     }
 
     /// lettre's `Transport::send` or `AsyncTransport::send`.
-    pub fn send(
+    fn send(
         self,
         mailer: &tls_smtp::SmtpTls,
         message: &lettre::Message,
@@ -90,7 +82,7 @@ impl Client {
         }
     }
 
-    pub fn connect(self, mailer: &tls_smtp::SmtpTls) -> Result<Conn, tls_smtp::Error> {
+    fn connect(self, mailer: &tls_smtp::SmtpTls) -> Result<Conn, tls_smtp::Error> {
         match self {
             Self::Blocking => mailer.connect().map(Conn::Blocking),
             Self::Tokio => {

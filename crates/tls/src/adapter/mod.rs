@@ -20,7 +20,7 @@ pub use security::{Security, Service};
 pub use tcp::connect;
 pub use tcp::connect_blocking;
 #[cfg(feature = "tokio")]
-pub use timed::timed;
+pub use timed::{handshake, timed};
 #[cfg(feature = "tokio")]
 pub use unbuffered::unbuffered_async;
 pub use unbuffered::{unbuffered, PlaintextAfterStartTls};

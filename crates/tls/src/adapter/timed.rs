@@ -30,3 +30,25 @@ pub async fn timed<T>(
         )),
     }
 }
+
+/// [`tls::tokio::connect`](crate::tokio::connect) for at most `limit`: the client handshake
+/// every tokio adapter runs (SMTP, POP3, IMAP, hyper's connector). Running out of time is an
+/// [`Error::Io`](crate::Error::Io) of kind `TimedOut`; the handshake's own errors (alerts, a
+/// pin mismatch, a Checker's veto) come back as they are.
+pub async fn handshake<IO>(
+    config: &crate::ClientConfig,
+    host: &str,
+    io: IO,
+    limit: Duration,
+) -> Result<crate::tokio::TlsStream<IO>, crate::Error>
+where
+    IO: ::tokio::io::AsyncRead + ::tokio::io::AsyncWrite + Unpin + Send,
+{
+    match ::tokio::time::timeout(limit, crate::tokio::connect(config, host, io)).await {
+        Ok(done) => done,
+        Err(_) => Err(crate::Error::Io(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("the TLS handshake with {host} took longer than {limit:?}"),
+        ))),
+    }
+}
