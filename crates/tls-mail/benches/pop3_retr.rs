@@ -24,7 +24,8 @@ fn wire_message(megabytes: u64) -> (Vec<u8>, u64) {
     let (mut wire, mut plain) = (Vec::new(), 0u64);
     let mut i = 0u64;
     while plain < megabytes * 1_000_000 {
-        let mut line = format!("{}{i:08} ", if i % 7 == 0 { "." } else { "" }).into_bytes();
+        let mut line =
+            format!("{}{i:08} ", if i.is_multiple_of(7) { "." } else { "" }).into_bytes();
         line.resize(998, b'x');
         line.extend_from_slice(b"\r\n");
         plain += line.len() as u64;

@@ -18,7 +18,7 @@ use tls_testkit::{Pki, TIMEOUT};
 
 /// Line `i` of the large message: 1000 bytes, some lines starting with dots.
 fn big_line(i: usize) -> Vec<u8> {
-    let mut line = format!("{}{i:08} ", if i % 7 == 0 { "." } else { "" }).into_bytes();
+    let mut line = format!("{}{i:08} ", if i.is_multiple_of(7) { "." } else { "" }).into_bytes();
     line.resize(998, b'x' + (i % 3) as u8);
     line.extend_from_slice(b"\r\n");
     line

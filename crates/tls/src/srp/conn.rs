@@ -8,12 +8,15 @@ use sha2::{Digest, Sha256};
 
 use super::codec::{content, decode_alert, handshake_message, DecodeError, TLS12};
 use super::deframe::{record_header, HandshakeJoiner};
-use super::record::{CipherState, MAX_CIPHERTEXT, MAX_PLAINTEXT};
+use super::record::{CipherState, MAX_BATCH, MAX_CIPHERTEXT, MAX_PLAINTEXT};
 use crate::engine::Engine;
 use crate::{AlertDescription, Error, Session};
 
 /// Room for two whole records, so a read never has to wait for one to be consumed.
 const INCOMING_SIZE: usize = 2 * (5 + MAX_CIPHERTEXT);
+/// Room for a batch of records opened together, taken once reads keep filling the buffer (a
+/// bulk sender) and the records can be opened side by side.
+const INCOMING_BULK: usize = MAX_BATCH * (5 + MAX_CIPHERTEXT);
 
 /// Plaintext queued for sending is accepted up to this many bytes of records not yet written.
 const OUTGOING_LIMIT: usize = 128 * 1024;
@@ -172,22 +175,19 @@ impl Core {
 
     /// Queues `data` as records of `content_type`, encrypted once keys are on.
     pub(crate) fn send(&mut self, content_type: u8, data: &[u8]) {
-        // At least one record, even for empty data; at most 2^14 bytes in each.
-        let chunks: Vec<&[u8]> = match data.is_empty() {
-            true => vec![data],
-            false => data.chunks(MAX_PLAINTEXT).collect(),
-        };
         if let Some(write) = self.write.as_mut() {
             let (ivs, rng) = (&mut self.ivs, &self.rng);
             write.seal_all(
                 content_type,
-                &chunks,
+                data,
                 &mut || ivs.next(rng),
                 &mut self.outgoing,
             );
             return;
         }
-        for chunk in chunks {
+        // At least one record, even for empty data; at most 2^14 bytes in each.
+        let chunks = data.chunks(MAX_PLAINTEXT);
+        for chunk in chunks.chain(data.is_empty().then_some(data)) {
             self.outgoing.push(content_type);
             self.outgoing.extend_from_slice(&TLS12.to_be_bytes());
             self.outgoing
@@ -272,6 +272,18 @@ impl<R: Role> SrpConnection<R> {
         let mut incoming = std::mem::take(&mut self.core.incoming);
         let (mut start, end) = (self.core.in_start, self.core.in_end);
         let result = loop {
+            // Application data under keys: the whole records waiting are opened together.
+            let batch = self.core.read.as_ref().map_or(1, CipherState::open_batch);
+            if batch > 1 {
+                match self.open_application_data(&mut incoming[start..end], batch) {
+                    Ok(0) => {}
+                    Ok(taken) => {
+                        start += taken;
+                        continue;
+                    }
+                    Err(failure) => break Err(failure),
+                }
+            }
             let available = &incoming[start..end];
             let (content_type, len) = match record_header(available) {
                 Ok(Some(header)) => header,
@@ -312,6 +324,56 @@ impl<R: Role> SrpConnection<R> {
         }
         self.core.incoming = incoming;
         result
+    }
+
+    /// Opens the whole application-data records at the front of `bytes` (two up to `batch`)
+    /// together and acts on each; returns how many bytes they took (0: fewer than two there).
+    fn open_application_data(&mut self, bytes: &mut [u8], batch: usize) -> Result<usize, Failure> {
+        let mut lengths = [0usize; MAX_BATCH];
+        let (mut n, mut taken) = (0, 0);
+        while n < batch.min(MAX_BATCH) {
+            match record_header(&bytes[taken..]) {
+                Ok(Some((content::APPLICATION_DATA, len))) if bytes.len() - taken >= 5 + len => {
+                    lengths[n] = len;
+                    taken += 5 + len;
+                    n += 1;
+                }
+                // Anything else (a partial record, another type, a bad header) goes one by one.
+                _ => break,
+            }
+        }
+        if n < 2 {
+            return Ok(0);
+        }
+        let mut bodies: [&mut [u8]; MAX_BATCH] = Default::default();
+        let mut rest = &mut bytes[..taken];
+        for (body, &len) in bodies.iter_mut().zip(&lengths[..n]) {
+            let (record, tail) = rest.split_at_mut(5 + len);
+            *body = &mut record[5..];
+            rest = tail;
+        }
+        let mut ranges: [std::ops::Range<usize>; MAX_BATCH] = Default::default();
+        let read = self.core.read.as_mut().ok_or_else(|| {
+            Failure::local(AlertDescription::InternalError, "no keys to open records")
+        })?;
+        let outcome = read.open_many(content::APPLICATION_DATA, &mut bodies[..n], &mut ranges);
+        let opened = outcome.err().unwrap_or(n);
+        for (body, range) in bodies.iter().zip(&ranges).take(opened) {
+            if range.len() > MAX_PLAINTEXT {
+                return Err(Failure::local(
+                    AlertDescription::RecordOverflow,
+                    "plaintext longer than 2^14 bytes",
+                ));
+            }
+            self.record(content::APPLICATION_DATA, &body[range.clone()])?;
+        }
+        if opened < n {
+            return Err(Failure::local(
+                AlertDescription::BadRecordMac,
+                "record failed authentication",
+            ));
+        }
+        Ok(taken)
     }
 
     fn record(&mut self, content_type: u8, data: &[u8]) -> Result<(), Failure> {
@@ -393,8 +455,15 @@ impl<R: Role> Engine for SrpConnection<R> {
                 return Err(io::Error::other("received records are not being processed"));
             }
         }
+        let room = core.incoming.len() - core.in_end;
         let n = rd.read(&mut core.incoming[core.in_end..])?;
         core.in_end += n;
+        if n == room
+            && core.incoming.len() < INCOMING_BULK
+            && core.read.as_ref().is_some_and(|read| read.open_batch() > 1)
+        {
+            core.incoming.resize(INCOMING_BULK, 0);
+        }
         if n == 0 {
             core.eof = true;
         }

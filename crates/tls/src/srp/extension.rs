@@ -154,7 +154,7 @@ fn host_name(list: &[u8]) -> Decoded<String> {
 }
 
 fn u16_list(bytes: &[u8]) -> Decoded<Vec<u16>> {
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return Err(DecodeError("odd-length list of 16-bit values"));
     }
     Ok(bytes

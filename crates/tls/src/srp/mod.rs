@@ -5,11 +5,9 @@
 //! [`ClientConfigBuilder::srp`](crate::ClientConfigBuilder::srp), servers with
 //! [`ServerConfigBuilder::verifier_db`](crate::ServerConfigBuilder::verifier_db).
 
-mod cbc_lanes;
 pub(crate) mod client;
 pub(crate) mod codec;
 pub(crate) mod conn;
-mod constant_time_hmac;
 mod database;
 pub(crate) mod deframe;
 pub(crate) mod extension;
