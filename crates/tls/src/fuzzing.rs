@@ -45,14 +45,30 @@ pub fn srp_messages(data: &[u8]) {
     }
 }
 
-/// The record layer opening arbitrary bodies, with Encrypt-then-MAC on or off (first byte).
+/// The record layer opening arbitrary bodies, with Encrypt-then-MAC on or off (first byte's
+/// low bit): one body alone, then the same bytes cut into up to eight bodies opened together
+/// (the first byte's next bits say how many).
 pub fn srp_record(data: &[u8]) {
     let Some((mode, body)) = data.split_first() else {
         return;
     };
-    let mut state = CipherState::new(&[7; 16], &[9; 20], mode & 1 == 1);
-    let mut body = body.to_vec();
-    let _ = state.open(23, &mut body);
+    let etm = mode & 1 == 1;
+    let mut state = CipherState::new(&[7; 16], &[9; 20], etm);
+    let _ = state.open(23, &mut body.to_vec());
+    let count = usize::from(mode >> 1) % 8 + 1;
+    let mut bytes = body.to_vec();
+    let size = bytes.len().div_ceil(count).max(1);
+    let mut bodies: Vec<&mut [u8]> = bytes.chunks_mut(size).collect();
+    let mut ranges = vec![0..0; bodies.len()];
+    let mut state = CipherState::new(&[7; 16], &[9; 20], etm);
+    if let Ok(()) = state.open_many(23, &mut bodies, &mut ranges) {
+        for (body, range) in bodies.iter().zip(ranges) {
+            assert!(
+                range.end <= body.len(),
+                "a plaintext range inside its record"
+            );
+        }
+    }
 }
 
 /// Fingerprint parsing.
