@@ -69,7 +69,17 @@ pub(crate) trait MessageSink {
 
 impl<S: BufRead + Write> LineStream for S {
     async fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        BufRead::fill_buf(self)
+        // A signal handled in this process interrupts a read on a socket with a timeout, even
+        // under SA_RESTART: read again, as std's own read loops do.
+        loop {
+            match BufRead::fill_buf(self) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+                Ok([]) => return Ok(&[]),
+                // Bytes are buffered now, so this second call returns them without reading.
+                Ok(_) => return BufRead::fill_buf(self),
+            }
+        }
     }
 
     fn consume(&mut self, amount: usize) {
@@ -148,5 +158,61 @@ mod tokio_io {
         async fn flush(&mut self) -> std::io::Result<()> {
             self.0.flush().await
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fails its first read with EINTR, as a socket read with a timeout does when a signal
+    /// handler runs, then reads its bytes.
+    struct InterruptedOnce {
+        interrupted: bool,
+        bytes: io::Cursor<Vec<u8>>,
+    }
+
+    impl Read for InterruptedOnce {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.bytes.read(buf)
+        }
+    }
+
+    impl BufRead for InterruptedOnce {
+        fn fill_buf(&mut self) -> io::Result<&[u8]> {
+            if !std::mem::replace(&mut self.interrupted, true) {
+                return Err(io::ErrorKind::Interrupted.into());
+            }
+            BufRead::fill_buf(&mut self.bytes)
+        }
+
+        fn consume(&mut self, amount: usize) {
+            BufRead::consume(&mut self.bytes, amount)
+        }
+    }
+
+    impl Write for InterruptedOnce {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn an_interrupted_read_is_read_again() {
+        let mut stream = InterruptedOnce {
+            interrupted: false,
+            bytes: io::Cursor::new(b"+OK ready\r\n".to_vec()),
+        };
+        let read =
+            ready(async { Ok::<_, tls::Error>(LineStream::fill_buf(&mut stream).await?.to_vec()) });
+        assert_eq!(read.unwrap(), b"+OK ready\r\n");
+        LineStream::consume(&mut stream, 11);
+        let end =
+            ready(async { Ok::<_, tls::Error>(LineStream::fill_buf(&mut stream).await?.len()) });
+        assert_eq!(end.unwrap(), 0);
     }
 }

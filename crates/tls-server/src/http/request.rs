@@ -181,7 +181,11 @@ impl HeadReader {
 pub(crate) fn read_request(input: &mut impl BufRead) -> Result<Option<Request>, RequestError> {
     let mut reader = HeadReader::default();
     loop {
-        let available = input.fill_buf().map_err(RequestError::Io)?;
+        let available = match input.fill_buf() {
+            // A signal handled in the process cuts a read with a timeout short: read again.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => other.map_err(RequestError::Io)?,
+        };
         if available.is_empty() {
             return reader.at_end();
         }
@@ -300,6 +304,34 @@ mod tests {
             Err(RequestError::Io(e)) => panic!("io {e}"),
             Ok(r) => panic!("parsed {r:?}"),
         }
+    }
+
+    /// Every other read fails with EINTR, as a socket read with a timeout does when a signal
+    /// handler runs in the process.
+    struct Interrupting<'a> {
+        bytes: &'a [u8],
+        interrupt: bool,
+    }
+
+    impl io::Read for Interrupting<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.interrupt = !self.interrupt;
+            match self.interrupt {
+                true => Err(io::ErrorKind::Interrupted.into()),
+                false => self.bytes.read(buf),
+            }
+        }
+    }
+
+    #[test]
+    fn interrupted_reads_are_read_again() {
+        let bytes = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n";
+        let input = Interrupting {
+            bytes,
+            interrupt: false,
+        };
+        let request = read_request(&mut io::BufReader::with_capacity(4, input));
+        assert_eq!(request.ok().flatten().unwrap().target(), "/a");
     }
 
     #[test]
