@@ -91,7 +91,7 @@ impl<S: Read + Write> TlsStream<S> {
         if matches!(
             write_error.kind(),
             BrokenPipe | ConnectionReset | ConnectionAborted
-        ) && matches!(self.conn.read_tls(&mut self.sock), Ok(n) if n > 0)
+        ) && matches!(self.read_tls_retrying(), Ok(n) if n > 0)
         {
             if let Err(alert @ Error::RemoteAlert { .. }) = self.conn.process_new_packets() {
                 return alert;
@@ -100,16 +100,21 @@ impl<S: Read + Write> TlsStream<S> {
         Error::Io(write_error)
     }
 
+    /// One read from the transport into the connection, read again when a signal cut it
+    /// short (a socket with a timeout is never restarted, even under SA_RESTART).
+    fn read_tls_retrying(&mut self) -> io::Result<usize> {
+        loop {
+            match self.conn.read_tls(&mut self.sock) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                read => return read,
+            }
+        }
+    }
+
     /// Sends what is queued, then reads and processes one batch of records.
     fn exchange(&mut self) -> Result<(), Error> {
         self.flush_tls()?;
-        loop {
-            match self.conn.read_tls(&mut self.sock) {
-                Ok(_) => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::Io(e)),
-            }
-        }
+        self.read_tls_retrying().map_err(Error::Io)?;
         if let Err(e) = self.conn.process_new_packets() {
             // Deliver the alert the connection queued; the error we report is ours, not the
             // write's.

@@ -84,9 +84,10 @@ pub fn http_get(
     let mut out = std::io::stdout().lock();
     let mut buf = vec![0u8; 16 * 1024];
     loop {
-        let n = body
-            .read(&mut buf)
-            .map_err(|e| CliError::Other(format!("reading the body: {e}")))?;
+        let n = match body.read(&mut buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            read => read.map_err(|e| CliError::Other(format!("reading the body: {e}")))?,
+        };
         if n == 0 {
             break;
         }

@@ -231,7 +231,13 @@ impl Rest {
         match self {
             Rest::File { file, len, sent } => {
                 chunk.resize(INLINE_BODY as usize, 0);
-                let n = file.read(chunk)?;
+                // Reads from FUSE or network filesystems can be cut short by a signal.
+                let n = loop {
+                    match file.read(chunk) {
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        read => break read?,
+                    }
+                };
                 if n == 0 {
                     check_length(*sent as usize, *len)?;
                     return Ok(None);
