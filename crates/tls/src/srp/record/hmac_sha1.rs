@@ -2,7 +2,8 @@
 //! can hash each record while the next blocks are being encrypted), and, for MAC-then-encrypt,
 //! over content whose length is secret, in constant time.
 //!
-//! SHA-1 runs on the `sha1` crate's block function (SHA-NI where the CPU has it).
+//! SHA-1 runs on the `sha1` crate's block function (SHA-NI where the CPU has it) or, for
+//! several records at once, in the vector lanes of [`sha1_lanes`].
 //!
 //! In a MAC-then-encrypt CBC record the padding length, and so the content length the MAC
 //! covers, is only known after decryption and must not show in timing (Lucky 13). SHA-1 works

@@ -3,17 +3,16 @@
 //! SHA-NI hashes one message at about 1.5 GB/s here, and its rounds depend on each other, so
 //! that is the ceiling for one stream. Eight independent messages (the records of one write,
 //! or the records waiting in a read) can instead share every instruction: each round is a
-//! handful of operations on a 256-bit vector of eight lanes. With AVX-512's rotates and
-//! three-input logic that is about 4.7 GB/s over eight 16 KiB records, three times SHA-NI,
-//! and still ahead of it with three records in the eight lanes; with AVX2 alone (no rotate,
-//! no three-input logic) it would not beat SHA-NI, so it runs only where AVX-512 is there.
+//! handful of operations on a 256-bit vector of eight lanes, about 4.6 GB/s over eight 16 KiB
+//! records, three times SHA-NI, and still ahead of it with only three lanes in use. It is
+//! built on AVX-512's rotate and three-input logic instructions, so it runs only where the
+//! CPU has AVX-512.
 //!
 //! The vector operations are `pulp`'s safe wrappers of the intrinsics, callable only with its
 //! `V4` token (proof of the CPU check), so there is no `unsafe` here.
 
 /// Messages hashed side by side.
 pub(crate) const LANES: usize = 8;
-const BLOCK: usize = 64;
 
 /// Proof that this CPU has AVX-512 (never made elsewhere than x86-64).
 #[cfg(target_arch = "x86_64")]
@@ -63,8 +62,11 @@ mod x86 {
     use pulp::x86::V4;
     use pulp::{Simd, WithSimd};
 
-    use super::{Lanes, BLOCK, LANES};
+    use super::{Lanes, LANES};
 
+    const BLOCK: usize = 64;
+
+    /// `compress`'s work, run by pulp inside its AVX-512 function.
     pub(super) struct Compress<'a> {
         pub simd: V4,
         pub state: &'a mut [Lanes; 5],
@@ -76,7 +78,7 @@ mod x86 {
         type Output = ();
 
         // Inlined into pulp's AVX-512 function, where the intrinsics become single
-        // instructions.
+        // instructions (`S` goes unused: the rounds need V4's own, in `self.simd`).
         #[inline(always)]
         fn with_simd<S: Simd>(self, _: S) {
             let mut state: [__m256i; 5] = self.state.map(cast);
@@ -123,7 +125,7 @@ mod x86 {
                 }
             });
             for j in 0..4 {
-                let (low, high) = (quads[TRANSPOSED[j]], quads[TRANSPOSED[j] + 4]);
+                let (low, high) = (quads[QUAD_OF_WORD[j]], quads[QUAD_OF_WORD[j] + 4]);
                 out[8 * half + j] = avx2._mm256_permute2x128_si256::<0x20>(low, high);
                 out[8 * half + j + 4] = avx2._mm256_permute2x128_si256::<0x31>(low, high);
             }
@@ -131,57 +133,71 @@ mod x86 {
         out
     }
 
-    /// Which of the four 64-bit interleavings holds words 0-3 of a 128-bit half, in order.
-    const TRANSPOSED: [usize; 4] = [0, 2, 1, 3];
+    /// `quads[QUAD_OF_WORD[j]]` holds word `j` of blocks 0-3 in its low 128 bits and word `j + 4`
+    /// in its high ones; four quads further on, the same for blocks 4-7.
+    const QUAD_OF_WORD: [usize; 4] = [0, 2, 1, 3];
 
     /// FIPS 180-4 §6.1.2, one block in each lane. Unrolled by hand, so that every index into
     /// the sixteen-word schedule is a constant and the schedule lives in registers: looped,
     /// the index arithmetic and register moves held it to half this speed.
     #[inline(always)]
     fn compress_block(v: V4, state: &mut [__m256i; 5], blocks: [&[u8; BLOCK]; LANES]) {
-        let avx512 = v.avx512f;
-        let add = |x, y| v.avx2._mm256_add_epi32(x, y);
         let mut w = load(v, blocks);
-        let [mut a, mut b, mut c, mut d, mut e] = *state;
-        // A round adds into `e` and rotates `b`; the next one names the five words one place
-        // further on, instead of moving them. `$f` is the round function as a three-input
-        // truth table (0xca: b ? c : d; 0x96: b ^ c ^ d; 0xe8: majority).
-        macro_rules! round {
-            ($a:ident, $b:ident, $c:ident, $d:ident, $e:ident, $f:literal, $k:expr, $t:literal) => {{
-                if $t >= 16 {
-                    let mixed = avx512._mm256_ternarylogic_epi32::<0x96>(
-                        w[($t + 13) % 16],
-                        w[($t + 8) % 16],
-                        w[($t + 2) % 16],
-                    );
-                    let mixed = v.avx2._mm256_xor_si256(mixed, w[$t % 16]);
-                    w[$t % 16] = avx512._mm256_rol_epi32::<1>(mixed);
-                }
-                let sum = add($e, add(w[$t % 16], $k));
-                let sum = add(sum, avx512._mm256_ternarylogic_epi32::<$f>($b, $c, $d));
-                $e = add(sum, avx512._mm256_rol_epi32::<5>($a));
-                $b = avx512._mm256_rol_epi32::<30>($b);
-            }};
-        }
+        let mut words = *state;
         macro_rules! twenty {
-            ($f:literal, $k:literal; $($t:literal $t1:literal $t2:literal $t3:literal $t4:literal)*) => {
+            ($f:literal, $k:literal; $($t:literal)*) => {
                 let k = v.avx._mm256_set1_epi32($k as i32);
                 $(
-                    round!(a, b, c, d, e, $f, k, $t);
-                    round!(e, a, b, c, d, $f, k, $t1);
-                    round!(d, e, a, b, c, $f, k, $t2);
-                    round!(c, d, e, a, b, $f, k, $t3);
-                    round!(b, c, d, e, a, $f, k, $t4);
+                    round::<$f>(v, &mut w, &mut words, $t, k);
+                    round::<$f>(v, &mut w, &mut words, $t + 1, k);
+                    round::<$f>(v, &mut w, &mut words, $t + 2, k);
+                    round::<$f>(v, &mut w, &mut words, $t + 3, k);
+                    round::<$f>(v, &mut w, &mut words, $t + 4, k);
                 )*
             };
         }
-        twenty!(0xca, 0x5a82_7999u32; 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19);
-        twenty!(0x96, 0x6ed9_eba1u32; 20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39);
-        twenty!(0xe8, 0x8f1b_bcdcu32; 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59);
-        twenty!(0x96, 0xca62_c1d6u32; 60 61 62 63 64 65 66 67 68 69 70 71 72 73 74 75 76 77 78 79);
-        for (word, round_result) in state.iter_mut().zip([a, b, c, d, e]) {
-            *word = add(*word, round_result);
+        twenty!(0xca, 0x5a82_7999u32; 0 5 10 15);
+        twenty!(0x96, 0x6ed9_eba1u32; 20 25 30 35);
+        twenty!(0xe8, 0x8f1b_bcdcu32; 40 45 50 55);
+        twenty!(0x96, 0xca62_c1d6u32; 60 65 70 75);
+        // Eighty rounds name the words in their first order again.
+        for (word, round_result) in state.iter_mut().zip(words) {
+            *word = v.avx2._mm256_add_epi32(*word, round_result);
         }
+    }
+
+    /// Round `t`, its schedule word made in `w` first. The five words are not moved from
+    /// round to round: round `t` reads `a` at `words[(5 - t % 5) % 5]` and `b` to `e` after
+    /// it, adds into `e` and rotates `b`. `F` is the round function as a three-input truth
+    /// table (0xca: b ? c : d; 0x96: b ^ c ^ d; 0xe8: majority).
+    // Inlined where optimised, so that every index is a constant and everything lives in
+    // registers. Debug builds keep each temporary of the 80 inlined rounds in its own stack
+    // slot, a 138 KB frame that overflowed a server thread's 128 KiB stack: there each round
+    // is a call.
+    #[cfg_attr(debug_assertions, inline(never))]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn round<const F: i32>(
+        v: V4,
+        w: &mut [__m256i; 16],
+        words: &mut [__m256i; 5],
+        t: usize,
+        k: __m256i,
+    ) {
+        let (avx2, avx512) = (v.avx2, v.avx512f);
+        if t >= 16 {
+            let (t3, t8, t14) = (w[(t + 13) % 16], w[(t + 8) % 16], w[(t + 2) % 16]);
+            let mixed = avx2._mm256_xor_si256(
+                avx512._mm256_ternarylogic_epi32::<0x96>(t3, t8, t14),
+                w[t % 16],
+            );
+            w[t % 16] = avx512._mm256_rol_epi32::<1>(mixed);
+        }
+        let at = |role: usize| (role + 5 - t % 5) % 5;
+        let [a, b, c, d, e] = [0, 1, 2, 3, 4].map(|role| words[at(role)]);
+        let sum = avx2._mm256_add_epi32(e, avx2._mm256_add_epi32(w[t % 16], k));
+        let sum = avx2._mm256_add_epi32(sum, avx512._mm256_ternarylogic_epi32::<F>(b, c, d));
+        words[at(4)] = avx2._mm256_add_epi32(sum, avx512._mm256_rol_epi32::<5>(a));
+        words[at(1)] = avx512._mm256_rol_epi32::<30>(b);
     }
 }
 
@@ -192,6 +208,17 @@ mod tests {
 
     #[test]
     fn eight_lanes_agree_with_sha1_one_by_one() {
+        // On a 64 KiB stack: a debug build once took a 138 KB frame here, and server threads
+        // run with 128 KiB.
+        std::thread::Builder::new()
+            .stack_size(64 * 1024)
+            .spawn(eight_lanes_agree)
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
+    fn eight_lanes_agree() {
         let Some(simd) = avx512() else {
             eprintln!(
                 "no AVX-512 here: the eight-lane SHA-1 is not used on this CPU, nothing to test"
