@@ -144,22 +144,34 @@ mod x86 {
     fn compress_block(v: V4, state: &mut [__m256i; 5], blocks: [&[u8; BLOCK]; LANES]) {
         let mut w = load(v, blocks);
         let mut words = *state;
+        // Twenty rounds from `$from`: unrolled, or in debug builds a loop. Unoptimised code
+        // keeps every temporary of 80 unrolled rounds in a stack slot of its own, a 138 KB
+        // frame that overflowed a server thread's 128 KiB stack. Debug assertions stand for
+        // "unoptimised" (no cfg tells the optimisation level): a release build with them on
+        // runs the loops, at 1.4 GB/s.
         macro_rules! twenty {
-            ($f:literal, $k:literal; $($t:literal)*) => {
+            ($f:literal, $k:literal, $from:literal; $($t:literal)*) => {
                 let k = v.avx._mm256_set1_epi32($k as i32);
-                $(
-                    round::<$f>(v, &mut w, &mut words, $t, k);
-                    round::<$f>(v, &mut w, &mut words, $t + 1, k);
-                    round::<$f>(v, &mut w, &mut words, $t + 2, k);
-                    round::<$f>(v, &mut w, &mut words, $t + 3, k);
-                    round::<$f>(v, &mut w, &mut words, $t + 4, k);
-                )*
+                #[cfg(debug_assertions)]
+                for t in $from..$from + 20 {
+                    round::<$f>(v, &mut w, &mut words, t, k);
+                }
+                #[cfg(not(debug_assertions))]
+                {
+                    $(
+                        round::<$f>(v, &mut w, &mut words, $t, k);
+                        round::<$f>(v, &mut w, &mut words, $t + 1, k);
+                        round::<$f>(v, &mut w, &mut words, $t + 2, k);
+                        round::<$f>(v, &mut w, &mut words, $t + 3, k);
+                        round::<$f>(v, &mut w, &mut words, $t + 4, k);
+                    )*
+                }
             };
         }
-        twenty!(0xca, 0x5a82_7999u32; 0 5 10 15);
-        twenty!(0x96, 0x6ed9_eba1u32; 20 25 30 35);
-        twenty!(0xe8, 0x8f1b_bcdcu32; 40 45 50 55);
-        twenty!(0x96, 0xca62_c1d6u32; 60 65 70 75);
+        twenty!(0xca, 0x5a82_7999u32, 0; 0 5 10 15);
+        twenty!(0x96, 0x6ed9_eba1u32, 20; 20 25 30 35);
+        twenty!(0xe8, 0x8f1b_bcdcu32, 40; 40 45 50 55);
+        twenty!(0x96, 0xca62_c1d6u32, 60; 60 65 70 75);
         // Eighty rounds name the words in their first order again.
         for (word, round_result) in state.iter_mut().zip(words) {
             *word = v.avx2._mm256_add_epi32(*word, round_result);
@@ -170,12 +182,7 @@ mod x86 {
     /// round to round: round `t` reads `a` at `words[(5 - t % 5) % 5]` and `b` to `e` after
     /// it, adds into `e` and rotates `b`. `F` is the round function as a three-input truth
     /// table (0xca: b ? c : d; 0x96: b ^ c ^ d; 0xe8: majority).
-    // Inlined where optimised, so that every index is a constant and everything lives in
-    // registers. Debug builds keep each temporary of the 80 inlined rounds in its own stack
-    // slot, a 138 KB frame that overflowed a server thread's 128 KiB stack: there each round
-    // is a call.
-    #[cfg_attr(debug_assertions, inline(never))]
-    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[inline(always)]
     fn round<const F: i32>(
         v: V4,
         w: &mut [__m256i; 16],
