@@ -556,14 +556,24 @@ mod tests {
                 &mut wire,
             );
         }
+        let bodies = record_bodies(&mut wire)
+            .iter()
+            .map(|b| b.to_vec())
+            .collect();
+        (plain, bodies)
+    }
+
+    /// The bodies of the whole records in `wire`, in order.
+    fn record_bodies(wire: &mut [u8]) -> Vec<&mut [u8]> {
         let mut bodies = Vec::new();
-        let mut rest = &wire[..];
+        let mut rest = wire;
         while !rest.is_empty() {
             let body_len = usize::from(u16::from_be_bytes([rest[3], rest[4]]));
-            bodies.push(rest[5..5 + body_len].to_vec());
-            rest = &rest[5 + body_len..];
+            let (record, tail) = rest.split_at_mut(5 + body_len);
+            bodies.push(&mut record[5..]);
+            rest = tail;
         }
-        (plain, bodies)
+        bodies
     }
 
     #[test]
@@ -780,12 +790,8 @@ mod tests {
                 for _ in 0..rounds {
                     copy.copy_from_slice(&wire);
                     rx.seq = 0;
-                    let mut rest = &mut copy[..];
-                    while !rest.is_empty() {
-                        let len = usize::from(u16::from_be_bytes([rest[3], rest[4]]));
-                        let (record, tail) = rest.split_at_mut(5 + len);
-                        assert!(rx.open(23, &mut record[5..]).is_ok());
-                        rest = tail;
+                    for body in record_bodies(&mut copy) {
+                        assert!(rx.open(23, body).is_ok());
                     }
                 }
                 let opening = started.elapsed();
@@ -795,14 +801,7 @@ mod tests {
                 for _ in 0..rounds {
                     copy.copy_from_slice(&wire);
                     rx.seq = 0;
-                    let mut bodies: Vec<&mut [u8]> = Vec::with_capacity(records);
-                    let mut rest = &mut copy[..];
-                    while !rest.is_empty() {
-                        let len = usize::from(u16::from_be_bytes([rest[3], rest[4]]));
-                        let (record, tail) = rest.split_at_mut(5 + len);
-                        bodies.push(&mut record[5..]);
-                        rest = tail;
-                    }
+                    let mut bodies = record_bodies(&mut copy);
                     for (group, ranges) in bodies
                         .chunks_mut(MAX_BATCH)
                         .zip(ranges.chunks_mut(MAX_BATCH))
