@@ -38,4 +38,4 @@ mod security;
 pub use security::DEFAULT_TIMEOUT;
 /// When TLS starts (implicit TLS on 995/993, the default, or STLS/STARTTLS on 110/143): one
 /// type for every adapter.
-pub use tls::adapter::Security;
+pub use tls::Security;

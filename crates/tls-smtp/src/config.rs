@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::extension::ClientId;
-use tls::adapter::Service;
 use tls::ClientConfig;
+use tls::Service;
 
 use crate::dialogue::until_starttls;
 use crate::wire::blocking::{ready, Stream};

@@ -62,4 +62,4 @@ pub use lettre::transport::smtp::extension::ClientId;
 pub use lettre::transport::smtp::response::Response;
 /// When TLS starts (STARTTLS on 587, the default, or implicit TLS on 465): one type for every
 /// adapter.
-pub use tls::adapter::Security;
+pub use tls::Security;

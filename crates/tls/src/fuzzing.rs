@@ -1,10 +1,10 @@
 //! Entry points for `cargo fuzz` (feature `fuzzing`; not a stable API). Each takes arbitrary
 //! bytes and must return without panicking, whatever they are.
 
+use crate::engine::msgs::{self, codec};
+use crate::engine::record::CipherState;
+use crate::engine::testing;
 use crate::engine::Engine;
-use crate::srp::codec;
-use crate::srp::record::CipherState;
-use crate::srp::testing;
 
 fn feed(conn: &mut dyn Engine, mut data: &[u8]) {
     while !data.is_empty() {
@@ -34,13 +34,13 @@ pub fn srp_messages(data: &[u8]) {
         return;
     };
     match which % 7 {
-        0 => drop(codec::ClientHello::decode(body)),
-        1 => drop(codec::ServerHello::decode(body)),
-        2 => drop(codec::KeyExchangeParams::decode(body)),
-        3 => drop(codec::decode_client_key_exchange(body)),
-        4 => drop(codec::decode_certificate(body)),
+        0 => drop(msgs::ClientHello::decode(body)),
+        1 => drop(msgs::ServerHello::decode(body)),
+        2 => drop(msgs::KeyExchangeParams::decode(body)),
+        3 => drop(msgs::decode_client_key_exchange(body)),
+        4 => drop(msgs::decode_certificate(body)),
         // Every extension body a hello may carry, typed.
-        5 => drop(codec::Extensions::read(&mut codec::Reader::new(body))),
+        5 => drop(msgs::Extensions::read(&mut codec::Reader::new(body))),
         _ => drop(codec::decode_alert(body)),
     }
 }

@@ -1,11 +1,24 @@
 //! TLS with the authentication modes tlslite users know: certificate fingerprint pinning,
 //! post-handshake [`Checker`]s, client certificates and TLS-SRP (RFC 5054, our own engine),
 //! with rustls for X.509. One sans-IO [`Connection`] holds the policy; the blocking
-//! [`TlsStream`] drives it over any `Read + Write`, and [`tokio`](crate::tokio) (feature
+//! [`TlsStream`] drives it over any `Read + Write`, and [`tokio`] (feature
 //! `tokio`) over any `AsyncRead + AsyncWrite`.
 //!
 //! Secure by default: a client verifies the server against the Mozilla roots and the host name
 //! unless told to use other roots or a pinned fingerprint. There is no accept-anything mode.
+//!
+//! # Layers, and where each lives
+//!
+//! | layer | module |
+//! |---|---|
+//! | engines: rustls (X.509), ours (msgs · record · common state · TLS 1.2 · handshakes · key exchanges: SRP) | `engine/` |
+//! | policy: the sans-IO [`Connection`], [`Checker`], pins, SNI, close rules, [`Session`], alerts | `connection.rs`, `checker.rs`, `session.rs`, `error.rs` |
+//! | configurations: what each connection is given | `client/`, `server/`, `settings.rs` |
+//! | drivers: [`TlsStream`] (blocking) and [`tokio`] (async) | `stream.rs`, `tokio/` |
+//! | one port: the ClientHello picks the engine | `engine/route.rs` |
+//! | credentials: SRP-6a, groups, verifiers ([`srp`]); SQLite, PostgreSQL (re-exported in [`srp`]) | `srp/`, `store/` |
+//! | resumption, both engines: [`SessionStore`], [`SessionCache`], [`TicketKeyRing`], [`SharedResumption`] | `resumption/` |
+//! | what the adapter crates share (unstable) | [`adapter`] |
 //!
 //! ```no_run
 //! use std::io::{Read, Write};
@@ -33,12 +46,17 @@ mod connection;
 mod engine;
 mod error;
 mod fingerprint;
+mod host;
 mod keys;
+mod private_file;
+mod resumption;
 mod rustls_config;
+mod security;
 mod server;
 mod session;
 mod settings;
 pub mod srp;
+mod store;
 mod stream;
 #[cfg(feature = "tokio")]
 pub mod tokio;
@@ -49,22 +67,22 @@ pub mod fuzzing;
 
 pub use alert::AlertDescription;
 pub use checker::Checker;
-pub use client::{ClientConfig, ClientConfigBuilder, ServerAuth, SessionStore};
+pub use client::{ClientConfig, ClientConfigBuilder, ServerAuth};
 pub use connection::Connection;
 pub use error::{AuthenticationError, Error};
 pub use fingerprint::{
     spki_sha256_base64, Fingerprint, FingerprintAlgorithm, FingerprintParseError,
 };
 pub use keys::{CertificateChain, PrivateKey, TrustRoots};
-pub use server::{
-    ServerConfig, ServerConfigBuilder, SessionCache, SharedResumption, TicketKeyRing,
-};
+pub use resumption::{SessionCache, SessionStore, SharedResumption, TicketKeyRing};
+pub use security::{Security, Service};
+pub use server::{ServerConfig, ServerConfigBuilder};
 
 /// What weakens server authentication, kept apart and named so: nothing here is needed to
 /// talk securely, and every use of it is easy to find.
 pub mod dangerous {
     pub use crate::client::probe;
 }
-pub use session::Session;
+pub use session::{PeerIdentity, Session};
 pub use settings::{HandshakeSettings, ProtocolVersion};
 pub use stream::TlsStream;

@@ -65,9 +65,33 @@ impl Session {
         self.alpn.as_deref()
     }
 
-    /// The SRP username (TLS-SRP connections only).
+    /// The SRP username (TLS-SRP connections only). [`peer_identity`](Self::peer_identity)
+    /// says the same with every other way a peer can prove itself.
     pub fn srp_username(&self) -> Option<&str> {
         self.srp_username.as_deref()
+    }
+
+    /// Who the peer proved to be, by the mechanism that proved it.
+    ///
+    /// ```
+    /// # fn show(session: &tls::Session) {
+    /// match session.peer_identity() {
+    ///     tls::PeerIdentity::Certificate(chain) => println!("{} certificates", chain.len()),
+    ///     tls::PeerIdentity::Srp { username, .. } => println!("SRP user {username}"),
+    ///     tls::PeerIdentity::Anonymous => println!("no proof asked for"),
+    ///     _ => println!("another mechanism"),
+    /// }
+    /// # }
+    /// ```
+    pub fn peer_identity(&self) -> PeerIdentity<'_> {
+        match (&self.srp_username, &self.peer_certificates[..]) {
+            (Some(username), certificates) => PeerIdentity::Srp {
+                username,
+                certificates,
+            },
+            (None, []) => PeerIdentity::Anonymous,
+            (None, chain) => PeerIdentity::Certificate(chain),
+        }
     }
 
     /// Whether Encrypt-then-MAC (RFC 7366) is on. `None` where it does not apply (the AEAD
@@ -86,6 +110,25 @@ impl Session {
     pub fn server_name(&self) -> Option<&str> {
         self.server_name.as_deref()
     }
+}
+
+/// Who a finished handshake proved the peer to be ([`Session::peer_identity`]). New ways to
+/// authenticate (pre-shared keys next) become new variants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PeerIdentity<'a> {
+    /// Nothing was proven: a client that sent no certificate to a server that let it.
+    Anonymous,
+    /// An X.509 certificate chain, leaf first, judged by the configured roots, pin or Checker.
+    Certificate(&'a [CertificateDer<'static>]),
+    /// TLS-SRP: the username whose password (seen by a server) or verifier (seen by a client)
+    /// the handshake proved, and with the SRP-RSA suites the server's chain as well.
+    Srp {
+        /// The SRP username.
+        username: &'a str,
+        /// The server's chain with SRP-RSA, leaf first; empty otherwise.
+        certificates: &'a [CertificateDer<'static>],
+    },
 }
 
 /// Stands in where a session is asked for before any exists; a `TlsStream` never shows it.

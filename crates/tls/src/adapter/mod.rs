@@ -1,21 +1,24 @@
-//! What the protocol adapters (SMTP, POP3, IMAP, HTTPS, the servers' STARTTLS) share, so that
-//! each solves a common problem once. Applications do not need this module.
+//! **Unstable: for this workspace's adapter crates**, not for applications, and outside the
+//! crate's compatibility promise (as ureq's `unversioned`). What the protocol adapters (SMTP,
+//! POP3, IMAP, HTTPS, the servers' STARTTLS) share, so that each solves a common problem once.
+//! What applications name, [`crate::Security`] and [`crate::Service`], is
+//! at the crate's root.
 
 #[cfg(feature = "tokio")]
 mod deadline;
-mod host;
+
 mod ready;
-mod security;
 mod tcp;
 #[cfg(feature = "tokio")]
 mod timed;
 mod unbuffered;
 
+pub use crate::host::bare_host;
+#[doc(hidden)]
+pub use crate::security::{Security, Service};
 #[cfg(feature = "tokio")]
 pub use deadline::Deadline;
-pub use host::bare_host;
 pub use ready::ready;
-pub use security::{Security, Service};
 #[cfg(feature = "tokio")]
 pub use tcp::connect;
 pub use tcp::connect_blocking;

@@ -6,15 +6,15 @@ use std::io::{Read, Write};
 use std::sync::Arc;
 
 use rustls::client::danger::ServerCertVerifier;
-use rustls::client::{ClientSessionMemoryCache, Resumption, WebPkiServerVerifier};
+use rustls::client::{Resumption, WebPkiServerVerifier};
 use rustls::RootCertStore;
 use rustls_pki_types::ServerName;
 
-use crate::engine::Engine;
-use crate::srp::client::{ClientRole, SrpClientParams};
-use crate::srp::conn::SrpConnection;
-use crate::srp::sessions::SessionMap;
-use crate::srp::suites::SrpSuite;
+use crate::engine::client::{ClientHandshake, ClientParams};
+use crate::engine::kx::srp::SrpClient;
+use crate::engine::tls12::Tls12Suite;
+use crate::engine::{Engine, Tls12Connection};
+use crate::resumption::{BoundedSessions, SessionStore};
 use crate::{
     CertificateChain, Checker, Connection, Error, Fingerprint, HandshakeSettings, PrivateKey,
     Session, TlsStream, TrustRoots,
@@ -33,27 +33,6 @@ pub enum ServerAuth {
     /// The server's leaf certificate must have this fingerprint. No CA or host-name check:
     /// the pin alone names the server. The server must still prove it holds the key.
     Fingerprint(Fingerprint),
-}
-
-/// Resumable sessions a client remembers.
-///
-/// A session resumes only under the configuration that made it (the same server
-/// authentication and client certificate): configurations sharing a store keep their sessions
-/// apart, so a session made under a pin never lets another configuration skip its own checks.
-#[derive(Clone, Debug)]
-pub struct SessionStore(Arc<ClientSessionMemoryCache>);
-
-impl SessionStore {
-    /// Remembers sessions for up to `servers` servers (least recently used are forgotten).
-    pub fn new(servers: usize) -> Self {
-        Self(Arc::new(ClientSessionMemoryCache::new(servers)))
-    }
-}
-
-impl Default for SessionStore {
-    fn default() -> Self {
-        Self::new(256)
-    }
 }
 
 /// Builds a [`ClientConfig`].
@@ -210,7 +189,7 @@ impl ClientConfigBuilder {
         };
         // A server judged by `server_auth` must prove its certificate: offering plain SRP too
         // would let it skip the check, so only the SRP-RSA suites go out.
-        let suites: Vec<SrpSuite> = SrpSuite::allowed(&settings.cipher_names)
+        let suites: Vec<Tls12Suite> = Tls12Suite::allowed(&settings.cipher_names)
             .into_iter()
             .filter(|s| s.rsa == cert_verifier.is_some())
             .collect();
@@ -223,15 +202,17 @@ impl ClientConfigBuilder {
             }));
         }
         let sessions = match self.no_resumption {
-            true => SessionMap::new(1, std::time::Duration::ZERO),
-            false => SessionMap::new(256, std::time::Duration::from_secs(24 * 3600)),
+            true => BoundedSessions::new(1, std::time::Duration::ZERO),
+            false => BoundedSessions::new(256, std::time::Duration::from_secs(24 * 3600)),
         };
-        let params = SrpClientParams {
-            username,
-            password: zeroize::Zeroizing::new(password),
+        let params = ClientParams {
+            kx: SrpClient {
+                username,
+                password: zeroize::Zeroizing::new(password),
+                min_bits: settings.min_srp_bits,
+                max_bits: settings.max_srp_bits,
+            },
             suites,
-            min_bits: settings.min_srp_bits,
-            max_bits: settings.max_srp_bits,
             encrypt_then_mac: settings.encrypt_then_mac,
             mac_then_encrypt: settings.allow_mac_then_encrypt,
             alpn: settings.alpn_protocols(),
@@ -255,14 +236,14 @@ enum ClientEngine {
         /// How the server is judged, kept for the rustls export.
         verifier: Arc<dyn ServerCertVerifier>,
     },
-    Srp(Arc<SrpClientParams>),
+    Srp(Arc<ClientParams>),
 }
 
 impl std::fmt::Debug for ClientEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Rustls { .. } => f.write_str("X.509"),
-            Self::Srp(p) => write!(f, "SRP as {:?}", p.username),
+            Self::Srp(p) => write!(f, "SRP as {:?}", p.kx.username),
         }
     }
 }
@@ -346,8 +327,8 @@ impl ClientConfig {
                 (Box::new(rustls::Connection::Client(conn)), sent_name)
             }
             ClientEngine::Srp(params) => {
-                let role = ClientRole::new(params.clone(), host);
-                (Box::new(SrpConnection::new(role)?), None)
+                let role = ClientHandshake::new(params.clone(), host);
+                (Box::new(Tls12Connection::new(role)?), None)
             }
         };
         Ok(Connection::new(engine, self.checker.clone(), sent_name))

@@ -9,6 +9,7 @@ use rustls::{DigitallySignedStruct, SignatureScheme};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 
 use crate::checker::check_fingerprint;
+use crate::rustls_config::signatures_checked_by;
 use crate::Fingerprint;
 
 /// Which certificates a [`KeyHolderVerifier`] accepts.
@@ -25,12 +26,54 @@ pub(crate) enum Accept {
 #[derive(Debug)]
 pub(crate) struct KeyHolderVerifier {
     accept: Accept,
-    provider: Arc<CryptoProvider>,
+    provider: ProviderSignatures,
 }
 
 impl KeyHolderVerifier {
     pub(crate) fn new(accept: Accept, provider: Arc<CryptoProvider>) -> Self {
-        Self { accept, provider }
+        Self {
+            accept,
+            provider: ProviderSignatures(provider),
+        }
+    }
+}
+
+/// Handshake signatures checked with the provider's algorithms, as rustls's WebPKI verifier
+/// checks them.
+#[derive(Debug)]
+struct ProviderSignatures(Arc<CryptoProvider>);
+
+impl ProviderSignatures {
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
 
@@ -49,37 +92,5 @@ impl ServerCertVerifier for KeyHolderVerifier {
         Ok(ServerCertVerified::assertion())
     }
 
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
+    signatures_checked_by!(provider);
 }

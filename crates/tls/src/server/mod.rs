@@ -3,23 +3,19 @@
 use std::io::{Read, Write};
 use std::sync::Arc;
 
-use rustls::server::{NoServerSessionStorage, ServerSessionMemoryCache, WebPkiClientVerifier};
+use rustls::server::{NoServerSessionStorage, WebPkiClientVerifier};
 
-mod resumption;
-mod route;
 mod sni;
 
-pub use resumption::{SharedResumption, TicketKeyRing};
-
-use crate::engine::Engine;
+use crate::engine::kx::srp::SrpServer;
+use crate::engine::route::{KnownNames, Routes, RoutingEngine};
+use crate::engine::server::{ServerHandshake, ServerParams, SigningCertificate};
+use crate::engine::tls12::Tls12Suite;
+use crate::engine::{Engine, Tls12Connection};
+use crate::resumption::{FleetTicketer, ServerSessions, SessionCache, SharedResumption};
 use crate::rustls_config;
-use crate::srp::conn::SrpConnection;
-use crate::srp::server::{ServerRole, SrpCertificate, SrpServerParams};
-use crate::srp::sessions::{ServerSessions, SessionMap};
-use crate::srp::suites::SrpSuite;
 use crate::srp::VerifierStore;
-use route::{Routes, RoutingEngine};
-use sni::{KnownNames, NamedCertificate, SniResolver};
+use sni::{NamedCertificate, SniResolver};
 
 use crate::{
     CertificateChain, Checker, Connection, Error, Fingerprint, HandshakeSettings, PrivateKey,
@@ -36,24 +32,6 @@ enum ClientAuth {
     Request(TrustRoots),
     /// Demand a certificate chaining to these roots (`certificate_required` otherwise).
     Require(TrustRoots),
-}
-
-/// Sessions a server remembers for resumption by session ID: bounded, thread-safe, shared by
-/// every connection accepted with the configuration (and by clones of the cache).
-#[derive(Clone, Debug)]
-pub struct SessionCache(Arc<ServerSessionMemoryCache>);
-
-impl SessionCache {
-    /// Keeps up to `sessions` sessions, evicting the least recently used.
-    pub fn new(sessions: usize) -> Self {
-        Self(ServerSessionMemoryCache::new(sessions))
-    }
-}
-
-impl Default for SessionCache {
-    fn default() -> Self {
-        Self::new(1024)
-    }
 }
 
 /// Builds a [`ServerConfig`].
@@ -238,7 +216,7 @@ impl ServerConfigBuilder {
             (true, Some((chain, _))) => ServerEngine::Routing(Arc::new(Routes {
                 srp: None,
                 x509: Some(config),
-                strict_names: Some(KnownNames::new(chain, &self.sni)),
+                strict_names: Some(KnownNames::new(chain.0.first().cloned(), self.sni_names())),
             })),
             _ => ServerEngine::Rustls {
                 config,
@@ -249,6 +227,11 @@ impl ServerConfigBuilder {
             engine,
             checker: self.checker,
         })
+    }
+
+    /// The names given certificates of their own (canonical once `check_sni` ran).
+    fn sni_names(&self) -> Vec<String> {
+        self.sni.iter().map(|(name, _, _)| name.clone()).collect()
     }
 
     /// SNI names made canonical; certificates for names need a default.
@@ -321,13 +304,13 @@ impl ServerConfigBuilder {
         }
         config.alpn_protocols = self.settings.alpn_protocols();
         config.session_storage = match &self.session_cache {
-            Some(cache) => cache.0.clone(),
+            Some(cache) => cache.rustls.clone(),
             None => Arc::new(NoServerSessionStorage {}),
         };
         match (&self.shared_resumption, self.tickets) {
             (_, false) => {}
             (Some(shared), true) => {
-                config.ticketer = Arc::new(resumption::SharedTicketer(shared.ticket_keys()));
+                config.ticketer = Arc::new(FleetTicketer(shared.ticket_keys()));
             }
             (None, true) => {
                 config.ticketer = rustls::crypto::ring::Ticketer::new()
@@ -362,11 +345,11 @@ impl ServerConfigBuilder {
             .cipher_names
             .iter()
             .cloned()
-            .partition(|name| SrpSuite::allowed(std::slice::from_ref(name)).len() == 1);
+            .partition(|name| Tls12Suite::allowed(std::slice::from_ref(name)).len() == 1);
         let restricted = !self.settings.cipher_names.is_empty();
-        let suites: Vec<SrpSuite> = match restricted && srp_names.is_empty() {
+        let suites: Vec<Tls12Suite> = match restricted && srp_names.is_empty() {
             true => Vec::new(),
-            false => SrpSuite::allowed(&srp_names),
+            false => Tls12Suite::allowed(&srp_names),
         }
         .into_iter()
         .filter(|s| !s.rsa || certificate.is_some())
@@ -387,31 +370,27 @@ impl ServerConfigBuilder {
                 secret
             }
         };
-        let sessions = match self.session_cache {
-            Some(_) => ServerSessions {
-                local: SessionMap::new(4096, std::time::Duration::from_secs(3600)),
-                shared: self.shared_resumption.clone(),
+        let sessions =
+            ServerSessions::new(self.session_cache.as_ref(), self.shared_resumption.clone());
+        let params = ServerParams {
+            kx: SrpServer {
+                store,
+                simulate_unknown_users: self.simulate_unknown_users,
+                secret,
             },
-            None => ServerSessions {
-                local: SessionMap::new(1, std::time::Duration::ZERO),
-                shared: None,
-            },
-        };
-        let params = SrpServerParams {
-            store,
             suites,
             encrypt_then_mac: self.settings.encrypt_then_mac,
             mac_then_encrypt: self.settings.allow_mac_then_encrypt,
             alpn: self.settings.alpn_protocols(),
-            simulate_unknown_users: self.simulate_unknown_users,
-            secret,
             sessions: Arc::new(sessions),
             certificate,
             named_certificates,
         };
         let srp = Arc::new(params);
         let strict_names = match (&self.cert, self.strict_sni) {
-            (Some((chain, _)), true) => Some(KnownNames::new(chain, &self.sni)),
+            (Some((chain, _)), true) => {
+                Some(KnownNames::new(chain.0.first().cloned(), self.sni_names()))
+            }
             _ => None,
         };
         // X.509 clients too, unless cipher_names leaves them no suite.
@@ -444,7 +423,7 @@ fn srp_rsa_certificate(
     chain: &CertificateChain,
     key: &PrivateKey,
     name: Option<&str>,
-) -> Result<Option<SrpCertificate>, Error> {
+) -> Result<Option<SigningCertificate>, Error> {
     let signing = rustls::crypto::ring::sign::any_supported_type(&key.0)
         .map_err(|e| Error::config(format!("server key: {e}")))?;
     if signing.algorithm() != rustls::SignatureAlgorithm::RSA {
@@ -470,7 +449,7 @@ enum ServerEngine {
         /// What it was built from, to build the rustls export.
         source: Arc<ServerConfigBuilder>,
     },
-    Srp(Arc<SrpServerParams>),
+    Srp(Arc<ServerParams>),
     /// A certificate and a verifier database: every client on one port.
     Routing(Arc<Routes>),
 }
@@ -549,7 +528,7 @@ impl ServerConfig {
                 Box::new(rustls::Connection::Server(conn))
             }
             ServerEngine::Srp(params) => {
-                Box::new(SrpConnection::new(ServerRole::new(params.clone()))?)
+                Box::new(Tls12Connection::new(ServerHandshake::new(params.clone()))?)
             }
             ServerEngine::Routing(routes) => Box::new(RoutingEngine::new(routes.clone())),
         };

@@ -59,37 +59,3 @@ impl ResolvesServerCert for SniResolver {
         Some(named.unwrap_or(&self.default).clone())
     }
 }
-
-/// The names a strict server answers: those given a certificate of their own, and those its
-/// default certificate is valid for. Any other name asked by SNI gets `unrecognized_name`.
-#[derive(Debug)]
-pub(crate) struct KnownNames {
-    named: Vec<String>,
-    default_leaf: Option<rustls_pki_types::CertificateDer<'static>>,
-}
-
-impl KnownNames {
-    pub(crate) fn new(default: &CertificateChain, named: &[NamedCertificate]) -> Self {
-        Self {
-            named: named.iter().map(|(name, _, _)| name.clone()).collect(),
-            default_leaf: default.0.first().cloned(),
-        }
-    }
-
-    pub(crate) fn knows(&self, name: &str) -> bool {
-        let name = name.to_ascii_lowercase();
-        if self.named.contains(&name) {
-            return true;
-        }
-        let Some(leaf) = &self.default_leaf else {
-            return false;
-        };
-        let (Ok(leaf), Ok(asked)) = (
-            webpki::EndEntityCert::try_from(leaf),
-            rustls_pki_types::ServerName::try_from(name.as_str()),
-        ) else {
-            return false;
-        };
-        leaf.verify_is_valid_for_subject_name(&asked).is_ok()
-    }
-}

@@ -8,9 +8,9 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::private_file::create_private;
 use super::verifier::{check_username, VerifierEntry};
 use super::SrpGroup;
+use crate::private_file::create_private;
 use crate::Error;
 
 const DIGITS: &[u8; 64] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz./";

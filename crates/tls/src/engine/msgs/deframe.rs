@@ -1,8 +1,8 @@
 //! From bytes to messages, before any state machine: record headers read and bounded, and
 //! handshake messages joined across records (RFC 5246 §6.2.1, §7.4).
 
-use super::conn::{fail, Failure};
-use super::record::MAX_CIPHERTEXT;
+use crate::engine::record::MAX_CIPHERTEXT;
+use crate::engine::{fail, Failure};
 use crate::AlertDescription;
 
 /// Largest handshake message accepted (a certificate chain fits easily).

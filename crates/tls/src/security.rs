@@ -39,7 +39,7 @@ impl Security {
     /// The usual port of `service` in this mode.
     ///
     /// ```
-    /// use tls::adapter::{Security, Service};
+    /// use tls::{Security, Service};
     ///
     /// assert_eq!(Security::Implicit.default_port(Service::Imap), 993);
     /// assert_eq!(Security::StartTls.default_port(Service::Submission), 587);

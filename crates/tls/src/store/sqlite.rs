@@ -7,10 +7,10 @@ use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
-use super::database::UserDatabase;
-use super::private_file::create_private;
-use super::verifier::{check_username, random_bytes, VerifierEntry, VerifierStore};
-use super::SrpGroup;
+use super::UserDatabase;
+use crate::private_file::create_private;
+use crate::srp::SrpGroup;
+use crate::srp::{check_username, random_bytes, VerifierEntry, VerifierStore};
 use crate::Error;
 
 /// Schema version written by `create`, checked by `open`.

@@ -1,11 +1,11 @@
 //! The TLS-SRP cipher suites (RFC 5054 §2.7) and the keys each derives.
 
 use super::prf::prf;
-use super::record::{CipherState, MAC_LEN};
+use crate::engine::record::{CipherState, MAC_LEN};
 
 /// An SRP cipher suite.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct SrpSuite {
+pub(crate) struct Tls12Suite {
     pub(crate) id: u16,
     pub(crate) name: &'static str,
     pub(crate) key_len: usize,
@@ -14,26 +14,26 @@ pub(crate) struct SrpSuite {
 }
 
 /// In our order of preference: AES-128 first (as strong as needed, and faster).
-pub(crate) const SUITES: [SrpSuite; 4] = [
-    SrpSuite {
+pub(crate) const SUITES: [Tls12Suite; 4] = [
+    Tls12Suite {
         id: 0xc01d,
         name: "TLS_SRP_SHA_WITH_AES_128_CBC_SHA",
         key_len: 16,
         rsa: false,
     },
-    SrpSuite {
+    Tls12Suite {
         id: 0xc020,
         name: "TLS_SRP_SHA_WITH_AES_256_CBC_SHA",
         key_len: 32,
         rsa: false,
     },
-    SrpSuite {
+    Tls12Suite {
         id: 0xc01e,
         name: "TLS_SRP_SHA_RSA_WITH_AES_128_CBC_SHA",
         key_len: 16,
         rsa: true,
     },
-    SrpSuite {
+    Tls12Suite {
         id: 0xc021,
         name: "TLS_SRP_SHA_RSA_WITH_AES_256_CBC_SHA",
         key_len: 32,
@@ -41,9 +41,9 @@ pub(crate) const SUITES: [SrpSuite; 4] = [
     },
 ];
 
-impl SrpSuite {
+impl Tls12Suite {
     /// The suites allowed by IANA `names` (all when empty), in our order.
-    pub(crate) fn allowed(names: &[String]) -> Vec<SrpSuite> {
+    pub(crate) fn allowed(names: &[String]) -> Vec<Tls12Suite> {
         SUITES
             .iter()
             .copied()

@@ -1,49 +1,34 @@
-//! The SRP server's handshake (RFC 5054 over RFC 5246).
+//! The server's TLS 1.2 handshake (RFC 5246), with SRP (RFC 5054) as its key exchange.
 
 use std::sync::Arc;
 
-use aes::cipher::generic_array::GenericArray;
-use aes::cipher::{BlockEncrypt, KeyInit};
-use aes::Aes128;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-use zeroize::Zeroizing;
-
-use super::client::MTE_REFUSED;
-use super::codec::{
-    decode_client_key_exchange, encode_certificate, handshake, ClientHello, Extension, Extensions,
-    KeyExchangeParams, NewSessionTicket, ServerHello, EMPTY_RENEGOTIATION_INFO_SCSV, TLS12,
+use crate::engine::kx::srp::{ServerExchange, SrpServer};
+use crate::engine::msgs::{
+    encode_certificate, handshake, ClientHello, Extension, Extensions, NewSessionTicket,
+    ServerHello, EMPTY_RENEGOTIATION_INFO_SCSV, TLS12,
 };
-use super::conn::{fail, Core, Failure, Role};
-use super::negotiated::Negotiated;
-
-use super::math;
-use super::sessions::{SavedSession, ServerSessions};
-use super::suites::SrpSuite;
-use super::verifier::{VerifierEntry, VerifierStore, SALT_LEN};
+use crate::engine::tls12::{Negotiated, Tls12Suite, MTE_REFUSED};
+use crate::engine::{fail, CommonState, Failure, Handshake};
+use crate::resumption::ServerSessions;
 use crate::{AlertDescription, Session};
 
 /// An SRP-RSA server's chain (DER, leaf first) and RSA signing key.
-pub(crate) type SrpCertificate = (Vec<Vec<u8>>, Arc<dyn rustls::sign::SigningKey>);
+pub(crate) type SigningCertificate = (Vec<Vec<u8>>, Arc<dyn rustls::sign::SigningKey>);
 
 /// What an SRP server is configured with (shared by its connections).
-pub(crate) struct SrpServerParams {
-    pub(crate) store: Arc<dyn VerifierStore>,
-    pub(crate) suites: Vec<SrpSuite>,
+pub(crate) struct ServerParams {
+    pub(crate) kx: SrpServer,
+    pub(crate) suites: Vec<Tls12Suite>,
     pub(crate) encrypt_then_mac: bool,
     /// Whether a client without Encrypt-then-MAC is accepted (legacy opt-in).
     pub(crate) mac_then_encrypt: bool,
-    /// Answer unknown users with a fake but stable salt and verifier (RFC 5054 §2.5.1.3).
-    pub(crate) simulate_unknown_users: bool,
-    /// Keys the fake salts; random per configuration.
-    pub(crate) secret: [u8; 32],
     pub(crate) sessions: Arc<ServerSessions>,
     /// For the SRP-RSA suites: the chain and its RSA signing key.
-    pub(crate) certificate: Option<SrpCertificate>,
+    pub(crate) certificate: Option<SigningCertificate>,
     /// ALPN protocols in order of preference; empty: none negotiated.
     pub(crate) alpn: Vec<Vec<u8>>,
     /// SRP-RSA chains for the names clients ask for by SNI (`certificate` for any other).
-    pub(crate) named_certificates: Vec<(String, SrpCertificate)>,
+    pub(crate) named_certificates: Vec<(String, SigningCertificate)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,13 +40,13 @@ enum State {
     Done,
 }
 
-pub(crate) struct ServerRole {
-    params: Arc<SrpServerParams>,
+pub(crate) struct ServerHandshake {
+    params: Arc<ServerParams>,
     state: State,
     keys: Negotiated,
     username: Option<String>,
-    /// The user's entry and our secret `b` with `B`, between hello and key exchange.
-    exchange: Option<(VerifierEntry, Zeroizing<[u8; 32]>, Vec<u8>)>,
+    /// The key exchange under way, between hello and ClientKeyExchange.
+    exchange: Option<ServerExchange>,
     /// What the session's user's entry looked like, so a later change ends resumption.
     verifier_digest: [u8; 32],
     /// Whether this full handshake ends with a NewSessionTicket (the client asked for tickets
@@ -69,8 +54,8 @@ pub(crate) struct ServerRole {
     issue_ticket: bool,
 }
 
-impl ServerRole {
-    pub(crate) fn new(params: Arc<SrpServerParams>) -> Self {
+impl ServerHandshake {
+    pub(crate) fn new(params: Arc<ServerParams>) -> Self {
         Self {
             params,
             keys: Negotiated::default(),
@@ -79,44 +64,6 @@ impl ServerRole {
             exchange: None,
             verifier_digest: [0; 32],
             issue_ticket: false,
-        }
-    }
-
-    /// The entry for an unknown user when simulating, made to be indistinguishable from a real
-    /// one, in content and in cost. The same salt every time for the same name (keyed by the
-    /// store's secret, so every server of the store agrees), shaped like `make_verifier`'s
-    /// salts, in the store's default group. The verifier is keyed output one byte shorter
-    /// than N, so already below it: no exponentiation and no reduction, where computing
-    /// `g^x` would make unknown names slower to answer. Its distribution does not matter: the
-    /// client only sees it masked in `B = k·v + g^b`.
-    fn fake_entry(&self, username: &str) -> VerifierEntry {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.params.secret)
-            .expect("HMAC takes any key length");
-        mac.update(b"unknown SRP user");
-        mac.update(username.as_bytes());
-        let user_key = Zeroizing::new(<[u8; 32]>::from(mac.finalize().into_bytes()));
-        // AES-128 in counter mode under the per-name key: one HMAC, then a few AES blocks.
-        let aes = Aes128::new(GenericArray::from_slice(&user_key[..16]));
-        let block = |counter: u64| {
-            let mut block = GenericArray::from([0u8; 16]);
-            block[8..].copy_from_slice(&counter.to_be_bytes());
-            aes.encrypt_block(&mut block);
-            block
-        };
-        // Real salts are drawn again until their first byte is not zero: do the same.
-        let salt = (0..256)
-            .map(|counter| block(counter)[..SALT_LEN].to_vec())
-            .find(|salt| salt[0] != 0)
-            .unwrap_or_else(|| vec![1; SALT_LEN]);
-        let group = self.params.store.default_group();
-        let verifier: Vec<u8> = (1 << 32..)
-            .flat_map(block)
-            .take(group.params().len() - 1)
-            .collect();
-        VerifierEntry {
-            group,
-            salt,
-            verifier,
         }
     }
 
@@ -135,32 +82,12 @@ impl ServerRole {
         }
     }
 
-    /// The stored entry for `username`, checked: a store's bad entry fails the handshake
-    /// rather than letting anyone in.
-    fn stored_entry(&self, username: &str) -> Result<Option<VerifierEntry>, Failure> {
-        let internal = |e: crate::Error| {
-            Failure::local(
-                AlertDescription::InternalError,
-                format!("verifier lookup failed: {e}"),
-            )
-        };
-        let entry = self.params.store.lookup(username).map_err(internal)?;
-        if let Some(entry) = &entry {
-            entry.validate().map_err(internal)?;
-        }
-        Ok(entry)
-    }
-
-    /// Whether a cached session may resume: its user still exists with the same verifier
-    /// (a deleted user, or a changed password, ends every session made before).
-    fn still_valid(&self, saved: &SavedSession) -> bool {
-        matches!(
-            self.params.store.lookup(&saved.username),
-            Ok(Some(entry)) if entry.digest() == saved.verifier_digest
-        )
-    }
-
-    fn client_hello(&mut self, core: &mut Core, body: &[u8], raw: &[u8]) -> Result<(), Failure> {
+    fn client_hello(
+        &mut self,
+        common: &mut CommonState,
+        body: &[u8],
+        raw: &[u8],
+    ) -> Result<(), Failure> {
         let hello = ClientHello::decode(body)?;
         if hello.version < TLS12 {
             return fail(
@@ -168,15 +95,7 @@ impl ServerRole {
                 "the client does not offer TLS 1.2",
             );
         }
-        let Some(username) = hello.extensions.srp_username().map(str::to_owned) else {
-            return fail(
-                AlertDescription::HandshakeFailure,
-                "the client sent no SRP username",
-            );
-        };
-        if username.is_empty() {
-            return fail(AlertDescription::IllegalParameter, "empty SRP username");
-        }
+        let username = SrpServer::username(&hello)?;
         let suite = self
             .params
             .suites
@@ -210,8 +129,8 @@ impl ServerRole {
         self.keys.server_name = hello.extensions.server_name().map(str::to_owned);
         self.keys.alpn = self.choose_protocol(hello.extensions.alpn())?;
         self.keys.client_random = hello.random;
-        core.random(&mut self.keys.server_random)?;
-        core.hash(raw);
+        common.random(&mut self.keys.server_random)?;
+        common.hash(raw);
         self.keys.suite = Some(suite);
 
         let mut extensions = Extensions::default();
@@ -241,7 +160,7 @@ impl ServerRole {
                     .flatten()
             })
             .filter(|s| s.username == username && s.suite == suite.id && s.ems == self.keys.ems)
-            .filter(|s| self.still_valid(s));
+            .filter(|s| self.params.kx.still_valid(s));
         self.username = Some(username.clone());
         if let Some(saved) = resumable {
             self.keys.session_id = saved.id.clone();
@@ -254,28 +173,15 @@ impl ServerRole {
                 suite: suite.id,
                 extensions,
             };
-            core.send_handshake(handshake::SERVER_HELLO, &server_hello.encode());
-            self.send_finished(core)?;
+            common.send_handshake(handshake::SERVER_HELLO, &server_hello.encode());
+            self.send_finished(common)?;
             self.state = State::ChangeCipherSpec;
             return Ok(());
         }
 
-        let entry = match self.stored_entry(&username)? {
-            Some(entry) => entry,
-            None if self.params.simulate_unknown_users => self.fake_entry(&username),
-            None => {
-                return fail(
-                    AlertDescription::UnknownPskIdentity,
-                    format!("unknown SRP user {username:?}"),
-                )
-            }
-        };
-        let mut b = Zeroizing::new([0u8; 32]);
-        core.random(&mut b[..])?;
-        let group = entry.group.params();
-        let b_pub = math::server_public(group, &entry.verifier, &b);
+        let (mut key_exchange, exchange) = self.params.kx.server_key_exchange(common, &username)?;
         let mut session_id = vec![0u8; 32];
-        core.random(&mut session_id)?;
+        common.random(&mut session_id)?;
         self.keys.session_id = session_id.clone();
         // RFC 6066 §3: the name was used; a resumed session must not say so again.
         if self.keys.server_name.is_some() {
@@ -292,20 +198,13 @@ impl ServerRole {
             suite: suite.id,
             extensions,
         };
-        core.send_handshake(handshake::SERVER_HELLO, &server_hello.encode());
-        let params = KeyExchangeParams {
-            n: group.n_bytes.clone(),
-            g: group.g_bytes.clone(),
-            salt: entry.salt.clone(),
-            b: b_pub.clone(),
-        };
-        let mut key_exchange = params.encode();
+        common.send_handshake(handshake::SERVER_HELLO, &server_hello.encode());
         if suite.rsa {
-            self.sign_key_exchange(core, &hello, &mut key_exchange)?;
+            self.sign_key_exchange(common, &hello, &mut key_exchange)?;
         }
-        core.send_handshake(handshake::SERVER_KEY_EXCHANGE, &key_exchange);
-        core.send_handshake(handshake::SERVER_HELLO_DONE, &[]);
-        self.exchange = Some((entry, b, b_pub));
+        common.send_handshake(handshake::SERVER_KEY_EXCHANGE, &key_exchange);
+        common.send_handshake(handshake::SERVER_HELLO_DONE, &[]);
+        self.exchange = Some(exchange);
         self.state = State::ClientKeyExchange;
         Ok(())
     }
@@ -314,7 +213,7 @@ impl ServerRole {
     /// `client_random | server_random | params` with a scheme the client offered.
     fn sign_key_exchange(
         &self,
-        core: &mut Core,
+        common: &mut CommonState,
         hello: &ClientHello,
         params: &mut Vec<u8>,
     ) -> Result<(), Failure> {
@@ -357,56 +256,47 @@ impl ServerRole {
         params.extend_from_slice(&(signature.len() as u16).to_be_bytes());
         params.extend_from_slice(&signature);
         // The Certificate goes between ServerHello and ServerKeyExchange.
-        core.send_handshake(handshake::CERTIFICATE, &encode_certificate(chain));
+        common.send_handshake(handshake::CERTIFICATE, &encode_certificate(chain));
         Ok(())
     }
 
     fn client_key_exchange(
         &mut self,
-        core: &mut Core,
+        common: &mut CommonState,
         body: &[u8],
         raw: &[u8],
     ) -> Result<(), Failure> {
-        let a_pub = decode_client_key_exchange(body)?;
-        core.hash(raw);
-        let (entry, b, b_pub) = self.exchange.take().ok_or_else(|| {
+        common.hash(raw);
+        let exchange = self.exchange.take().ok_or_else(|| {
             Failure::local(
                 AlertDescription::UnexpectedMessage,
                 "no key exchange in progress",
             )
         })?;
-        self.verifier_digest = entry.digest();
-        let premaster =
-            math::server_premaster(entry.group.params(), &entry.verifier, &b, &a_pub, &b_pub)
-                .map(Zeroizing::new)
-                .map_err(|_| {
-                    Failure::local(
-                        AlertDescription::IllegalParameter,
-                        "the client's A is 0 mod N",
-                    )
-                })?;
-        self.keys.derive_master(core, &premaster);
+        let (premaster, verifier_digest) = SrpServer::client_key_exchange(exchange, body)?;
+        self.verifier_digest = verifier_digest;
+        self.keys.derive_master(common, &premaster);
         self.state = State::ChangeCipherSpec;
         Ok(())
     }
 
-    fn send_finished(&mut self, core: &mut Core) -> Result<(), Failure> {
-        self.keys.send_finished(core, false)
+    fn send_finished(&mut self, common: &mut CommonState) -> Result<(), Failure> {
+        self.keys.send_finished(common, false)
     }
 
-    fn finished(&mut self, core: &mut Core, body: &[u8], raw: &[u8]) -> Result<(), Failure> {
-        self.keys.check_finished(core, false, body, raw)?;
+    fn finished(
+        &mut self,
+        common: &mut CommonState,
+        body: &[u8],
+        raw: &[u8],
+    ) -> Result<(), Failure> {
+        self.keys.check_finished(common, false, body, raw)?;
         if !self.keys.resumed {
-            let suite = self.keys.suite()?;
             let username = self.username.clone().unwrap_or_default();
-            let session = SavedSession::new(
-                self.keys.session_id.clone(),
-                self.keys.master,
-                suite.id,
-                self.keys.ems,
-                username,
-            )
-            .with_verifier_digest(self.verifier_digest);
+            let session = self
+                .keys
+                .saved_session(username)?
+                .with_verifier_digest(self.verifier_digest);
             if self.issue_ticket {
                 // Promised in the ServerHello; an empty ticket when no key is at hand.
                 let ticket = NewSessionTicket {
@@ -417,9 +307,9 @@ impl ServerRole {
                         .seal_ticket(&session)
                         .unwrap_or_default(),
                 };
-                core.send_handshake(handshake::NEW_SESSION_TICKET, &ticket.encode());
+                common.send_handshake(handshake::NEW_SESSION_TICKET, &ticket.encode());
             }
-            self.send_finished(core)?;
+            self.send_finished(common)?;
             self.params.sessions.put(session, !self.issue_ticket);
         }
         self.state = State::Done;
@@ -427,24 +317,24 @@ impl ServerRole {
     }
 }
 
-impl Role for ServerRole {
-    fn start(&mut self, _core: &mut Core) -> Result<(), Failure> {
+impl Handshake for ServerHandshake {
+    fn start(&mut self, _core: &mut CommonState) -> Result<(), Failure> {
         Ok(())
     }
 
-    fn handshake(
+    fn message(
         &mut self,
-        core: &mut Core,
+        common: &mut CommonState,
         kind: u8,
         body: &[u8],
         raw: &[u8],
     ) -> Result<(), Failure> {
         match (self.state, kind) {
-            (State::ClientHello, handshake::CLIENT_HELLO) => self.client_hello(core, body, raw),
+            (State::ClientHello, handshake::CLIENT_HELLO) => self.client_hello(common, body, raw),
             (State::ClientKeyExchange, handshake::CLIENT_KEY_EXCHANGE) => {
-                self.client_key_exchange(core, body, raw)
+                self.client_key_exchange(common, body, raw)
             }
-            (State::Finished, handshake::FINISHED) => self.finished(core, body, raw),
+            (State::Finished, handshake::FINISHED) => self.finished(common, body, raw),
             (state, kind) => fail(
                 AlertDescription::UnexpectedMessage,
                 format!("handshake message {kind} while expecting {state:?}"),
@@ -452,14 +342,14 @@ impl Role for ServerRole {
         }
     }
 
-    fn change_cipher_spec(&mut self, core: &mut Core) -> Result<(), Failure> {
+    fn change_cipher_spec(&mut self, common: &mut CommonState) -> Result<(), Failure> {
         if self.state != State::ChangeCipherSpec {
             return fail(
                 AlertDescription::UnexpectedMessage,
                 "ChangeCipherSpec out of order",
             );
         }
-        self.keys.peer_keys_on(core, false)?;
+        self.keys.peer_keys_on(common, false)?;
         self.state = State::Finished;
         Ok(())
     }

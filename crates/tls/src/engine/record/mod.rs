@@ -16,7 +16,7 @@ use aes::cipher::{BlockCipher, BlockDecrypt, BlockDecryptMut, InnerIvInit, KeyIn
 use aes::{Aes128, Aes256};
 use subtle::{ConditionallySelectable, ConstantTimeEq, ConstantTimeGreater, ConstantTimeLess};
 
-use super::codec::TLS12;
+use super::msgs::TLS12;
 use cbc_lanes::{Lane, LANES};
 use hmac_sha1::{update_side_by_side, HmacSha1, Sha1Blocks};
 use sha1_lanes::Avx512;

@@ -1,24 +1,23 @@
-//! Hostile peers against the SRP engine, message by message: every malformed or dangerous
+//! Hostile peers against our engine (SRP), message by message: every malformed or dangerous
 //! input gets its documented alert, never a panic.
 
-use super::client::ClientRole;
-use super::codec::{
+use super::client::ClientHandshake;
+use super::msgs::{
     content, handshake, handshake_message, ClientHello, Extension, Extensions, KeyExchangeParams,
     ServerHello, TLS12,
 };
-use super::conn::SrpConnection;
-use super::server::ServerRole;
-use super::suites::SrpSuite;
+use super::server::ServerHandshake;
 use super::testing;
-use super::SrpGroup;
-use crate::engine::Engine;
+use super::tls12::Tls12Suite;
+use super::{Engine, Tls12Connection};
+use crate::srp::SrpGroup;
 use crate::{AlertDescription, Error};
 
-fn server() -> SrpConnection<ServerRole> {
+fn server() -> Tls12Connection<ServerHandshake> {
     testing::server(2048)
 }
 
-fn client() -> SrpConnection<ClientRole> {
+fn client() -> Tls12Connection<ClientHandshake> {
     testing::client(2048)
 }
 
@@ -173,13 +172,13 @@ fn oversized_records_are_refused() {
 }
 
 /// The client after its ClientHello, given a ServerHello for suite 0xc01d.
-fn client_after_server_hello() -> SrpConnection<ClientRole> {
+fn client_after_server_hello() -> Tls12Connection<ClientHandshake> {
     let mut conn = client();
     let hello = ServerHello {
         version: TLS12,
         random: [6; 32],
         session_id: vec![1; 32],
-        suite: SrpSuite::allowed(&[])[0].id,
+        suite: Tls12Suite::allowed(&[])[0].id,
         extensions: vec![Extension::ExtendedMasterSecret, Extension::EncryptThenMac].into(),
     };
     feed(
@@ -482,7 +481,7 @@ fn duplicate_extensions_are_found_in_linear_time() {
 /// group.
 #[test]
 fn unknown_users_get_stable_salts_shaped_like_real_ones() {
-    let key_exchange = |conn: &mut SrpConnection<ServerRole>, user: &str| {
+    let key_exchange = |conn: &mut Tls12Connection<ServerHandshake>, user: &str| {
         feed(
             conn,
             &handshake_record(handshake::CLIENT_HELLO, &hello(user).encode()),

@@ -7,13 +7,11 @@
 use std::io;
 use std::sync::Arc;
 
-use super::sni::KnownNames;
-use crate::engine::Engine;
-use crate::srp::codec::{handshake, ClientHello};
-use crate::srp::conn::{Failure, SrpConnection};
-use crate::srp::deframe::{record_header, HandshakeJoiner};
-use crate::srp::server::{ServerRole, SrpServerParams};
-use crate::srp::suites::SUITES;
+use super::msgs::deframe::{record_header, HandshakeJoiner};
+use super::msgs::{handshake, ClientHello};
+use super::server::{ServerHandshake, ServerParams};
+use super::tls12::SUITES;
+use super::{Engine, Failure, Tls12Connection};
 use crate::{AlertDescription, Error, Session};
 
 /// Most bytes read before the ClientHello must be whole (a few records' worth: hellos are a
@@ -22,10 +20,48 @@ const MAX_HELLO_BYTES: usize = 64 * 1024;
 
 /// The engines a server can hand a client to, and the names it answers to.
 pub(crate) struct Routes {
-    pub(crate) srp: Option<Arc<SrpServerParams>>,
+    pub(crate) srp: Option<Arc<ServerParams>>,
     pub(crate) x509: Option<Arc<rustls::ServerConfig>>,
     /// With strict SNI: the names answered; any other gets `unrecognized_name`.
     pub(crate) strict_names: Option<KnownNames>,
+}
+
+/// The names a strict server answers: those given a certificate of their own, and those its
+/// default certificate is valid for. Any other name asked by SNI gets `unrecognized_name`.
+#[derive(Debug)]
+pub(crate) struct KnownNames {
+    named: Vec<String>,
+    default_leaf: Option<rustls_pki_types::CertificateDer<'static>>,
+}
+
+impl KnownNames {
+    /// `named` in canonical form (lower case).
+    pub(crate) fn new(
+        default_leaf: Option<rustls_pki_types::CertificateDer<'static>>,
+        named: Vec<String>,
+    ) -> Self {
+        Self {
+            named,
+            default_leaf,
+        }
+    }
+
+    pub(crate) fn knows(&self, name: &str) -> bool {
+        let name = name.to_ascii_lowercase();
+        if self.named.contains(&name) {
+            return true;
+        }
+        let Some(leaf) = &self.default_leaf else {
+            return false;
+        };
+        let (Ok(leaf), Ok(asked)) = (
+            webpki::EndEntityCert::try_from(leaf),
+            rustls_pki_types::ServerName::try_from(name.as_str()),
+        ) else {
+            return false;
+        };
+        leaf.verify_is_valid_for_subject_name(&asked).is_ok()
+    }
 }
 
 /// An engine that is first a ClientHello reader, then whichever engine the hello chose.
@@ -87,8 +123,8 @@ impl RoutingEngine {
         let use_srp = wants_srp || self.routes.x509.is_none();
         let mut engine: Box<dyn Engine> = match (&self.routes.srp, &self.routes.x509, use_srp) {
             (Some(srp), _, true) => {
-                let role = ServerRole::new(srp.clone());
-                Box::new(SrpConnection::new(role).map_err(internal)?)
+                let role = ServerHandshake::new(srp.clone());
+                Box::new(Tls12Connection::new(role).map_err(internal)?)
             }
             (_, Some(x509), _) => {
                 let conn =

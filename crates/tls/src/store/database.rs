@@ -1,7 +1,7 @@
 //! Verifier databases one can manage (what `tlsdb` works on), whichever their backend: a SQLite
 //! file for one machine, PostgreSQL for a fleet.
 
-use super::verifier::{VerifierEntry, VerifierStore};
+use crate::srp::{VerifierEntry, VerifierStore};
 use crate::Error;
 
 /// A verifier store whose users can be listed and changed. Every change is all or nothing.

@@ -1,29 +1,24 @@
-//! The SRP client's handshake (RFC 5054 over RFC 5246).
+//! The client's TLS 1.2 handshake (RFC 5246), with SRP (RFC 5054) as its key exchange and an
+//! RSA signature over it for the SRP-RSA suites.
 
 use std::sync::Arc;
 
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
-use zeroize::Zeroizing;
 
-use super::codec::{
+use crate::engine::kx::srp::{ServerOffer, SrpClient};
+use crate::engine::msgs::{
     decode_certificate, decode_signature, handshake, ClientHello, Extension, Extensions,
-    KeyExchangeParams, NewSessionTicket, ServerHello, EMPTY_RENEGOTIATION_INFO_SCSV, TLS12,
+    NewSessionTicket, ServerHello, EMPTY_RENEGOTIATION_INFO_SCSV, TLS12,
 };
-use super::conn::{fail, Core, Failure, Role};
-use super::negotiated::Negotiated;
-
-use super::sessions::{SavedSession, SessionMap};
-use super::suites::SrpSuite;
-use super::{math, SrpGroup};
+use crate::engine::tls12::{Negotiated, Tls12Suite, MTE_REFUSED};
+use crate::engine::{fail, CommonState, Failure, Handshake};
+use crate::resumption::{BoundedSessions, SavedSession};
 use crate::{AlertDescription, Session};
 
-/// What an SRP client is configured with (shared by its connections).
-pub(crate) struct SrpClientParams {
-    pub(crate) username: String,
-    pub(crate) password: Zeroizing<String>,
-    pub(crate) suites: Vec<SrpSuite>,
-    pub(crate) min_bits: u32,
-    pub(crate) max_bits: u32,
+/// What a client of our engine is configured with (shared by its connections).
+pub(crate) struct ClientParams {
+    pub(crate) kx: SrpClient,
+    pub(crate) suites: Vec<Tls12Suite>,
     pub(crate) encrypt_then_mac: bool,
     /// Whether a server without Encrypt-then-MAC is accepted (legacy opt-in).
     pub(crate) mac_then_encrypt: bool,
@@ -32,7 +27,7 @@ pub(crate) struct SrpClientParams {
     /// Whether to send the host name by SNI.
     pub(crate) sni: bool,
     /// Sessions by host and username.
-    pub(crate) sessions: SessionMap,
+    pub(crate) sessions: BoundedSessions,
     /// Whether to ask for RFC 5077 tickets (when resumption is on).
     pub(crate) tickets: bool,
     /// For the SRP-RSA suites: how to judge the server's certificate.
@@ -62,8 +57,8 @@ enum State {
     Done,
 }
 
-pub(crate) struct ClientRole {
-    params: Arc<SrpClientParams>,
+pub(crate) struct ClientHandshake {
+    params: Arc<ClientParams>,
     host: String,
     session_key: Vec<u8>,
     state: State,
@@ -75,20 +70,16 @@ pub(crate) struct ClientRole {
     /// The server promised a NewSessionTicket; what it sent, once it has.
     ticket_promised: bool,
     new_ticket: Option<Vec<u8>>,
-    server_params: Option<(KeyExchangeParams, &'static SrpGroup)>,
+    server_offer: Option<ServerOffer>,
     peer_certificates: Vec<Vec<u8>>,
 }
 
-/// Why a peer without Encrypt-then-MAC is refused.
-pub(crate) const MTE_REFUSED: &str = "the peer does not use Encrypt-then-MAC (RFC 7366); \
-     MAC-then-encrypt needs HandshakeSettings::allow_mac_then_encrypt";
-
-impl ClientRole {
-    pub(crate) fn new(params: Arc<SrpClientParams>, host: &str) -> Self {
+impl ClientHandshake {
+    pub(crate) fn new(params: Arc<ClientParams>, host: &str) -> Self {
         let mut session_key = host.as_bytes().to_vec();
         session_key.push(0);
-        session_key.extend_from_slice(params.username.as_bytes());
-        let host = crate::adapter::bare_host(host);
+        session_key.extend_from_slice(params.kx.username.as_bytes());
+        let host = crate::host::bare_host(host);
         // SNI carries DNS names only (RFC 6066 §3), never addresses.
         let sni = params.sni && matches!(ServerName::try_from(host), Ok(ServerName::DnsName(_)));
         let mut keys = Negotiated::default();
@@ -103,12 +94,17 @@ impl ClientRole {
             offered_id: Vec::new(),
             ticket_promised: false,
             new_ticket: None,
-            server_params: None,
+            server_offer: None,
             peer_certificates: Vec::new(),
         }
     }
 
-    fn server_hello(&mut self, core: &mut Core, body: &[u8], raw: &[u8]) -> Result<(), Failure> {
+    fn server_hello(
+        &mut self,
+        common: &mut CommonState,
+        body: &[u8],
+        raw: &[u8],
+    ) -> Result<(), Failure> {
         let hello = ServerHello::decode(body)?;
         if hello.version != TLS12 {
             return fail(
@@ -163,7 +159,7 @@ impl ClientRole {
         if !self.keys.etm && !self.params.mac_then_encrypt {
             return fail(AlertDescription::InsufficientSecurity, MTE_REFUSED);
         }
-        core.hash(raw);
+        common.hash(raw);
         self.keys.server_random = hello.random;
         self.keys.suite = Some(suite);
         self.keys.session_id = hello.session_id.clone();
@@ -195,7 +191,12 @@ impl ClientRole {
     }
 
     /// SRP-RSA: the server's chain, judged by the configured server authentication.
-    fn certificate(&mut self, core: &mut Core, body: &[u8], raw: &[u8]) -> Result<(), Failure> {
+    fn certificate(
+        &mut self,
+        common: &mut CommonState,
+        body: &[u8],
+        raw: &[u8],
+    ) -> Result<(), Failure> {
         let chain = decode_certificate(body)?;
         let verifier = self.params.cert_verifier.as_ref().ok_or_else(|| {
             Failure::local(
@@ -220,7 +221,7 @@ impl ClientRole {
             .verify_server_cert(leaf, intermediates, &name, &[], UnixTime::now())
             .map_err(Failure::from_rustls)?;
         self.peer_certificates = chain;
-        core.hash(raw);
+        common.hash(raw);
         self.state = State::KeyExchange;
         Ok(())
     }
@@ -259,113 +260,73 @@ impl ClientRole {
         }
     }
 
-    fn key_exchange(&mut self, core: &mut Core, body: &[u8], raw: &[u8]) -> Result<(), Failure> {
-        let (params, signed, rest) = KeyExchangeParams::decode(body)?;
-        let group = SrpGroup::find(&params.n, &params.g).ok_or_else(|| {
-            Failure::local(
-                AlertDescription::InsufficientSecurity,
-                "the server's SRP group is not one of RFC 5054's",
-            )
-        })?;
-        if group.bits() < self.params.min_bits {
-            return fail(
-                AlertDescription::InsufficientSecurity,
-                format!(
-                    "SRP group of {} bits is below the minimum of {}",
-                    group.bits(),
-                    self.params.min_bits
+    fn key_exchange(
+        &mut self,
+        common: &mut CommonState,
+        body: &[u8],
+        raw: &[u8],
+    ) -> Result<(), Failure> {
+        let rsa = self.keys.suite()?.rsa;
+        let offer = self
+            .params
+            .kx
+            .server_key_exchange(body, |signed, rest| match rsa {
+                true => self.check_signature(signed, rest),
+                false if rest.is_empty() => Ok(()),
+                false => fail(
+                    AlertDescription::DecodeError,
+                    "trailing bytes after the SRP parameters",
                 ),
-            );
-        }
-        if group.bits() > self.params.max_bits {
-            return fail(
-                AlertDescription::InsufficientSecurity,
-                format!(
-                    "SRP group of {} bits is above the maximum of {}",
-                    group.bits(),
-                    self.params.max_bits
-                ),
-            );
-        }
-        if self.keys.suite()?.rsa {
-            self.check_signature(signed, rest)?;
-        } else if !rest.is_empty() {
-            return fail(
-                AlertDescription::DecodeError,
-                "trailing bytes after the SRP parameters",
-            );
-        }
-        if math::check_public(group.params(), &params.b).is_err() {
-            return fail(
-                AlertDescription::IllegalParameter,
-                "the server's B is 0 mod N",
-            );
-        }
-        core.hash(raw);
-        self.server_params = Some((params, group));
+            })?;
+        common.hash(raw);
+        self.server_offer = Some(offer);
         self.state = State::HelloDone;
         Ok(())
     }
 
-    fn hello_done(&mut self, core: &mut Core, body: &[u8], raw: &[u8]) -> Result<(), Failure> {
+    fn hello_done(
+        &mut self,
+        common: &mut CommonState,
+        body: &[u8],
+        raw: &[u8],
+    ) -> Result<(), Failure> {
         if !body.is_empty() {
             return fail(AlertDescription::DecodeError, "ServerHelloDone has a body");
         }
-        core.hash(raw);
-        let (params, group) = self.server_params.take().ok_or_else(|| {
+        common.hash(raw);
+        let offer = self.server_offer.take().ok_or_else(|| {
             Failure::local(
                 AlertDescription::UnexpectedMessage,
                 "ServerHelloDone before the key exchange",
             )
         })?;
-        let group = group.params();
-        let mut a = Zeroizing::new([0u8; 32]);
-        core.random(&mut a[..])?;
-        let a_pub = math::public_value(group, &a);
-        let x = Zeroizing::new(math::x(
-            &params.salt,
-            self.params.username.as_bytes(),
-            self.params.password.as_bytes(),
-        ));
-        let premaster = math::client_premaster(group, &x, &a, &a_pub, &params.b)
-            .map(Zeroizing::new)
-            .map_err(|_| {
-                Failure::local(
-                    AlertDescription::IllegalParameter,
-                    "the server's B is 0 mod N",
-                )
-            })?;
-        let mut cke = Vec::with_capacity(2 + a_pub.len());
-        cke.extend_from_slice(&(a_pub.len() as u16).to_be_bytes());
-        cke.extend_from_slice(&a_pub);
-        core.send_handshake(handshake::CLIENT_KEY_EXCHANGE, &cke);
-        self.keys.derive_master(core, &premaster);
-        self.send_finished(core)?;
+        let (cke, premaster) = self.params.kx.client_key_exchange(common, offer)?;
+        common.send_handshake(handshake::CLIENT_KEY_EXCHANGE, &cke);
+        self.keys.derive_master(common, &premaster);
+        self.send_finished(common)?;
         self.state = State::ChangeCipherSpec;
         Ok(())
     }
 
-    fn send_finished(&mut self, core: &mut Core) -> Result<(), Failure> {
-        self.keys.send_finished(core, true)
+    fn send_finished(&mut self, common: &mut CommonState) -> Result<(), Failure> {
+        self.keys.send_finished(common, true)
     }
 
-    fn finished(&mut self, core: &mut Core, body: &[u8], raw: &[u8]) -> Result<(), Failure> {
-        self.keys.check_finished(core, true, body, raw)?;
+    fn finished(
+        &mut self,
+        common: &mut CommonState,
+        body: &[u8],
+        raw: &[u8],
+    ) -> Result<(), Failure> {
+        self.keys.check_finished(common, true, body, raw)?;
         if self.keys.resumed {
-            self.send_finished(core)?;
+            self.send_finished(common)?;
         }
-        let suite = self.keys.suite()?;
-        self.params.sessions.put(
-            self.session_key.clone(),
-            SavedSession::new(
-                self.keys.session_id.clone(),
-                self.keys.master,
-                suite.id,
-                self.keys.ems,
-                self.params.username.clone(),
-            )
-            .with_ticket(self.new_ticket.take().unwrap_or_default()),
-        );
+        let saved = self.keys.saved_session(self.params.kx.username.clone())?;
+        let ticket = self.new_ticket.take().unwrap_or_default();
+        self.params
+            .sessions
+            .put(self.session_key.clone(), saved.with_ticket(ticket));
         self.state = State::Done;
         Ok(())
     }
@@ -374,21 +335,21 @@ impl ClientRole {
     /// ChangeCipherSpec (an empty one: the server keeps no ticket for us after all).
     fn new_session_ticket(
         &mut self,
-        core: &mut Core,
+        common: &mut CommonState,
         body: &[u8],
         raw: &[u8],
     ) -> Result<(), Failure> {
         let message = NewSessionTicket::decode(body)?;
-        core.hash(raw);
+        common.hash(raw);
         self.new_ticket = Some(message.ticket);
         self.ticket_promised = false;
         Ok(())
     }
 }
 
-impl Role for ClientRole {
-    fn start(&mut self, core: &mut Core) -> Result<(), Failure> {
-        core.random(&mut self.keys.client_random)?;
+impl Handshake for ClientHandshake {
+    fn start(&mut self, common: &mut CommonState) -> Result<(), Failure> {
+        common.random(&mut self.keys.client_random)?;
         self.offered_session = self
             .params
             .sessions
@@ -400,7 +361,7 @@ impl Role for ClientRole {
         if let Some(name) = &self.keys.server_name {
             extensions.push(Extension::ServerName(Some(name.clone())));
         }
-        extensions.push(Extension::Srp(self.params.username.clone()));
+        extensions.push(self.params.kx.hello_extension());
         extensions.push(Extension::ExtendedMasterSecret);
         if self.params.suites.iter().any(|s| s.rsa) {
             let schemes = rsa_schemes(&self.params.signature_algorithms);
@@ -415,7 +376,7 @@ impl Role for ClientRole {
         self.offered_id = match &self.offered_session {
             Some(saved) if !saved.ticket.is_empty() => {
                 let mut fresh = vec![0u8; 32];
-                core.random(&mut fresh)?;
+                common.random(&mut fresh)?;
                 fresh
             }
             Some(saved) => saved.id.clone(),
@@ -432,27 +393,27 @@ impl Role for ClientRole {
             suites,
             extensions,
         };
-        core.send_handshake(handshake::CLIENT_HELLO, &hello.encode());
+        common.send_handshake(handshake::CLIENT_HELLO, &hello.encode());
         Ok(())
     }
 
-    fn handshake(
+    fn message(
         &mut self,
-        core: &mut Core,
+        common: &mut CommonState,
         kind: u8,
         body: &[u8],
         raw: &[u8],
     ) -> Result<(), Failure> {
         match (self.state, kind) {
-            (State::ServerHello, handshake::SERVER_HELLO) => self.server_hello(core, body, raw),
-            (State::Certificate, handshake::CERTIFICATE) => self.certificate(core, body, raw),
+            (State::ServerHello, handshake::SERVER_HELLO) => self.server_hello(common, body, raw),
+            (State::Certificate, handshake::CERTIFICATE) => self.certificate(common, body, raw),
             (State::KeyExchange, handshake::SERVER_KEY_EXCHANGE) => {
-                self.key_exchange(core, body, raw)
+                self.key_exchange(common, body, raw)
             }
-            (State::HelloDone, handshake::SERVER_HELLO_DONE) => self.hello_done(core, body, raw),
-            (State::Finished, handshake::FINISHED) => self.finished(core, body, raw),
+            (State::HelloDone, handshake::SERVER_HELLO_DONE) => self.hello_done(common, body, raw),
+            (State::Finished, handshake::FINISHED) => self.finished(common, body, raw),
             (State::ChangeCipherSpec, handshake::NEW_SESSION_TICKET) if self.ticket_promised => {
-                self.new_session_ticket(core, body, raw)
+                self.new_session_ticket(common, body, raw)
             }
             (_, handshake::HELLO_REQUEST) if self.state == State::Done => Ok(()),
             (state, kind) => fail(
@@ -462,7 +423,7 @@ impl Role for ClientRole {
         }
     }
 
-    fn change_cipher_spec(&mut self, core: &mut Core) -> Result<(), Failure> {
+    fn change_cipher_spec(&mut self, common: &mut CommonState) -> Result<(), Failure> {
         if self.state != State::ChangeCipherSpec {
             return fail(
                 AlertDescription::UnexpectedMessage,
@@ -475,7 +436,7 @@ impl Role for ClientRole {
                 "the server promised a session ticket and sent none",
             );
         }
-        self.keys.peer_keys_on(core, true)?;
+        self.keys.peer_keys_on(common, true)?;
         self.state = State::Finished;
         Ok(())
     }
@@ -485,7 +446,9 @@ impl Role for ClientRole {
     }
 
     fn session(&self) -> Session {
-        self.keys
-            .session(Some(self.params.username.clone()), &self.peer_certificates)
+        self.keys.session(
+            Some(self.params.kx.username.clone()),
+            &self.peer_certificates,
+        )
     }
 }

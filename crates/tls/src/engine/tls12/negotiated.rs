@@ -1,18 +1,19 @@
-//! What both sides of an SRP handshake agree on, and the steps that use it the same way:
+//! What both sides of a TLS 1.2 handshake agree on, and the steps that use it the same way:
 //! keys, Finished messages, and the session it becomes.
 
 use subtle::ConstantTimeEq;
 
-use super::codec::handshake;
-use super::conn::{Core, Failure};
 use super::prf::{master_secret, verify_data};
-use super::suites::SrpSuite;
+use super::suites::Tls12Suite;
+use crate::engine::msgs::handshake;
+use crate::engine::{CommonState, Failure};
+use crate::resumption::SavedSession;
 use crate::{AlertDescription, ProtocolVersion, Session};
 
 pub(crate) struct Negotiated {
     pub(crate) client_random: [u8; 32],
     pub(crate) server_random: [u8; 32],
-    pub(crate) suite: Option<SrpSuite>,
+    pub(crate) suite: Option<Tls12Suite>,
     pub(crate) etm: bool,
     pub(crate) ems: bool,
     pub(crate) resumed: bool,
@@ -48,14 +49,14 @@ impl Drop for Negotiated {
 }
 
 impl Negotiated {
-    pub(crate) fn suite(&self) -> Result<SrpSuite, Failure> {
+    pub(crate) fn suite(&self) -> Result<Tls12Suite, Failure> {
         self.suite
             .ok_or_else(|| Failure::local(AlertDescription::UnexpectedMessage, "no suite yet"))
     }
 
     /// The master secret from the premaster, classic or extended (hash of the transcript so far).
-    pub(crate) fn derive_master(&mut self, core: &Core, premaster: &[u8]) {
-        let session_hash = core.transcript_hash();
+    pub(crate) fn derive_master(&mut self, common: &CommonState, premaster: &[u8]) {
+        let session_hash = common.transcript_hash();
         self.master = master_secret(
             premaster,
             &self.client_random,
@@ -65,7 +66,7 @@ impl Negotiated {
     }
 
     /// The keys the client (`true`) or the server writes with.
-    fn keys(&self, client_writes: bool) -> Result<super::record::CipherState, Failure> {
+    fn keys(&self, client_writes: bool) -> Result<crate::engine::record::CipherState, Failure> {
         let (client, server) = self.suite()?.keys(
             &self.master,
             &self.client_random,
@@ -78,32 +79,36 @@ impl Negotiated {
     /// ChangeCipherSpec, our keys on, and our Finished.
     pub(crate) fn send_finished(
         &self,
-        core: &mut Core,
+        common: &mut CommonState,
         we_are_client: bool,
     ) -> Result<(), Failure> {
         let keys = self.keys(we_are_client)?;
-        core.send_change_cipher_spec();
-        core.write = Some(keys);
-        let verify = verify_data(&self.master, we_are_client, &core.transcript_hash());
-        core.send_handshake(handshake::FINISHED, &verify);
+        common.send_change_cipher_spec();
+        common.write = Some(keys);
+        let verify = verify_data(&self.master, we_are_client, &common.transcript_hash());
+        common.send_handshake(handshake::FINISHED, &verify);
         Ok(())
     }
 
     /// The peer's ChangeCipherSpec: read with its keys from now on.
-    pub(crate) fn peer_keys_on(&self, core: &mut Core, we_are_client: bool) -> Result<(), Failure> {
-        core.read = Some(self.keys(!we_are_client)?);
+    pub(crate) fn peer_keys_on(
+        &self,
+        common: &mut CommonState,
+        we_are_client: bool,
+    ) -> Result<(), Failure> {
+        common.read = Some(self.keys(!we_are_client)?);
         Ok(())
     }
 
     /// Checks the peer's Finished (constant time) and adds it to the transcript.
     pub(crate) fn check_finished(
         &self,
-        core: &mut Core,
+        common: &mut CommonState,
         we_are_client: bool,
         body: &[u8],
         raw: &[u8],
     ) -> Result<(), Failure> {
-        let expected = verify_data(&self.master, !we_are_client, &core.transcript_hash());
+        let expected = verify_data(&self.master, !we_are_client, &common.transcript_hash());
         if !bool::from(expected.ct_eq(body)) {
             let peer = if we_are_client { "server" } else { "client" };
             return Err(Failure::local(
@@ -111,8 +116,19 @@ impl Negotiated {
                 format!("the {peer}'s Finished does not verify"),
             ));
         }
-        core.hash(raw);
+        common.hash(raw);
         Ok(())
+    }
+
+    /// What resuming this session needs, for `username`.
+    pub(crate) fn saved_session(&self, username: String) -> Result<SavedSession, Failure> {
+        Ok(SavedSession::new(
+            self.session_id.clone(),
+            self.master,
+            self.suite()?.id,
+            self.ems,
+            username,
+        ))
     }
 
     pub(crate) fn session(

@@ -1,34 +1,11 @@
-//! Resumption shared by a fleet of servers: one rotating set of ticket keys (TLS 1.3 and TLS
-//! 1.2 tickets through rustls) and one table of TLS-SRP sessions, kept by a store every server
-//! reads (e.g. [`PostgresVerifierDb`](crate::srp::PostgresVerifierDb)).
+//! Ticket keys that rotate by period, and rustls's ticket producer over them: one ring seals
+//! the tickets of both engines.
 
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use ring::rand::{SecureRandom, SystemRandom};
-
-use crate::Error;
-
-/// What a fleet of servers shares to resume each other's sessions.
-///
-/// A store implementing it keeps the [`TicketKeyRing`] current (new keys ahead of their
-/// period, retired ones dropped) and the TLS-SRP sessions in one place. A server given it with
-/// [`ServerConfigBuilder::shared_resumption`](crate::ServerConfigBuilder::shared_resumption)
-/// issues tickets every server of the fleet accepts, and resumes any SRP session a server of
-/// the fleet made.
-pub trait SharedResumption: Send + Sync {
-    /// The ticket keys, kept current by the store.
-    fn ticket_keys(&self) -> Arc<TicketKeyRing>;
-
-    /// Keeps an SRP session (already sealed: see [`TicketKeyRing::seal`]) under its ID, for
-    /// clients that resume by session ID rather than by ticket. A store may write it a moment
-    /// later: a handshake does not wait for it.
-    fn save_session(&self, id: &[u8], sealed: &[u8], lifetime: Duration) -> Result<(), Error>;
-
-    /// The sealed session saved under `id`, if it has not expired.
-    fn load_session(&self, id: &[u8]) -> Result<Option<Vec<u8>>, Error>;
-}
 
 /// Ticket keys by period: the key of period `e` seals during `[e·P, (e+1)·P)` and opens until
 /// the end of period `e + 1` (one period of grace), so a ticket lives at least one period. A
@@ -149,9 +126,9 @@ impl TicketKeyRing {
 
 /// rustls's ticket producer over a shared ring.
 #[derive(Debug)]
-pub(crate) struct SharedTicketer(pub(crate) Arc<TicketKeyRing>);
+pub(crate) struct FleetTicketer(pub(crate) Arc<TicketKeyRing>);
 
-impl rustls::server::ProducesTickets for SharedTicketer {
+impl rustls::server::ProducesTickets for FleetTicketer {
     fn enabled(&self) -> bool {
         true
     }
@@ -172,48 +149,6 @@ impl rustls::server::ProducesTickets for SharedTicketer {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A fleet of one, in memory: keys only.
-    struct Keys(Arc<TicketKeyRing>);
-
-    impl SharedResumption for Keys {
-        fn ticket_keys(&self) -> Arc<TicketKeyRing> {
-            self.0.clone()
-        }
-        fn save_session(&self, _: &[u8], _: &[u8], _: Duration) -> Result<(), Error> {
-            Ok(())
-        }
-        fn load_session(&self, _: &[u8]) -> Result<Option<Vec<u8>>, Error> {
-            Ok(None)
-        }
-    }
-
-    /// Sharing needs tickets and the session cache, on the SRP route as on the X.509 one: a
-    /// configuration turning either off is refused, never half shared.
-    #[test]
-    fn shared_resumption_without_tickets_or_cache_is_refused_on_every_route() {
-        let pki = tls_testkit::Pki::new();
-        let shared = || -> Arc<dyn SharedResumption> {
-            Arc::new(Keys(Arc::new(TicketKeyRing::new(Duration::from_secs(60)))))
-        };
-        let srp = || {
-            let users = crate::srp::MemoryVerifierDb::new();
-            crate::ServerConfig::builder().verifier_db(users)
-        };
-        let x509 = || {
-            crate::ServerConfig::builder().cert_chain(
-                crate::CertificateChain::from_pem(pki.server.chain_pem.as_bytes()).unwrap(),
-                crate::PrivateKey::from_pem(pki.server.key_pem.as_bytes()).unwrap(),
-            )
-        };
-        for builder in [srp(), x509()] {
-            assert!(builder.clone().shared_resumption(shared()).build().is_ok());
-            let no_tickets = builder.clone().shared_resumption(shared()).tickets(false);
-            assert!(no_tickets.build().is_err(), "tickets off, yet shared");
-            let no_cache = builder.shared_resumption(shared()).session_cache(None);
-            assert!(no_cache.build().is_err(), "cache off, yet shared");
-        }
-    }
 
     #[test]
     fn a_ticket_opens_under_its_key_and_grace_only() {

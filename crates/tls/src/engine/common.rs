@@ -1,0 +1,180 @@
+//! The state both sides of our engine share, whatever the handshake: records in and out,
+//! handshake reassembly, the transcript, plaintext, alerts and close.
+
+use ring::rand::{SecureRandom, SystemRandom};
+use sha2::{Digest, Sha256};
+
+use super::failure::Failure;
+use super::msgs::deframe::HandshakeJoiner;
+use super::msgs::{content, handshake_message, TLS12};
+use super::record::{CipherState, MAX_BATCH, MAX_CIPHERTEXT, MAX_PLAINTEXT};
+use crate::{AlertDescription, Error};
+
+/// Room for two whole records, so a read never has to wait for one to be consumed.
+pub(super) const INCOMING_SIZE: usize = 2 * (5 + MAX_CIPHERTEXT);
+/// Room for a batch of records opened together, taken once reads keep filling the buffer (a
+/// bulk sender) and the records can be opened side by side.
+pub(super) const INCOMING_BULK: usize = MAX_BATCH * (5 + MAX_CIPHERTEXT);
+
+/// Plaintext queued for sending is accepted up to this many bytes of records not yet written.
+pub(super) const OUTGOING_LIMIT: usize = 128 * 1024;
+/// Warning alerts (or renegotiation attempts) tolerated in a row before the connection fails.
+const MAX_WARNINGS: u32 = 4;
+
+/// Random bytes for IVs, drawn from the system in batches rather than one call per record.
+struct IvPool {
+    bytes: [u8; 1024],
+    used: usize,
+}
+
+impl IvPool {
+    fn next(&mut self, rng: &SystemRandom) -> [u8; 16] {
+        if self.used + 16 > self.bytes.len() {
+            // An IV only needs to be unpredictable; on the (never seen) failure of the system
+            // generator, keep the old pool moving rather than repeat it exactly.
+            if rng.fill(&mut self.bytes).is_err() {
+                self.bytes.rotate_left(7);
+            }
+            self.used = 0;
+        }
+        let iv = self.bytes[self.used..self.used + 16]
+            .try_into()
+            .unwrap_or([0; 16]);
+        self.used += 16;
+        iv
+    }
+}
+
+/// State both sides share.
+pub(crate) struct CommonState {
+    rng: SystemRandom,
+    ivs: IvPool,
+    pub(crate) read: Option<CipherState>,
+    pub(crate) write: Option<CipherState>,
+    /// Running hash of every handshake message so far (for Finished and EMS).
+    pub(crate) transcript: Sha256,
+    /// Received TLS bytes live in `incoming[in_start..in_end]`; the buffer is zeroed once.
+    pub(super) incoming: Vec<u8>,
+    pub(super) in_start: usize,
+    pub(super) in_end: usize,
+    pub(super) joiner: HandshakeJoiner,
+    pub(super) outgoing: Vec<u8>,
+    pub(super) plaintext: Vec<u8>,
+    pub(super) plaintext_pos: usize,
+    pub(super) failure: Option<Failure>,
+    /// Warning alerts and refused renegotiations since the last application data.
+    pub(super) warnings: u32,
+    pub(super) peer_closed: bool,
+    pub(super) eof: bool,
+    pub(super) sent_close: bool,
+}
+
+impl CommonState {
+    pub(super) fn new() -> Self {
+        Self {
+            rng: SystemRandom::new(),
+            ivs: IvPool {
+                bytes: [0; 1024],
+                used: 1024,
+            },
+            read: None,
+            write: None,
+            transcript: Sha256::new(),
+            incoming: vec![0; INCOMING_SIZE],
+            in_start: 0,
+            in_end: 0,
+            joiner: HandshakeJoiner::default(),
+            outgoing: Vec::new(),
+            plaintext: Vec::new(),
+            plaintext_pos: 0,
+            failure: None,
+            warnings: 0,
+            peer_closed: false,
+            eof: false,
+            sent_close: false,
+        }
+    }
+
+    /// Fills `buf` from the system's CSPRNG.
+    pub(crate) fn random(&self, buf: &mut [u8]) -> Result<(), Failure> {
+        self.rng
+            .fill(buf)
+            .map_err(|_| Failure::local(AlertDescription::InternalError, "no random bytes"))
+    }
+
+    /// Queues `data` as records of `content_type`, encrypted once keys are on.
+    pub(crate) fn send(&mut self, content_type: u8, data: &[u8]) {
+        if let Some(write) = self.write.as_mut() {
+            let (ivs, rng) = (&mut self.ivs, &self.rng);
+            write.seal_all(
+                content_type,
+                data,
+                &mut || ivs.next(rng),
+                &mut self.outgoing,
+            );
+            return;
+        }
+        // At least one record, even for empty data; at most 2^14 bytes in each.
+        let chunks = data.chunks(MAX_PLAINTEXT);
+        for chunk in chunks.chain(data.is_empty().then_some(data)) {
+            self.outgoing.push(content_type);
+            self.outgoing.extend_from_slice(&TLS12.to_be_bytes());
+            self.outgoing
+                .extend_from_slice(&(chunk.len() as u16).to_be_bytes());
+            self.outgoing.extend_from_slice(chunk);
+        }
+    }
+
+    /// Sends a handshake message and adds it to the transcript.
+    pub(crate) fn send_handshake(&mut self, kind: u8, body: &[u8]) {
+        let message = handshake_message(kind, body);
+        self.transcript.update(&message);
+        self.send(content::HANDSHAKE, &message);
+    }
+
+    pub(crate) fn send_change_cipher_spec(&mut self) {
+        self.send(content::CHANGE_CIPHER_SPEC, &[1]);
+    }
+
+    /// Adds a received handshake message to the transcript.
+    pub(crate) fn hash(&mut self, raw: &[u8]) {
+        self.transcript.update(raw);
+    }
+
+    /// The transcript hash so far.
+    pub(crate) fn transcript_hash(&self) -> [u8; 32] {
+        self.transcript.clone().finalize().into()
+    }
+
+    /// Counts a warning alert or refused renegotiation; too many in a row is fatal.
+    pub(super) fn count_warning(&mut self) -> Result<(), Failure> {
+        self.warnings += 1;
+        if self.warnings > MAX_WARNINGS {
+            return Err(Failure::local(
+                AlertDescription::UnexpectedMessage,
+                format!(
+                    "more than {MAX_WARNINGS} warning alerts or renegotiation attempts in a row"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    pub(super) fn send_alert(&mut self, fatal: bool, description: AlertDescription) {
+        self.send(
+            content::ALERT,
+            &[if fatal { 2 } else { 1 }, description.code()],
+        );
+    }
+
+    pub(super) fn fail(&mut self, failure: Failure) -> Error {
+        match &failure {
+            Failure::Local(description, _) => self.send_alert(true, *description),
+            Failure::Authentication(_) => self.send_alert(true, AlertDescription::BadCertificate),
+            Failure::Remote(_) => {}
+        }
+        let error = failure.to_error();
+        self.failure = Some(failure);
+        error
+    }
+}

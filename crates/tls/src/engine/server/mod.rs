@@ -1,0 +1,5 @@
+//! The server's handshakes.
+
+pub(crate) mod tls12;
+
+pub(crate) use tls12::{ServerHandshake, ServerParams, SigningCertificate};

@@ -1,0 +1,24 @@
+//! Resumption, for both engines in one place.
+//!
+//! | who keeps it | what | type |
+//! |---|---|---|
+//! | a client | rustls's sessions (X.509) | [`SessionStore`] |
+//! | a server | rustls's and our engine's sessions by ID | [`SessionCache`] |
+//! | a fleet of servers | rotating ticket keys, our engine's sessions by ID | [`SharedResumption`], [`TicketKeyRing`] |
+//! | our engine | one session (`SavedSession`), a bounded map of them, a server's view of its cache and the fleet | crate-private |
+
+mod bounded;
+mod client;
+mod fleet;
+mod saved;
+mod server;
+mod ticket_keys;
+
+pub(crate) use bounded::BoundedSessions;
+pub use client::SessionStore;
+pub use fleet::SharedResumption;
+pub(crate) use saved::SavedSession;
+pub(crate) use server::ServerSessions;
+pub use server::SessionCache;
+pub(crate) use ticket_keys::FleetTicketer;
+pub use ticket_keys::TicketKeyRing;

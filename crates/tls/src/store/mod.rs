@@ -1,0 +1,15 @@
+//! Where credentials are kept: a SQLite file for one machine, PostgreSQL for a fleet. Users are
+//! kept apart from a fleet's resumption state.
+
+mod database;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+pub use crate::private_file::readable_by_others;
+pub use database::{create_database, is_postgres_url, open_database, UserDatabase};
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresVerifierDb;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteVerifierDb;
