@@ -1,7 +1,7 @@
 //! TLS with the authentication modes tlslite users know: certificate fingerprint pinning,
 //! post-handshake [`Checker`]s, client certificates and TLS-SRP (RFC 5054, our own engine),
 //! with rustls for X.509. One sans-IO [`Connection`] holds the policy; the blocking
-//! [`TlsStream`] drives it over any `Read + Write`, and [`tokio`] (feature
+//! [`TlsStream`] drives it over any `Read + Write`, and `tls::tokio` (feature
 //! `tokio`) over any `AsyncRead + AsyncWrite`.
 //!
 //! Secure by default: a client verifies the server against the Mozilla roots and the host name
@@ -14,7 +14,7 @@
 //! | engines: rustls (X.509), ours (msgs · record · common state · TLS 1.2 · handshakes · key exchanges: SRP) | `engine/` |
 //! | policy: the sans-IO [`Connection`], [`Checker`], pins, SNI, close rules, [`Session`], alerts | `connection.rs`, `checker.rs`, `session.rs`, `error.rs` |
 //! | configurations: what each connection is given | `client/`, `server/`, `settings.rs` |
-//! | drivers: [`TlsStream`] (blocking) and [`tokio`] (async) | `stream.rs`, `tokio/` |
+//! | drivers: [`TlsStream`] (blocking) and `tls::tokio` (async, feature `tokio`) | `stream.rs`, `tokio/` |
 //! | one port: the ClientHello picks the engine | `engine/route.rs` |
 //! | credentials: SRP-6a, groups, verifiers ([`srp`]); SQLite, PostgreSQL (re-exported in [`srp`]) | `srp/`, `store/` |
 //! | resumption, both engines: [`SessionStore`], [`SessionCache`], [`TicketKeyRing`], [`SharedResumption`] | `resumption/` |

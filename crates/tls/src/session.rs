@@ -117,7 +117,8 @@ impl Session {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PeerIdentity<'a> {
-    /// Nothing was proven: a client that sent no certificate to a server that let it.
+    /// Nothing was proven: a client that sent no certificate to a server that let it (and the
+    /// stand-in session of a connection still handshaking).
     Anonymous,
     /// An X.509 certificate chain, leaf first, judged by the configured roots, pin or Checker.
     Certificate(&'a [CertificateDer<'static>]),
@@ -126,7 +127,8 @@ pub enum PeerIdentity<'a> {
     Srp {
         /// The SRP username.
         username: &'a str,
-        /// The server's chain with SRP-RSA, leaf first; empty otherwise.
+        /// As a client sees it: the server's chain with SRP-RSA, leaf first; empty otherwise,
+        /// and always on the server side.
         certificates: &'a [CertificateDer<'static>],
     },
 }

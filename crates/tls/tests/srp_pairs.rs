@@ -4,7 +4,8 @@ use std::io::{BufRead, Write};
 
 use tls::srp::MemoryVerifierDb;
 use tls::{
-    AlertDescription, Checker, ClientConfig, Error, HandshakeSettings, ServerConfig, Session,
+    AlertDescription, Checker, ClientConfig, Error, HandshakeSettings, PeerIdentity, ServerConfig,
+    Session, SessionCache,
 };
 use tls_testkit::{connect, echo_lines, serve_once};
 
@@ -465,4 +466,50 @@ fn alpn_and_sni_over_srp_and_settings_srp_cannot_honour() {
         .require_client_cert(pki.client_roots())
         .build();
     assert!(matches!(refused, Err(Error::Config(_))));
+}
+
+/// The server's session cache holds our engine's sessions as it holds rustls's: its size
+/// bounds them, and configurations built with clones of one cache resume each other's.
+#[test]
+fn the_session_cache_bounds_and_shares_srp_sessions() {
+    let users = std::sync::Arc::new(db(2048));
+    let server = |cache: &SessionCache| {
+        ServerConfig::builder()
+            .shared_verifier_db(users.clone())
+            .session_cache(Some(cache.clone()))
+            .build()
+            .unwrap()
+    };
+    let one = SessionCache::new(1);
+    let small = server(&one);
+    let (first, second) = (alice(), alice());
+    let made = pair(&small, &first).0.unwrap();
+    assert!(!made.resumed());
+    assert!(
+        matches!(
+            made.peer_identity(),
+            PeerIdentity::Srp {
+                username: "alice",
+                certificates: []
+            }
+        ),
+        "{:?}",
+        made.peer_identity()
+    );
+    assert!(pair(&small, &first).0.unwrap().resumed(), "not kept at all");
+    assert!(!pair(&small, &second).0.unwrap().resumed());
+    // The second client's session took the only place: the first's is gone.
+    assert!(
+        !pair(&small, &first).0.unwrap().resumed(),
+        "a cache of one kept two SRP sessions"
+    );
+
+    let shared = SessionCache::new(16);
+    let (a, b) = (server(&shared), server(&shared));
+    let client = alice();
+    assert!(!pair(&a, &client).0.unwrap().resumed());
+    assert!(
+        pair(&b, &client).0.unwrap().resumed(),
+        "a clone of the cache did not share the session"
+    );
 }

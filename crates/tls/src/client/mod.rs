@@ -327,8 +327,8 @@ impl ClientConfig {
                 (Box::new(rustls::Connection::Client(conn)), sent_name)
             }
             ClientEngine::Srp(params) => {
-                let role = ClientHandshake::new(params.clone(), host);
-                (Box::new(Tls12Connection::new(role)?), None)
+                let handshake = ClientHandshake::new(params.clone(), host);
+                (Box::new(Tls12Connection::new(handshake)?), None)
             }
         };
         Ok(Connection::new(engine, self.checker.clone(), sent_name))

@@ -25,7 +25,9 @@ pub(crate) trait Handshake: Send + Sync {
     ) -> Result<(), Failure>;
     /// The peer's ChangeCipherSpec: switch reading to the new keys.
     fn change_cipher_spec(&mut self, common: &mut CommonState) -> Result<(), Failure>;
+    /// Whether the handshake has yet to finish.
     fn is_handshaking(&self) -> bool;
+    /// What the handshake negotiated and who the peer proved to be.
     fn session(&self) -> Session;
 }
 

@@ -11,9 +11,12 @@
 //! | `client/`, `server/` | each side's handshake, `tls12.rs` |
 //! | `kx/` | the key exchanges the handshakes call: SRP |
 //! | `route.rs` | one port for both engines: the ClientHello picks |
+//! | `rustls_connection.rs` | rustls as an engine |
+//! | `testing.rs`, `tests.rs` | ready-made connections, and hostile peers message by message |
 //!
-//! Nothing here reads a configuration builder, a store or an adapter: the configurations hand
-//! each connection its parameters.
+//! Nothing here imports the configurations (`client`, `server`), the stores or the adapters:
+//! the configurations hand each connection its parameters, users are looked up through the
+//! [`VerifierStore`](crate::srp::VerifierStore) handed in.
 
 use std::io;
 

@@ -1,6 +1,6 @@
 //! One port for every client (tlslite's `handshakeServer(certChain=…, verifierDB=…)`): the
 //! ClientHello is read first, across records and reads, and decides the engine. A client that
-//! asks for SRP (the SRP extension and an SRP suite) gets the SRP engine; any other gets
+//! asks for SRP (the SRP extension and an SRP suite) gets our engine (SRP); any other gets
 //! rustls with the certificate. The bytes read while deciding are replayed into the engine
 //! chosen, which then runs the handshake as if it had read them itself.
 
@@ -46,6 +46,7 @@ impl KnownNames {
         }
     }
 
+    /// Whether a client asking for `name` by SNI is answered.
     pub(crate) fn knows(&self, name: &str) -> bool {
         let name = name.to_ascii_lowercase();
         if self.named.contains(&name) {
@@ -118,13 +119,13 @@ impl RoutingEngine {
         }
         let wants_srp = hello.extensions.srp_username().is_some()
             && SUITES.iter().any(|s| hello.suites.contains(&s.id));
-        // A client that does not ask for SRP still meets the SRP engine when it is the only
+        // A client that does not ask for SRP still meets our engine (SRP) when it is the only
         // one: it answers with the usual handshake_failure.
         let use_srp = wants_srp || self.routes.x509.is_none();
         let mut engine: Box<dyn Engine> = match (&self.routes.srp, &self.routes.x509, use_srp) {
             (Some(srp), _, true) => {
-                let role = ServerHandshake::new(srp.clone());
-                Box::new(Tls12Connection::new(role).map_err(internal)?)
+                let handshake = ServerHandshake::new(srp.clone());
+                Box::new(Tls12Connection::new(handshake).map_err(internal)?)
             }
             (_, Some(x509), _) => {
                 let conn =

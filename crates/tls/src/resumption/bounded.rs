@@ -42,6 +42,7 @@ impl BoundedSessions {
         self.capacity
     }
 
+    /// Keeps `session` under `key`, dropping expired sessions and the oldest past capacity.
     pub(crate) fn put(&self, key: Vec<u8>, session: SavedSession) {
         let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let entries = &mut *guard;
@@ -69,6 +70,7 @@ impl BoundedSessions {
         }
     }
 
+    /// The session under `key`, unless it has expired.
     pub(crate) fn get(&self, key: &[u8]) -> Option<SavedSession> {
         let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let map = &mut guard.by_key;

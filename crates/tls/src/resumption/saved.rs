@@ -13,7 +13,7 @@ pub(crate) struct SavedSession {
     pub(crate) ems: bool,
     pub(crate) username: String,
     /// Server side: the user's verifier entry when the session was made
-    /// ([`VerifierEntry::digest`](super::VerifierEntry)); all zeros on the client.
+    /// ([`VerifierEntry::digest`](crate::srp::VerifierEntry)); all zeros on the client.
     pub(crate) verifier_digest: [u8; 32],
     /// Client side: the server's RFC 5077 ticket for this session (empty: none).
     pub(crate) ticket: Vec<u8>,
@@ -71,6 +71,7 @@ impl SavedSession {
         out
     }
 
+    /// The session [`encode`](Self::encode) wrote, under `id`; `None` for anything else.
     pub(crate) fn decode(id: &[u8], bytes: &[u8]) -> Option<Self> {
         let (&[1, s0, s1, ems], rest) = bytes.split_first_chunk::<4>()? else {
             return None;

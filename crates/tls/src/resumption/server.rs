@@ -9,11 +9,14 @@ use rustls::server::ServerSessionMemoryCache;
 use super::{BoundedSessions, SavedSession, SharedResumption};
 
 /// Sessions a server remembers for resumption by session ID: bounded, thread-safe, shared by
-/// every connection accepted with the configuration (and by clones of the cache). Both engines
-/// keep theirs here, each up to the same number: rustls's (X.509) and ours (TLS-SRP).
+/// every connection accepted with the configuration, and by every configuration given a clone
+/// of the cache (or built from clones of one builder). Both engines keep theirs here, each up
+/// to the same number: rustls's (X.509) and ours (TLS-SRP); our engine's expire after an hour.
 #[derive(Clone)]
 pub struct SessionCache {
+    /// rustls's sessions (X.509).
     pub(crate) rustls: Arc<ServerSessionMemoryCache>,
+    /// Our engine's sessions by ID (TLS-SRP).
     pub(crate) tls12: Arc<BoundedSessions>,
 }
 
@@ -29,7 +32,8 @@ impl std::fmt::Debug for SessionCache {
 const SERVER_SESSION_LIFETIME: Duration = Duration::from_secs(3600);
 
 impl SessionCache {
-    /// Keeps up to `sessions` sessions of each engine, evicting the oldest.
+    /// Keeps up to `sessions` sessions of each engine, evicting the oldest. The default keeps
+    /// 1024.
     pub fn new(sessions: usize) -> Self {
         Self {
             rustls: ServerSessionMemoryCache::new(sessions),

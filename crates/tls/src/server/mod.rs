@@ -496,9 +496,9 @@ impl ServerConfig {
     /// tokio-rustls or hyper-rustls: the same certificate, versions, suites, ALPN and client
     /// authentication, and a Checker's client-certificate pin run inside the verifier. A
     /// Checker with custom checks, or any TLS-SRP configuration, is refused with
-    /// [`Error::Config`]: rustls has no place for them. The export has its own session
-    /// cache contents and ticket keys. Its types are rustls 0.23's: use the same rustls minor
-    /// version.
+    /// [`Error::Config`]: rustls has no place for them. The export shares this configuration's
+    /// session cache; its ticket keys are its own unless the configuration shares resumption
+    /// with a fleet. Its types are rustls 0.23's: use the same rustls minor version.
     pub fn to_rustls(&self) -> Result<Arc<rustls::ServerConfig>, Error> {
         match &self.engine {
             ServerEngine::Srp(_) => Err(rustls_config::srp_refused()),

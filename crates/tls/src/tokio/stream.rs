@@ -37,7 +37,7 @@ pub struct TlsStream<IO> {
 const SCRATCH: usize = 4 * 1024;
 
 impl<IO: AsyncRead + AsyncWrite + Unpin> TlsStream<IO> {
-    /// Runs `conn`'s handshake over `io`. An SRP engine's processing runs on the blocking
+    /// Runs `conn`'s handshake over `io`. Our engine's (SRP) processing runs on the blocking
     /// pool: it holds the exponentiations.
     pub(super) async fn handshake(mut conn: Connection, mut io: IO) -> Result<Self, Error> {
         while conn.is_handshaking() {

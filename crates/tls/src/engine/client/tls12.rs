@@ -57,6 +57,7 @@ enum State {
     Done,
 }
 
+/// A client's TLS 1.2 handshake, from its ClientHello to the server's Finished.
 pub(crate) struct ClientHandshake {
     params: Arc<ClientParams>,
     host: String,

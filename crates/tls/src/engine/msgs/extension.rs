@@ -3,7 +3,7 @@
 
 use super::codec::{DecodeError, Decoded, Reader, Writer};
 
-/// The extension types the SRP engine knows.
+/// The extension types our engine knows.
 pub(crate) mod kind {
     pub(crate) const SERVER_NAME: u16 = 0;
     pub(crate) const SRP: u16 = 12;

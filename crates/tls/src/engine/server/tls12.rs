@@ -15,7 +15,7 @@ use crate::{AlertDescription, Session};
 /// An SRP-RSA server's chain (DER, leaf first) and RSA signing key.
 pub(crate) type SigningCertificate = (Vec<Vec<u8>>, Arc<dyn rustls::sign::SigningKey>);
 
-/// What an SRP server is configured with (shared by its connections).
+/// What a server of our engine is configured with (shared by its connections).
 pub(crate) struct ServerParams {
     pub(crate) kx: SrpServer,
     pub(crate) suites: Vec<Tls12Suite>,
@@ -40,6 +40,7 @@ enum State {
     Done,
 }
 
+/// A server's TLS 1.2 handshake, from the ClientHello to the client's Finished.
 pub(crate) struct ServerHandshake {
     params: Arc<ServerParams>,
     state: State,
@@ -318,7 +319,7 @@ impl ServerHandshake {
 }
 
 impl Handshake for ServerHandshake {
-    fn start(&mut self, _core: &mut CommonState) -> Result<(), Failure> {
+    fn start(&mut self, _common: &mut CommonState) -> Result<(), Failure> {
         Ok(())
     }
 

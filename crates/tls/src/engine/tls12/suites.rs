@@ -3,7 +3,7 @@
 use super::prf::prf;
 use crate::engine::record::{CipherState, MAC_LEN};
 
-/// An SRP cipher suite.
+/// A TLS 1.2 suite of our engine: a row of the table (the SRP suites today).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Tls12Suite {
     pub(crate) id: u16,

@@ -29,10 +29,11 @@ use session_writer::SessionQueue;
 ///
 /// Every server opening it serves the same users, shows an unknown name the same fake salt
 /// (the simulation secret is kept in the database), and resumes the sessions of every other
-/// (it is also a [`SharedResumption`](crate::SharedResumption): ticket keys rotated in the database, SRP sessions in a
-/// shared table). Each server caches entries and drops them when PostgreSQL notifies a change
-/// (`LISTEN`/`NOTIFY`, from a trigger, so even changes made in plain SQL count): a new
-/// password or a removed user takes effect on every server within a moment. While the database
+/// (it is also a [`SharedResumption`](crate::SharedResumption): ticket keys rotated in the
+/// database, SRP sessions in a shared table). Each server caches entries and drops them when
+/// PostgreSQL notifies a change (`LISTEN`/`NOTIFY`, from a trigger, so even changes made in
+/// plain SQL count): a new password or a removed user takes effect on every server within a
+/// moment. While the database
 /// is unreachable nothing is served from the cache: SRP handshakes fail with `internal_error`
 /// and succeed again once it is back.
 ///
