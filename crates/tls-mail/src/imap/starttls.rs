@@ -74,11 +74,32 @@ pub(crate) async fn read_line(stream: &mut impl LineStream) -> Result<Vec<u8>, E
 /// Accepts `* OK …`, and `* PREAUTH …` only over TLS (a plaintext PREAUTH leaves no room for
 /// STARTTLS). Returns the line without its ending.
 pub(crate) fn check_greeting(line: &[u8], tls: bool) -> Result<String, Error> {
+    // The first line only: async-imap hands over its whole read buffer behind the response.
+    let line = line.split(|&b| b == b'\n').next().unwrap_or_default();
     let text = String::from_utf8_lossy(line).trim_end().to_owned();
     let upper = text.to_ascii_uppercase();
     if upper.starts_with("* OK") || (tls && upper.starts_with("* PREAUTH")) {
         Ok(text)
     } else {
         Err(Error::Greeting(text))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A greeting handed over with the rest of a read buffer behind it (async-imap's whole
+    /// buffer: the line, its CRLF, then zeros) is the line alone.
+    #[test]
+    fn the_greeting_is_its_line_alone() {
+        let mut buffer = b"* OK [CAPABILITY IMAP4rev1] ready\r\n".to_vec();
+        buffer.resize(4096, 0);
+        assert_eq!(
+            check_greeting(&buffer, true).unwrap(),
+            "* OK [CAPABILITY IMAP4rev1] ready"
+        );
+        let refused = check_greeting(b"* BYE go away\r\n\0\0", true).unwrap_err();
+        assert!(matches!(refused, Error::Greeting(text) if text == "* BYE go away"));
     }
 }
