@@ -22,10 +22,13 @@ use crate::{AuthenticationError, Checker, ClientConfig, Error, ServerConfig, Ses
 /// Its errors are TLS errors: an alert sent or received, a failed check, an abrupt close. I/O
 /// errors belong to the driver.
 ///
+/// Take the plaintext out between reads of TLS bytes: an engine holds only so much decrypted
+/// data (rustls about 16 KiB) and refuses more TLS bytes until it is read.
+///
 /// Two connections talking through in-memory buffers, over TLS-SRP:
 ///
 /// ```
-/// use std::io::{Read, Write};
+/// use std::io::ErrorKind;
 /// use tls::{ClientConfig, Connection, ServerConfig};
 ///
 /// let users = tls::srp::MemoryVerifierDb::new();
@@ -35,42 +38,75 @@ use crate::{AuthenticationError, Checker, ClientConfig, Error, ServerConfig, Ses
 /// let mut client = Connection::client(&client_config, "localhost")?;
 /// let mut server = Connection::server(&server_config)?;
 ///
-/// // Move bytes both ways until both sides are done with the handshake.
-/// fn pump(from: &mut Connection, to: &mut Connection) -> Result<(), tls::Error> {
+/// // Moves what `from` has to send into `to`, and the plaintext `to` gets out into `received`
+/// // after every read, so that no amount of data in flight fills `to` up.
+/// fn pump(
+///     from: &mut Connection,
+///     to: &mut Connection,
+///     received: &mut Vec<u8>,
+/// ) -> Result<(), Box<dyn std::error::Error>> {
 ///     let mut wire = Vec::new();
 ///     while from.wants_write() {
 ///         from.write_tls(&mut wire)?;
 ///     }
-///     let mut wire = &wire[..];
+///     let (mut wire, mut buf) = (&wire[..], [0u8; 4096]);
 ///     while !wire.is_empty() {
 ///         to.read_tls(&mut wire)?;
 ///         to.process_new_packets()?;
+///         loop {
+///             match to.read_plaintext(&mut buf) {
+///                 Ok(0) => break, // the peer's close_notify
+///                 Ok(n) => received.extend_from_slice(&buf[..n]),
+///                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+///                 Err(e) => return Err(e.into()),
+///             }
+///         }
 ///     }
 ///     Ok(())
 /// }
+/// let mut received = Vec::new();
 /// while client.is_handshaking() || server.is_handshaking() {
-///     pump(&mut client, &mut server)?;
-///     pump(&mut server, &mut client)?;
+///     pump(&mut client, &mut server, &mut received)?;
+///     pump(&mut server, &mut client, &mut received)?;
 /// }
 /// assert_eq!(server.session().unwrap().srp_username(), Some("alice"));
 ///
-/// client.write_plaintext(b"hello")?;
-/// pump(&mut client, &mut server)?;
-/// let mut got = [0u8; 5];
-/// server.read_plaintext(&mut got)?;
-/// assert_eq!(&got, b"hello");
+/// // 100 KiB in one go: a write takes what fits, the pump moves it, and so on.
+/// let data = vec![7u8; 100 * 1024];
+/// let mut sent = 0;
+/// while sent < data.len() {
+///     sent += client.write_plaintext(&data[sent..])?;
+///     pump(&mut client, &mut server, &mut received)?;
+/// }
+/// assert_eq!(received, data);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
 /// The same with certificates, nothing else changes (the `pump` is the one above):
 ///
 /// ```
+/// # use std::io::ErrorKind;
 /// # use tls::{ClientConfig, Connection, ServerAuth, ServerConfig};
-/// # fn pump(from: &mut Connection, to: &mut Connection) -> Result<(), tls::Error> {
+/// # fn pump(
+/// #     from: &mut Connection,
+/// #     to: &mut Connection,
+/// #     received: &mut Vec<u8>,
+/// # ) -> Result<(), Box<dyn std::error::Error>> {
 /// #     let mut wire = Vec::new();
 /// #     while from.wants_write() { from.write_tls(&mut wire)?; }
-/// #     let mut wire = &wire[..];
-/// #     while !wire.is_empty() { to.read_tls(&mut wire)?; to.process_new_packets()?; }
+/// #     let (mut wire, mut buf) = (&wire[..], [0u8; 4096]);
+/// #     while !wire.is_empty() {
+/// #         to.read_tls(&mut wire)?;
+/// #         to.process_new_packets()?;
+/// #         loop {
+/// #             match to.read_plaintext(&mut buf) {
+/// #                 Ok(0) => break,
+/// #                 Ok(n) => received.extend_from_slice(&buf[..n]),
+/// #                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+/// #                 Err(e) => return Err(e.into()),
+/// #             }
+/// #         }
+/// #     }
 /// #     Ok(())
 /// # }
 /// # let pki = tls_testkit::Pki::new();
@@ -79,11 +115,20 @@ use crate::{AuthenticationError, Checker, ClientConfig, Error, ServerConfig, Ses
 /// let client_config = ClientConfig::builder().server_auth(ServerAuth::Roots(roots)).build()?;
 /// let mut client = Connection::client(&client_config, "localhost")?;
 /// let mut server = Connection::server(&server_config)?;
+/// let mut received = Vec::new();
 /// while client.is_handshaking() || server.is_handshaking() {
-///     pump(&mut client, &mut server)?;
-///     pump(&mut server, &mut client)?;
+///     pump(&mut client, &mut server, &mut received)?;
+///     pump(&mut server, &mut client, &mut received)?;
 /// }
 /// assert_eq!(client.session().unwrap().version(), tls::ProtocolVersion::Tls13);
+///
+/// let data = vec![7u8; 100 * 1024];
+/// let mut sent = 0;
+/// while sent < data.len() {
+///     sent += client.write_plaintext(&data[sent..])?;
+///     pump(&mut client, &mut server, &mut received)?;
+/// }
+/// assert_eq!(received, data);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Connection {
@@ -129,7 +174,9 @@ impl Connection {
     }
 
     /// Takes TLS bytes from `rd` (one read); `Ok(0)` tells the connection the transport has
-    /// ended.
+    /// ended. Take the plaintext waiting ([`read_plaintext`](Self::read_plaintext) until
+    /// `WouldBlock`) between reads: a connection holding too much unread plaintext refuses
+    /// more TLS bytes with an error that says so.
     pub fn read_tls(&mut self, rd: &mut dyn io::Read) -> io::Result<usize> {
         let n = self.engine.read_tls(rd)?;
         if n == 0 {

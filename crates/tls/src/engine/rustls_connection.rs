@@ -9,7 +9,7 @@ use super::Engine;
 
 impl Engine for rustls::Connection {
     fn read_tls(&mut self, rd: &mut dyn io::Read) -> io::Result<usize> {
-        rustls::Connection::read_tls(self, rd)
+        rustls::Connection::read_tls(self, rd).map_err(explain_full_buffer)
     }
 
     fn write_tls(&mut self, wr: &mut dyn io::Write) -> io::Result<usize> {
@@ -72,5 +72,77 @@ impl Engine for rustls::Connection {
             encrypt_then_mac: None,
             extended_master_secret: None,
         }
+    }
+}
+
+/// rustls's refusal of more TLS bytes while its plaintext buffer is full, said with what to do.
+fn explain_full_buffer(e: io::Error) -> io::Error {
+    match e.kind() == io::ErrorKind::Other && e.to_string() == "received plaintext buffer full" {
+        true => io::Error::other(
+            "received plaintext buffer full: read the plaintext waiting (read_plaintext until \
+             WouldBlock) before reading more TLS bytes",
+        ),
+        false => e,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{
+        CertificateChain, ClientConfig, Connection, PrivateKey, ServerAuth, ServerConfig,
+        TrustRoots,
+    };
+
+    /// A sans-IO user who reads TLS bytes without taking the plaintext out is told so.
+    #[test]
+    fn a_full_plaintext_buffer_says_what_to_do() {
+        let pki = tls_testkit::Pki::new();
+        let server = ServerConfig::builder()
+            .cert_chain(
+                CertificateChain::from_pem(pki.server.chain_pem.as_bytes()).unwrap(),
+                PrivateKey::from_pem(pki.server.key_pem.as_bytes()).unwrap(),
+            )
+            .build()
+            .unwrap();
+        let client = ClientConfig::builder()
+            .server_auth(ServerAuth::Roots(
+                TrustRoots::from_pem(pki.root_pem.as_bytes()).unwrap(),
+            ))
+            .build()
+            .unwrap();
+        let (mut client, mut server) = (
+            Connection::client(&client, "localhost").unwrap(),
+            Connection::server(&server).unwrap(),
+        );
+        // Bytes both ways, never reading plaintext.
+        let pump = |from: &mut Connection, to: &mut Connection| -> std::io::Result<()> {
+            let mut wire = Vec::new();
+            while from.wants_write() {
+                from.write_tls(&mut wire)?;
+            }
+            let mut wire = &wire[..];
+            while !wire.is_empty() {
+                to.read_tls(&mut wire)?;
+                to.process_new_packets().map_err(std::io::Error::other)?;
+            }
+            Ok(())
+        };
+        while client.is_handshaking() || server.is_handshaking() {
+            pump(&mut client, &mut server).unwrap();
+            pump(&mut server, &mut client).unwrap();
+        }
+        let data = vec![1u8; 256 * 1024];
+        let mut sent = 0;
+        let refused = loop {
+            assert!(
+                sent < data.len(),
+                "256 KiB taken without reading any plaintext"
+            );
+            sent += client.write_plaintext(&data[sent..]).unwrap();
+            if let Err(e) = pump(&mut client, &mut server) {
+                break e;
+            }
+        };
+        assert!(refused.to_string().contains("read_plaintext"), "{refused}");
     }
 }
