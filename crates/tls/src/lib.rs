@@ -49,6 +49,7 @@ mod fingerprint;
 mod host;
 mod keys;
 mod private_file;
+pub mod psk;
 mod resumption;
 mod rustls_config;
 mod security;
@@ -82,6 +83,7 @@ pub use server::{ServerConfig, ServerConfigBuilder};
 /// talk securely, and every use of it is easy to find.
 pub mod dangerous {
     pub use crate::client::probe;
+    pub use crate::psk::low_entropy_psk;
 }
 pub use session::{PeerIdentity, Session};
 pub use settings::{HandshakeSettings, ProtocolVersion};
