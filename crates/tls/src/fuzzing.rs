@@ -40,7 +40,10 @@ pub fn srp_messages(data: &[u8]) {
         3 => drop(msgs::decode_client_key_exchange(body)),
         4 => drop(msgs::decode_certificate(body)),
         // Every extension body a hello may carry, typed.
-        5 => drop(msgs::Extensions::read(&mut codec::Reader::new(body))),
+        5 => drop(msgs::Extensions::read(
+            &mut codec::Reader::new(body),
+            msgs::Sender::Client,
+        )),
         _ => drop(codec::decode_alert(body)),
     }
 }

@@ -14,6 +14,7 @@ pub struct Session {
     pub(crate) alpn: Option<Vec<u8>>,
     pub(crate) server_name: Option<String>,
     pub(crate) srp_username: Option<String>,
+    pub(crate) psk_identity: Option<Vec<u8>>,
     pub(crate) encrypt_then_mac: Option<bool>,
     pub(crate) extended_master_secret: Option<bool>,
 }
@@ -71,6 +72,12 @@ impl Session {
         self.srp_username.as_deref()
     }
 
+    /// The pre-shared key identity the handshake proved (TLS 1.3 external PSK connections
+    /// only): on a server, the client's; on a client, the one the server accepted.
+    pub fn psk_identity(&self) -> Option<&[u8]> {
+        self.psk_identity.as_deref()
+    }
+
     /// Who the peer proved to be, by the mechanism that proved it.
     ///
     /// ```
@@ -78,12 +85,16 @@ impl Session {
     /// match session.peer_identity() {
     ///     tls::PeerIdentity::Certificate(chain) => println!("{} certificates", chain.len()),
     ///     tls::PeerIdentity::Srp { username, .. } => println!("SRP user {username}"),
+    ///     tls::PeerIdentity::Psk(identity) => println!("PSK {}", String::from_utf8_lossy(identity)),
     ///     tls::PeerIdentity::Anonymous => println!("no proof asked for"),
     ///     _ => println!("another mechanism"),
     /// }
     /// # }
     /// ```
     pub fn peer_identity(&self) -> PeerIdentity<'_> {
+        if let Some(identity) = &self.psk_identity {
+            return PeerIdentity::Psk(identity);
+        }
         match (&self.srp_username, &self.peer_certificates[..]) {
             (Some(username), certificates) => PeerIdentity::Srp {
                 username,
@@ -113,7 +124,7 @@ impl Session {
 }
 
 /// Who a finished handshake proved the peer to be ([`Session::peer_identity`]). New ways to
-/// authenticate (pre-shared keys next) become new variants.
+/// authenticate become new variants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PeerIdentity<'a> {
@@ -131,6 +142,9 @@ pub enum PeerIdentity<'a> {
         /// and always on the server side.
         certificates: &'a [CertificateDer<'static>],
     },
+    /// A pre-shared key: the identity whose key the handshake proved both sides hold (TLS 1.3
+    /// external PSK). Identities are opaque bytes; `tlsdb` writes printable UTF-8.
+    Psk(&'a [u8]),
 }
 
 /// Stands in where a session is asked for before any exists; a `TlsStream` never shows it.
@@ -142,6 +156,7 @@ pub(crate) static NO_SESSION: Session = Session {
     alpn: None,
     server_name: None,
     srp_username: None,
+    psk_identity: None,
     encrypt_then_mac: None,
     extended_master_secret: None,
 };

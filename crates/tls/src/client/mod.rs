@@ -10,16 +10,23 @@ use rustls::client::{Resumption, WebPkiServerVerifier};
 use rustls::RootCertStore;
 use rustls_pki_types::ServerName;
 
-use crate::engine::client::{ClientHandshake, ClientParams};
+use crate::engine::client::{Client13Params, ClientHandshake, ClientHandshake13, ClientParams};
+use crate::engine::kx::psk::PskClient;
 use crate::engine::kx::srp::SrpClient;
 use crate::engine::tls12::Tls12Suite;
+use crate::engine::tls13::{HashAlg, Tls13Connection, Tls13Suite};
 use crate::engine::{Engine, Tls12Connection};
+use crate::psk::ExternalPsk;
 use crate::resumption::{BoundedSessions, SessionStore};
 use crate::{
     CertificateChain, Checker, Connection, Error, Fingerprint, HandshakeSettings, PrivateKey,
     Session, TlsStream, TrustRoots,
 };
 use verify::{Accept, KeyHolderVerifier};
+
+/// Room for PSK identities and binders in a ClientHello's extensions (65,535 bytes in all;
+/// the other extensions take well under 1 KiB).
+const MAX_PSK_OFFER: usize = 64_000;
 
 /// How a client decides that the server is the one it meant to reach.
 #[derive(Clone, Debug, Default)]
@@ -47,6 +54,7 @@ pub struct ClientConfigBuilder {
     session_store: Option<SessionStore>,
     no_resumption: bool,
     srp: Option<(String, String)>,
+    psks: Vec<ExternalPsk>,
 }
 
 impl ClientConfigBuilder {
@@ -59,6 +67,31 @@ impl ClientConfigBuilder {
     /// (`illegal_parameter`), so a pin given with SRP is never skipped.
     pub fn srp(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
         self.srp = Some((username.into(), password.into()));
+        self
+    }
+
+    /// Authenticate with a pre-shared key (TLS 1.3 external PSK, RFC 8446 §4.2.11): holding
+    /// the key proves each side to the other, with no certificates. Call it again to offer
+    /// more identities, in order of preference; the server takes the first it knows.
+    ///
+    /// The key exchange is always `psk_dhe_ke` (the PSK with an X25519 or secp256r1 share, so
+    /// a key found later does not open recorded sessions). The suites are those of the keys'
+    /// hashes (SHA-256: AES-128-GCM, ChaCha20-Poly1305; SHA-384: AES-256-GCM). A PSK client
+    /// checks no certificate: it cannot be combined with `server_auth`, `client_cert` or SRP.
+    ///
+    /// ```no_run
+    /// use std::io::Write;
+    /// let psk = tls::psk::ExternalPsk::new("sensor-7", tls::psk::decode_hex(
+    ///     "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a")?)?;
+    /// let config = tls::ClientConfig::builder().psk(psk).build()?;
+    /// let tcp = std::net::TcpStream::connect("broker.example.org:8883")?;
+    /// let mut tls = config.connect("broker.example.org", tcp)?;
+    /// assert_eq!(tls.session().psk_identity(), Some(&b"sensor-7"[..]));
+    /// tls.write_all(b"hello")?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn psk(mut self, psk: ExternalPsk) -> Self {
+        self.psks.push(psk);
         self
     }
 
@@ -104,6 +137,9 @@ impl ClientConfigBuilder {
 
     /// Checks the configuration and freezes it.
     pub fn build(mut self) -> Result<ClientConfig, Error> {
+        if !self.psks.is_empty() {
+            return self.build_psk();
+        }
         if let Some((username, password)) = self.srp.take() {
             return self.build_srp(username, password);
         }
@@ -157,6 +193,76 @@ impl ClientConfigBuilder {
                 )),
             },
         )
+    }
+
+    fn build_psk(self) -> Result<ClientConfig, Error> {
+        // What a PSK handshake cannot do is refused rather than dropped.
+        let refuse = |what: &str| {
+            Err(Error::config(format!(
+                "a PSK client checks no certificate and sends none: {what} cannot be used with psk"
+            )))
+        };
+        if self.srp.is_some() {
+            return refuse("srp");
+        }
+        if self.server_auth.is_some() {
+            return refuse("server_auth");
+        }
+        if self.client_cert.is_some() {
+            return refuse("client_cert");
+        }
+        if self.session_store.is_some() {
+            return refuse("session_store (X.509 sessions)");
+        }
+        let settings = &self.settings;
+        if settings.max_version < crate::ProtocolVersion::Tls13 {
+            return Err(Error::config(
+                "pre-shared keys need TLS 1.3 within min_version..=max_version                  (the TLS 1.2 PSK suites are not supported yet)",
+            ));
+        }
+        let mut identities: Vec<&[u8]> = self.psks.iter().map(ExternalPsk::identity).collect();
+        identities.sort();
+        if identities.windows(2).any(|pair| pair[0] == pair[1]) {
+            return Err(Error::config("the same PSK identity is given twice"));
+        }
+        // The offer shares one 65,535-byte extension block with the rest of the hello.
+        let offer_len: usize = self
+            .psks
+            .iter()
+            .map(|p| 2 + p.identity().len() + 4 + 1 + HashAlg::from(p.hash()).len())
+            .sum();
+        if offer_len > MAX_PSK_OFFER {
+            return Err(Error::config(format!(
+                "the PSK identities and binders take {offer_len} bytes: more than the \
+                 {MAX_PSK_OFFER} a ClientHello has room for"
+            )));
+        }
+        let hashes: Vec<HashAlg> = self.psks.iter().map(|p| p.hash().into()).collect();
+        let suites: Vec<Tls13Suite> = Tls13Suite::allowed(&settings.cipher_names)
+            .into_iter()
+            .filter(|s| hashes.contains(&s.hash))
+            .collect();
+        if let Some(psk) = self
+            .psks
+            .iter()
+            .find(|p| !suites.iter().any(|s| s.hash == HashAlg::from(p.hash())))
+        {
+            return Err(Error::config(format!(
+                "no TLS 1.3 suite left by cipher_names for the {} key {:?}",
+                psk.hash(),
+                psk.identity_lossy()
+            )));
+        }
+        let params = Client13Params {
+            kx: PskClient { psks: self.psks },
+            suites,
+            alpn: settings.alpn_protocols(),
+            sni: settings.sni,
+        };
+        Ok(ClientConfig {
+            engine: ClientEngine::Psk13(Arc::new(params)),
+            checker: self.checker,
+        })
     }
 
     fn build_srp(self, username: String, password: String) -> Result<ClientConfig, Error> {
@@ -237,6 +343,7 @@ enum ClientEngine {
         verifier: Arc<dyn ServerCertVerifier>,
     },
     Srp(Arc<ClientParams>),
+    Psk13(Arc<Client13Params>),
 }
 
 impl std::fmt::Debug for ClientEngine {
@@ -244,6 +351,7 @@ impl std::fmt::Debug for ClientEngine {
         match self {
             Self::Rustls { .. } => f.write_str("X.509"),
             Self::Srp(p) => write!(f, "SRP as {:?}", p.kx.username),
+            Self::Psk13(p) => write!(f, "PSK, {} identities", p.kx.psks.len()),
         }
     }
 }
@@ -304,6 +412,9 @@ impl ClientConfig {
     pub fn to_rustls(&self) -> Result<Arc<rustls::ClientConfig>, Error> {
         match &self.engine {
             ClientEngine::Srp(_) => Err(crate::rustls_config::srp_refused()),
+            ClientEngine::Psk13(_) => Err(Error::config(
+                "rustls has no external pre-shared keys: a PSK configuration cannot be exported",
+            )),
             ClientEngine::Rustls { config, verifier } => {
                 crate::rustls_config::client(config, verifier, self.checker.as_ref())
             }
@@ -329,6 +440,10 @@ impl ClientConfig {
             ClientEngine::Srp(params) => {
                 let handshake = ClientHandshake::new(params.clone(), host);
                 (Box::new(Tls12Connection::new(handshake)?), None)
+            }
+            ClientEngine::Psk13(params) => {
+                let handshake = ClientHandshake13::new(params.clone(), host);
+                (Box::new(Tls13Connection::new(handshake)?), None)
             }
         };
         Ok(Connection::new(engine, self.checker.clone(), sent_name))

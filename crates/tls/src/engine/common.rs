@@ -1,6 +1,8 @@
 //! The state both sides of our engine share, whatever the handshake: records in and out,
 //! handshake reassembly, the transcript, plaintext, alerts and close.
 
+use std::io;
+
 use ring::rand::{SecureRandom, SystemRandom};
 use sha2::{Digest, Sha256};
 
@@ -168,13 +170,96 @@ impl CommonState {
     }
 
     pub(super) fn fail(&mut self, failure: Failure) -> Error {
-        match &failure {
-            Failure::Local(description, _) => self.send_alert(true, *description),
-            Failure::Authentication(_) => self.send_alert(true, AlertDescription::BadCertificate),
-            Failure::Remote(_) => {}
+        if let Some(description) = failure.alert_to_send() {
+            self.send_alert(true, description);
         }
+        self.keep_failure(failure)
+    }
+
+    /// Keeps `failure` so every later call reports it; its error.
+    pub(super) fn keep_failure(&mut self, failure: Failure) -> Error {
         let error = failure.to_error();
         self.failure = Some(failure);
         error
+    }
+
+    /// Takes TLS bytes from `rd` (the `Engine` call); `bulk`: the records can be opened in
+    /// batches, so a buffer that keeps filling grows to hold one.
+    pub(super) fn read_tls(&mut self, rd: &mut dyn io::Read, bulk: bool) -> io::Result<usize> {
+        if self.eof || self.peer_closed {
+            return Ok(0);
+        }
+        if self.in_end == self.incoming.len() {
+            // Full: slide the unprocessed tail to the front (at most one partial record).
+            self.incoming.copy_within(self.in_start..self.in_end, 0);
+            (self.in_start, self.in_end) = (0, self.in_end - self.in_start);
+            if self.in_end == self.incoming.len() {
+                return Err(io::Error::other("received records are not being processed"));
+            }
+        }
+        let room = self.incoming.len() - self.in_end;
+        let n = rd.read(&mut self.incoming[self.in_end..])?;
+        self.in_end += n;
+        if n == room && bulk && self.incoming.len() < INCOMING_BULK {
+            self.incoming.resize(INCOMING_BULK, 0);
+        }
+        if n == 0 {
+            self.eof = true;
+        }
+        Ok(n)
+    }
+
+    pub(super) fn write_tls(&mut self, wr: &mut dyn io::Write) -> io::Result<usize> {
+        let n = wr.write(&self.outgoing)?;
+        self.outgoing.drain(..n);
+        Ok(n)
+    }
+
+    /// No plaintext waiting and the peer has not ended the connection.
+    pub(super) fn wants_read(&self) -> bool {
+        self.failure.is_none()
+            && !self.eof
+            && !self.peer_closed
+            && self.plaintext_pos == self.plaintext.len()
+    }
+
+    /// Decrypted application data received, for the caller.
+    pub(super) fn take_plaintext(&mut self, data: &[u8]) {
+        if self.plaintext_pos == self.plaintext.len() {
+            self.plaintext.clear();
+            self.plaintext_pos = 0;
+        }
+        self.plaintext.extend_from_slice(data);
+        self.warnings = 0;
+    }
+
+    /// The `Engine` call: application data received, `Ok(0)` after close_notify.
+    pub(super) fn read_plaintext(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.plaintext_pos < self.plaintext.len() {
+            let available = &self.plaintext[self.plaintext_pos..];
+            let n = available.len().min(buf.len());
+            buf[..n].copy_from_slice(&available[..n]);
+            self.plaintext_pos += n;
+            return Ok(n);
+        }
+        if self.peer_closed {
+            return Ok(0);
+        }
+        if self.eof {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        Err(io::ErrorKind::WouldBlock.into())
+    }
+
+    /// How much of `len` bytes of application data may be queued now: bounded like rustls's
+    /// send buffer (take what fits, the driver drains and offers again).
+    pub(super) fn plaintext_room(&self, len: usize, handshaking: bool) -> io::Result<usize> {
+        if self.sent_close || self.failure.is_some() || handshaking {
+            return Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "connection is not open for data",
+            ));
+        }
+        Ok(len.min(OUTGOING_LIMIT.saturating_sub(self.outgoing.len())))
     }
 }

@@ -3,7 +3,7 @@
 
 use std::io;
 
-use super::common::{CommonState, INCOMING_BULK, OUTGOING_LIMIT};
+use super::common::CommonState;
 use super::failure::Failure;
 use super::msgs::deframe::record_header;
 use super::msgs::{content, decode_alert};
@@ -195,12 +195,7 @@ impl<H: Handshake> Tls12Connection<H> {
                 if self.handshake.is_handshaking() || self.common.read.is_none() {
                     return unexpected("application data before the handshake finished");
                 }
-                if self.common.plaintext_pos == self.common.plaintext.len() {
-                    self.common.plaintext.clear();
-                    self.common.plaintext_pos = 0;
-                }
-                self.common.plaintext.extend_from_slice(data);
-                self.common.warnings = 0;
+                self.common.take_plaintext(data);
                 Ok(())
             }
             _ => unexpected("unknown record type"),
@@ -225,42 +220,16 @@ impl<H: Handshake> Tls12Connection<H> {
 
 impl<H: Handshake> Engine for Tls12Connection<H> {
     fn read_tls(&mut self, rd: &mut dyn io::Read) -> io::Result<usize> {
-        let common = &mut self.common;
-        if common.eof || common.peer_closed {
-            return Ok(0);
-        }
-        if common.in_end == common.incoming.len() {
-            // Full: slide the unprocessed tail to the front (at most one partial record).
-            common
-                .incoming
-                .copy_within(common.in_start..common.in_end, 0);
-            (common.in_start, common.in_end) = (0, common.in_end - common.in_start);
-            if common.in_end == common.incoming.len() {
-                return Err(io::Error::other("received records are not being processed"));
-            }
-        }
-        let room = common.incoming.len() - common.in_end;
-        let n = rd.read(&mut common.incoming[common.in_end..])?;
-        common.in_end += n;
-        if n == room
-            && common.incoming.len() < INCOMING_BULK
-            && common
-                .read
-                .as_ref()
-                .is_some_and(|read| read.open_batch() > 1)
-        {
-            common.incoming.resize(INCOMING_BULK, 0);
-        }
-        if n == 0 {
-            common.eof = true;
-        }
-        Ok(n)
+        let bulk = self
+            .common
+            .read
+            .as_ref()
+            .is_some_and(|read| read.open_batch() > 1);
+        self.common.read_tls(rd, bulk)
     }
 
     fn write_tls(&mut self, wr: &mut dyn io::Write) -> io::Result<usize> {
-        let n = wr.write(&self.common.outgoing)?;
-        self.common.outgoing.drain(..n);
-        Ok(n)
+        self.common.write_tls(wr)
     }
 
     fn process_new_packets(&mut self) -> Result<(), Error> {
@@ -282,44 +251,17 @@ impl<H: Handshake> Engine for Tls12Connection<H> {
     }
 
     fn wants_read(&self) -> bool {
-        let common = &self.common;
-        common.failure.is_none()
-            && !common.eof
-            && !common.peer_closed
-            && common.plaintext_pos == common.plaintext.len()
+        self.common.wants_read()
     }
 
     fn read_plaintext(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let common = &mut self.common;
-        if common.plaintext_pos < common.plaintext.len() {
-            let available = &common.plaintext[common.plaintext_pos..];
-            let n = available.len().min(buf.len());
-            buf[..n].copy_from_slice(&available[..n]);
-            common.plaintext_pos += n;
-            return Ok(n);
-        }
-        if common.peer_closed {
-            return Ok(0);
-        }
-        if common.eof {
-            return Err(io::ErrorKind::UnexpectedEof.into());
-        }
-        Err(io::ErrorKind::WouldBlock.into())
+        self.common.read_plaintext(buf)
     }
 
     fn write_plaintext(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.common.sent_close
-            || self.common.failure.is_some()
-            || self.handshake.is_handshaking()
-        {
-            return Err(io::Error::new(
-                io::ErrorKind::BrokenPipe,
-                "connection is not open for data",
-            ));
-        }
-        // Bounded like rustls's send buffer: take what fits, the driver drains and offers again.
-        let room = OUTGOING_LIMIT.saturating_sub(self.common.outgoing.len());
-        let take = buf.len().min(room);
+        let take = self
+            .common
+            .plaintext_room(buf.len(), self.handshake.is_handshaking())?;
         if take > 0 {
             self.common.send(content::APPLICATION_DATA, &buf[..take]);
         }

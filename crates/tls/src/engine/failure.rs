@@ -35,6 +35,15 @@ impl Failure {
         }
     }
 
+    /// The fatal alert we send for it (none for the peer's own alert).
+    pub(crate) fn alert_to_send(&self) -> Option<AlertDescription> {
+        match self {
+            Self::Local(description, _) => Some(*description),
+            Self::Authentication(_) => Some(AlertDescription::BadCertificate),
+            Self::Remote(_) => None,
+        }
+    }
+
     pub(crate) fn to_error(&self) -> Error {
         match self {
             Self::Authentication(a) => Error::Authentication(a.clone()),

@@ -8,8 +8,9 @@
 //! | `record/` | record protection (CBC with HMAC-SHA1, EtM or constant-time MtE) |
 //! | `common.rs`, `failure.rs`, `connection.rs` | the common state, failures and alerts, the `Engine` calls |
 //! | `tls12/` | the TLS 1.2 key schedule: PRF, suites, the negotiated keys |
-//! | `client/`, `server/` | each side's handshake, `tls12.rs` |
-//! | `kx/` | the key exchanges the handshakes call: SRP |
+//! | `tls13/` | TLS 1.3: HKDF key schedule, transcript, AEAD records, its connection |
+//! | `client/`, `server/` | each side's handshakes, `tls12.rs` and `tls13.rs` |
+//! | `kx/` | the key exchanges the handshakes call: SRP (TLS 1.2), PSK with ECDHE (TLS 1.3) |
 //! | `route.rs` | one port for both engines: the ClientHello picks |
 //! | `rustls_connection.rs` | rustls as an engine |
 //! | `testing.rs`, `tests.rs` | ready-made connections, and hostile peers message by message |
@@ -35,6 +36,7 @@ pub(crate) mod testing;
 #[cfg(test)]
 mod tests;
 pub(crate) mod tls12;
+pub(crate) mod tls13;
 
 pub(crate) use common::CommonState;
 pub(crate) use connection::{Handshake, Tls12Connection};

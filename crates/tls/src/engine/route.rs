@@ -7,20 +7,25 @@
 use std::io;
 use std::sync::Arc;
 
-use super::msgs::deframe::{record_header, HandshakeJoiner};
+use super::msgs::deframe::{record_header, HandshakeJoiner, MAX_HANDSHAKE};
+use super::msgs::TLS13;
 use super::msgs::{handshake, ClientHello};
-use super::server::{ServerHandshake, ServerParams};
+use super::server::{Server13Params, ServerHandshake, ServerHandshake13, ServerParams};
 use super::tls12::SUITES;
+use super::tls13::Tls13Connection;
 use super::{Engine, Failure, Tls12Connection};
 use crate::{AlertDescription, Error, Session};
 
-/// Most bytes read before the ClientHello must be whole (a few records' worth: hellos are a
-/// few hundred bytes, a couple of kilobytes with post-quantum key shares).
-const MAX_HELLO_BYTES: usize = 64 * 1024;
+/// Most bytes read before the ClientHello must be whole: the largest handshake message and
+/// the headers of the records carrying it (hellos are a few hundred bytes, a couple of
+/// kilobytes with post-quantum key shares, 64 KiB with the longest PSK identity).
+const MAX_HELLO_BYTES: usize = MAX_HANDSHAKE + 1024;
 
 /// The engines a server can hand a client to, and the names it answers to.
 pub(crate) struct Routes {
     pub(crate) srp: Option<Arc<ServerParams>>,
+    /// TLS 1.3 external PSKs.
+    pub(crate) psk: Option<Arc<Server13Params>>,
     pub(crate) x509: Option<Arc<rustls::ServerConfig>>,
     /// With strict SNI: the names answered; any other gets `unrecognized_name`.
     pub(crate) strict_names: Option<KnownNames>,
@@ -65,6 +70,13 @@ impl KnownNames {
     }
 }
 
+/// Where a ClientHello goes.
+enum Route<'a> {
+    Psk(&'a Arc<Server13Params>),
+    Srp(&'a Arc<ServerParams>),
+    X509(&'a Arc<rustls::ServerConfig>),
+}
+
 /// An engine that is first a ClientHello reader, then whichever engine the hello chose.
 pub(crate) struct RoutingEngine {
     routes: Arc<Routes>,
@@ -102,7 +114,7 @@ impl RoutingEngine {
             if self.seen.len() > MAX_HELLO_BYTES {
                 return Err(Failure::local(
                     AlertDescription::DecodeError,
-                    "no whole ClientHello in the first 64 KiB",
+                    "no whole ClientHello in the first 73 KiB",
                 ));
             }
             return Ok(());
@@ -117,26 +129,19 @@ impl RoutingEngine {
                 ));
             }
         }
-        let wants_srp = hello.extensions.srp_username().is_some()
-            && SUITES.iter().any(|s| hello.suites.contains(&s.id));
-        // A client that does not ask for SRP still meets our engine (SRP) when it is the only
-        // one: it answers with the usual handshake_failure.
-        let use_srp = wants_srp || self.routes.x509.is_none();
-        let mut engine: Box<dyn Engine> = match (&self.routes.srp, &self.routes.x509, use_srp) {
-            (Some(srp), _, true) => {
+        let mut engine: Box<dyn Engine> = match self.choose(&hello)? {
+            Route::Psk(psk) => {
+                let handshake = ServerHandshake13::new(psk.clone());
+                Box::new(Tls13Connection::new(handshake).map_err(internal)?)
+            }
+            Route::Srp(srp) => {
                 let handshake = ServerHandshake::new(srp.clone());
                 Box::new(Tls12Connection::new(handshake).map_err(internal)?)
             }
-            (_, Some(x509), _) => {
+            Route::X509(x509) => {
                 let conn =
                     rustls::ServerConnection::new(x509.clone()).map_err(|e| internal(e.into()))?;
                 Box::new(rustls::Connection::Server(conn))
-            }
-            _ => {
-                return Err(Failure::local(
-                    AlertDescription::InternalError,
-                    "a server with no engine",
-                ))
             }
         };
         let mut replay = &self.seen[..];
@@ -148,6 +153,39 @@ impl RoutingEngine {
         self.seen = Vec::new();
         self.chosen = Some(engine);
         Ok(())
+    }
+
+    /// Which engine `hello` goes to: PSK when it offers an identity the store knows over
+    /// TLS 1.3, SRP when it asks for SRP, else the certificate. With no certificate, a client
+    /// asking for neither meets whichever of our handshakes the server has, which refuses it
+    /// with its usual alert (`unknown_psk_identity`, `handshake_failure`).
+    fn choose(&self, hello: &ClientHello) -> Result<Route<'_>, Failure> {
+        let routes = &*self.routes;
+        if let (Some(psk), Some(offer)) = (&routes.psk, hello.extensions.psk_offer()) {
+            let tls13 = hello
+                .extensions
+                .supported_versions()
+                .is_some_and(|v| v.contains(&TLS13));
+            if tls13 && psk.kx.choose(offer, &psk.suites, &hello.suites)?.is_some() {
+                return Ok(Route::Psk(psk));
+            }
+        }
+        let wants_srp = hello.extensions.srp_username().is_some()
+            && SUITES.iter().any(|s| hello.suites.contains(&s.id));
+        Ok(match (&routes.srp, &routes.x509, &routes.psk) {
+            (Some(srp), _, _) if wants_srp => Route::Srp(srp),
+            (_, Some(x509), _) => Route::X509(x509),
+            (Some(srp), None, None) => Route::Srp(srp),
+            (_, None, Some(psk)) if hello.extensions.psk_offer().is_some() => Route::Psk(psk),
+            (Some(srp), None, Some(_)) => Route::Srp(srp),
+            (None, None, Some(psk)) => Route::Psk(psk),
+            (None, None, None) => {
+                return Err(Failure::local(
+                    AlertDescription::InternalError,
+                    "a server with no engine",
+                ))
+            }
+        })
     }
 
     /// The ClientHello, once whole: the records completed since the last read are joined

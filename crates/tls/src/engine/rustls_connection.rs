@@ -69,6 +69,7 @@ impl Engine for rustls::Connection {
             alpn: self.alpn_protocol().map(<[u8]>::to_vec),
             server_name,
             srp_username: None,
+            psk_identity: None,
             encrypt_then_mac: None,
             extended_master_secret: None,
         }

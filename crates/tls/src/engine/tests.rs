@@ -7,7 +7,7 @@ use super::msgs::{
     ServerHello, TLS12,
 };
 use super::server::ServerHandshake;
-use super::testing;
+use super::testing::{self, expect_alert, feed, record};
 use super::tls12::Tls12Suite;
 use super::{Engine, Tls12Connection};
 use crate::srp::SrpGroup;
@@ -21,32 +21,8 @@ fn client() -> Tls12Connection<ClientHandshake> {
     testing::client(2048)
 }
 
-fn record(content_type: u8, body: &[u8]) -> Vec<u8> {
-    let mut out = vec![content_type, 3, 3];
-    out.extend_from_slice(&(body.len() as u16).to_be_bytes());
-    out.extend_from_slice(body);
-    out
-}
-
 fn handshake_record(kind: u8, body: &[u8]) -> Vec<u8> {
     record(content::HANDSHAKE, &handshake_message(kind, body))
-}
-
-/// Feeds bytes and returns what processing them said.
-fn feed(conn: &mut dyn Engine, bytes: &[u8]) -> Result<(), Error> {
-    let mut input = bytes;
-    while !input.is_empty() {
-        conn.read_tls(&mut input).unwrap();
-        conn.process_new_packets()?;
-    }
-    Ok(())
-}
-
-fn expect_alert(result: Result<(), Error>, alert: AlertDescription) {
-    match result {
-        Err(Error::LocalAlert { description, .. }) if description == alert => {}
-        other => panic!("expected {alert}, got {other:?}"),
-    }
 }
 
 fn hello(username: &str) -> ClientHello {

@@ -7,11 +7,16 @@ use rustls::server::{NoServerSessionStorage, WebPkiClientVerifier};
 
 mod sni;
 
+use crate::engine::kx::psk::PskServer;
 use crate::engine::kx::srp::SrpServer;
 use crate::engine::route::{KnownNames, Routes, RoutingEngine};
-use crate::engine::server::{ServerHandshake, ServerParams, SigningCertificate};
+use crate::engine::server::{
+    Server13Params, ServerHandshake, ServerHandshake13, ServerParams, SigningCertificate,
+};
 use crate::engine::tls12::Tls12Suite;
+use crate::engine::tls13::{Tls13Connection, Tls13Suite};
 use crate::engine::{Engine, Tls12Connection};
+use crate::psk::PskStore;
 use crate::resumption::{FleetTicketer, ServerSessions, SessionCache, SharedResumption};
 use crate::rustls_config;
 use crate::srp::VerifierStore;
@@ -44,6 +49,7 @@ pub struct ServerConfigBuilder {
     session_cache: Option<SessionCache>,
     tickets: bool,
     verifier_db: Option<Arc<dyn VerifierStore>>,
+    psk_store: Option<Arc<dyn PskStore>>,
     simulate_unknown_users: bool,
     shared_resumption: Option<Arc<dyn SharedResumption>>,
     /// More certificates, by the name a client asks for by SNI.
@@ -57,6 +63,7 @@ impl std::fmt::Debug for ServerConfigBuilder {
             .field("client_auth", &self.client_auth)
             .field("settings", &self.settings)
             .field("srp", &self.verifier_db.is_some())
+            .field("psk", &self.psk_store.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -71,6 +78,7 @@ impl Default for ServerConfigBuilder {
             session_cache: Some(SessionCache::default()),
             tickets: true,
             verifier_db: None,
+            psk_store: None,
             simulate_unknown_users: true,
             shared_resumption: None,
             sni: Vec::new(),
@@ -192,6 +200,59 @@ impl ServerConfigBuilder {
         self
     }
 
+    /// Serve clients that hold a pre-shared key in `store` (TLS 1.3 external PSK, `psk_dhe_ke`
+    /// only; 0-RTT data is refused). With a certificate or a verifier database too, one port
+    /// serves every client: a ClientHello offering an identity the store knows gets the PSK
+    /// handshake, any other goes on as it would without PSKs (RFC 8446: unknown identities are
+    /// ignored). Without either, a client offering no known identity gets
+    /// `unknown_psk_identity`.
+    ///
+    /// ```
+    /// use tls::psk::{ExternalPsk, MemoryPskStore};
+    /// let keys = MemoryPskStore::new();
+    /// keys.insert(ExternalPsk::new("sensor-7", [0x5a; 32])?);
+    /// let config = tls::ServerConfig::builder().psk_store(keys).build()?;
+    /// # let _ = config;
+    /// # Ok::<(), tls::Error>(())
+    /// ```
+    pub fn psk_store(self, store: impl PskStore + 'static) -> Self {
+        self.shared_psk_store(Arc::new(store))
+    }
+
+    /// [`psk_store`](Self::psk_store) with a store shared with other configurations.
+    pub fn shared_psk_store(mut self, store: Arc<dyn PskStore>) -> Self {
+        self.psk_store = Some(store);
+        self
+    }
+
+    /// The TLS 1.3 PSK handshake's parameters, if PSKs are served.
+    fn psk_params(&self) -> Result<Option<Arc<Server13Params>>, Error> {
+        let Some(store) = self.psk_store.clone() else {
+            return Ok(None);
+        };
+        if self.settings.max_version < crate::ProtocolVersion::Tls13 {
+            return Err(Error::config(
+                "pre-shared keys need TLS 1.3 within min_version..=max_version                  (the TLS 1.2 PSK suites are not supported yet)",
+            ));
+        }
+        let suites = Tls13Suite::allowed(&self.settings.cipher_names);
+        if suites.is_empty() {
+            return Err(Error::config(
+                "no TLS 1.3 suite left by cipher_names for pre-shared keys",
+            ));
+        }
+        if !matches!(self.client_auth, ClientAuth::None) && self.cert.is_none() {
+            return Err(Error::config(
+                "client certificates need a server certificate; PSK clients prove their key",
+            ));
+        }
+        Ok(Some(Arc::new(Server13Params {
+            kx: PskServer { store },
+            suites,
+            alpn: self.settings.alpn_protocols(),
+        })))
+    }
+
     /// Checks the configuration and freezes it.
     pub fn build(mut self) -> Result<ServerConfig, Error> {
         self.check_sni()?;
@@ -207,18 +268,35 @@ impl ServerConfigBuilder {
                 "shared_resumption shares tickets, but tickets are turned off",
             ));
         }
+        let psk = self.psk_params()?;
         if let Some(db) = self.verifier_db.clone() {
-            return self.build_srp(db);
+            return self.build_srp(db, psk);
+        }
+        if let (Some(psk), None) = (&psk, &self.cert) {
+            return Ok(ServerConfig {
+                engine: ServerEngine::Psk13(psk.clone()),
+                checker: self.checker,
+            });
         }
         let config = Arc::new(self.rustls_config(None)?);
-        let engine = match (self.strict_sni, &self.cert) {
-            // Strict SNI reads the ClientHello first, to refuse unknown names by their alert.
-            (true, Some((chain, _))) => ServerEngine::Routing(Arc::new(Routes {
-                srp: None,
-                x509: Some(config),
-                strict_names: Some(KnownNames::new(chain.0.first().cloned(), self.sni_names())),
-            })),
-            _ => ServerEngine::Rustls {
+        let strict_names = match (self.strict_sni, &self.cert) {
+            (true, Some((chain, _))) => {
+                Some(KnownNames::new(chain.0.first().cloned(), self.sni_names()))
+            }
+            _ => None,
+        };
+        let engine = match (strict_names, psk) {
+            // Strict SNI reads the ClientHello first, to refuse unknown names by their alert;
+            // PSKs are found in it too.
+            (strict_names @ Some(_), psk) | (strict_names @ None, psk @ Some(_)) => {
+                ServerEngine::Routing(Arc::new(Routes {
+                    srp: None,
+                    psk,
+                    x509: Some(config),
+                    strict_names,
+                }))
+            }
+            (None, None) => ServerEngine::Rustls {
                 config,
                 source: Arc::new(self.clone()),
             },
@@ -320,7 +398,11 @@ impl ServerConfigBuilder {
         Ok(config)
     }
 
-    fn build_srp(self, store: Arc<dyn VerifierStore>) -> Result<ServerConfig, Error> {
+    fn build_srp(
+        self,
+        store: Arc<dyn VerifierStore>,
+        psk: Option<Arc<Server13Params>>,
+    ) -> Result<ServerConfig, Error> {
         self.settings.check_srp_record_protection()?;
         if !matches!(self.client_auth, ClientAuth::None) {
             return Err(Error::config(
@@ -402,10 +484,11 @@ impl ServerConfigBuilder {
             }
             false => None,
         };
-        let engine = match (&x509, &strict_names) {
-            (None, None) => ServerEngine::Srp(srp),
+        let engine = match (&x509, &strict_names, &psk) {
+            (None, None, None) => ServerEngine::Srp(srp),
             _ => ServerEngine::Routing(Arc::new(Routes {
                 srp: Some(srp),
+                psk,
                 x509,
                 strict_names,
             })),
@@ -450,7 +533,8 @@ enum ServerEngine {
         source: Arc<ServerConfigBuilder>,
     },
     Srp(Arc<ServerParams>),
-    /// A certificate and a verifier database: every client on one port.
+    Psk13(Arc<Server13Params>),
+    /// A certificate, a verifier database, PSKs: every client on one port.
     Routing(Arc<Routes>),
 }
 
@@ -459,7 +543,8 @@ impl std::fmt::Debug for ServerEngine {
         f.write_str(match self {
             Self::Rustls { .. } => "X.509",
             Self::Srp(_) => "SRP",
-            Self::Routing(_) => "X.509 and SRP",
+            Self::Psk13(_) => "PSK",
+            Self::Routing(_) => "one port: X.509, SRP, PSK",
         })
     }
 }
@@ -502,8 +587,9 @@ impl ServerConfig {
     pub fn to_rustls(&self) -> Result<Arc<rustls::ServerConfig>, Error> {
         match &self.engine {
             ServerEngine::Srp(_) => Err(rustls_config::srp_refused()),
-            ServerEngine::Routing(_) => Err(Error::config(
-                "this configuration serves TLS-SRP or strict SNI, which rustls cannot carry",
+            ServerEngine::Psk13(_) | ServerEngine::Routing(_) => Err(Error::config(
+                "this configuration serves TLS-SRP, pre-shared keys or strict SNI, which rustls \
+                 cannot carry",
             )),
             ServerEngine::Rustls { source, .. } => {
                 let pin = rustls_config::certificate_pin(self.checker.as_ref())?;
@@ -530,6 +616,9 @@ impl ServerConfig {
             ServerEngine::Srp(params) => {
                 Box::new(Tls12Connection::new(ServerHandshake::new(params.clone()))?)
             }
+            ServerEngine::Psk13(params) => Box::new(Tls13Connection::new(ServerHandshake13::new(
+                params.clone(),
+            ))?),
             ServerEngine::Routing(routes) => Box::new(RoutingEngine::new(routes.clone())),
         };
         Ok(Connection::new(engine, self.checker.clone(), None))

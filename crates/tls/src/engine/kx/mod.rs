@@ -3,4 +3,6 @@
 //! what goes into the hello, reads and writes the key-exchange messages, and hands back the
 //! premaster secret; records, Finished, resumption and alerts stay the handshake's.
 
+pub(crate) mod ecdhe;
+pub(crate) mod psk;
 pub(crate) mod srp;

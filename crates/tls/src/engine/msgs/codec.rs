@@ -10,6 +10,7 @@ pub(crate) struct DecodeError(pub(crate) &'static str);
 pub(crate) type Decoded<T> = Result<T, DecodeError>;
 
 pub(crate) const TLS12: u16 = 0x0303;
+pub(crate) const TLS13: u16 = 0x0304;
 
 pub(crate) mod content {
     pub(crate) const CHANGE_CIPHER_SPEC: u8 = 20;
@@ -23,11 +24,15 @@ pub(crate) mod handshake {
     pub(crate) const CLIENT_HELLO: u8 = 1;
     pub(crate) const SERVER_HELLO: u8 = 2;
     pub(crate) const NEW_SESSION_TICKET: u8 = 4;
+    pub(crate) const ENCRYPTED_EXTENSIONS: u8 = 8;
     pub(crate) const CERTIFICATE: u8 = 11;
     pub(crate) const SERVER_KEY_EXCHANGE: u8 = 12;
     pub(crate) const SERVER_HELLO_DONE: u8 = 14;
     pub(crate) const CLIENT_KEY_EXCHANGE: u8 = 16;
     pub(crate) const FINISHED: u8 = 20;
+    pub(crate) const KEY_UPDATE: u8 = 24;
+    /// Stands in for the first ClientHello in the transcript after a HelloRetryRequest.
+    pub(crate) const MESSAGE_HASH: u8 = 254;
 }
 
 /// The renegotiation SCSV (RFC 5746) in a cipher suite list.

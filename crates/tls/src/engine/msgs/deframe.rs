@@ -5,8 +5,9 @@ use crate::engine::record::MAX_CIPHERTEXT;
 use crate::engine::{fail, Failure};
 use crate::AlertDescription;
 
-/// Largest handshake message accepted (a certificate chain fits easily).
-const MAX_HANDSHAKE: usize = 64 * 1024;
+/// Largest handshake message accepted: a certificate chain fits easily, and so does a
+/// ClientHello with one PSK identity of the longest kind (65,535 bytes, RFC 8446).
+pub(crate) const MAX_HANDSHAKE: usize = 72 * 1024;
 
 /// The header at the front of `bytes`: the content type and the body's length, `None` until
 /// five bytes are there. Anything but a TLS record, or a body over 2^14 + 2048 bytes, is fatal.

@@ -2,7 +2,7 @@
 //! values before any state machine looks at them.
 
 use super::codec::{DecodeError, Decoded, Reader, Writer};
-use super::extension::Extensions;
+use super::extension::{Extensions, Sender};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ClientHello {
@@ -34,7 +34,7 @@ impl ClientHello {
         if !compression.contains(&0) {
             return Err(DecodeError("null compression not offered"));
         }
-        let extensions = Extensions::read(&mut r)?;
+        let extensions = Extensions::read(&mut r, Sender::Client)?;
         r.end()?;
         Ok(Self {
             version,
@@ -64,6 +64,13 @@ impl ClientHello {
     }
 }
 
+/// The random of a ServerHello that is a HelloRetryRequest (RFC 8446 §4.1.3: SHA-256 of
+/// "HelloRetryRequest").
+pub(crate) const HELLO_RETRY_REQUEST: [u8; 32] = [
+    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+    0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+];
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ServerHello {
     pub(crate) version: u16,
@@ -74,6 +81,11 @@ pub(crate) struct ServerHello {
 }
 
 impl ServerHello {
+    /// Whether this is a HelloRetryRequest.
+    pub(crate) fn is_retry_request(&self) -> bool {
+        self.random == HELLO_RETRY_REQUEST
+    }
+
     pub(crate) fn decode(body: &[u8]) -> Decoded<Self> {
         let mut r = Reader::new(body);
         let version = r.u16()?;
@@ -86,7 +98,11 @@ impl ServerHello {
         if r.u8()? != 0 {
             return Err(DecodeError("compression must be null"));
         }
-        let extensions = Extensions::read(&mut r)?;
+        let sender = match random == HELLO_RETRY_REQUEST {
+            true => Sender::RetryRequest,
+            false => Sender::Server,
+        };
+        let extensions = Extensions::read(&mut r, sender)?;
         r.end()?;
         Ok(Self {
             version,
@@ -106,6 +122,38 @@ impl ServerHello {
         w.u16(self.suite).u8(0);
         self.extensions.write(&mut w);
         w.bytes
+    }
+}
+
+/// TLS 1.3's NewSessionTicket (RFC 8446 §4.6.1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct NewSessionTicket13 {
+    pub(crate) lifetime: u32,
+    pub(crate) age_add: u32,
+    pub(crate) nonce: Vec<u8>,
+    pub(crate) ticket: Vec<u8>,
+    pub(crate) extensions: Extensions,
+}
+
+impl NewSessionTicket13 {
+    pub(crate) fn decode(body: &[u8]) -> Decoded<Self> {
+        let mut r = Reader::new(body);
+        let lifetime = r.take(4)?;
+        let age_add = r.take(4)?;
+        let nonce = r.vec8()?.to_vec();
+        let ticket = r.vec16()?.to_vec();
+        if ticket.is_empty() {
+            return Err(DecodeError("empty ticket"));
+        }
+        let extensions = Extensions::read(&mut r, Sender::Server)?;
+        r.end()?;
+        Ok(Self {
+            lifetime: u32::from_be_bytes([lifetime[0], lifetime[1], lifetime[2], lifetime[3]]),
+            age_add: u32::from_be_bytes([age_add[0], age_add[1], age_add[2], age_add[3]]),
+            nonce,
+            ticket,
+            extensions,
+        })
     }
 }
 

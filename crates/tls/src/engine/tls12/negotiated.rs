@@ -144,6 +144,7 @@ impl Negotiated {
             alpn: self.alpn.clone(),
             server_name: self.server_name.clone(),
             srp_username: username,
+            psk_identity: None,
             encrypt_then_mac: Some(self.etm),
             extended_master_secret: Some(self.ems),
         }

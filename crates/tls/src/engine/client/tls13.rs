@@ -1,0 +1,378 @@
+//! The client's TLS 1.3 handshake with an external PSK (RFC 8446 §2.2, §4.1–4.4): ClientHello
+//! with key share and binders, HelloRetryRequest, ServerHello, EncryptedExtensions, Finished.
+
+use std::sync::Arc;
+
+use subtle::ConstantTimeEq;
+
+use crate::engine::kx::ecdhe::{KeyShare, GROUPS};
+use crate::engine::kx::psk::{PskClient, PSK_DHE_KE};
+use crate::engine::msgs::extension::Sender;
+use crate::engine::msgs::{
+    handshake, handshake_message, ClientHello, Extension, Extensions, KeyShareEntry, ServerHello,
+    TLS12, TLS13,
+};
+use crate::engine::tls13::key_schedule::finished_value;
+use crate::engine::tls13::record::RecordKeys;
+use crate::engine::tls13::{
+    psk_session, Handshake13, KeySchedule, Records13, Secret, Tls13Suite, Transcript,
+};
+use crate::engine::{fail, Failure};
+use crate::{AlertDescription, Session};
+
+/// What a TLS 1.3 PSK client is configured with (shared by its connections).
+pub(crate) struct Client13Params {
+    pub(crate) kx: PskClient,
+    /// The suites allowed, in order of preference (those of the keys' hashes).
+    pub(crate) suites: Vec<Tls13Suite>,
+    pub(crate) alpn: Vec<Vec<u8>>,
+    pub(crate) sni: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    ServerHello,
+    EncryptedExtensions,
+    Finished,
+    Done,
+}
+
+/// A client's TLS 1.3 external-PSK handshake.
+pub(crate) struct ClientHandshake13 {
+    params: Arc<Client13Params>,
+    host: Option<String>,
+    state: State,
+    transcript: Transcript,
+    /// The first ClientHello, kept to send again after a HelloRetryRequest.
+    hello: ClientHello,
+    share: Option<KeyShare>,
+    retried: bool,
+    suite: Option<Tls13Suite>,
+    schedule: Option<KeySchedule>,
+    client_secret: Option<Secret>,
+    server_secret: Option<Secret>,
+    identity: Option<Vec<u8>>,
+    alpn: Option<Vec<u8>>,
+}
+
+impl ClientHandshake13 {
+    pub(crate) fn new(params: Arc<Client13Params>, host: &str) -> Self {
+        let host = crate::host::bare_host(host);
+        // SNI carries DNS names only, never addresses (RFC 6066 §3).
+        let dns = host.parse::<std::net::IpAddr>().is_err() && params.sni;
+        Self {
+            params,
+            host: dns.then(|| host.to_owned()),
+            state: State::ServerHello,
+            transcript: Transcript::default(),
+            hello: ClientHello {
+                version: TLS12,
+                random: [0; 32],
+                session_id: Vec::new(),
+                suites: Vec::new(),
+                extensions: Extensions::default(),
+            },
+            share: None,
+            retried: false,
+            suite: None,
+            schedule: None,
+            client_secret: None,
+            server_secret: None,
+            identity: None,
+            alpn: None,
+        }
+    }
+
+    /// Builds and sends a ClientHello with a key share on `group` (and the cookie of a
+    /// HelloRetryRequest), its binders computed over what precedes it.
+    fn send_hello(
+        &mut self,
+        records: &mut Records13,
+        group: u16,
+        cookie: Option<Vec<u8>>,
+    ) -> Result<(), Failure> {
+        let share = KeyShare::new(group)?;
+        let mut extensions = Vec::new();
+        if let Some(host) = &self.host {
+            extensions.push(Extension::ServerName(Some(host.clone())));
+        }
+        extensions.push(Extension::SupportedVersions(vec![TLS13]));
+        extensions.push(Extension::SupportedGroups(GROUPS.to_vec()));
+        extensions.push(Extension::KeyShares(vec![KeyShareEntry {
+            group,
+            public: share.public.clone(),
+        }]));
+        if !self.params.alpn.is_empty() {
+            extensions.push(Extension::Alpn(self.params.alpn.clone()));
+        }
+        if let Some(cookie) = cookie {
+            extensions.push(Extension::Cookie(cookie));
+        }
+        extensions.push(Extension::PskModes(vec![PSK_DHE_KE]));
+        let offer = self.params.kx.offer();
+        extensions.push(Extension::PreSharedKey(offer.clone()));
+        if self.hello.random == [0; 32] {
+            records.common.random(&mut self.hello.random)?;
+        }
+        self.hello.suites = self.params.suites.iter().map(|s| s.id).collect();
+        self.hello.extensions = Extensions::from(extensions);
+        let mut message = handshake_message(handshake::CLIENT_HELLO, &self.hello.encode());
+        self.params
+            .kx
+            .fill_binders(&mut message, &self.transcript, &offer);
+        self.transcript.add(&message);
+        records.send(crate::engine::msgs::content::HANDSHAKE, &message);
+        self.share = Some(share);
+        Ok(())
+    }
+
+    fn server_hello(
+        &mut self,
+        records: &mut Records13,
+        body: &[u8],
+        raw: &[u8],
+    ) -> Result<(), Failure> {
+        let hello = ServerHello::decode(body)?;
+        let illegal = |why: &str| fail(AlertDescription::IllegalParameter, why);
+        match hello.extensions.selected_version() {
+            Some(TLS13) => {}
+            Some(_) => return illegal("the server chose a version we did not offer"),
+            None => {
+                return fail(
+                    AlertDescription::ProtocolVersion,
+                    "the server does not speak TLS 1.3, which external PSKs need here",
+                )
+            }
+        }
+        if hello.version != TLS12 || hello.session_id != self.hello.session_id {
+            return illegal("ServerHello legacy fields");
+        }
+        let Some(suite) = self
+            .params
+            .suites
+            .iter()
+            .find(|s| s.id == hello.suite)
+            .copied()
+        else {
+            return illegal("the server chose a suite we did not offer");
+        };
+        if self.suite.is_some_and(|s| s != suite) {
+            return illegal("the suite changed after the HelloRetryRequest");
+        }
+        for extension in hello.extensions.iter() {
+            let expected = matches!(
+                extension,
+                Extension::SelectedVersion(_)
+                    | Extension::KeyShare(_)
+                    | Extension::KeyShareRetry(_)
+                    | Extension::SelectedPsk(_)
+                    | Extension::Cookie(_)
+            );
+            if !expected {
+                return fail(
+                    AlertDescription::UnsupportedExtension,
+                    "the server sent an extension we did not offer",
+                );
+            }
+        }
+        if hello.is_retry_request() {
+            return self.retry(records, suite, &hello, raw);
+        }
+        let Some(index) = hello.extensions.selected_psk() else {
+            return fail(
+                AlertDescription::HandshakeFailure,
+                "the server accepted none of our PSK identities (it went on without a PSK)",
+            );
+        };
+        let Some(psk) = self.params.kx.psks.get(usize::from(index)) else {
+            return illegal("the server chose a PSK identity we did not offer");
+        };
+        if crate::engine::tls13::HashAlg::from(psk.hash()) != suite.hash {
+            return illegal("the suite's hash is not the chosen PSK's");
+        }
+        let Some(server_share) = hello.extensions.key_share() else {
+            return fail(
+                AlertDescription::MissingExtension,
+                "no key share from the server (psk_dhe_ke)",
+            );
+        };
+        let share = self.share.take().ok_or_else(|| {
+            Failure::local(AlertDescription::InternalError, "no key share of ours")
+        })?;
+        if server_share.group != share.group {
+            return illegal("the server's key share is on a group we did not share");
+        }
+        let shared = share.agree(&server_share.public)?;
+        self.transcript.start(suite.hash);
+        self.transcript.add(raw);
+        let mut schedule = KeySchedule::early(suite.hash, psk.key());
+        schedule.enter_handshake(&shared);
+        let hash = self.transcript.current();
+        let client = schedule.derive(b"c hs traffic", &hash);
+        let server = schedule.derive(b"s hs traffic", &hash);
+        records.set_read(RecordKeys::new(&suite, server.clone()));
+        records.write = Some(RecordKeys::new(&suite, client.clone()));
+        self.client_secret = Some(client);
+        self.server_secret = Some(server);
+        self.schedule = Some(schedule);
+        self.suite = Some(suite);
+        self.identity = Some(psk.identity().to_vec());
+        self.state = State::EncryptedExtensions;
+        Ok(())
+    }
+
+    fn retry(
+        &mut self,
+        records: &mut Records13,
+        suite: Tls13Suite,
+        hello: &ServerHello,
+        raw: &[u8],
+    ) -> Result<(), Failure> {
+        let illegal = |why: &str| fail(AlertDescription::IllegalParameter, why);
+        if self.retried {
+            return fail(
+                AlertDescription::UnexpectedMessage,
+                "a second HelloRetryRequest",
+            );
+        }
+        let Some(group) = hello.extensions.key_share_retry() else {
+            return illegal("a HelloRetryRequest that changes nothing");
+        };
+        if !GROUPS.contains(&group) || self.share.as_ref().is_some_and(|s| s.group == group) {
+            return illegal("a HelloRetryRequest for a group we did not offer, or already shared");
+        }
+        self.retried = true;
+        self.suite = Some(suite);
+        self.transcript.start(suite.hash);
+        self.transcript.replace_with_message_hash(suite.hash);
+        self.transcript.add(raw);
+        self.send_hello(
+            records,
+            group,
+            hello.extensions.cookie().map(<[u8]>::to_vec),
+        )
+    }
+
+    fn encrypted_extensions(&mut self, body: &[u8]) -> Result<(), Failure> {
+        let mut r = crate::engine::msgs::codec::Reader::new(body);
+        let extensions = Extensions::read(&mut r, Sender::Server)?;
+        r.end()?;
+        for extension in extensions.iter() {
+            match extension {
+                Extension::Alpn(chosen) => {
+                    let [protocol] = chosen.as_slice() else {
+                        return fail(AlertDescription::IllegalParameter, "ALPN: not one protocol");
+                    };
+                    if !self.params.alpn.contains(protocol) {
+                        return fail(
+                            AlertDescription::IllegalParameter,
+                            "ALPN: a protocol we did not offer",
+                        );
+                    }
+                    self.alpn = Some(protocol.clone());
+                }
+                Extension::ServerName(None) | Extension::SupportedGroups(_) => {}
+                Extension::EarlyData => {
+                    return fail(
+                        AlertDescription::UnsupportedExtension,
+                        "the server accepted early data we never offered",
+                    )
+                }
+                Extension::Unknown(..) => {
+                    return fail(
+                        AlertDescription::UnsupportedExtension,
+                        "an extension we did not offer",
+                    )
+                }
+                _ => {
+                    return fail(
+                        AlertDescription::IllegalParameter,
+                        "an extension that does not belong in EncryptedExtensions",
+                    )
+                }
+            }
+        }
+        self.state = State::Finished;
+        Ok(())
+    }
+
+    fn finished(
+        &mut self,
+        records: &mut Records13,
+        body: &[u8],
+        raw: &[u8],
+    ) -> Result<(), Failure> {
+        let (Some(suite), Some(schedule), Some(server), Some(client)) = (
+            self.suite,
+            self.schedule.as_mut(),
+            self.server_secret.take(),
+            self.client_secret.take(),
+        ) else {
+            return fail(AlertDescription::InternalError, "Finished before the keys");
+        };
+        let expected = finished_value(suite.hash, &server, &self.transcript.current());
+        if !bool::from(expected.ct_eq(body)) {
+            return fail(
+                AlertDescription::DecryptError,
+                "the server's Finished is wrong",
+            );
+        }
+        self.transcript.add(raw);
+        schedule.enter_master();
+        let hash = self.transcript.current();
+        let client_app = schedule.derive(b"c ap traffic", &hash);
+        let server_app = schedule.derive(b"s ap traffic", &hash);
+        let verify = finished_value(suite.hash, &client, &hash);
+        records.send_handshake(&mut self.transcript, handshake::FINISHED, &verify);
+        records.write = Some(RecordKeys::new(&suite, client_app));
+        records.set_read(RecordKeys::new(&suite, server_app));
+        self.state = State::Done;
+        Ok(())
+    }
+}
+
+impl Handshake13 for ClientHandshake13 {
+    fn start(&mut self, records: &mut Records13) -> Result<(), Failure> {
+        self.send_hello(records, GROUPS[0], None)
+    }
+
+    fn message(
+        &mut self,
+        records: &mut Records13,
+        kind: u8,
+        body: &[u8],
+        raw: &[u8],
+    ) -> Result<(), Failure> {
+        match (self.state, kind) {
+            (State::ServerHello, handshake::SERVER_HELLO) => self.server_hello(records, body, raw),
+            (State::EncryptedExtensions, handshake::ENCRYPTED_EXTENSIONS) => {
+                self.encrypted_extensions(body)?;
+                self.transcript.add(raw);
+                Ok(())
+            }
+            (State::Finished, handshake::FINISHED) => self.finished(records, body, raw),
+            // Tickets for resuming are not kept yet: a new one is read and set aside.
+            (State::Done, handshake::NEW_SESSION_TICKET) => {
+                crate::engine::msgs::message::NewSessionTicket13::decode(body)?;
+                Ok(())
+            }
+            _ => fail(
+                AlertDescription::UnexpectedMessage,
+                format!("handshake message {kind} out of place (TLS 1.3 PSK client)"),
+            ),
+        }
+    }
+
+    fn is_handshaking(&self) -> bool {
+        self.state != State::Done
+    }
+
+    fn session(&self) -> Session {
+        psk_session(
+            self.suite,
+            self.identity.clone(),
+            self.alpn.clone(),
+            self.host.clone(),
+        )
+    }
+}

@@ -1,0 +1,371 @@
+//! The server's TLS 1.3 handshake with an external PSK (RFC 8446 §2.2, §4.1–4.4): it picks an
+//! identity the store knows, checks its binder, asks for another key share when needed
+//! (HelloRetryRequest), refuses early data, and proves the key with its Finished.
+
+use std::sync::Arc;
+
+use subtle::ConstantTimeEq;
+
+use crate::engine::kx::ecdhe::{KeyShare, GROUPS};
+use crate::engine::kx::psk::{ChosenPsk, PskServer, PSK_DHE_KE};
+use crate::engine::msgs::{
+    content, handshake, ClientHello, Extension, Extensions, KeyShareEntry, ServerHello,
+    HELLO_RETRY_REQUEST, TLS12, TLS13,
+};
+use crate::engine::tls13::key_schedule::finished_value;
+use crate::engine::tls13::record::RecordKeys;
+use crate::engine::tls13::{
+    psk_session, Handshake13, KeySchedule, Records13, Secret, Tls13Suite, Transcript,
+};
+use crate::engine::{fail, Failure};
+use crate::{AlertDescription, Session};
+
+/// What a TLS 1.3 PSK server is configured with (shared by its connections).
+pub(crate) struct Server13Params {
+    pub(crate) kx: PskServer,
+    /// The suites allowed, in our order of preference.
+    pub(crate) suites: Vec<Tls13Suite>,
+    pub(crate) alpn: Vec<Vec<u8>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    ClientHello,
+    /// After a HelloRetryRequest: the second ClientHello must share a key on `group`.
+    RetriedHello {
+        group: u16,
+    },
+    Finished,
+    Done,
+}
+
+/// A server's TLS 1.3 external-PSK handshake.
+pub(crate) struct ServerHandshake13 {
+    params: Arc<Server13Params>,
+    state: State,
+    transcript: Transcript,
+    suite: Option<Tls13Suite>,
+    sent_change_cipher_spec: bool,
+    client_secret: Option<Secret>,
+    client_app: Option<Secret>,
+    identity: Option<Vec<u8>>,
+    server_name: Option<String>,
+    alpn: Option<Vec<u8>>,
+}
+
+impl ServerHandshake13 {
+    pub(crate) fn new(params: Arc<Server13Params>) -> Self {
+        Self {
+            params,
+            state: State::ClientHello,
+            transcript: Transcript::default(),
+            suite: None,
+            sent_change_cipher_spec: false,
+            client_secret: None,
+            client_app: None,
+            identity: None,
+            server_name: None,
+            alpn: None,
+        }
+    }
+
+    fn client_hello(
+        &mut self,
+        records: &mut Records13,
+        body: &[u8],
+        raw: &[u8],
+    ) -> Result<(), Failure> {
+        let hello = ClientHello::decode(body)?;
+        let retried_group = match self.state {
+            State::RetriedHello { group } => Some(group),
+            _ => None,
+        };
+        if !hello
+            .extensions
+            .supported_versions()
+            .is_some_and(|v| v.contains(&TLS13))
+        {
+            return fail(
+                AlertDescription::ProtocolVersion,
+                "this server takes pre-shared keys over TLS 1.3, which the client does not offer",
+            );
+        }
+        let Some(offer) = hello.extensions.psk_offer() else {
+            return fail(
+                AlertDescription::HandshakeFailure,
+                "this server authenticates clients by pre-shared key, and none was offered",
+            );
+        };
+        if !matches!(hello.extensions.0.last(), Some(Extension::PreSharedKey(_))) {
+            return fail(
+                AlertDescription::IllegalParameter,
+                "pre_shared_key is not the last extension",
+            );
+        }
+        match hello.extensions.psk_modes() {
+            None => {
+                return fail(
+                    AlertDescription::MissingExtension,
+                    "pre_shared_key without psk_key_exchange_modes",
+                )
+            }
+            Some(modes) if !modes.contains(&PSK_DHE_KE) => {
+                return fail(
+                    AlertDescription::HandshakeFailure,
+                    "the client offers only psk_ke, which has no forward secrecy",
+                )
+            }
+            Some(_) => {}
+        }
+        if hello.extensions.has(&Extension::EarlyData) {
+            if retried_group.is_some() {
+                return fail(
+                    AlertDescription::IllegalParameter,
+                    "early data offered after a HelloRetryRequest",
+                );
+            }
+            // 0-RTT is never accepted: the early records are skipped (RFC 8446 §4.2.10).
+            records.skip_early_data();
+        }
+        let Some(chosen) = self
+            .params
+            .kx
+            .choose(offer, &self.params.suites, &hello.suites)?
+        else {
+            return fail(
+                AlertDescription::UnknownPskIdentity,
+                "none of the client's PSK identities is known here",
+            );
+        };
+        if self.suite.is_some_and(|s| s != chosen.suite) {
+            return fail(
+                AlertDescription::IllegalParameter,
+                "the second ClientHello does not allow the suite chosen",
+            );
+        }
+        PskServer::check_binder(&chosen, offer, raw, &self.transcript)?;
+        let shares = hello.extensions.key_shares().unwrap_or(&[]);
+        let share = GROUPS
+            .iter()
+            .find_map(|group| shares.iter().find(|s| s.group == *group));
+        let share = match (share, retried_group) {
+            (Some(share), Some(group)) if share.group != group => {
+                return fail(
+                    AlertDescription::IllegalParameter,
+                    "the second ClientHello shares a key on another group than asked",
+                )
+            }
+            (Some(share), _) => share,
+            (None, Some(_)) => {
+                return fail(
+                    AlertDescription::IllegalParameter,
+                    "the second ClientHello has no key share on the group asked for",
+                )
+            }
+            (None, None) => return self.retry(records, &hello, chosen.suite, raw),
+        };
+        if self.server_name.is_none() {
+            self.server_name = hello.extensions.server_name().map(str::to_owned);
+        }
+        self.alpn = self.choose_alpn(&hello)?;
+        self.accept(records, &hello, chosen, share, raw)
+    }
+
+    fn choose_alpn(&self, hello: &ClientHello) -> Result<Option<Vec<u8>>, Failure> {
+        let Some(offered) = hello.extensions.alpn() else {
+            return Ok(None);
+        };
+        if self.params.alpn.is_empty() {
+            return Ok(None);
+        }
+        match self.params.alpn.iter().find(|p| offered.contains(p)) {
+            Some(protocol) => Ok(Some(protocol.clone())),
+            None => fail(
+                AlertDescription::NoApplicationProtocol,
+                "no application protocol in common (ALPN)",
+            ),
+        }
+    }
+
+    /// No key share we can use: ask for one on a group both sides support.
+    fn retry(
+        &mut self,
+        records: &mut Records13,
+        hello: &ClientHello,
+        suite: Tls13Suite,
+        raw: &[u8],
+    ) -> Result<(), Failure> {
+        let groups = hello.extensions.supported_groups().unwrap_or(&[]);
+        let Some(group) = GROUPS.iter().find(|g| groups.contains(g)).copied() else {
+            return fail(
+                AlertDescription::HandshakeFailure,
+                "no key exchange group in common (X25519, secp256r1)",
+            );
+        };
+        self.transcript.start(suite.hash);
+        self.transcript.add(raw);
+        self.transcript.replace_with_message_hash(suite.hash);
+        let retry = ServerHello {
+            version: TLS12,
+            random: HELLO_RETRY_REQUEST,
+            session_id: hello.session_id.clone(),
+            suite: suite.id,
+            extensions: Extensions::from(vec![
+                Extension::SelectedVersion(TLS13),
+                Extension::KeyShareRetry(group),
+            ]),
+        };
+        records.send_handshake(
+            &mut self.transcript,
+            handshake::SERVER_HELLO,
+            &retry.encode(),
+        );
+        self.compatibility_change_cipher_spec(records, hello);
+        self.suite = Some(suite);
+        self.state = State::RetriedHello { group };
+        Ok(())
+    }
+
+    /// A client in middlebox compatibility mode (a legacy session ID) expects a
+    /// ChangeCipherSpec after our first hello (RFC 8446 §D.4).
+    fn compatibility_change_cipher_spec(&mut self, records: &mut Records13, hello: &ClientHello) {
+        if !hello.session_id.is_empty() && !self.sent_change_cipher_spec {
+            records.send(content::CHANGE_CIPHER_SPEC, &[1]);
+            self.sent_change_cipher_spec = true;
+        }
+    }
+
+    fn accept(
+        &mut self,
+        records: &mut Records13,
+        hello: &ClientHello,
+        chosen: ChosenPsk,
+        client_share: &KeyShareEntry,
+        raw: &[u8],
+    ) -> Result<(), Failure> {
+        let suite = chosen.suite;
+        let share = KeyShare::new(client_share.group)?;
+        let public = share.public.clone();
+        let shared = share.agree(&client_share.public)?;
+        let mut random = [0u8; 32];
+        records.common.random(&mut random)?;
+        let server_hello = ServerHello {
+            version: TLS12,
+            random,
+            session_id: hello.session_id.clone(),
+            suite: suite.id,
+            extensions: Extensions::from(vec![
+                Extension::SelectedVersion(TLS13),
+                Extension::KeyShare(KeyShareEntry {
+                    group: client_share.group,
+                    public,
+                }),
+                Extension::SelectedPsk(chosen.index),
+            ]),
+        };
+        self.transcript.start(suite.hash);
+        self.transcript.add(raw);
+        records.send_handshake(
+            &mut self.transcript,
+            handshake::SERVER_HELLO,
+            &server_hello.encode(),
+        );
+        self.compatibility_change_cipher_spec(records, hello);
+        let mut schedule = KeySchedule::early(suite.hash, chosen.psk.key());
+        schedule.enter_handshake(&shared);
+        let hash = self.transcript.current();
+        let client = schedule.derive(b"c hs traffic", &hash);
+        let server = schedule.derive(b"s hs traffic", &hash);
+        records.write = Some(RecordKeys::new(&suite, server.clone()));
+        records.set_read(RecordKeys::new(&suite, client.clone()));
+        let mut extensions = Vec::new();
+        if let Some(protocol) = &self.alpn {
+            extensions.push(Extension::Alpn(vec![protocol.clone()]));
+        }
+        let mut w = crate::engine::msgs::codec::Writer::default();
+        Extensions::from(extensions).write_block(&mut w);
+        records.send_handshake(
+            &mut self.transcript,
+            handshake::ENCRYPTED_EXTENSIONS,
+            &w.bytes,
+        );
+        let verify = finished_value(suite.hash, &server, &self.transcript.current());
+        records.send_handshake(&mut self.transcript, handshake::FINISHED, &verify);
+        schedule.enter_master();
+        let hash = self.transcript.current();
+        let client_app = schedule.derive(b"c ap traffic", &hash);
+        let server_app = schedule.derive(b"s ap traffic", &hash);
+        records.write = Some(RecordKeys::new(&suite, server_app));
+        self.client_secret = Some(client);
+        self.client_app = Some(client_app);
+        self.suite = Some(suite);
+        self.identity = Some(chosen.psk.identity().to_vec());
+        self.state = State::Finished;
+        Ok(())
+    }
+
+    fn finished(
+        &mut self,
+        records: &mut Records13,
+        body: &[u8],
+        raw: &[u8],
+    ) -> Result<(), Failure> {
+        let (Some(suite), Some(client), Some(client_app)) = (
+            self.suite,
+            self.client_secret.take(),
+            self.client_app.take(),
+        ) else {
+            return fail(AlertDescription::InternalError, "Finished before the keys");
+        };
+        let expected = finished_value(suite.hash, &client, &self.transcript.current());
+        if !bool::from(expected.ct_eq(body)) {
+            return fail(
+                AlertDescription::DecryptError,
+                "the client's Finished is wrong",
+            );
+        }
+        self.transcript.add(raw);
+        records.set_read(RecordKeys::new(&suite, client_app));
+        records.skip_early_data = 0;
+        self.state = State::Done;
+        Ok(())
+    }
+}
+
+impl Handshake13 for ServerHandshake13 {
+    fn start(&mut self, _records: &mut Records13) -> Result<(), Failure> {
+        Ok(())
+    }
+
+    fn message(
+        &mut self,
+        records: &mut Records13,
+        kind: u8,
+        body: &[u8],
+        raw: &[u8],
+    ) -> Result<(), Failure> {
+        match (self.state, kind) {
+            (State::ClientHello | State::RetriedHello { .. }, handshake::CLIENT_HELLO) => {
+                self.client_hello(records, body, raw)
+            }
+            (State::Finished, handshake::FINISHED) => self.finished(records, body, raw),
+            _ => fail(
+                AlertDescription::UnexpectedMessage,
+                format!("handshake message {kind} out of place (TLS 1.3 PSK server)"),
+            ),
+        }
+    }
+
+    fn is_handshaking(&self) -> bool {
+        self.state != State::Done
+    }
+
+    fn session(&self) -> Session {
+        psk_session(
+            self.suite,
+            self.identity.clone(),
+            self.alpn.clone(),
+            self.server_name.clone(),
+        )
+    }
+}
