@@ -345,7 +345,10 @@ fn a_database_outage_fails_handshakes_fast_and_the_servers_recover() {
     for process in [&mut a_process, &mut b_process] {
         assert!(process.0.try_wait().unwrap().is_none(), "a server exited");
     }
-    assert_eq!(succeeded(&tlsdb(&["list", &url])), "alice 2048\nbob 2048\n");
+    assert_eq!(
+        succeeded(&tlsdb(&["list", &url])),
+        "alice srp 2048\nbob srp 2048\n"
+    );
 }
 
 #[test]
@@ -394,7 +397,10 @@ fn gnutls_password_files_round_trip_through_postgres() {
     // An import is all or nothing: the second time, `gnu` exists and nothing is added.
     let again = tlsdb(&["import-gnutls", &url, &path(&passwd), &path(&conf)]);
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
-    assert_eq!(succeeded(&tlsdb(&["list", &url])), "gnu 3072\nours 2048\n");
+    assert_eq!(
+        succeeded(&tlsdb(&["list", &url])),
+        "gnu srp 3072\nours srp 2048\n"
+    );
     let (out, out_conf) = (dir.join("out"), dir.join("out.conf"));
     succeeded(&tlsdb(&[
         "export-gnutls",
