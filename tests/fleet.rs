@@ -7,6 +7,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use tls::psk::{ExternalPsk, PskStore};
+use tls::srp::{PostgresVerifierDb, UserDatabase};
 use tls::{ClientConfig, Error, ServerAuth, Session};
 use tls_testkit::{
     connect, gnutls_serv, rsa_identity, run, srp_client_hello, srp_first_flight, srptool_passwd,
@@ -345,7 +347,10 @@ fn a_database_outage_fails_handshakes_fast_and_the_servers_recover() {
     for process in [&mut a_process, &mut b_process] {
         assert!(process.0.try_wait().unwrap().is_none(), "a server exited");
     }
-    assert_eq!(succeeded(&tlsdb(&["list", &url])), "alice 2048\nbob 2048\n");
+    assert_eq!(
+        succeeded(&tlsdb(&["list", &url])),
+        "alice srp 2048\nbob srp 2048\n"
+    );
 }
 
 #[test]
@@ -394,7 +399,10 @@ fn gnutls_password_files_round_trip_through_postgres() {
     // An import is all or nothing: the second time, `gnu` exists and nothing is added.
     let again = tlsdb(&["import-gnutls", &url, &path(&passwd), &path(&conf)]);
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
-    assert_eq!(succeeded(&tlsdb(&["list", &url])), "gnu 3072\nours 2048\n");
+    assert_eq!(
+        succeeded(&tlsdb(&["list", &url])),
+        "gnu srp 3072\nours srp 2048\n"
+    );
     let (out, out_conf) = (dir.join("out"), dir.join("out.conf"));
     succeeded(&tlsdb(&[
         "export-gnutls",
@@ -466,4 +474,61 @@ fn bad_urls_newer_schemas_and_refused_passwords_are_clear_errors() {
     );
     assert!(!server.status.success());
     assert!(String::from_utf8_lossy(&server.stderr).contains("schema version 2"));
+}
+
+/// Pre-shared keys beside the users: a database made before them gains their table when
+/// opened, and a key added, changed (through the store or plain SQL) or removed on one store
+/// is seen at once by another that has it cached.
+#[test]
+fn psk_changes_reach_every_store_at_once() {
+    let Some(pg) = Postgres::start() else { return };
+    let url = pg.url();
+    succeeded(&tlsdb(&["create", &url]));
+    succeeded(&tlsdb(&["add", &url, "alice", "pw"]));
+    // What a database made before PSKs lacks.
+    pg.psql("DROP TABLE tlslite_psk_keys; DROP FUNCTION tlslite_psk_keys_changed()");
+    assert_eq!(succeeded(&tlsdb(&["list", &url])), "alice srp 2048\n");
+    assert_eq!(pg.psql("SELECT count(*) FROM tlslite_psk_keys"), "0\n");
+
+    let writer = PostgresVerifierDb::open(&url).unwrap();
+    let reader = PostgresVerifierDb::open(&url).unwrap();
+    let key = |fill: u8| Some(ExternalPsk::new("sensor-7", [fill; 32]).unwrap());
+    let seen = |want: Option<ExternalPsk>, what: &str| {
+        let took = within(Duration::from_secs(1), what, || {
+            PskStore::lookup(&reader, b"sensor-7").unwrap() == want
+        });
+        eprintln!("{what} after {took:?}");
+    };
+    // The reader looks the identity up until its watcher listens and it caches the answer.
+    seen(None, "unknown");
+    std::thread::sleep(Duration::from_millis(500));
+    seen(None, "unknown, cached");
+    writer.add_psk(key(1).as_ref().unwrap()).unwrap();
+    seen(key(1), "a new key seen");
+    writer.replace_psk(key(2).as_ref().unwrap()).unwrap();
+    seen(key(2), "a changed key seen");
+    pg.psql(&format!(
+        "UPDATE tlslite_psk_keys SET key = '\\x{}'",
+        "03".repeat(32)
+    ));
+    seen(key(3), "a key changed in SQL seen");
+    succeeded(&tlsdb(&["del", &url, "sensor-7"]));
+    seen(None, "a removed key gone");
+    assert!(writer.remove_psk(b"sensor-7").is_err());
+
+    // tlsdb manages them on PostgreSQL as on a file.
+    let printed = succeeded(&tlsdb(&["add-psk", &url, "alice"]));
+    assert_eq!(printed.len(), 65, "{printed}");
+    let listed = succeeded(&tlsdb(&["list", &url]));
+    assert_eq!(listed, "alice srp 2048\nalice psk sha256\n");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("keys.psk").display().to_string();
+    succeeded(&tlsdb(&["export-psk", &url, &file]));
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        format!("alice:{printed}")
+    );
+    let again = tlsdb(&["import-psk", &url, &file]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already"));
+    assert_eq!(writer.psk_identities().unwrap().len(), 1);
 }

@@ -1,11 +1,14 @@
-//! `tlsdb`: manage TLS-SRP verifier databases (tlslite's `tlsdb.py`).
+//! `tlsdb`: manage TLS-SRP verifier databases (tlslite's `tlsdb.py`) and the pre-shared keys
+//! kept beside the users.
 
 #![forbid(unsafe_code)]
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
+use tls::psk::parse_key_file;
 use tls::srp::{is_postgres_url, make_verifier, UserDatabase};
+use zeroize::Zeroizing;
 
 const USAGE: &str = "\
 usage (DB is a SQLite file, or a postgres://USER:PASSWORD@HOST:PORT/DATABASE URL shared by a
@@ -18,8 +21,10 @@ fleet of servers):
                                          when omitted or `-`; BITS 1024..8192, default the
                                          database's)
   tlsdb passwd DB USER [PASSWORD]        change a user's password (same group)
-  tlsdb del DB USER                      remove a user
-  tlsdb list DB                          print `USER BITS` for every user
+  tlsdb del DB NAME [srp|psk]            remove a user or a PSK (naming which when NAME is
+                                         both: users and PSK identities are apart)
+  tlsdb list DB                          print `USER srp BITS` for every user, then
+                                         `IDENTITY psk HASH` for every PSK (never a key)
   tlsdb check DB USER [PASSWORD]         exit 0 if the password is right, 1 if not
   tlsdb import-gnutls DB TPASSWD TPASSWD_CONF
                                          add the users of GnuTLS password files (srptool's):
@@ -27,6 +32,14 @@ fleet of servers):
   tlsdb export-gnutls DB TPASSWD TPASSWD_CONF
                                          write every user to new GnuTLS password files
                                          (mode 0600; existing files are not overwritten)
+  tlsdb add-psk DB IDENTITY [BYTES]      add a pre-shared key (TLS 1.3 external PSK, SHA-256)
+                                         of BYTES random bytes (32 unless given, at least 16)
+                                         and print it in hex: the only time it is shown
+  tlsdb import-psk DB FILE               add the keys of an `identity:hexkey` file (GnuTLS
+                                         psktool's, mosquitto's psk_file): all of them, or
+                                         none if one fails
+  tlsdb export-psk DB FILE               write every PSK to a new `identity:hexkey` file
+                                         (mode 0600; an existing file is not overwritten)
 ";
 
 fn main() -> ExitCode {
@@ -40,13 +53,18 @@ fn main() -> ExitCode {
         ["passwd", db, user, rest @ ..] if rest.len() <= 1 => {
             change_password(db, user, rest.first().copied())
         }
-        ["del", db, user] => open(db).and_then(|d| d.remove_user(user).map_err(|e| e.to_string())),
+        ["del", db, name, rest @ ..] if rest.len() <= 1 => delete(db, name, rest.first().copied()),
         ["list", db] => list(db),
         ["check", db, user, rest @ ..] if rest.len() <= 1 => {
             return check(db, user, rest.first().copied())
         }
         ["import-gnutls", db, passwd, conf] => import(db, passwd, conf),
         ["export-gnutls", db, passwd, conf] => export(db, passwd, conf),
+        ["add-psk", db, identity, rest @ ..] if rest.len() <= 1 => {
+            add_psk(db, identity, rest.first().copied())
+        }
+        ["import-psk", db, file] => import_psk(db, file),
+        ["export-psk", db, file] => export_psk(db, file),
         ["-h" | "--help"] => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -67,11 +85,12 @@ fn main() -> ExitCode {
 
 fn open(db: &str) -> Result<Box<dyn UserDatabase>, String> {
     let opened = tls::srp::open_database(db).map_err(|e| e.to_string())?;
-    // Verifiers allow offline dictionary attacks: say so when others can read them.
+    // Verifiers allow offline dictionary attacks, and PSKs are secrets outright: say so when
+    // others can read them.
     if !is_postgres_url(db) && tls::srp::readable_by_others(db.as_ref()).unwrap_or(false) {
         eprintln!(
             "tlsdb: warning: {db} is readable by other users; its verifiers allow offline \
-             password guessing (chmod 600 {db})"
+             password guessing and its pre-shared keys are secrets (chmod 600 {db})"
         );
     }
     Ok(opened)
@@ -147,10 +166,102 @@ fn export(db: &str, passwd: &str, conf: &str) -> Result<(), String> {
 }
 
 fn list(db: &str) -> Result<(), String> {
+    let db = open(db)?;
     let mut out = std::io::stdout().lock();
-    for (user, bits) in open(db)?.users().map_err(|e| e.to_string())? {
-        writeln!(out, "{user} {bits}").map_err(|e| e.to_string())?;
+    for (user, bits) in db.users().map_err(|e| e.to_string())? {
+        writeln!(out, "{user} srp {bits}").map_err(|e| e.to_string())?;
     }
+    for (identity, hash) in db.psk_identities().map_err(|e| e.to_string())? {
+        let shown = printable(&identity).map_or_else(
+            || format!("{:?}", String::from_utf8_lossy(&identity)),
+            str::to_owned,
+        );
+        writeln!(out, "{shown} psk {hash}").map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// The identity as text when it is UTF-8 without control characters (one line of a listing
+/// or a key file), else `None`.
+fn printable(identity: &[u8]) -> Option<&str> {
+    std::str::from_utf8(identity)
+        .ok()
+        .filter(|s| !s.chars().any(char::is_control))
+}
+
+/// Removes the user or the PSK called `name`; `kind` (`srp` or `psk`) says which when it is
+/// both.
+fn delete(db: &str, name: &str, kind: Option<&str>) -> Result<(), String> {
+    let db = open(db)?;
+    let text = |e: tls::Error| e.to_string();
+    let is_user =
+        || -> Result<bool, String> { Ok(db.users().map_err(text)?.iter().any(|(u, _)| u == name)) };
+    let is_psk = || -> Result<bool, String> {
+        let identities = db.psk_identities().map_err(text)?;
+        Ok(identities.iter().any(|(i, _)| i == name.as_bytes()))
+    };
+    let user = match kind {
+        Some("srp") => true,
+        Some("psk") => false,
+        Some(other) => return Err(format!("say srp or psk, not {other:?}")),
+        None => match (is_user()?, is_psk()?) {
+            (true, true) => {
+                return Err(format!(
+                    "{name:?} is both an SRP user and a PSK identity: say which \
+                     (tlsdb del DB NAME srp, or psk)"
+                ))
+            }
+            (false, false) => return Err(format!("no SRP user or PSK {name:?}")),
+            (user, _) => user,
+        },
+    };
+    match user {
+        true => db.remove_user(name).map_err(text)?,
+        false => db.remove_psk(name.as_bytes()).map_err(text)?,
+    }
+    println!("deleted {} {name}", if user { "SRP user" } else { "PSK" });
+    Ok(())
+}
+
+fn add_psk(db: &str, identity: &str, bytes: Option<&str>) -> Result<(), String> {
+    let len = match bytes {
+        None => 32,
+        Some(b) => b
+            .parse()
+            .map_err(|_| format!("BYTES must be a number, not {b:?}"))?,
+    };
+    if printable(identity.as_bytes()).is_none() {
+        return Err(format!(
+            "PSK identity {identity:?} has control characters: it could not be listed or \
+             written to a key file"
+        ));
+    }
+    let psk = open(db)?
+        .add_random_psk(identity.as_bytes(), len)
+        .map_err(|e| e.to_string())?;
+    // The one time the key is shown; written digit by digit, with no copy left behind.
+    let mut out = std::io::stdout().lock();
+    let written = psk
+        .key()
+        .iter()
+        .try_for_each(|b| write!(out, "{b:02x}"))
+        .and_then(|()| writeln!(out));
+    written.map_err(|e| format!("printing the key (it is stored): {e}"))
+}
+
+fn import_psk(db: &str, file: &str) -> Result<(), String> {
+    let text = Zeroizing::new(std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?);
+    let psks = parse_key_file(&text).map_err(|e| format!("{file}: {e}"))?;
+    open(db)?.add_psks(&psks).map_err(|e| e.to_string())?;
+    println!("imported {} PSKs", psks.len());
+    Ok(())
+}
+
+fn export_psk(db: &str, file: &str) -> Result<(), String> {
+    let count = open(db)?
+        .export_psks(file.as_ref())
+        .map_err(|e| e.to_string())?;
+    println!("exported {count} PSKs");
     Ok(())
 }
 

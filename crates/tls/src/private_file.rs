@@ -1,9 +1,11 @@
-//! Files that hold verifiers: readable by their owner only, and never written through a link
-//! or over something already there.
+//! Files that hold verifiers or keys: readable by their owner only, and never written through
+//! a link or over something already there.
 
 use std::fs::{File, OpenOptions};
-use std::io;
+use std::io::{self, Write};
 use std::path::Path;
+
+use crate::Error;
 
 /// Creates `path` for writing, mode 0600 on Unix, failing if anything exists there (a file, or
 /// a symbolic link even to nowhere): with `create_new` the kernel checks and creates in one
@@ -14,6 +16,15 @@ pub(crate) fn create_private(path: &Path) -> io::Result<File> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     options.open(path)
+}
+
+/// Writes `contents` to a new private file at `path` ([`create_private`]) and syncs it; the
+/// error names the path.
+pub(crate) fn write_private(path: &Path, contents: &[u8]) -> Result<(), Error> {
+    let failed = |e: io::Error| Error::Config(format!("{}: {e}", path.display()));
+    let mut file = create_private(path).map_err(failed)?;
+    file.write_all(contents).map_err(failed)?;
+    file.sync_all().map_err(failed)
 }
 
 /// Says whether a file others than its owner can read, for a warning (Unix only).

@@ -5,12 +5,11 @@
 //! numbers use libsrp's base64: digits `0-9A-Za-z./`, most significant first, the leading
 //! partial group written without leading zero digits.
 
-use std::io::Write;
 use std::path::Path;
 
 use super::verifier::{check_username, VerifierEntry};
 use super::SrpGroup;
-use crate::private_file::create_private;
+use crate::private_file::write_private;
 use crate::Error;
 
 const DIGITS: &[u8; 64] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz./";
@@ -173,10 +172,7 @@ pub fn export_tpasswd(
 ) -> Result<(), Error> {
     let (passwd_text, conf_text) = write_tpasswd(users)?;
     for (path, text) in [(conf, conf_text), (passwd, passwd_text)] {
-        let failed = |e: std::io::Error| Error::Config(format!("{}: {e}", path.display()));
-        let mut file = create_private(path).map_err(failed)?;
-        file.write_all(text.as_bytes()).map_err(failed)?;
-        file.sync_all().map_err(failed)?;
+        write_private(path, text.as_bytes())?;
     }
     Ok(())
 }

@@ -13,7 +13,6 @@ pub(crate) mod math;
 mod verifier;
 
 pub use groups::SrpGroup;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) use verifier::random_bytes;
 pub(crate) use verifier::{check_username, SALT_LEN};
 pub use verifier::{make_verifier, MemoryVerifierDb, VerifierEntry, VerifierStore, MAX_USERNAME};

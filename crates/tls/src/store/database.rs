@@ -1,10 +1,20 @@
 //! Verifier databases one can manage (what `tlsdb` works on), whichever their backend: a SQLite
-//! file for one machine, PostgreSQL for a fleet.
+//! file for one machine, PostgreSQL for a fleet. One database holds SRP users and pre-shared
+//! keys, in two namespaces: a name may be both a user and a PSK identity.
 
-use crate::srp::{VerifierEntry, VerifierStore};
+use std::path::Path;
+
+use crate::private_file::write_private;
+use crate::psk::{format_key_file, ExternalPsk, PskHash};
+use crate::srp::{random_bytes, VerifierEntry, VerifierStore};
 use crate::Error;
 
-/// A verifier store whose users can be listed and changed. Every change is all or nothing.
+/// A verifier store whose users can be listed and changed, and which keeps pre-shared keys
+/// too. Every change is all or nothing.
+///
+/// A server looks keys up through [`PskStore`](crate::psk::PskStore), which both backends
+/// (`SqliteVerifierDb`, `PostgresVerifierDb`) implement; it is not a supertrait here, so that
+/// `lookup` on a `dyn UserDatabase` stays the SRP one.
 pub trait UserDatabase: VerifierStore {
     /// Adds a user; fails if the name is taken or the entry is unfit
     /// ([`VerifierEntry::validate`]).
@@ -29,6 +39,80 @@ pub trait UserDatabase: VerifierStore {
 
     /// The group size new users get unless told otherwise.
     fn default_bits(&self) -> u32;
+
+    /// Adds every PSK or, if any one fails (its identity is taken), none.
+    fn add_psks(&self, psks: &[ExternalPsk]) -> Result<(), Error>;
+
+    /// Adds one PSK; fails if its identity is taken.
+    fn add_psk(&self, psk: &ExternalPsk) -> Result<(), Error> {
+        self.add_psks(std::slice::from_ref(psk))
+    }
+
+    /// Draws a key of `len` random bytes for `identity` (refused under
+    /// [`MIN_KEY_LEN`](crate::psk::MIN_KEY_LEN)), adds it, and returns it: the one chance to
+    /// show it to whoever configures the client.
+    fn add_random_psk(&self, identity: &[u8], len: usize) -> Result<ExternalPsk, Error> {
+        if len > crate::psk::MAX_KEY_LEN {
+            return Err(Error::config(format!(
+                "a PSK of {len} bytes is longer than the {} allowed",
+                crate::psk::MAX_KEY_LEN
+            )));
+        }
+        let mut key = zeroize::Zeroizing::new(vec![0; len]);
+        random_bytes(&mut key)?;
+        let psk = ExternalPsk::new(identity, &*key)?;
+        self.add_psk(&psk)?;
+        Ok(psk)
+    }
+
+    /// Replaces the key (and hash) of an existing identity; fails if there is none.
+    fn replace_psk(&self, psk: &ExternalPsk) -> Result<(), Error>;
+
+    /// Removes a PSK; fails if there is none.
+    fn remove_psk(&self, identity: &[u8]) -> Result<(), Error>;
+
+    /// Every PSK identity with its hash (never the key), sorted bytewise.
+    fn psk_identities(&self) -> Result<Vec<(Vec<u8>, PskHash)>, Error>;
+
+    /// Every PSK with its key, sorted by identity (for an export).
+    fn psk_entries(&self) -> Result<Vec<ExternalPsk>, Error>;
+
+    /// Writes every PSK to a new `identity:hexkey` file ([`format_key_file`]) readable by its
+    /// owner only (0600), never over an existing file or through a symbolic link; returns how
+    /// many. Fails, writing nothing, if an identity is not printable text.
+    fn export_psks(&self, path: &Path) -> Result<usize, Error> {
+        let psks = self.psk_entries()?;
+        let text = format_key_file(&psks)?;
+        write_private(path, text.as_bytes())?;
+        Ok(psks.len())
+    }
+}
+
+/// A PSK read back from a database, checked as it comes out: a row planted behind the
+/// store's back with an empty or oversized key, or an unknown hash, is an error, never a key.
+/// (A short key is taken: only [`low_entropy_psk`](crate::dangerous::low_entropy_psk) adds one.)
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn psk_from_row(
+    identity: Vec<u8>,
+    key: &[u8],
+    hash: &str,
+) -> Result<ExternalPsk, Error> {
+    let name = String::from_utf8_lossy(&identity).into_owned();
+    let hash: PskHash = hash
+        .parse()
+        .map_err(|e| Error::Config(format!("PSK {name:?}: {e}")))?;
+    ExternalPsk::unchecked_length(identity, key)
+        .map(|psk| psk.with_hash(hash))
+        .map_err(|e| Error::Config(format!("PSK {name:?}: {e}")))
+}
+
+/// The error for a PSK identity that is taken or missing.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn psk_error(identity: &[u8], what: &str) -> Error {
+    Error::Config(format!(
+        "{what} PSK {:?}",
+        String::from_utf8_lossy(identity)
+    ))
 }
 
 /// Whether `location` names a PostgreSQL database (`postgres://` or `postgresql://`) rather

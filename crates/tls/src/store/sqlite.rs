@@ -1,5 +1,5 @@
-//! Verifiers in one SQLite file: safe with concurrent readers and a writer (WAL), and every
-//! change is one transaction, so a crash mid-write loses no existing user.
+//! Verifiers and pre-shared keys in one SQLite file: safe with concurrent readers and a writer
+//! (WAL), and every change is one transaction, so a crash mid-write loses no existing user.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -7,8 +7,10 @@ use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
+use super::database::{psk_error, psk_from_row};
 use super::UserDatabase;
 use crate::private_file::create_private;
+use crate::psk::{self, ExternalPsk, PskHash};
 use crate::srp::SrpGroup;
 use crate::srp::{check_username, random_bytes, VerifierEntry, VerifierStore};
 use crate::Error;
@@ -17,6 +19,13 @@ use crate::Error;
 const FORMAT: i64 = 1;
 /// The default group size of a new database.
 const DEFAULT_BITS: u32 = 2048;
+/// The pre-shared keys: made with a new database, and added to one made before them when it
+/// is opened (the format stays 1: older readers ignore the table).
+const PSK_TABLE: &str = "CREATE TABLE IF NOT EXISTS psk_keys (
+    identity BLOB PRIMARY KEY,
+    key BLOB NOT NULL,
+    hash TEXT NOT NULL
+)";
 
 /// An SRP verifier database in a SQLite file (what `tlsdb` manages).
 ///
@@ -103,9 +112,11 @@ impl SqliteVerifierDb {
         Self::with_settings(conn)
     }
 
-    /// Reads the settings kept in `meta`, adding those a database made by an older version
-    /// lacks. A value already there (made by `tlsdb create` or by another server) always wins.
+    /// Reads the settings kept in `meta`, adding those (and the PSK table) a database made by
+    /// an older version lacks. A value already there (made by `tlsdb create` or by another
+    /// server) always wins.
     fn with_settings(conn: Connection) -> Result<Self, Error> {
+        conn.execute(PSK_TABLE, []).map_err(db_error)?;
         let setting = |key: &str| -> Result<Option<rusqlite::types::Value>, Error> {
             conn.query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| {
                 r.get(0)
@@ -280,7 +291,7 @@ impl SqliteVerifierDb {
         let names = self.list()?;
         names
             .into_iter()
-            .filter_map(|(name, _)| match self.lookup(&name) {
+            .filter_map(|(name, _)| match VerifierStore::lookup(self, &name) {
                 Ok(Some(entry)) => Some(Ok((name, entry))),
                 Ok(None) => None,
                 Err(e) => Some(Err(e)),
@@ -298,6 +309,22 @@ impl SqliteVerifierDb {
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(db_error)?;
         rows.collect::<Result<_, _>>().map_err(db_error)
+    }
+}
+
+impl psk::PskStore for SqliteVerifierDb {
+    fn lookup(&self, identity: &[u8]) -> Result<Option<ExternalPsk>, Error> {
+        let row: Option<(Vec<u8>, String)> = self
+            .conn()
+            .query_row(
+                "SELECT key, hash FROM psk_keys WHERE identity = ?1",
+                params![identity],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(db_error)?;
+        row.map(|(key, hash)| psk_from_row(identity.to_vec(), &zeroize::Zeroizing::new(key), &hash))
+            .transpose()
     }
 }
 
@@ -356,6 +383,89 @@ impl UserDatabase for SqliteVerifierDb {
 
     fn default_bits(&self) -> u32 {
         SqliteVerifierDb::default_bits(self)
+    }
+
+    fn add_psks(&self, psks: &[ExternalPsk]) -> Result<(), Error> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(db_error)?;
+        for psk in psks {
+            let inserted = tx
+                .execute(
+                    "INSERT OR IGNORE INTO psk_keys VALUES (?1, ?2, ?3)",
+                    params![psk.identity(), psk.key(), psk.hash().to_string()],
+                )
+                .map_err(db_error)?;
+            if inserted != 1 {
+                return Err(psk_error(psk.identity(), "there is already a"));
+            }
+        }
+        tx.commit().map_err(db_error)
+    }
+
+    fn replace_psk(&self, psk: &ExternalPsk) -> Result<(), Error> {
+        let changed = self
+            .conn()
+            .execute(
+                "UPDATE psk_keys SET key = ?2, hash = ?3 WHERE identity = ?1",
+                params![psk.identity(), psk.key(), psk.hash().to_string()],
+            )
+            .map_err(db_error)?;
+        match changed {
+            1 => Ok(()),
+            _ => Err(psk_error(psk.identity(), "no")),
+        }
+    }
+
+    fn remove_psk(&self, identity: &[u8]) -> Result<(), Error> {
+        let removed = self
+            .conn()
+            .execute(
+                "DELETE FROM psk_keys WHERE identity = ?1",
+                params![identity],
+            )
+            .map_err(db_error)?;
+        match removed {
+            1 => Ok(()),
+            _ => Err(psk_error(identity, "no")),
+        }
+    }
+
+    fn psk_identities(&self) -> Result<Vec<(Vec<u8>, PskHash)>, Error> {
+        let conn = self.conn();
+        let mut statement = conn
+            .prepare("SELECT identity, hash FROM psk_keys ORDER BY identity")
+            .map_err(db_error)?;
+        let rows = statement
+            .query_map([], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(db_error)?;
+        rows.map(|row| {
+            let (identity, hash) = row.map_err(db_error)?;
+            Ok((identity, hash.parse()?))
+        })
+        .collect()
+    }
+
+    fn psk_entries(&self) -> Result<Vec<ExternalPsk>, Error> {
+        let conn = self.conn();
+        let mut statement = conn
+            .prepare("SELECT identity, key, hash FROM psk_keys ORDER BY identity")
+            .map_err(db_error)?;
+        let rows = statement
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    zeroize::Zeroizing::new(r.get::<_, Vec<u8>>(1)?),
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .map_err(db_error)?;
+        rows.map(|row| {
+            let (identity, key, hash) = row.map_err(db_error)?;
+            psk_from_row(identity, &key, &hash)
+        })
+        .collect()
     }
 }
 
@@ -430,5 +540,137 @@ mod tests {
             )
             .unwrap();
         assert!(db.lookup("alice").is_err(), "tampered entry served");
+    }
+
+    fn psk(identity: &str, fill: u8) -> ExternalPsk {
+        ExternalPsk::new(identity, [fill; 32]).unwrap()
+    }
+
+    /// Keys go in all or nothing, come back with their hash, and change and go away; users
+    /// and keys are apart (one name may be both).
+    #[test]
+    fn psks_round_trip_beside_users() {
+        use crate::psk::PskStore;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys.db");
+        let db = SqliteVerifierDb::create(&path).unwrap();
+        db.add("alice", &make_verifier("alice", "pw", 2048).unwrap())
+            .unwrap();
+        let sha384 = psk("b", 2).with_hash(PskHash::Sha384);
+        db.add_psks(&[psk("alice", 1), sha384.clone()]).unwrap();
+        assert!(db.add_psk(&psk("b", 9)).is_err(), "duplicate");
+        // One taken identity and none of the batch is added.
+        assert!(db.add_psks(&[psk("c", 3), psk("alice", 4)]).is_err());
+        assert_eq!(PskStore::lookup(&db, b"c").unwrap(), None, "half an import");
+        drop(db);
+        let db = SqliteVerifierDb::open(&path).unwrap();
+        assert_eq!(
+            PskStore::lookup(&db, b"alice").unwrap(),
+            Some(psk("alice", 1))
+        );
+        assert_eq!(PskStore::lookup(&db, b"b").unwrap(), Some(sha384.clone()));
+        assert_eq!(db.list().unwrap(), vec![("alice".into(), 2048)]);
+        assert_eq!(
+            db.psk_identities().unwrap(),
+            vec![
+                (b"alice".to_vec(), PskHash::Sha256),
+                (b"b".to_vec(), PskHash::Sha384)
+            ]
+        );
+        assert_eq!(db.psk_entries().unwrap(), vec![psk("alice", 1), sha384]);
+        db.replace_psk(&psk("alice", 7)).unwrap();
+        assert_eq!(
+            PskStore::lookup(&db, b"alice").unwrap(),
+            Some(psk("alice", 7))
+        );
+        assert!(db.replace_psk(&psk("nobody", 7)).is_err());
+        db.remove_psk(b"alice").unwrap();
+        assert!(db.remove_psk(b"alice").is_err());
+        assert_eq!(PskStore::lookup(&db, b"alice").unwrap(), None);
+        assert!(
+            VerifierStore::lookup(&db, "alice").unwrap().is_some(),
+            "the user stays"
+        );
+        let drawn = db.add_random_psk(b"fresh", 32).unwrap();
+        assert_eq!(drawn.key().len(), 32);
+        assert_ne!(drawn.key(), &[0; 32]);
+        assert_eq!(PskStore::lookup(&db, b"fresh").unwrap(), Some(drawn));
+        assert!(db.add_random_psk(b"short", 15).is_err());
+        assert!(db.add_random_psk(b"long", 1025).is_err());
+        assert_eq!(PskStore::lookup(&db, b"short").unwrap(), None);
+        // A row planted behind the store's back is an error, never a key.
+        db.conn()
+            .execute(
+                "INSERT INTO psk_keys VALUES (x'65', x'', 'sha256'), (x'66', x'01', 'md5')",
+                [],
+            )
+            .unwrap();
+        assert!(PskStore::lookup(&db, b"e").is_err(), "empty key served");
+        assert!(PskStore::lookup(&db, b"f").is_err(), "unknown hash served");
+        assert!(db.psk_identities().is_err());
+    }
+
+    /// A database made before PSKs (this schema, format 1) opens, keeps its users and gains the
+    /// PSK table; a new database and an export are readable by their owner only.
+    #[test]
+    fn an_old_database_gains_psks_and_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("old.db");
+        let alice = make_verifier("alice", "pw", 2048).unwrap();
+        {
+            let conn = Connection::open(&old).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+                 INSERT INTO meta VALUES ('format', 1);
+                 CREATE TABLE users (username TEXT PRIMARY KEY, bits INTEGER NOT NULL,
+                                     salt BLOB NOT NULL, verifier BLOB NOT NULL);",
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO users VALUES ('alice', 2048, ?1, ?2)",
+                params![alice.salt, alice.verifier],
+            )
+            .unwrap();
+        }
+        let db = SqliteVerifierDb::open(&old).unwrap();
+        assert_eq!(VerifierStore::lookup(&db, "alice").unwrap(), Some(alice));
+        assert_eq!(db.psk_identities().unwrap(), vec![]);
+        db.add_psk(&psk("sensor", 5)).unwrap();
+        drop(db);
+        let db = SqliteVerifierDb::open(&old).unwrap();
+        assert_eq!(
+            crate::psk::PskStore::lookup(&db, b"sensor").unwrap(),
+            Some(psk("sensor", 5))
+        );
+
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let new = dir.path().join("new.db");
+        drop(SqliteVerifierDb::create(&new).unwrap());
+        assert_eq!(mode(&new), 0o600);
+        let out = dir.path().join("keys.psk");
+        assert_eq!(db.export_psks(&out).unwrap(), 1);
+        assert_eq!(mode(&out), 0o600);
+        let text = std::fs::read_to_string(&out).unwrap();
+        assert_eq!(
+            crate::psk::parse_key_file(&text).unwrap(),
+            vec![psk("sensor", 5)]
+        );
+        assert!(
+            db.export_psks(&out).is_err(),
+            "an existing file is overwritten"
+        );
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "keep me").unwrap();
+        let link = dir.path().join("link.psk");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        assert!(db.export_psks(&link).is_err(), "written through a link");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+        // An identity no key file can hold stops the export before a file is made.
+        db.add_psk(&ExternalPsk::new("bad\nline", [1; 16]).unwrap())
+            .unwrap();
+        let refused = dir.path().join("refused.psk");
+        assert!(db.export_psks(&refused).is_err());
+        assert!(!refused.exists());
     }
 }

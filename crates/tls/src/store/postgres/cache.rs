@@ -1,45 +1,86 @@
-//! Verifier entries cached briefly, and only while the server hears of every change.
+//! Verifier entries and pre-shared keys cached briefly, and only while the server hears of
+//! every change.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::psk::ExternalPsk;
 use crate::srp::VerifierEntry;
+use crate::Error;
 
 /// How long an entry is trusted even without a change notice (a safety net, not the rule).
 const TTL: Duration = Duration::from_secs(60);
 /// Entries kept at most (unknown names included); the cache starts over past it.
 const CAPACITY: usize = 100_000;
 
-#[derive(Default)]
-struct State {
+struct State<K, V> {
     /// Whether a connection is LISTENing for changes: without one the cache is bypassed.
     listening: bool,
     /// Bumped by every change notice: a lookup that read the database before a notice must
     /// not cache what it read.
     generation: u64,
-    entries: HashMap<String, (Instant, Option<VerifierEntry>)>,
+    entries: HashMap<K, (Instant, Option<V>)>,
 }
 
 /// What a lookup read, tagged with the generation it read it at.
-#[derive(Default)]
-pub(super) struct VerifierCache(Mutex<State>);
+pub(super) struct Cache<K, V>(Mutex<State<K, V>>);
 
-impl VerifierCache {
-    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+/// SRP users by name.
+pub(super) type VerifierCache = Cache<String, VerifierEntry>;
+/// Pre-shared keys by identity.
+pub(super) type PskCache = Cache<Vec<u8>, ExternalPsk>;
+
+impl<K, V> Default for Cache<K, V> {
+    fn default() -> Self {
+        Self(Mutex::new(State {
+            listening: false,
+            generation: 0,
+            entries: HashMap::new(),
+        }))
+    }
+}
+
+impl<K: Hash + Eq, V: Clone> Cache<K, V> {
+    fn state(&self) -> std::sync::MutexGuard<'_, State<K, V>> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The cached answer for `username` (`Some(None)`: known not to exist).
-    pub(super) fn get(&self, username: &str) -> Option<Option<VerifierEntry>> {
+    /// The cached answer for `key` (`Some(None)`: known not to exist).
+    pub(super) fn get<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> Option<Option<V>>
+    where
+        K: Borrow<Q>,
+    {
         let state = self.state();
         if !state.listening {
             return None;
         }
-        match state.entries.get(username) {
+        match state.entries.get(key) {
             Some((at, entry)) if at.elapsed() < TTL => Some(entry.clone()),
             _ => None,
         }
+    }
+
+    /// The cached answer for `key`, or what `read` gets from the database (kept unless a change
+    /// was heard of while it read).
+    pub(super) fn get_or_read<Q>(
+        &self,
+        key: &Q,
+        read: impl FnOnce() -> Result<Option<V>, Error>,
+    ) -> Result<Option<V>, Error>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        if let Some(hit) = self.get(key) {
+            return Ok(hit);
+        }
+        let generation = self.generation();
+        let value = read()?;
+        self.insert(key.to_owned(), value.clone(), generation);
+        Ok(value)
     }
 
     /// The generation to pass to [`insert`](Self::insert) after reading the database.
@@ -48,7 +89,7 @@ impl VerifierCache {
     }
 
     /// Caches what was read at `generation`, unless a change was heard of since.
-    pub(super) fn insert(&self, username: &str, entry: Option<VerifierEntry>, generation: u64) {
+    pub(super) fn insert(&self, key: K, entry: Option<V>, generation: u64) {
         let mut state = self.state();
         if !state.listening || state.generation != generation {
             return;
@@ -56,21 +97,24 @@ impl VerifierCache {
         if state.entries.len() >= CAPACITY {
             state.entries.clear();
         }
-        state
-            .entries
-            .insert(username.to_owned(), (Instant::now(), entry));
+        state.entries.insert(key, (Instant::now(), entry));
     }
 
-    /// A change notice: `username` changed, or everyone (`""`).
-    pub(super) fn changed(&self, username: &str) {
+    /// A change notice: `key` changed.
+    pub(super) fn changed<Q: Hash + Eq + ?Sized>(&self, key: &Q)
+    where
+        K: Borrow<Q>,
+    {
         let mut state = self.state();
         state.generation += 1;
-        match username {
-            "" => state.entries.clear(),
-            name => {
-                state.entries.remove(name);
-            }
-        }
+        state.entries.remove(key);
+    }
+
+    /// A change notice for every entry.
+    pub(super) fn changed_all(&self) {
+        let mut state = self.state();
+        state.generation += 1;
+        state.entries.clear();
     }
 
     /// Whether change notices arrive; either way what is cached is dropped (changes made while
@@ -92,25 +136,25 @@ mod tests {
         let cache = VerifierCache::default();
         let entry = crate::srp::make_verifier("alice", "pw", 1024).unwrap();
         let read_at = cache.generation();
-        cache.insert("alice", Some(entry.clone()), read_at);
+        cache.insert("alice".into(), Some(entry.clone()), read_at);
         assert!(cache.get("alice").is_none(), "cached while deaf to changes");
         cache.set_listening(true);
         let read_at = cache.generation();
-        cache.insert("alice", Some(entry.clone()), read_at);
+        cache.insert("alice".into(), Some(entry.clone()), read_at);
         assert_eq!(cache.get("alice"), Some(Some(entry.clone())));
         // A read that raced a change notice is not kept.
         let read_at = cache.generation();
         cache.changed("alice");
-        cache.insert("alice", Some(entry.clone()), read_at);
+        cache.insert("alice".into(), Some(entry.clone()), read_at);
         assert!(cache.get("alice").is_none());
-        cache.insert("bob", None, cache.generation());
+        cache.insert("bob".into(), None, cache.generation());
         assert_eq!(cache.get("bob"), Some(None), "unknown names are cached too");
-        cache.changed("");
+        cache.changed_all();
         assert!(
             cache.get("bob").is_none(),
             "a notice for everyone clears all"
         );
-        cache.insert("bob", None, cache.generation());
+        cache.insert("bob".into(), None, cache.generation());
         cache.set_listening(false);
         assert!(cache.get("bob").is_none());
     }

@@ -1,6 +1,6 @@
-//! Verifiers, ticket keys and SRP sessions in PostgreSQL: one store for a fleet of servers.
-//! The users are here; the fleet's resumption state (ticket keys, shared sessions) is in
-//! `resumption.rs` and `session_writer.rs`.
+//! Verifiers, pre-shared keys, ticket keys and SRP sessions in PostgreSQL: one store for a
+//! fleet of servers. The users and keys are here; the fleet's resumption state (ticket keys,
+//! shared sessions) is in `resumption.rs` and `session_writer.rs`.
 
 mod cache;
 mod pool;
@@ -15,27 +15,30 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use std::time::{Duration, SystemTime};
 
+use crate::psk::{ExternalPsk, PskHash, PskStore};
 use crate::resumption::TicketKeyRing;
 use crate::srp::{check_username, random_bytes, SrpGroup, VerifierEntry, VerifierStore};
+use crate::store::database::{psk_error, psk_from_row};
 use crate::store::UserDatabase;
 use crate::Error;
-use cache::VerifierCache;
+use cache::{PskCache, VerifierCache};
 use pool::{off_runtime, Conn, Pool};
 use resumption::Maintenance;
 use schema::FORMAT;
 use session_writer::SessionQueue;
 
-/// An SRP verifier database in PostgreSQL, for a fleet of servers behind one name.
+/// An SRP verifier database in PostgreSQL, for a fleet of servers behind one name; it keeps
+/// the fleet's pre-shared keys too (a [`PskStore`]).
 ///
-/// Every server opening it serves the same users, shows an unknown name the same fake salt
-/// (the simulation secret is kept in the database), and resumes the sessions of every other
-/// (it is also a [`SharedResumption`](crate::SharedResumption): ticket keys rotated in the
-/// database, SRP sessions in a shared table). Each server caches entries and drops them when
-/// PostgreSQL notifies a change (`LISTEN`/`NOTIFY`, from a trigger, so even changes made in
-/// plain SQL count): a new password or a removed user takes effect on every server within a
-/// moment. While the database
-/// is unreachable nothing is served from the cache: SRP handshakes fail with `internal_error`
-/// and succeed again once it is back.
+/// Every server opening it serves the same users and keys, shows an unknown name the same
+/// fake salt (the simulation secret is kept in the database), and resumes the sessions of
+/// every other (it is also a [`SharedResumption`](crate::SharedResumption): ticket keys
+/// rotated in the database, SRP sessions in a shared table). Each server caches entries and
+/// drops them when PostgreSQL notifies a change (`LISTEN`/`NOTIFY`, from a trigger, so even
+/// changes made in plain SQL count): a new password, a removed user or a changed or removed
+/// key takes effect on every server within a moment. While the database is unreachable
+/// nothing is served from the cache: SRP and PSK lookups fail (an SRP handshake with
+/// `internal_error`) and succeed again once it is back.
 ///
 /// Its calls block (a few milliseconds at most on a healthy network). Called from async code
 /// they run on a thread of their own rather than on the runtime's; the servers of this
@@ -56,6 +59,7 @@ pub struct PostgresVerifierDb {
 struct Inner {
     pool: Pool,
     cache: VerifierCache,
+    psk_cache: PskCache,
     keys: Arc<TicketKeyRing>,
     simulation_secret: [u8; 32],
     default_bits: u32,
@@ -117,6 +121,7 @@ impl PostgresVerifierDb {
         let created = (|| {
             let mut tx = conn.client.transaction()?;
             tx.batch_execute(schema::CREATE)?;
+            tx.batch_execute(schema::CREATE_PSK_KEYS)?;
             let meta = [
                 ("format", FORMAT.to_string()),
                 ("default_bits", bits.to_string()),
@@ -198,11 +203,13 @@ impl PostgresVerifierDb {
             .and_then(|v| v.parse().ok())
             .filter(|secs| *secs > 0)
             .ok_or_else(|| malformed("ticket key period"))?;
+        add_psk_table(&pool, &mut conn)?;
         drop(conn);
         Ok(Self {
             inner: Arc::new(Inner {
                 pool,
                 cache: VerifierCache::default(),
+                psk_cache: PskCache::default(),
                 keys: Arc::new(TicketKeyRing::new(Duration::from_secs(period))),
                 simulation_secret,
                 default_bits,
@@ -254,6 +261,67 @@ impl PostgresVerifierDb {
     }
 }
 
+impl PostgresVerifierDb {
+    /// Inserts a row for each item in one transaction with `sql` (an `INSERT` that does nothing
+    /// on a conflict): the first item whose row was there already, having added none, or
+    /// `None` with all added.
+    fn insert_all<'a, T: Sync>(
+        &self,
+        what: &str,
+        sql: &'static str,
+        items: &'a [T],
+        insert: impl Fn(
+                &mut postgres::Transaction<'_>,
+                &postgres::Statement,
+                &T,
+            ) -> Result<u64, postgres::Error>
+            + Sync,
+    ) -> Result<Option<&'a T>, Error> {
+        let mut taken = None;
+        self.inner.pool.run(what, |conn| {
+            let statement = conn.statement(sql)?;
+            let mut tx = conn.client.transaction()?;
+            for item in items {
+                if insert(&mut tx, &statement, item)? != 1 {
+                    // Dropping the transaction rolls it back: none of the rows is added.
+                    taken = Some(item);
+                    return Ok(());
+                }
+            }
+            tx.commit()
+        })?;
+        Ok(taken)
+    }
+}
+
+/// Adds the PSK table to a database made before it (format 1 still: older readers ignore it),
+/// under a lock so that servers opening it at once do not race.
+fn add_psk_table(pool: &Pool, conn: &mut Conn) -> Result<(), Error> {
+    fn has(client: &mut impl postgres::GenericClient) -> Result<bool, postgres::Error> {
+        Ok(client.query_one(schema::HAS_PSK_KEYS, &[])?.get(0))
+    }
+    let added = (|| {
+        if has(&mut conn.client)? {
+            return Ok(());
+        }
+        let mut tx = conn.client.transaction()?;
+        tx.execute(
+            "SELECT pg_advisory_xact_lock($1)",
+            &[&schema::MIGRATION_LOCK],
+        )?;
+        if !has(&mut tx)? {
+            tx.batch_execute(schema::CREATE_PSK_KEYS)?;
+        }
+        tx.commit()
+    })();
+    added.map_err(|e| {
+        pool.error(
+            "adding the PSK table (open it once as the database's owner, e.g. `tlsdb list`)",
+            &e,
+        )
+    })
+}
+
 /// Starts one of the store's background threads, which hold only a weak handle (they end
 /// once the store is dropped); `what` names it in the error log if it cannot start.
 fn spawn_worker(name: &str, what: &str, inner: &Arc<Inner>, work: fn(&std::sync::Weak<Inner>)) {
@@ -266,23 +334,36 @@ fn spawn_worker(name: &str, what: &str, inner: &Arc<Inner>, work: fn(&std::sync:
     }
 }
 
+impl PskStore for PostgresVerifierDb {
+    fn lookup(&self, identity: &[u8]) -> Result<Option<ExternalPsk>, Error> {
+        self.watch();
+        let inner = &self.inner;
+        inner.psk_cache.get_or_read(identity, || {
+            let row = inner.pool.run("looking a PSK up", |conn| {
+                let statement = conn.statement(schema::LOOKUP_PSK)?;
+                conn.client.query_opt(&statement, &[&identity])
+            })?;
+            row.map(|row| {
+                let key = zeroize::Zeroizing::new(row.get::<_, Vec<u8>>(0));
+                psk_from_row(identity.to_vec(), &key, row.get(1))
+            })
+            .transpose()
+        })
+    }
+}
+
 impl VerifierStore for PostgresVerifierDb {
     fn lookup(&self, username: &str) -> Result<Option<VerifierEntry>, Error> {
         self.watch();
         let inner = &self.inner;
-        if let Some(hit) = inner.cache.get(username) {
-            return Ok(hit);
-        }
-        let generation = inner.cache.generation();
-        let row = inner.pool.run("looking a user up", |conn| {
-            let statement = conn.statement(schema::LOOKUP)?;
-            conn.client.query_opt(&statement, &[&username])
-        })?;
-        let entry = row
-            .map(|row| Self::entry_from(username, row.get(0), row.get(1), row.get(2)))
-            .transpose()?;
-        inner.cache.insert(username, entry.clone(), generation);
-        Ok(entry)
+        inner.cache.get_or_read(username, || {
+            let row = inner.pool.run("looking a user up", |conn| {
+                let statement = conn.statement(schema::LOOKUP)?;
+                conn.client.query_opt(&statement, &[&username])
+            })?;
+            row.map(|row| Self::entry_from(username, row.get(0), row.get(1), row.get(2)))
+                .transpose()
+        })
     }
 
     fn default_group(&self) -> &'static SrpGroup {
@@ -300,24 +381,17 @@ impl UserDatabase for PostgresVerifierDb {
             check_username(username)?;
             entry.validate()?;
         }
-        let mut taken = None;
-        self.inner.pool.run("adding users", |conn| {
-            let statement = conn.statement(schema::INSERT_USER)?;
-            let mut tx = conn.client.transaction()?;
-            for (username, entry) in users {
+        let taken = self.insert_all(
+            "adding users",
+            schema::INSERT_USER,
+            users,
+            |tx, statement, (username, entry)| {
                 let bits = entry.group.bits() as i32;
-                let added =
-                    tx.execute(&statement, &[username, &bits, &entry.salt, &entry.verifier])?;
-                if added != 1 {
-                    // Dropping the transaction rolls it back: none of the users is added.
-                    taken = Some(username.clone());
-                    return Ok(());
-                }
-            }
-            tx.commit()
-        })?;
+                tx.execute(statement, &[username, &bits, &entry.salt, &entry.verifier])
+            },
+        )?;
         match taken {
-            Some(username) => Err(Error::Config(format!("user {username:?} already exists"))),
+            Some((username, _)) => Err(Error::Config(format!("user {username:?} already exists"))),
             None => Ok(()),
         }
     }
@@ -382,5 +456,75 @@ impl UserDatabase for PostgresVerifierDb {
 
     fn default_bits(&self) -> u32 {
         self.inner.default_bits
+    }
+
+    fn add_psks(&self, psks: &[ExternalPsk]) -> Result<(), Error> {
+        let taken = self.insert_all(
+            "adding PSKs",
+            schema::INSERT_PSK,
+            psks,
+            |tx, statement, psk| {
+                let hash = psk.hash().to_string();
+                tx.execute(statement, &[&psk.identity(), &psk.key(), &hash])
+            },
+        )?;
+        match taken {
+            Some(psk) => Err(psk_error(psk.identity(), "there is already a")),
+            None => Ok(()),
+        }
+    }
+
+    fn replace_psk(&self, psk: &ExternalPsk) -> Result<(), Error> {
+        let hash = psk.hash().to_string();
+        let changed = self.inner.pool.run("changing a PSK", |conn| {
+            conn.client.execute(
+                "UPDATE tlslite_psk_keys SET key = $2, hash = $3 WHERE identity = $1",
+                &[&psk.identity(), &psk.key(), &hash],
+            )
+        })?;
+        match changed {
+            1 => Ok(()),
+            _ => Err(psk_error(psk.identity(), "no")),
+        }
+    }
+
+    fn remove_psk(&self, identity: &[u8]) -> Result<(), Error> {
+        let removed = self.inner.pool.run("removing a PSK", |conn| {
+            conn.client.execute(
+                "DELETE FROM tlslite_psk_keys WHERE identity = $1",
+                &[&identity],
+            )
+        })?;
+        match removed {
+            1 => Ok(()),
+            _ => Err(psk_error(identity, "no")),
+        }
+    }
+
+    fn psk_identities(&self) -> Result<Vec<(Vec<u8>, PskHash)>, Error> {
+        let rows = self.inner.pool.run("listing PSKs", |conn| {
+            conn.client.query(
+                "SELECT identity, hash FROM tlslite_psk_keys ORDER BY identity",
+                &[],
+            )
+        })?;
+        rows.iter()
+            .map(|row| Ok((row.get(0), row.get::<_, &str>(1).parse()?)))
+            .collect()
+    }
+
+    fn psk_entries(&self) -> Result<Vec<ExternalPsk>, Error> {
+        let rows = self.inner.pool.run("reading PSKs", |conn| {
+            conn.client.query(
+                "SELECT identity, key, hash FROM tlslite_psk_keys ORDER BY identity",
+                &[],
+            )
+        })?;
+        rows.iter()
+            .map(|row| {
+                let key = zeroize::Zeroizing::new(row.get::<_, Vec<u8>>(1));
+                psk_from_row(row.get(0), &key, row.get(2))
+            })
+            .collect()
     }
 }

@@ -45,11 +45,41 @@ CREATE TRIGGER tlslite_users_truncated AFTER TRUNCATE ON tlslite_users
     FOR EACH STATEMENT EXECUTE FUNCTION tlslite_users_changed();
 ";
 
-/// The channel the trigger notifies.
+/// The pre-shared keys, beside the users (a database made before them gains them when opened:
+/// [`HAS_PSK_KEYS`]). Every change notifies the servers LISTENing, with no payload (an identity
+/// may be longer than a notice can carry): they forget every key they cached. Keys change
+/// rarely; a handshake after a change costs one query.
+pub(super) const CREATE_PSK_KEYS: &str = "
+CREATE TABLE tlslite_psk_keys (
+    identity bytea PRIMARY KEY,
+    key bytea NOT NULL,
+    hash text NOT NULL
+);
+CREATE FUNCTION tlslite_psk_keys_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('tlslite_psk_keys', '');
+    RETURN NULL;
+END $$;
+CREATE TRIGGER tlslite_psk_keys_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON tlslite_psk_keys FOR EACH STATEMENT EXECUTE FUNCTION tlslite_psk_keys_changed();
+";
+
+/// Whether the database has the PSK table (one made before PSKs has not).
+pub(super) const HAS_PSK_KEYS: &str = "SELECT to_regclass('tlslite_psk_keys') IS NOT NULL";
+/// Held while adding the PSK table, so two servers opening an old database at once do not
+/// both try (an arbitrary number, the same in every version).
+pub(super) const MIGRATION_LOCK: i64 = 0x746c_736c_6974_6501;
+
+/// The channel the users' trigger notifies.
 pub(super) const CHANNEL: &str = "tlslite_users";
+/// The channel the PSK trigger notifies.
+pub(super) const PSK_CHANNEL: &str = "tlslite_psk_keys";
 
 pub(super) const LOOKUP: &str =
     "SELECT bits, salt, verifier FROM tlslite_users WHERE username = $1";
+pub(super) const LOOKUP_PSK: &str = "SELECT key, hash FROM tlslite_psk_keys WHERE identity = $1";
+pub(super) const INSERT_PSK: &str =
+    "INSERT INTO tlslite_psk_keys VALUES ($1, $2, $3) ON CONFLICT (identity) DO NOTHING";
 pub(super) const INSERT_USER: &str =
     "INSERT INTO tlslite_users VALUES ($1, $2, $3, $4) ON CONFLICT (username) DO NOTHING";
 /// A batch of sessions in one statement: IDs, sealed states and lifetimes as arrays.

@@ -1,12 +1,13 @@
-//! The thread that keeps a server's view of the database current: it LISTENs for user changes
-//! (dropping cached entries as they come), and keeps the ticket keys rotated and loaded.
+//! The thread that keeps a server's view of the database current: it LISTENs for changes to
+//! users and pre-shared keys (dropping cached entries as they come), and keeps the ticket keys
+//! rotated and loaded.
 
 use std::sync::Weak;
 use std::time::{Duration, SystemTime};
 
 use postgres::fallible_iterator::FallibleIterator;
 
-use super::schema::CHANNEL;
+use super::schema::{CHANNEL, PSK_CHANNEL};
 use super::{Inner, Maintenance};
 
 /// How long one wait for notices lasts (also how soon a lost connection is retried).
@@ -20,14 +21,14 @@ pub(super) fn watch(inner: &Weak<Inner>) {
         let Some(db) = inner.upgrade() else { return };
         let listener = db.pool.connect().and_then(|mut conn| {
             conn.client
-                .batch_execute(&format!("LISTEN {CHANNEL}"))
+                .batch_execute(&format!("LISTEN {CHANNEL}; LISTEN {PSK_CHANNEL}"))
                 .map_err(|e| db.pool.error("listening for changes", &e))?;
             Ok(conn)
         });
         let mut conn = match listener {
             Ok(conn) => conn,
             Err(e) => {
-                db.cache.set_listening(false);
+                db.set_listening(false);
                 if !said_down {
                     log::warn!("{e}; retrying");
                     said_down = true;
@@ -42,7 +43,7 @@ pub(super) fn watch(inner: &Weak<Inner>) {
             said_down = false;
             db.pool.clear();
         }
-        db.cache.set_listening(true);
+        db.set_listening(true);
         drop(db);
         loop {
             let Some(db) = inner.upgrade() else { return };
@@ -54,17 +55,29 @@ pub(super) fn watch(inner: &Weak<Inner>) {
                 let mut iter = notices.timeout_iter(WAIT);
                 loop {
                     match iter.next() {
-                        Ok(Some(notice)) => db.cache.changed(notice.payload()),
+                        Ok(Some(notice)) => match (notice.channel(), notice.payload()) {
+                            (PSK_CHANNEL, _) => db.psk_cache.changed_all(),
+                            (_, "") => db.cache.changed_all(),
+                            (_, username) => db.cache.changed(username),
+                        },
                         Ok(None) => break false,
                         Err(_) => break true,
                     }
                 }
             };
             if broken || conn.client.is_closed() {
-                db.cache.set_listening(false);
+                db.set_listening(false);
                 db.pool.clear();
                 break;
             }
         }
+    }
+}
+
+impl Inner {
+    /// Whether change notices arrive, for both caches.
+    fn set_listening(&self, listening: bool) {
+        self.cache.set_listening(listening);
+        self.psk_cache.set_listening(listening);
     }
 }
