@@ -323,6 +323,46 @@ fn verifier_files_are_private_and_never_written_through_links() {
     );
 }
 
+/// Starts `tls server ARGS 127.0.0.1:0`: the process, the first `lines` lines it printed, and
+/// the port from the "Serving" line after them.
+fn start_server(args: &[std::ffi::OsString], lines: usize) -> (PeerProcess, Vec<String>, String) {
+    let mut server = PeerProcess::spawn(
+        Command::new(TLS)
+            .arg("server")
+            .args(args)
+            .arg("127.0.0.1:0")
+            .env("TLS_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped()),
+    );
+    let mut output = BufReader::new(server.0.stdout.take().unwrap()).lines();
+    let printed: Vec<String> = output.by_ref().take(lines).map(Result::unwrap).collect();
+    let serving = output.next().unwrap().unwrap();
+    assert!(serving.starts_with("Serving "), "{serving}");
+    let port = serving
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    // Keep draining what it prints, so that it never blocks on a full pipe.
+    std::thread::spawn(move || output.for_each(drop));
+    (server, printed, port)
+}
+
+/// curl (when installed) fetches `/note.txt` from `target` over X.509.
+fn curl_gets_the_note(target: &str) {
+    if let Some(curl) = tls_testkit::peer("curl") {
+        let out = run(
+            Command::new(curl)
+                .args(["--silent", "--show-error", "--insecure", "--max-time", "10"])
+                .arg(format!("https://{target}/note.txt")),
+            b"",
+        );
+        assert_eq!(succeeded(&out), "for everyone\n");
+    }
+}
+
 /// `tls server -v DB -c CERT -k KEY` serves every client on one port: curl over X.509 and
 /// `tls client -u -p` over SRP (with `--fingerprint`, over SRP-RSA).
 #[test]
@@ -338,42 +378,21 @@ fn one_port_serves_curl_and_srp_clients() {
     let www = dir.path().join("www");
     std::fs::create_dir(&www).unwrap();
     std::fs::write(www.join("note.txt"), "for everyone\n").unwrap();
-    let mut server = PeerProcess::spawn(
-        Command::new(TLS)
-            .args(["server", "-v", db, "-c"])
-            .arg(&cert)
-            .arg("-k")
-            .arg(&key)
-            .arg("-d")
-            .arg(&www)
-            .arg("127.0.0.1:0")
-            .env("TLS_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped()),
-    );
-    let mut lines = BufReader::new(server.0.stdout.take().unwrap()).lines();
-    let printed: Vec<String> = lines.by_ref().take(5).map(Result::unwrap).collect();
+    let mut args: Vec<std::ffi::OsString> = vec!["-v".into(), db.into(), "-c".into()];
+    args.extend([
+        cert.into(),
+        "-k".into(),
+        key.into(),
+        "-d".into(),
+        www.into(),
+    ]);
+    let (_server, printed, port) = start_server(&args, 5);
     assert_eq!(
         printed[4], "Serving TLS-SRP users (TLS 1.2) and X.509 clients, on one port",
         "{printed:?}"
     );
-    let serving = lines.next().unwrap().unwrap();
-    let port = serving
-        .trim_end_matches('/')
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .to_owned();
     let target = format!("localhost:{port}");
-    if let Some(curl) = tls_testkit::peer("curl") {
-        let out = run(
-            Command::new(curl)
-                .args(["--silent", "--show-error", "--insecure", "--max-time", "10"])
-                .arg(format!("https://{target}/note.txt")),
-            b"",
-        );
-        assert_eq!(succeeded(&out), "for everyone\n");
-    }
+    curl_gets_the_note(&target);
     let srp = |extra: &[&str]| {
         run(
             Command::new(TLS)
@@ -526,4 +545,147 @@ fn tlsdb_imports_psktool_key_files() {
         std::fs::read_to_string(path("out.psk")).unwrap(),
         std::fs::read_to_string(path("keys.psk")).unwrap()
     );
+}
+
+/// `tls server -v DB --psk-db DB -c CERT -k KEY` serves every kind of client on one port, from
+/// one database holding both users and PSKs: curl and Python's `ssl` over X.509, `tls client`
+/// over SRP and over a PSK, `openssl s_client -psk` and `gnutls-cli` with a PSK. The database
+/// sits in the served folder and is never served.
+#[test]
+fn one_port_serves_x509_srp_and_psk_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((cert, key, _pin)) = tls_testkit::rsa_identity(dir.path()) else {
+        return;
+    };
+    let www = dir.path().join("www");
+    std::fs::create_dir(&www).unwrap();
+    std::fs::write(www.join("note.txt"), "for everyone\n").unwrap();
+    let db = www.join("keys.db");
+    let db = db.to_str().unwrap();
+    succeeded(&tlsdb(&["create", db], ""));
+    succeeded(&tlsdb(&["add", db, "alice", "open sesame"], ""));
+    let added = succeeded(&tlsdb(&["add-psk", db, "device-9"], ""));
+    let psk = added
+        .trim()
+        .rsplit(char::is_whitespace)
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(psk.len(), 64, "{added}");
+    let mut args: Vec<std::ffi::OsString> = vec!["-v".into(), db.into(), "--psk-db".into()];
+    args.extend([
+        db.into(),
+        "-c".into(),
+        cert.clone().into(),
+        "-k".into(),
+        key.into(),
+    ]);
+    args.extend(["-d".into(), www.clone().into()]);
+    let (_server, printed, port) = start_server(&args, 6);
+    assert_eq!(
+        printed[5], "Serving pre-shared key identities (TLS 1.3)",
+        "{printed:?}"
+    );
+    let target = format!("localhost:{port}");
+    let tls_client = |extra: &[&str], path: &str| {
+        run(
+            Command::new(TLS)
+                .args(["client", "--get", path])
+                .args(extra)
+                .arg(&target),
+            b"",
+        )
+    };
+    let by_psk = ["--psk-identity", "device-9", "--psk-key", psk.as_str()];
+    let printed = succeeded(&tls_client(&by_psk, "/note.txt"));
+    assert!(printed.contains("PSK identity: device-9"), "{printed}");
+    assert!(printed.contains("Version: TLS 1.3"), "{printed}");
+    assert!(printed.ends_with("for everyone\n"), "{printed}");
+    let database = succeeded(&tls_client(&by_psk, "/keys.db"));
+    assert!(
+        !database.contains("SQLite"),
+        "the database was served: {database}"
+    );
+    let by_srp = ["-u", "alice", "-p", "open sesame"];
+    let printed = succeeded(&tls_client(&by_srp, "/note.txt"));
+    assert!(printed.contains("SRP username: alice"), "{printed}");
+    let unknown = ["--psk-identity", "nobody", "--psk-key", psk.as_str()];
+    let refused = tls_client(&unknown, "/note.txt");
+    // An unknown identity goes to the certificate, which this client does not check: the
+    // client refuses the server that did not take its key.
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    curl_gets_the_note(&target);
+    if let Some(python) = tls_testkit::peer("python3") {
+        let script = "import ssl, socket, sys\n\
+            ctx = ssl.create_default_context(cafile=sys.argv[1])\n\
+            s = ctx.wrap_socket(socket.create_connection(('localhost', int(sys.argv[2]))), server_hostname='localhost')\n\
+            s.sendall(b'GET /note.txt HTTP/1.0\\r\\n\\r\\n')\n\
+            print(s.version(), s.recv(4096).split(b'\\r\\n\\r\\n', 1)[1].decode(), end='')\n";
+        let out = run(
+            Command::new(python)
+                .args(["-c", script])
+                .arg(&cert)
+                .arg(&port),
+            b"",
+        );
+        assert_eq!(succeeded(&out), "TLSv1.3 for everyone\n");
+    }
+    if let Some(openssl) = tls_testkit::peer("openssl") {
+        let s_client = |identity: &str| {
+            run(
+                Command::new(&openssl)
+                    .args([
+                        "s_client",
+                        "-connect",
+                        &format!("127.0.0.1:{port}"),
+                        "-tls1_3",
+                    ])
+                    .args([
+                        "-psk_identity",
+                        identity,
+                        "-psk",
+                        &psk,
+                        "-brief",
+                        "-ign_eof",
+                    ]),
+                b"GET /note.txt HTTP/1.0\r\n\r\n",
+            )
+        };
+        let out = s_client("device-9");
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(said.ends_with("for everyone\n"), "{out:?}");
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("Peer certificate"),
+            "{out:?}"
+        );
+        // OpenSSL goes on with the certificate when its identity is unknown (RFC 8446).
+        let out = s_client("nobody");
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(said.ends_with("for everyone\n"), "{out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("Peer certificate"),
+            "{out:?}"
+        );
+    }
+    if let Some(gnutls) = tls_testkit::peer("gnutls-cli") {
+        let out = run(
+            Command::new(gnutls)
+                .args([
+                    "--port",
+                    &port,
+                    "--pskusername",
+                    "device-9",
+                    "--pskkey",
+                    &psk,
+                ])
+                .args([
+                    "--priority",
+                    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+ECDHE-PSK:+DHE-PSK:+PSK",
+                ])
+                .args(["--logfile", "/dev/null", "localhost"]),
+            b"GET /note.txt HTTP/1.0\r\n\r\n",
+        );
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(said.contains("for everyone"), "{out:?}");
+    }
 }

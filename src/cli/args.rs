@@ -124,6 +124,9 @@ fn write_session(session: &tls::Session) -> std::io::Result<()> {
     if let Some(user) = session.srp_username() {
         writeln!(out, "SRP username: {user}")?;
     }
+    if let Some(identity) = session.psk_identity() {
+        writeln!(out, "PSK identity: {}", String::from_utf8_lossy(identity))?;
+    }
     writeln!(
         out,
         "Encrypt-then-MAC: {}",

@@ -1,6 +1,7 @@
 //! `tls client`: handshake, print the session, optionally fetch a path.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use lexopt::Arg::{Long, Short, Value};
@@ -21,6 +22,8 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
     let mut resume_at = None;
     let mut timeout = DEFAULT_TIMEOUT;
     let (mut user, mut pass) = (None, None);
+    let (mut psk_identity, mut psk_key, mut psk_hash) = (None, None, tls::psk::PskHash::Sha256);
+    let mut psks = Vec::new();
     while let Some(arg) = args.next()? {
         match arg {
             Long("fingerprint") => {
@@ -47,6 +50,30 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
             Long("resume-at") => resume_at = Some(Target::parse(&args.value()?.string()?)?),
             Short('u') | Long("user") => user = Some(args.value()?.string()?),
             Short('p') | Long("password") => pass = Some(args.value()?.string()?),
+            Long("psk-identity") => psk_identity = Some(args.value()?.string()?),
+            Long("psk-key") => {
+                let hex = args.value()?.string()?;
+                let key = tls::psk::decode_hex(&hex)
+                    .map_err(|e| CliError::Usage(format!("--psk-key: {e}")))?;
+                psk_key = Some(zeroize::Zeroizing::new(key));
+            }
+            Long("psk-hash") => psk_hash = args.value()?.string()?.parse()?,
+            Long("psk-file") => {
+                let path = PathBuf::from(args.value()?);
+                let text =
+                    zeroize::Zeroizing::new(std::fs::read_to_string(&path).map_err(|e| {
+                        CliError::Usage(format!("--psk-file {}: {e}", path.display()))
+                    })?);
+                let keys = tls::psk::parse_key_file(&text)
+                    .map_err(|e| CliError::Usage(format!("--psk-file {}: {e}", path.display())))?;
+                if keys.is_empty() {
+                    return Err(CliError::Usage(format!(
+                        "--psk-file {}: no identity:hexkey line",
+                        path.display()
+                    )));
+                }
+                psks.extend(keys);
+            }
             Long("timeout") => timeout = parse_timeout(args.value()?)?,
             Value(v) if target.is_none() => target = Some(Target::parse(&v.string()?)?),
             _ => return Err(arg.unexpected().into()),
@@ -65,6 +92,23 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
                 "-u USER and -p PASSWORD go together".into(),
             ))
         }
+    }
+    match (psk_identity, psk_key) {
+        (Some(identity), Some(key)) => {
+            psks.insert(
+                0,
+                tls::psk::ExternalPsk::new(identity, &*key)?.with_hash(psk_hash),
+            );
+        }
+        (None, None) => {}
+        _ => {
+            return Err(CliError::Usage(
+                "--psk-identity and --psk-key go together".into(),
+            ))
+        }
+    }
+    for psk in psks {
+        builder = builder.psk(psk.with_hash(psk_hash));
     }
     match (cert, key) {
         (Some(cert), Some(key)) => builder = builder.client_cert(cert, key),

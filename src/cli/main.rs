@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 const USAGE: &str = "\
 usage:
-  tls server [-c CERT -k KEY] [-v DB] [--sni NAME:CERT:KEY]... [--strict-sni] [-d DIR]
+  tls server [-c CERT -k KEY] [-v DB] [--psk-db DB] [--sni NAME:CERT:KEY]... [--strict-sni] [-d DIR]
              [--hidden] [--reqcert --cafile PEM] [--alpn P]... [--cipher NAME]...
              [--max-connections N] [--max-connections-per-ip N] [--idle-timeout SECS]
              [--threaded] HOST:PORT
@@ -27,9 +27,14 @@ usage:
       X.509 clients are served on the same port (and with an RSA key, SRP-RSA).
       With a postgres:// URL, every server given it shares the users, the ticket
       keys and the SRP sessions: a fleet behind one name.
+      --psk-db DB serves TLS 1.3 clients holding a pre-shared key of a `tlsdb`
+      database (a SQLite file or postgres:// URL; it may be the -v one): a client
+      offering a known identity gets the PSK handshake, any other is served as
+      without --psk-db (by certificate or SRP), or refused with
+      unknown_psk_identity when the server has neither.
       --sni gives clients asking for NAME by SNI that certificate instead of the
       default; --strict-sni refuses names with no certificate (unrecognized_name).
-      The database (with its -wal/-shm), CERT and KEY are never served, and
+      The databases (with their -wal/-shm), CERT and KEY are never served, and
       names starting with a dot are hidden unless --hidden is given.
       --max-connections (default 4096) caps connections served at once, and
       --max-connections-per-ip (default 128) those from one address.
@@ -38,6 +43,7 @@ usage:
       The server is event-driven (tokio, a worker per core); --threaded runs
       the thread-per-connection server instead.
   tls client [--fingerprint FP] [--cafile PEM] [-c CERT -k KEY] [-u USER -p PASSWORD]
+             [--psk-identity ID --psk-key HEX | --psk-file FILE] [--psk-hash sha256|sha384]
              [--alpn P]... [--cipher NAME]...
              [--min-ver tls1.2|tls1.3] [--max-ver tls1.2|tls1.3] [--no-sni]
              [--resume | --resume-at HOST:PORT] [--get PATH] [--timeout SECS] HOST:PORT
@@ -45,6 +51,9 @@ usage:
       The server is verified against the Mozilla roots unless --cafile or
       --fingerprint (SHA-1 or SHA-256 of its certificate) says otherwise.
       -u/-p log in with TLS-SRP (password-authenticated TLS 1.2, no certificates).
+      --psk-identity/--psk-key connect with a TLS 1.3 pre-shared key (psk_dhe_ke,
+      no certificates); --psk-file offers every identity:hexkey line of FILE (the
+      format of GnuTLS's psktool and mosquitto's psk_file).
       --get PATH fetches PATH over HTTP/1.1 and prints the body; --timeout then
       bounds the connection, the response head and the whole body, each.
       --resume connects a second time, resuming, and prints that session too;

@@ -24,6 +24,7 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
     let mut max_connections_per_ip = None;
     let mut target = None;
     let mut verifier_db = None;
+    let mut psk_location = None;
     let mut shared_resumption = None;
     // Secrets named on the command line: never served, whatever folder is shared.
     let mut secrets: Vec<PathBuf> = Vec::new();
@@ -83,6 +84,7 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
                     secrets.extend(tls::srp::SqliteVerifierDb::files(&location));
                 }
             }
+            Long("psk-db") => psk_location = Some(args.value()?.string()?),
             Long("cafile") => cafile = Some(TrustRoots::from_pem_file(args.value()?)?),
             Long("alpn") => settings.alpn.push(args.value()?.string()?),
             Long("cipher") => settings.cipher_names.push(args.value()?.string()?),
@@ -93,6 +95,16 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
         }
     }
     let target = target.ok_or_else(|| CliError::Usage("missing HOST:PORT".into()))?;
+    let psk_store: Option<Arc<dyn tls::psk::PskStore>> = match &psk_location {
+        None => None,
+        Some(location) if tls::srp::is_postgres_url(location) => {
+            Some(Arc::new(tls::srp::PostgresVerifierDb::open(location)?))
+        }
+        Some(location) => {
+            secrets.extend(tls::srp::SqliteVerifierDb::files(location));
+            Some(Arc::new(tls::srp::SqliteVerifierDb::open(location)?))
+        }
+    };
     if settings.alpn.is_empty() {
         settings.alpn.push("http/1.1".into());
     }
@@ -100,7 +112,9 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
     let mut builder = ServerConfig::builder().settings(settings);
     let certificate = match (cert, key) {
         (Some(cert), Some(key)) => Some((cert, key)),
-        (None, None) if verifier_db.is_none() => Some(self_signed(&target.host)?),
+        (None, None) if verifier_db.is_none() && psk_store.is_none() => {
+            Some(self_signed(&target.host)?)
+        }
         (None, None) => None,
         _ => return Err(CliError::Usage("-c CERT and -k KEY go together".into())),
     };
@@ -127,6 +141,12 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
             false => "",
         };
         writeln!(out, "Serving TLS-SRP users (TLS 1.2){others}").map_err(CliError::Output)?;
+    }
+    if let Some(store) = psk_store {
+        // Pre-shared keys: a ClientHello offering a known identity gets the PSK handshake,
+        // any other the certificate or SRP as without them.
+        builder = builder.shared_psk_store(store);
+        writeln!(out, "Serving pre-shared key identities (TLS 1.3)").map_err(CliError::Output)?;
     }
     if let Some(shared) = shared_resumption {
         builder = builder.shared_resumption(shared);

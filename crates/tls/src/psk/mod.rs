@@ -234,46 +234,53 @@ impl<T: PskStore + ?Sized> PskStore for std::sync::Arc<T> {
 }
 
 /// Reads `identity:hexkey` lines (GnuTLS `psktool`, mosquitto `psk_file`): all or nothing, so
-/// one bad line is an error naming it. Blank lines and `#` comments are skipped; identities are
-/// the text before the last `:` (they may hold colons), keys are hex. Keys are SHA-256 and at
-/// least [`MIN_KEY_LEN`] bytes.
+/// one bad line is an error naming it. Identities are the text before the last `:` (they may
+/// hold colons); one written `#` and hex is that identity in hex (psktool's form for identities
+/// that are not plain text). Other lines starting with `#` are comments, as are blank lines.
+/// Keys are hex, SHA-256 and at least [`MIN_KEY_LEN`] bytes.
 pub fn parse_key_file(text: &str) -> Result<Vec<ExternalPsk>, Error> {
     let mut keys: Vec<ExternalPsk> = Vec::new();
     for (number, line) in text.lines().enumerate() {
         let line = line.trim_end_matches('\r');
-        if line.trim().is_empty() || line.starts_with('#') {
-            continue;
-        }
         let at = |why: String| Error::config(format!("line {}: {why}", number + 1));
-        let (identity, hex) = line
-            .rsplit_once(':')
-            .ok_or_else(|| at("not identity:hexkey".into()))?;
+        let identity = match (line.strip_prefix('#'), line.rsplit_once(':')) {
+            _ if line.trim().is_empty() => continue,
+            (Some(hex_form), Some(_)) => match hex_form.rsplit_once(':') {
+                Some((hex, _)) if !hex.is_empty() => match decode_hex(hex) {
+                    Ok(identity) => identity,
+                    Err(_) => continue,
+                },
+                _ => continue,
+            },
+            (Some(_), None) => continue,
+            (None, Some((identity, _))) => identity.as_bytes().to_vec(),
+            (None, None) => return Err(at("not identity:hexkey".into())),
+        };
+        let (_, hex) = line.rsplit_once(':').unwrap_or_default();
         let key = Zeroizing::new(decode_hex(hex.trim()).map_err(at)?);
-        let psk =
-            ExternalPsk::new(identity.as_bytes().to_vec(), &*key).map_err(|e| at(e.to_string()))?;
+        let psk = ExternalPsk::new(identity, &*key).map_err(|e| at(e.to_string()))?;
         if keys.iter().any(|k| k.identity == psk.identity) {
-            return Err(at(format!("{identity:?} appears twice")));
+            return Err(at(format!("{:?} appears twice", psk.identity_lossy())));
         }
         keys.push(psk);
     }
     Ok(keys)
 }
 
-/// Writes `identity:hexkey` lines; an identity that is not printable UTF-8 (a newline or
-/// control character in it would break the format) is refused.
+/// Writes `identity:hexkey` lines; an identity that is not printable text without `:` at its
+/// start and no `#` first is written `#` and hex, as psktool does.
 pub fn format_key_file(keys: &[ExternalPsk]) -> Result<Zeroizing<String>, Error> {
     let mut out = Zeroizing::new(String::new());
     for psk in keys {
-        let identity = std::str::from_utf8(&psk.identity)
-            .ok()
-            .filter(|s| !s.chars().any(char::is_control))
-            .ok_or_else(|| {
-                Error::config(format!(
-                    "identity {:?} is not printable text: it cannot go in an identity:hexkey file",
-                    psk.identity_lossy()
-                ))
-            })?;
-        out.push_str(identity);
+        match std::str::from_utf8(&psk.identity) {
+            Ok(text) if !text.chars().any(char::is_control) && !text.starts_with('#') => {
+                out.push_str(text);
+            }
+            _ => {
+                out.push('#');
+                out.push_str(&encode_hex(&psk.identity));
+            }
+        }
         out.push(':');
         out.push_str(&encode_hex(&psk.key));
         out.push('\n');
@@ -313,9 +320,16 @@ mod tests {
         assert!(ExternalPsk::new(vec![b'x'; 65_535], [1; 32]).is_ok());
         let psk = ExternalPsk::new("a:b", [0xab; 16]).unwrap();
         assert!(!format!("{psk:?}").contains("ab, ab"));
-        let text = format_key_file(std::slice::from_ref(&psk)).unwrap();
-        assert_eq!(&*text, &format!("a:b:{}\n", "ab".repeat(16)));
-        assert_eq!(parse_key_file(&text).unwrap(), vec![psk]);
+        let odd = ExternalPsk::new(b"#x\n\xff".to_vec(), [0xcd; 16]).unwrap();
+        let text = format_key_file(&[psk.clone(), odd.clone()]).unwrap();
+        let key = |b: &str| b.repeat(16);
+        assert_eq!(
+            &*text,
+            &format!("a:b:{}\n#23780aff:{}\n", key("ab"), key("cd"))
+        );
+        assert_eq!(parse_key_file(&text).unwrap(), vec![psk, odd]);
+        // A comment is no key, even one with a colon.
+        assert!(parse_key_file("# keys: below\n#\n").unwrap().is_empty());
         for bad in [
             "nocolon",
             "a:abc",

@@ -79,7 +79,7 @@ pub trait UserDatabase: VerifierStore {
 
     /// Writes every PSK to a new `identity:hexkey` file ([`format_key_file`]) readable by its
     /// owner only (0600), never over an existing file or through a symbolic link; returns how
-    /// many. Fails, writing nothing, if an identity is not printable text.
+    /// many.
     fn export_psks(&self, path: &Path) -> Result<usize, Error> {
         let psks = self.psk_entries()?;
         let text = format_key_file(&psks)?;

@@ -666,11 +666,13 @@ mod tests {
         std::os::unix::fs::symlink(&victim, &link).unwrap();
         assert!(db.export_psks(&link).is_err(), "written through a link");
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
-        // An identity no key file can hold stops the export before a file is made.
-        db.add_psk(&ExternalPsk::new("bad\nline", [1; 16]).unwrap())
+        // An identity that is not plain text goes out in psktool's hex form, and comes back.
+        db.add_psk(&ExternalPsk::new("odd\nline", [1; 16]).unwrap())
             .unwrap();
-        let refused = dir.path().join("refused.psk");
-        assert!(db.export_psks(&refused).is_err());
-        assert!(!refused.exists());
+        let hex_form = dir.path().join("hex.psk");
+        assert_eq!(db.export_psks(&hex_form).unwrap(), 2);
+        let text = std::fs::read_to_string(&hex_form).unwrap();
+        assert!(text.starts_with("#6f64640a6c696e65:"), "{text}");
+        assert_eq!(crate::psk::parse_key_file(&text).unwrap().len(), 2);
     }
 }
