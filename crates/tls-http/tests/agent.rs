@@ -114,6 +114,11 @@ fn tls_site(tls: &mut TlsStream<Socket>, conn: &ConnectionInfo) -> io::Result<()
             "port={port} resumed={} user={} client={client} alpn={alpn}",
             session.resumed(),
             session.srp_username().unwrap_or("-"),
+        ) + &format!(
+            " psk={}",
+            session
+                .psk_identity()
+                .map_or("-".into(), String::from_utf8_lossy)
         )
     })
 }
@@ -285,6 +290,36 @@ fn srp_fetches_a_file_and_names_the_user() {
     let (_server, origin) = spawn(srp_server(), tls_site);
     let who = get_text(&agent, &format!("{origin}/whoami"));
     assert!(who.contains("user=alice"), "{who}");
+}
+
+fn psk_server() -> ServerConfig {
+    let keys = tls::psk::MemoryPskStore::new();
+    keys.insert(tls::psk::ExternalPsk::new("sensor-7", [0x5a; 32]).unwrap());
+    ServerConfig::builder().psk_store(keys).build().unwrap()
+}
+
+/// ureq over a TLS 1.3 pre-shared key, configured like SRP: the file, and the identity the
+/// server saw; a wrong key is refused with the server's decrypt_error.
+#[test]
+fn psk_fetches_a_file_and_names_the_identity() {
+    let files = Files::new();
+    let (_server, origin) = spawn(psk_server(), StaticFiles::new(files.root()).unwrap());
+    let psk = |key: [u8; 32]| tls::psk::ExternalPsk::new("sensor-7", key).unwrap();
+    let agent = tls_http::agent(tls_http::config().psk(psk([0x5a; 32])).build().unwrap());
+    assert_eq!(
+        get(&agent, &format!("{origin}/file.bin")).unwrap(),
+        Files::content()
+    );
+    let (_server, origin) = spawn(psk_server(), tls_site);
+    let who = get_text(&agent, &format!("{origin}/whoami"));
+    assert!(who.contains("psk=sensor-7"), "{who}");
+    let wrong = tls_http::agent(tls_http::config().psk(psk([1; 32])).build().unwrap());
+    let failure = tls_failure(get(&wrong, &format!("{origin}/whoami")));
+    assert_eq!(
+        alert_of(&failure),
+        Some(AlertDescription::DecryptError),
+        "{failure:?}"
+    );
 }
 
 #[test]

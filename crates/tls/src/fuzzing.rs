@@ -28,12 +28,33 @@ pub fn srp_client(data: &[u8]) {
     feed(&mut testing::client(1024), data);
 }
 
-/// Every handshake message parser; the first byte picks which.
+/// A TLS 1.3 PSK server (identity `sensor-7`) reading `data` as its whole input.
+pub fn psk_server(data: &[u8]) {
+    feed(&mut testing::psk_server(), data);
+}
+
+/// A TLS 1.3 PSK client, after its ClientHello, reading `data` as the server's answer.
+pub fn psk_client(data: &[u8]) {
+    feed(&mut testing::psk_client(&testing::PSK_KEY), data);
+}
+
+/// Every handshake message parser, TLS 1.2 and 1.3; the first byte picks which.
 pub fn srp_messages(data: &[u8]) {
     let Some((which, body)) = data.split_first() else {
         return;
     };
-    match which % 7 {
+    let sender = |n: u8| match n % 3 {
+        0 => msgs::Sender::Client,
+        1 => msgs::Sender::Server,
+        _ => msgs::Sender::RetryRequest,
+    };
+    match which % 10 {
+        // Extensions as each sender writes them (key shares, versions, PSK offers differ).
+        7 | 8 => drop(msgs::Extensions::read(
+            &mut codec::Reader::new(body),
+            sender(which / 10),
+        )),
+        9 => drop(msgs::message::NewSessionTicket13::decode(body)),
         0 => drop(msgs::ClientHello::decode(body)),
         1 => drop(msgs::ServerHello::decode(body)),
         2 => drop(msgs::KeyExchangeParams::decode(body)),

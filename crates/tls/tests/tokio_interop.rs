@@ -278,3 +278,71 @@ async fn srp_rsa_with_a_pin_over_tokio() {
     assert!(matches!(e, Error::Authentication(_)), "{e:?}");
     assert!(served.await.unwrap().remove(0).is_err());
 }
+
+const PSK_KEY: [u8; 32] = [0x5a; 32];
+
+fn psk_hex() -> String {
+    PSK_KEY.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The tokio driver over a TLS 1.3 pre-shared key, both ways with OpenSSL: our client fetches
+/// from `s_server -psk -www`, and `s_client -psk` talks to our tokio server.
+#[tokio::test]
+async fn tokio_psk_both_ways_with_openssl() {
+    let Some(openssl) = peer("openssl") else {
+        return;
+    };
+    let (_server, port) = PeerProcess::spawn_printing_port(
+        Command::new(&openssl)
+            .args(["s_server", "-accept", "0", "-www", "-tls1_3", "-nocert"])
+            .args(["-psk", &psk_hex(), "-psk_identity", "sensor-7"])
+            .stdin(Stdio::null())
+            .stderr(Stdio::null()),
+        "ACCEPT",
+    );
+    let psk = tls::psk::ExternalPsk::new("sensor-7", PSK_KEY).unwrap();
+    let config = ClientConfig::builder().psk(psk).build().unwrap();
+    let (session, body) = get(&config, port, "/").await.unwrap();
+    assert!(String::from_utf8_lossy(&body).contains("TLSv1.3"));
+    assert_eq!(session.psk_identity(), Some(&b"sensor-7"[..]));
+
+    let keys = tls::psk::MemoryPskStore::new();
+    keys.insert(tls::psk::ExternalPsk::new("sensor-7", PSK_KEY).unwrap());
+    let server = ServerConfig::builder().psk_store(keys).build().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let serve = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut tls = tls::tokio::accept(&server, tcp).await?;
+        let mut line = [0u8; 6];
+        tls.read_exact(&mut line).await?;
+        tls.write_all(&line.to_ascii_uppercase()).await?;
+        tls.shutdown().await?;
+        Ok::<_, Error>(tls.session().psk_identity().map(<[u8]>::to_vec))
+    });
+    let out = tokio::task::spawn_blocking(move || {
+        run(
+            Command::new(openssl)
+                .args([
+                    "s_client",
+                    "-connect",
+                    &format!("127.0.0.1:{port}"),
+                    "-tls1_3",
+                ])
+                .args(["-psk", &psk_hex(), "-psk_identity", "sensor-7", "-quiet"]),
+            b"hello\n",
+        )
+    })
+    .await
+    .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("HELLO"),
+        "{out:?}"
+    );
+    let identity = tokio::time::timeout(LIMIT, serve)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(identity.as_deref(), Some(&b"sensor-7"[..]));
+}

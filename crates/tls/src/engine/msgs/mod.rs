@@ -10,7 +10,7 @@ pub(crate) use codec::{
     content, decode_alert, handshake, handshake_message, DecodeError,
     EMPTY_RENEGOTIATION_INFO_SCSV, TLS12, TLS13,
 };
-pub(crate) use extension::{Extension, Extensions, KeyShareEntry, PskOffer};
+pub(crate) use extension::{Extension, Extensions, KeyShareEntry, PskOffer, Sender};
 pub(crate) use message::{
     decode_certificate, decode_client_key_exchange, decode_signature, encode_certificate,
     ClientHello, KeyExchangeParams, NewSessionTicket, ServerHello, HELLO_RETRY_REQUEST,
