@@ -7,7 +7,7 @@ use subtle::ConstantTimeEq;
 
 use crate::engine::kx::ecdhe::{KeyShare, GROUPS};
 use crate::engine::kx::psk::{PskClient, PSK_DHE_KE};
-use crate::engine::msgs::extension::Sender;
+use crate::engine::msgs::Sender;
 use crate::engine::msgs::{
     handshake, handshake_message, ClientHello, Extension, Extensions, KeyShareEntry, ServerHello,
     TLS12, TLS13,
