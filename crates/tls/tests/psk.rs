@@ -229,26 +229,29 @@ fn a_server_without_x25519_asks_again_with_hello_retry_request() {
     assert_eq!(session.psk_identity(), Some(IDENTITY.as_bytes()));
 }
 
+/// `openssl s_client` to our server on `port` with `key` for [`IDENTITY`], over TLS 1.3.
+fn s_client(openssl: &std::path::Path, port: u16, key: &[u8]) -> Command {
+    let mut command = Command::new(openssl);
+    command
+        .args([
+            "s_client",
+            "-connect",
+            &format!("127.0.0.1:{port}"),
+            "-tls1_3",
+        ])
+        .args(["-psk", &hex(key), "-psk_identity", IDENTITY]);
+    command
+}
+
 #[test]
 fn openssl_client_against_our_server() {
     let Some(openssl) = peer("openssl") else {
         return;
     };
-    let s_client = |key: &[u8], port: u16| {
-        run(
-            Command::new(&openssl)
-                .args([
-                    "s_client",
-                    "-connect",
-                    &format!("127.0.0.1:{port}"),
-                    "-tls1_3",
-                ])
-                .args(["-psk", &hex(key), "-psk_identity", IDENTITY, "-quiet"]),
-            b"hello\n",
-        )
-    };
+    let quiet =
+        |key: &[u8], port: u16| run(s_client(&openssl, port, key).arg("-quiet"), b"hello\n");
     let (port, server) = serve_one(psk_server());
-    let out = s_client(&KEY, port);
+    let out = quiet(&KEY, port);
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("HELLO"),
         "{out:?}"
@@ -259,21 +262,8 @@ fn openssl_client_against_our_server() {
     // with a HelloRetryRequest.
     let (port, server) = serve_one(psk_server());
     let out = run(
-        Command::new(&openssl)
-            .args([
-                "s_client",
-                "-connect",
-                &format!("127.0.0.1:{port}"),
-                "-tls1_3",
-            ])
-            .args([
-                "-psk",
-                &hex(&KEY),
-                "-psk_identity",
-                IDENTITY,
-                "-groups",
-                "X448:P-256",
-            ])
+        s_client(&openssl, port, &KEY)
+            .args(["-groups", "X448:P-256"])
             .args(["-msg", "-quiet"]),
         b"again\n",
     );
@@ -287,11 +277,99 @@ fn openssl_client_against_our_server() {
     server.join().unwrap().unwrap();
 
     let (port, server) = serve_one(psk_server());
-    let out = s_client(&[0x11; 32], port);
+    let out = quiet(&[0x11; 32], port);
     assert!(
         !String::from_utf8_lossy(&out.stdout).contains("HELLO"),
         "{out:?}"
     );
     let e = server.join().unwrap().unwrap_err();
     assert_eq!(alert_of(&e), Some(AlertDescription::DecryptError), "{e:?}");
+}
+
+/// Connects `client` to a fresh one-connection run of `server`: the session.
+fn session_with(server: ServerConfig, client: &ClientConfig) -> Result<tls::Session, Error> {
+    let (port, done) = serve_one(server);
+    let result = client
+        .connect("localhost", connect(([127, 0, 0, 1], port).into()))
+        .and_then(|mut tls| {
+            tls.write_all(b"x\n")?;
+            let mut answer = Vec::new();
+            tls.read_to_end(&mut answer)?;
+            Ok(tls.session().clone())
+        });
+    let _ = done.join().unwrap();
+    result
+}
+
+/// A ticket from a PSK handshake resumes it ("res binder"), keeping the identity; a ticket
+/// another server sealed is ignored (the external key then serves); a key deleted from the
+/// store ends its tickets at once.
+#[test]
+fn tickets_resume_keep_the_identity_and_end_with_the_key() {
+    let keys = store();
+    let server = || {
+        ServerConfig::builder()
+            .shared_psk_store(keys.clone())
+            .build()
+            .unwrap()
+    };
+    let first_server = server();
+    let client = client(IDENTITY, &KEY);
+    let first = session_with(first_server.clone(), &client).unwrap();
+    assert!(!first.resumed());
+    let again = session_with(first_server.clone(), &client).unwrap();
+    assert!(again.resumed(), "the ticket was not used");
+    assert_eq!(
+        again.peer_identity(),
+        PeerIdentity::Psk(IDENTITY.as_bytes())
+    );
+    // Each connection leaves a new ticket; another configuration's keys cannot open it.
+    let elsewhere = session_with(server(), &client).unwrap();
+    assert!(!elsewhere.resumed());
+    assert_eq!(elsewhere.psk_identity(), Some(IDENTITY.as_bytes()));
+    // With the key gone, neither its ticket nor the key itself gets in.
+    session_with(first_server.clone(), &client).unwrap();
+    assert!(keys.remove(IDENTITY.as_bytes()));
+    let e = session_with(first_server, &client).unwrap_err();
+    assert_eq!(
+        alert_of(&e),
+        Some(AlertDescription::UnknownPskIdentity),
+        "{e:?}"
+    );
+}
+
+/// OpenSSL issues tickets after a PSK handshake: our client resumes with them; and
+/// `s_client -sess_out/-sess_in` resumes with ours.
+#[test]
+fn resumption_with_openssl_both_ways() {
+    let Some((_server, port)) = openssl_server(&[]) else {
+        return;
+    };
+    let config = client(IDENTITY, &KEY);
+    let (first, _) = get(&config, port).unwrap();
+    assert!(!first.resumed());
+    let (again, page) = get(&config, port).unwrap();
+    assert!(again.resumed(), "OpenSSL's ticket was not used");
+    assert!(page.contains("Reused"), "{page}");
+
+    let openssl = peer("openssl").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("session.pem");
+    let server = psk_server();
+    let resuming = |sess: &str, port: u16| {
+        let mut command = s_client(&openssl, port, &KEY);
+        run(command.arg("-ign_eof").arg(sess).arg(&saved), b"hello\n")
+    };
+    let (port, done) = serve_one(server.clone());
+    let out = resuming("-sess_out", port);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("HELLO"),
+        "{out:?}"
+    );
+    done.join().unwrap().unwrap();
+    let (port, done) = serve_one(server);
+    let out = resuming("-sess_in", port);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("Reused, TLSv1.3"), "{said}");
+    assert_eq!(done.join().unwrap().unwrap(), IDENTITY.as_bytes());
 }

@@ -17,7 +17,7 @@ use crate::engine::tls12::Tls12Suite;
 use crate::engine::tls13::{HashAlg, Tls13Connection, Tls13Suite};
 use crate::engine::{Engine, Tls12Connection};
 use crate::psk::ExternalPsk;
-use crate::resumption::{BoundedSessions, SessionStore};
+use crate::resumption::{BoundedSessions, ClientTickets, SessionStore};
 use crate::{
     CertificateChain, Checker, Connection, Error, Fingerprint, HandshakeSettings, PrivateKey,
     Session, TlsStream, TrustRoots,
@@ -258,6 +258,10 @@ impl ClientConfigBuilder {
             suites,
             alpn: settings.alpn_protocols(),
             sni: settings.sni,
+            tickets: ClientTickets::new(match self.no_resumption {
+                true => 0,
+                false => 256,
+            }),
         };
         Ok(ClientConfig {
             engine: ClientEngine::Psk13(Arc::new(params)),

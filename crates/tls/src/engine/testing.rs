@@ -69,6 +69,7 @@ pub(crate) fn psk_server() -> super::tls13::Tls13Connection<super::server::Serve
     let params = super::server::Server13Params {
         kx: super::kx::psk::PskServer {
             store: Arc::new(store),
+            tickets: Some(crate::resumption::TicketSealer::own()),
         },
         suites: super::tls13::Tls13Suite::allowed(&[]),
         alpn: Vec::new(),
@@ -97,6 +98,7 @@ pub(crate) fn psk_client_params(key: &[u8]) -> super::client::Client13Params {
         suites: super::tls13::Tls13Suite::allowed(&[]),
         alpn: Vec::new(),
         sni: true,
+        tickets: crate::resumption::ClientTickets::new(8),
     }
 }
 

@@ -72,6 +72,26 @@ impl TicketKeyRing {
         *self.keys.write().unwrap_or_else(|p| p.into_inner()) = keys;
     }
 
+    /// For a ring no store keeps: a random key for the current period when it has none, with
+    /// the previous period's kept for its grace and older ones dropped.
+    pub(crate) fn keep_own_keys_current(&self) {
+        let now = self.period_of(SystemTime::now());
+        if self.read().iter().any(|(e, _)| *e == now) {
+            return;
+        }
+        let mut key = [0u8; 32];
+        if SystemRandom::new().fill(&mut key).is_err() {
+            return;
+        }
+        let unbound = UnboundKey::new(&AES_256_GCM, &key).expect("AES-256 takes 32 bytes");
+        let mut keys = self.keys.write().unwrap_or_else(|p| p.into_inner());
+        if keys.iter().any(|(e, _)| *e == now) {
+            return;
+        }
+        keys.retain(|(e, _)| *e + 1 >= now);
+        keys.push((now, LessSafeKey::new(unbound)));
+    }
+
     /// The periods whose keys the ring holds.
     pub fn periods(&self) -> Vec<u64> {
         self.read().iter().map(|(e, _)| *e).collect()

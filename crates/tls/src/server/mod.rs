@@ -17,7 +17,9 @@ use crate::engine::tls12::Tls12Suite;
 use crate::engine::tls13::{Tls13Connection, Tls13Suite};
 use crate::engine::{Engine, Tls12Connection};
 use crate::psk::PskStore;
-use crate::resumption::{FleetTicketer, ServerSessions, SessionCache, SharedResumption};
+use crate::resumption::{
+    FleetTicketer, ServerSessions, SessionCache, SharedResumption, TicketSealer,
+};
 use crate::rustls_config;
 use crate::srp::VerifierStore;
 use sni::{NamedCertificate, SniResolver};
@@ -247,10 +249,23 @@ impl ServerConfigBuilder {
             ));
         }
         Ok(Some(Arc::new(Server13Params {
-            kx: PskServer { store },
+            kx: PskServer {
+                store,
+                tickets: self.tls13_tickets(),
+            },
             suites,
             alpn: self.settings.alpn_protocols(),
         })))
+    }
+
+    /// Who seals TLS 1.3 PSK tickets: the fleet's keys when shared, else this configuration's
+    /// own; none with tickets off.
+    fn tls13_tickets(&self) -> Option<TicketSealer> {
+        match (self.tickets, &self.shared_resumption) {
+            (false, _) => None,
+            (true, Some(shared)) => Some(TicketSealer::Fleet(shared.ticket_keys())),
+            (true, None) => Some(TicketSealer::own()),
+        }
     }
 
     /// Checks the configuration and freezes it.

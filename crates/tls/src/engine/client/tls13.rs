@@ -6,18 +6,21 @@ use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
 use crate::engine::kx::ecdhe::{KeyShare, GROUPS};
-use crate::engine::kx::psk::{PskClient, PSK_DHE_KE};
+use crate::engine::kx::psk::{fill_binders, OfferedKey, PskClient, PSK_DHE_KE};
+use crate::engine::msgs::message::NewSessionTicket13;
+use crate::engine::msgs::PskOffer;
 use crate::engine::msgs::Sender;
 use crate::engine::msgs::{
     handshake, handshake_message, ClientHello, Extension, Extensions, KeyShareEntry, ServerHello,
     TLS12, TLS13,
 };
-use crate::engine::tls13::key_schedule::finished_value;
+use crate::engine::tls13::key_schedule::{finished_value, resumption_psk};
 use crate::engine::tls13::record::RecordKeys;
 use crate::engine::tls13::{
     psk_session, Handshake13, KeySchedule, Records13, Secret, Tls13Suite, Transcript,
 };
 use crate::engine::{fail, Failure};
+use crate::resumption::{ClientTicket, ClientTickets};
 use crate::{AlertDescription, Session};
 
 /// What a TLS 1.3 PSK client is configured with (shared by its connections).
@@ -27,6 +30,8 @@ pub(crate) struct Client13Params {
     pub(crate) suites: Vec<Tls13Suite>,
     pub(crate) alpn: Vec<Vec<u8>>,
     pub(crate) sni: bool,
+    /// Tickets by host, for resumption (none kept with resumption off).
+    pub(crate) tickets: ClientTickets,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,6 +46,8 @@ enum State {
 pub(crate) struct ClientHandshake13 {
     params: Arc<Client13Params>,
     host: Option<String>,
+    /// Where this server's tickets are kept: the host as given (an address too).
+    ticket_host: String,
     state: State,
     transcript: Transcript,
     /// The first ClientHello, kept to send again after a HelloRetryRequest.
@@ -53,6 +60,10 @@ pub(crate) struct ClientHandshake13 {
     server_secret: Option<Secret>,
     identity: Option<Vec<u8>>,
     alpn: Option<Vec<u8>>,
+    /// What was offered, made once (a HelloRetryRequest sends it again with new binders).
+    offer: Option<(PskOffer, Vec<OfferedKey>)>,
+    resumed: bool,
+    resumption_master: Option<Secret>,
 }
 
 impl ClientHandshake13 {
@@ -61,8 +72,9 @@ impl ClientHandshake13 {
         // SNI carries DNS names only, never addresses (RFC 6066 §3).
         let dns = host.parse::<std::net::IpAddr>().is_err() && params.sni;
         Self {
-            params,
             host: dns.then(|| host.to_owned()),
+            ticket_host: host.to_owned(),
+            params,
             state: State::ServerHello,
             transcript: Transcript::default(),
             hello: ClientHello {
@@ -80,6 +92,9 @@ impl ClientHandshake13 {
             server_secret: None,
             identity: None,
             alpn: None,
+            offer: None,
+            resumed: false,
+            resumption_master: None,
         }
     }
 
@@ -109,7 +124,13 @@ impl ClientHandshake13 {
             extensions.push(Extension::Cookie(cookie));
         }
         extensions.push(Extension::PskModes(vec![PSK_DHE_KE]));
-        let offer = self.params.kx.offer();
+        if self.offer.is_none() {
+            let ticket = self.params.tickets.take(&self.ticket_host);
+            self.offer = Some(self.params.kx.offer(ticket.as_ref()));
+        }
+        let Some((offer, keys)) = &self.offer else {
+            return fail(AlertDescription::InternalError, "no PSK offer");
+        };
         extensions.push(Extension::PreSharedKey(offer.clone()));
         if self.hello.random == [0; 32] {
             records.common.random(&mut self.hello.random)?;
@@ -117,9 +138,7 @@ impl ClientHandshake13 {
         self.hello.suites = self.params.suites.iter().map(|s| s.id).collect();
         self.hello.extensions = Extensions::from(extensions);
         let mut message = handshake_message(handshake::CLIENT_HELLO, &self.hello.encode());
-        self.params
-            .kx
-            .fill_binders(&mut message, &self.transcript, &offer);
+        fill_binders(&mut message, &self.transcript, offer, keys);
         self.transcript.add(&message);
         records.send(crate::engine::msgs::content::HANDSHAKE, &message);
         self.share = Some(share);
@@ -184,10 +203,13 @@ impl ClientHandshake13 {
                 "the server accepted none of our PSK identities (it went on without a PSK)",
             );
         };
-        let Some(psk) = self.params.kx.psks.get(usize::from(index)) else {
+        let Some((_, keys)) = &self.offer else {
+            return fail(AlertDescription::InternalError, "no PSK offer");
+        };
+        let Some(psk) = keys.get(usize::from(index)) else {
             return illegal("the server chose a PSK identity we did not offer");
         };
-        if crate::engine::tls13::HashAlg::from(psk.hash()) != suite.hash {
+        if psk.hash != suite.hash {
             return illegal("the suite's hash is not the chosen PSK's");
         }
         let Some(server_share) = hello.extensions.key_share() else {
@@ -205,7 +227,7 @@ impl ClientHandshake13 {
         let shared = share.agree(&server_share.public)?;
         self.transcript.start(suite.hash);
         self.transcript.add(raw);
-        let mut schedule = KeySchedule::early(suite.hash, psk.key());
+        let mut schedule = KeySchedule::early(suite.hash, &psk.key);
         schedule.enter_handshake(&shared);
         let hash = self.transcript.current();
         let client = schedule.derive(b"c hs traffic", &hash);
@@ -216,7 +238,8 @@ impl ClientHandshake13 {
         self.server_secret = Some(server);
         self.schedule = Some(schedule);
         self.suite = Some(suite);
-        self.identity = Some(psk.identity().to_vec());
+        self.identity = Some(psk.identity.clone());
+        self.resumed = psk.resumption;
         self.state = State::EncryptedExtensions;
         Ok(())
     }
@@ -324,9 +347,45 @@ impl ClientHandshake13 {
         let server_app = schedule.derive(b"s ap traffic", &hash);
         let verify = finished_value(suite.hash, &client, &hash);
         records.send_handshake(&mut self.transcript, handshake::FINISHED, &verify);
+        self.resumption_master = Some(schedule.derive(b"res master", &self.transcript.current()));
         records.write = Some(RecordKeys::new(&suite, client_app));
         records.set_read(RecordKeys::new(&suite, server_app));
         self.state = State::Done;
+        Ok(())
+    }
+}
+
+impl ClientHandshake13 {
+    /// Keeps a ticket for resuming with this server (RFC 8446 §4.6.1).
+    fn new_session_ticket(&mut self, body: &[u8]) -> Result<(), Failure> {
+        let ticket = NewSessionTicket13::decode(body)?;
+        let (Some(suite), Some(master), Some(identity)) =
+            (self.suite, &self.resumption_master, &self.identity)
+        else {
+            return fail(AlertDescription::InternalError, "a ticket before the keys");
+        };
+        // RFC 8446 §4.6.1: at most 7 days; 0 means do not keep it.
+        if ticket.lifetime > 7 * 24 * 3600 {
+            return fail(
+                AlertDescription::IllegalParameter,
+                "a ticket lifetime over 7 days",
+            );
+        }
+        if ticket.lifetime == 0 {
+            return Ok(());
+        }
+        self.params.tickets.put(
+            &self.ticket_host,
+            ClientTicket {
+                psk: resumption_psk(suite.hash, master, &ticket.nonce),
+                ticket: ticket.ticket,
+                suite: suite.id,
+                identity: identity.clone(),
+                age_add: ticket.age_add,
+                received: std::time::Instant::now(),
+                lifetime: std::time::Duration::from_secs(ticket.lifetime.into()),
+            },
+        );
         Ok(())
     }
 }
@@ -351,11 +410,7 @@ impl Handshake13 for ClientHandshake13 {
                 Ok(())
             }
             (State::Finished, handshake::FINISHED) => self.finished(records, body, raw),
-            // Tickets for resuming are not kept yet: a new one is read and set aside.
-            (State::Done, handshake::NEW_SESSION_TICKET) => {
-                crate::engine::msgs::message::NewSessionTicket13::decode(body)?;
-                Ok(())
-            }
+            (State::Done, handshake::NEW_SESSION_TICKET) => self.new_session_ticket(body),
             _ => fail(
                 AlertDescription::UnexpectedMessage,
                 format!("handshake message {kind} out of place (TLS 1.3 PSK client)"),
@@ -373,6 +428,7 @@ impl Handshake13 for ClientHandshake13 {
             self.identity.clone(),
             self.alpn.clone(),
             self.host.clone(),
+            self.resumed,
         )
     }
 }

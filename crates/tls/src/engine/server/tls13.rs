@@ -12,12 +12,13 @@ use crate::engine::msgs::{
     content, handshake, ClientHello, Extension, Extensions, KeyShareEntry, ServerHello,
     HELLO_RETRY_REQUEST, TLS12, TLS13,
 };
-use crate::engine::tls13::key_schedule::finished_value;
+use crate::engine::tls13::key_schedule::{finished_value, resumption_psk};
 use crate::engine::tls13::record::RecordKeys;
 use crate::engine::tls13::{
     psk_session, Handshake13, KeySchedule, Records13, Secret, Tls13Suite, Transcript,
 };
 use crate::engine::{fail, Failure};
+use crate::resumption::TicketState;
 use crate::{AlertDescription, Session};
 
 /// What a TLS 1.3 PSK server is configured with (shared by its connections).
@@ -49,6 +50,9 @@ pub(crate) struct ServerHandshake13 {
     client_secret: Option<Secret>,
     client_app: Option<Secret>,
     identity: Option<Vec<u8>>,
+    key_digest: [u8; 32],
+    resumed: bool,
+    schedule: Option<KeySchedule>,
     server_name: Option<String>,
     alpn: Option<Vec<u8>>,
 }
@@ -64,6 +68,9 @@ impl ServerHandshake13 {
             client_secret: None,
             client_app: None,
             identity: None,
+            key_digest: [0; 32],
+            resumed: false,
+            schedule: None,
             server_name: None,
             alpn: None,
         }
@@ -271,7 +278,7 @@ impl ServerHandshake13 {
             &server_hello.encode(),
         );
         self.compatibility_change_cipher_spec(records, hello);
-        let mut schedule = KeySchedule::early(suite.hash, chosen.psk.key());
+        let mut schedule = KeySchedule::early(suite.hash, &chosen.key);
         schedule.enter_handshake(&shared);
         let hash = self.transcript.current();
         let client = schedule.derive(b"c hs traffic", &hash);
@@ -298,8 +305,11 @@ impl ServerHandshake13 {
         records.write = Some(RecordKeys::new(&suite, server_app));
         self.client_secret = Some(client);
         self.client_app = Some(client_app);
+        self.schedule = Some(schedule);
         self.suite = Some(suite);
-        self.identity = Some(chosen.psk.identity().to_vec());
+        self.identity = Some(chosen.identity);
+        self.key_digest = chosen.key_digest;
+        self.resumed = chosen.resumed;
         self.state = State::Finished;
         Ok(())
     }
@@ -328,6 +338,42 @@ impl ServerHandshake13 {
         records.set_read(RecordKeys::new(&suite, client_app));
         records.skip_early_data = 0;
         self.state = State::Done;
+        self.issue_ticket(records, suite)
+    }
+
+    /// One NewSessionTicket when tickets are on: the resumption PSK and the identity sealed
+    /// under the ticket keys, so that any server holding them resumes (RFC 8446 §4.6.1).
+    fn issue_ticket(&mut self, records: &mut Records13, suite: Tls13Suite) -> Result<(), Failure> {
+        let (Some(sealer), Some(schedule), Some(identity)) = (
+            self.params.kx.tickets.as_ref(),
+            self.schedule.take(),
+            self.identity.clone(),
+        ) else {
+            return Ok(());
+        };
+        let master = schedule.derive(b"res master", &self.transcript.current());
+        let nonce = [0u8];
+        let psk = resumption_psk(suite.hash, &master, &nonce);
+        let state = TicketState::new(suite.id, identity, self.key_digest, &psk);
+        let Some(ticket) = sealer.seal(&state) else {
+            log::warn!("no ticket key for now: no TLS 1.3 ticket issued");
+            return Ok(());
+        };
+        let mut age_add = [0u8; 4];
+        records.common.random(&mut age_add)?;
+        let mut w = crate::engine::msgs::codec::Writer::default();
+        w.raw(&sealer.lifetime().to_be_bytes()).raw(&age_add);
+        w.vec(1, |w| {
+            w.raw(&nonce);
+        });
+        w.vec(2, |w| {
+            w.raw(&ticket);
+        });
+        w.u16(0);
+        records.send(
+            content::HANDSHAKE,
+            &crate::engine::msgs::handshake_message(handshake::NEW_SESSION_TICKET, &w.bytes),
+        );
         Ok(())
     }
 }
@@ -366,6 +412,7 @@ impl Handshake13 for ServerHandshake13 {
             self.identity.clone(),
             self.alpn.clone(),
             self.server_name.clone(),
+            self.resumed,
         )
     }
 }

@@ -197,10 +197,15 @@ impl KeySchedule {
         )
     }
 
-    /// The binder of an external PSK over `transcript_hash` (the truncated ClientHello and
-    /// what came before it).
-    pub(crate) fn external_binder(&self, transcript_hash: &[u8]) -> Vec<u8> {
-        let binder_key = self.derive(b"ext binder", &self.hash.hash(&[]));
+    /// The binder over `transcript_hash` (the truncated ClientHello and what came before
+    /// it) of an external PSK ("ext binder") or a ticket's resumption PSK ("res binder"):
+    /// mixing the two labels up is the classic bug.
+    pub(crate) fn binder(&self, resumption: bool, transcript_hash: &[u8]) -> Vec<u8> {
+        let label: &[u8] = match resumption {
+            true => b"res binder",
+            false => b"ext binder",
+        };
+        let binder_key = self.derive(label, &self.hash.hash(&[]));
         finished_value(self.hash, &binder_key, transcript_hash)
     }
 
@@ -231,6 +236,11 @@ fn extract(hash: HashAlg, salt: &[u8], ikm: &[u8]) -> Secret {
 pub(crate) fn finished_value(hash: HashAlg, base: &[u8], transcript_hash: &[u8]) -> Vec<u8> {
     let key = expand_label(hash, base, b"finished", &[], hash.len());
     hmac(hash, &key, transcript_hash)
+}
+
+/// The PSK a NewSessionTicket stands for (RFC 8446 §4.6.1).
+pub(crate) fn resumption_psk(hash: HashAlg, resumption_master: &[u8], nonce: &[u8]) -> Secret {
+    expand_label(hash, resumption_master, b"resumption", nonce, hash.len())
 }
 
 /// The next traffic secret after a KeyUpdate.

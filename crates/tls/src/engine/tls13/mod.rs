@@ -24,12 +24,13 @@ pub(crate) fn psk_session(
     identity: Option<Vec<u8>>,
     alpn: Option<Vec<u8>>,
     server_name: Option<String>,
+    resumed: bool,
 ) -> crate::Session {
     crate::Session {
         version: crate::ProtocolVersion::Tls13,
         cipher_suite: suite.map(|s| s.name.to_owned()).unwrap_or_default(),
         peer_certificates: Vec::new(),
-        resumed: false,
+        resumed,
         alpn,
         server_name,
         srp_username: None,

@@ -56,4 +56,8 @@ impl Tls13Suite {
             .copied()
             .collect()
     }
+
+    pub(crate) fn by_id(id: u16) -> Option<Tls13Suite> {
+        SUITES.iter().find(|s| s.id == id).copied()
+    }
 }

@@ -1,6 +1,7 @@
 //! Hostile peers against our TLS 1.3 PSK handshakes, message by message, and the record rules
 //! both sides share: every bad input gets its alert, never a panic or a hang.
 
+use super::super::kx::psk::fill_binders;
 use super::super::msgs::{
     content, handshake, handshake_message, ClientHello, Extension, Extensions, KeyShareEntry,
     ServerHello, HELLO_RETRY_REQUEST, TLS12, TLS13,
@@ -52,9 +53,8 @@ fn edited_hello(key: &[u8], edit: impl FnOnce(&mut ClientHello)) -> Vec<u8> {
     edit(&mut hello);
     let mut message = handshake_message(handshake::CLIENT_HELLO, &hello.encode());
     if let Some(offer) = hello.extensions.psk_offer() {
-        psk_client_params(key)
-            .kx
-            .fill_binders(&mut message, &Transcript::default(), offer);
+        let (_, keys) = psk_client_params(key).kx.offer(None);
+        fill_binders(&mut message, &Transcript::default(), offer, &keys);
     }
     message
 }
