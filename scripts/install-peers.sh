@@ -2,11 +2,12 @@
 # Installs the real peers the tests talk to, when they are missing: OpenSSL, curl, Python 3,
 # GnuTLS's tools (gnutls-serv, gnutls-cli, srptool), nginx, Dovecot (IMAP and POP3), Chromium
 # (headless, for the file server's pin test), PostgreSQL 15 (a fleet's shared store), Postfix
-# (the mail loop: our SMTP client through Postfix into Dovecot), and
+# (the mail loop: our SMTP client through Postfix into Dovecot), mosquitto 2.0 with
+# mosquitto_pub/mosquitto_sub (an MQTT broker over TLS-PSK), and
 # tlslite-ng 0.8.2 plus aiosmtpd 1.4.6 in .peers/venv.
 # Idempotent; needs root (or sudo) only when a Debian package is missing. Package scripts are
-# kept from starting system-wide nginx, Dovecot or PostgreSQL: tests start their own on
-# ephemeral ports.
+# kept from starting system-wide nginx, Dovecot, PostgreSQL or mosquitto: tests start their own
+# on ephemeral ports.
 set -euo pipefail
 
 missing=()
@@ -19,6 +20,8 @@ command -v gnutls-serv >/dev/null || missing+=(gnutls-bin)
 command -v chromium >/dev/null || missing+=(chromium)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
 [ -x /usr/sbin/postfix ] || missing+=(postfix)
+[ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+command -v mosquitto_sub >/dev/null || missing+=(mosquitto-clients)
 
 if ((${#missing[@]})); then
   echo "install-peers: installing ${missing[*]}"
@@ -43,4 +46,4 @@ if ! .peers/venv/bin/python -c 'import aiosmtpd; assert aiosmtpd.__version__ == 
   echo "install-peers: installing aiosmtpd 1.4.6 into .peers/venv"
   .peers/venv/bin/pip install --quiet aiosmtpd==1.4.6
 fi
-echo "install-peers: $(openssl version | head -1); $(curl --version | head -1 | cut -d' ' -f1-2); $(python3 --version); $(gnutls-cli --version | head -1); tlslite-ng $(.peers/venv/bin/python -c 'import tlslite; print(tlslite.__version__)'); $(/usr/sbin/nginx -v 2>&1); $(/usr/sbin/dovecot --version | cut -d' ' -f1); aiosmtpd $(.peers/venv/bin/python -c 'import aiosmtpd; print(aiosmtpd.__version__)'); $(chromium --version 2>/dev/null | cut -d' ' -f1-2); $(/usr/lib/postgresql/15/bin/postgres --version); postfix $(/usr/sbin/postconf -dh mail_version 2>/dev/null)"
+echo "install-peers: $(openssl version | head -1); $(curl --version | head -1 | cut -d' ' -f1-2); $(python3 --version); $(gnutls-cli --version | head -1); tlslite-ng $(.peers/venv/bin/python -c 'import tlslite; print(tlslite.__version__)'); $(/usr/sbin/nginx -v 2>&1); $(/usr/sbin/dovecot --version | cut -d' ' -f1); aiosmtpd $(.peers/venv/bin/python -c 'import aiosmtpd; print(aiosmtpd.__version__)'); $(chromium --version 2>/dev/null | cut -d' ' -f1-2); $(/usr/lib/postgresql/15/bin/postgres --version); postfix $(/usr/sbin/postconf -dh mail_version 2>/dev/null); $(/usr/sbin/mosquitto -h 2>/dev/null | head -1)"
