@@ -614,6 +614,11 @@ fn one_port_serves_x509_srp_and_psk_clients() {
     // An unknown identity goes to the certificate, which this client does not check: the
     // client refuses the server that did not take its key.
     assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("accepted none of our PSK identities"),
+        "{said}"
+    );
     curl_gets_the_note(&target);
     if let Some(python) = tls_testkit::peer("python3") {
         let script = "import ssl, socket, sys\n\

@@ -23,6 +23,9 @@ use crate::engine::{fail, Failure};
 use crate::resumption::{ClientTicket, ClientTickets};
 use crate::{AlertDescription, Session};
 
+/// ECDSA P-256/P-384, RSA-PSS, Ed25519 and RSA PKCS#1 with SHA-256 (RFC 8446 §4.2.3).
+const SIGNATURE_SCHEMES: [u16; 6] = [0x0403, 0x0503, 0x0804, 0x0805, 0x0807, 0x0401];
+
 /// What a TLS 1.3 PSK client is configured with (shared by its connections).
 pub(crate) struct Client13Params {
     pub(crate) kx: PskClient,
@@ -112,6 +115,11 @@ impl ClientHandshake13 {
             extensions.push(Extension::ServerName(Some(host.clone())));
         }
         extensions.push(Extension::SupportedVersions(vec![TLS13]));
+        // Never used by a PSK handshake, but a server that knows none of our identities goes
+        // on towards a certificate (RFC 8446 §4.2.11) and needs them to get that far: its
+        // ServerHello then says plainly that no key was taken, rather than an alert for a
+        // missing extension.
+        extensions.push(Extension::SignatureAlgorithms(SIGNATURE_SCHEMES.to_vec()));
         extensions.push(Extension::SupportedGroups(GROUPS.to_vec()));
         extensions.push(Extension::KeyShares(vec![KeyShareEntry {
             group,

@@ -187,7 +187,19 @@ impl PskServer {
         let expected = KeySchedule::early(hash, &chosen.key)
             .binder(chosen.resumed, &transcript.hash_with(hash, truncated));
         let sent = &offer.binders[usize::from(chosen.index)];
-        if sent.len() != expected.len() || !bool::from(sent.ct_eq(&expected)) {
+        if sent.len() != expected.len() {
+            return fail(
+                AlertDescription::DecryptError,
+                format!(
+                    "the client's binder has {} bytes where this identity's key, tied to a \
+                     {}-byte hash, makes {}: the two sides disagree on the key's hash",
+                    sent.len(),
+                    expected.len(),
+                    expected.len()
+                ),
+            );
+        }
+        if !bool::from(sent.ct_eq(&expected)) {
             return fail(
                 AlertDescription::DecryptError,
                 "the PSK binder is wrong: the client does not hold this identity's key",
