@@ -84,6 +84,35 @@ pub use server::{ServerConfig, ServerConfigBuilder};
 pub mod dangerous {
     pub use crate::client::probe;
     pub use crate::psk::low_entropy_psk;
+
+    /// Makes a PSK client offer `psk_ke` alone: the key schedule takes the PSK and no
+    /// (EC)DHE share, so whoever learns the key later decrypts every recorded session. For a
+    /// device too small for X25519, talking to a server that allows it. Without this a client
+    /// offers `psk_dhe_ke` only.
+    ///
+    /// ```
+    /// let psk = tls::psk::ExternalPsk::new("meter-3", [0x5a; 32])?;
+    /// let builder = tls::ClientConfig::builder().psk(psk);
+    /// let config = tls::dangerous::psk_without_forward_secrecy(builder).build()?;
+    /// # let _ = config;
+    /// # Ok::<(), tls::Error>(())
+    /// ```
+    pub fn psk_without_forward_secrecy(
+        mut builder: crate::ClientConfigBuilder,
+    ) -> crate::ClientConfigBuilder {
+        builder.psk_without_dhe = true;
+        builder
+    }
+
+    /// Lets a PSK server take `psk_ke` (no forward secrecy) from a client that offers nothing
+    /// else; `psk_dhe_ke` is still chosen whenever offered. Without this such a client gets
+    /// `handshake_failure`.
+    pub fn accept_psk_without_forward_secrecy(
+        mut builder: crate::ServerConfigBuilder,
+    ) -> crate::ServerConfigBuilder {
+        builder.allow_psk_ke = true;
+        builder
+    }
 }
 pub use session::{PeerIdentity, Session};
 pub use settings::{HandshakeSettings, ProtocolVersion};

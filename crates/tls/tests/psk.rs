@@ -373,3 +373,39 @@ fn resumption_with_openssl_both_ways() {
     assert!(said.contains("Reused, TLSv1.3"), "{said}");
     assert_eq!(done.join().unwrap().unwrap(), IDENTITY.as_bytes());
 }
+
+/// `psk_ke` (no forward secrecy) only through `tls::dangerous`: a client offering it alone is
+/// refused by a server that does not allow it, ours or OpenSSL's, and served by one that does.
+#[test]
+fn psk_ke_alone_needs_the_dangerous_opt_in_on_both_sides() {
+    let without_dhe = || {
+        let builder = ClientConfig::builder().psk(ExternalPsk::new(IDENTITY, KEY).unwrap());
+        tls::dangerous::psk_without_forward_secrecy(builder)
+            .build()
+            .unwrap()
+    };
+    let e = session_with(psk_server(), &without_dhe()).unwrap_err();
+    assert_eq!(
+        alert_of(&e),
+        Some(AlertDescription::HandshakeFailure),
+        "{e:?}"
+    );
+    let builder = ServerConfig::builder().shared_psk_store(store());
+    let allowing = tls::dangerous::accept_psk_without_forward_secrecy(builder)
+        .build()
+        .unwrap();
+    let session = session_with(allowing.clone(), &without_dhe()).unwrap();
+    assert_eq!(session.psk_identity(), Some(IDENTITY.as_bytes()));
+    // The opt-in lets psk_ke in; a client offering psk_dhe_ke still gets it.
+    session_with(allowing, &client(IDENTITY, &KEY)).unwrap();
+
+    let Some((_refusing, port)) = openssl_server(&[]) else {
+        return;
+    };
+    let e = get(&without_dhe(), port).unwrap_err();
+    assert!(e.alert().is_some(), "{e:?}");
+    let (_allowing, port) = openssl_server(&["-allow_no_dhe_kex"]).unwrap();
+    let (session, page) = get(&without_dhe(), port).unwrap();
+    assert!(page.starts_with("HTTP/1.0 200"), "{page}");
+    assert_eq!(session.psk_identity(), Some(IDENTITY.as_bytes()));
+}

@@ -55,6 +55,8 @@ pub struct ClientConfigBuilder {
     no_resumption: bool,
     srp: Option<(String, String)>,
     psks: Vec<ExternalPsk>,
+    /// Set by [`dangerous::psk_without_forward_secrecy`](crate::dangerous::psk_without_forward_secrecy).
+    pub(crate) psk_without_dhe: bool,
 }
 
 impl ClientConfigBuilder {
@@ -139,6 +141,11 @@ impl ClientConfigBuilder {
     pub fn build(mut self) -> Result<ClientConfig, Error> {
         if !self.psks.is_empty() {
             return self.build_psk();
+        }
+        if self.psk_without_dhe {
+            return Err(Error::config(
+                "psk_without_forward_secrecy is set, but no PSK is given (psk)",
+            ));
         }
         if let Some((username, password)) = self.srp.take() {
             return self.build_srp(username, password);
@@ -258,6 +265,7 @@ impl ClientConfigBuilder {
             suites,
             alpn: settings.alpn_protocols(),
             sni: settings.sni,
+            without_dhe: self.psk_without_dhe,
             tickets: ClientTickets::new(match self.no_resumption {
                 true => 0,
                 false => 256,

@@ -73,6 +73,7 @@ pub(crate) fn psk_server() -> super::tls13::Tls13Connection<super::server::Serve
         },
         suites: super::tls13::Tls13Suite::allowed(&[]),
         alpn: Vec::new(),
+        allow_psk_ke: false,
     };
     super::tls13::Tls13Connection::new(super::server::ServerHandshake13::new(Arc::new(params)))
         .expect("server starts")
@@ -99,6 +100,7 @@ pub(crate) fn psk_client_params(key: &[u8]) -> super::client::Client13Params {
         alpn: Vec::new(),
         sni: true,
         tickets: crate::resumption::ClientTickets::new(8),
+        without_dhe: false,
     }
 }
 

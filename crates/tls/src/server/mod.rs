@@ -52,6 +52,8 @@ pub struct ServerConfigBuilder {
     tickets: bool,
     verifier_db: Option<Arc<dyn VerifierStore>>,
     psk_store: Option<Arc<dyn PskStore>>,
+    /// Set by [`dangerous::accept_psk_without_forward_secrecy`](crate::dangerous::accept_psk_without_forward_secrecy).
+    pub(crate) allow_psk_ke: bool,
     simulate_unknown_users: bool,
     shared_resumption: Option<Arc<dyn SharedResumption>>,
     /// More certificates, by the name a client asks for by SNI.
@@ -81,6 +83,7 @@ impl Default for ServerConfigBuilder {
             tickets: true,
             verifier_db: None,
             psk_store: None,
+            allow_psk_ke: false,
             simulate_unknown_users: true,
             shared_resumption: None,
             sni: Vec::new(),
@@ -230,6 +233,11 @@ impl ServerConfigBuilder {
     /// The TLS 1.3 PSK handshake's parameters, if PSKs are served.
     fn psk_params(&self) -> Result<Option<Arc<Server13Params>>, Error> {
         let Some(store) = self.psk_store.clone() else {
+            if self.allow_psk_ke {
+                return Err(Error::config(
+                    "accept_psk_without_forward_secrecy is set, but no PSK store (psk_store)",
+                ));
+            }
             return Ok(None);
         };
         if self.settings.max_version < crate::ProtocolVersion::Tls13 {
@@ -255,6 +263,7 @@ impl ServerConfigBuilder {
             },
             suites,
             alpn: self.settings.alpn_protocols(),
+            allow_psk_ke: self.allow_psk_ke,
         })))
     }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
 use crate::engine::kx::ecdhe::{KeyShare, GROUPS};
-use crate::engine::kx::psk::{fill_binders, OfferedKey, PskClient, PSK_DHE_KE};
+use crate::engine::kx::psk::{fill_binders, OfferedKey, PskClient, PSK_DHE_KE, PSK_KE};
 use crate::engine::msgs::message::NewSessionTicket13;
 use crate::engine::msgs::PskOffer;
 use crate::engine::msgs::Sender;
@@ -35,6 +35,8 @@ pub(crate) struct Client13Params {
     pub(crate) sni: bool,
     /// Tickets by host, for resumption (none kept with resumption off).
     pub(crate) tickets: ClientTickets,
+    /// Offer `psk_ke` alone: no key share, no forward secrecy.
+    pub(crate) without_dhe: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,7 +111,10 @@ impl ClientHandshake13 {
         group: u16,
         cookie: Option<Vec<u8>>,
     ) -> Result<(), Failure> {
-        let share = KeyShare::new(group)?;
+        let share = match self.params.without_dhe {
+            true => None,
+            false => Some(KeyShare::new(group)?),
+        };
         let mut extensions = Vec::new();
         if let Some(host) = &self.host {
             extensions.push(Extension::ServerName(Some(host.clone())));
@@ -120,18 +125,23 @@ impl ClientHandshake13 {
         // ServerHello then says plainly that no key was taken, rather than an alert for a
         // missing extension.
         extensions.push(Extension::SignatureAlgorithms(SIGNATURE_SCHEMES.to_vec()));
-        extensions.push(Extension::SupportedGroups(GROUPS.to_vec()));
-        extensions.push(Extension::KeyShares(vec![KeyShareEntry {
-            group,
-            public: share.public.clone(),
-        }]));
+        if let Some(share) = &share {
+            extensions.push(Extension::SupportedGroups(GROUPS.to_vec()));
+            extensions.push(Extension::KeyShares(vec![KeyShareEntry {
+                group,
+                public: share.public.clone(),
+            }]));
+        }
         if !self.params.alpn.is_empty() {
             extensions.push(Extension::Alpn(self.params.alpn.clone()));
         }
         if let Some(cookie) = cookie {
             extensions.push(Extension::Cookie(cookie));
         }
-        extensions.push(Extension::PskModes(vec![PSK_DHE_KE]));
+        extensions.push(Extension::PskModes(vec![match self.params.without_dhe {
+            true => PSK_KE,
+            false => PSK_DHE_KE,
+        }]));
         if self.offer.is_none() {
             let ticket = self.params.tickets.take(&self.ticket_host);
             self.offer = Some(self.params.kx.offer(ticket.as_ref()));
@@ -149,7 +159,7 @@ impl ClientHandshake13 {
         fill_binders(&mut message, &self.transcript, offer, keys);
         self.transcript.add(&message);
         records.send(crate::engine::msgs::content::HANDSHAKE, &message);
-        self.share = Some(share);
+        self.share = share;
         Ok(())
     }
 
@@ -220,19 +230,23 @@ impl ClientHandshake13 {
         if psk.hash != suite.hash {
             return illegal("the suite's hash is not the chosen PSK's");
         }
-        let Some(server_share) = hello.extensions.key_share() else {
-            return fail(
-                AlertDescription::MissingExtension,
-                "no key share from the server (psk_dhe_ke)",
-            );
+        let shared = match (self.share.take(), hello.extensions.key_share()) {
+            (Some(share), Some(server_share)) if server_share.group == share.group => {
+                share.agree(&server_share.public)?
+            }
+            (Some(_), Some(_)) => {
+                return illegal("the server's key share is on a group we did not share")
+            }
+            (Some(_), None) => {
+                return fail(
+                    AlertDescription::MissingExtension,
+                    "no key share from the server (psk_dhe_ke)",
+                )
+            }
+            // psk_ke: zeros in place of the (EC)DHE secret.
+            (None, None) => vec![0; suite.hash.len()],
+            (None, Some(_)) => return illegal("a key share we did not ask for (psk_ke)"),
         };
-        let share = self.share.take().ok_or_else(|| {
-            Failure::local(AlertDescription::InternalError, "no key share of ours")
-        })?;
-        if server_share.group != share.group {
-            return illegal("the server's key share is on a group we did not share");
-        }
-        let shared = share.agree(&server_share.public)?;
         self.transcript.start(suite.hash);
         self.transcript.add(raw);
         let mut schedule = KeySchedule::early(suite.hash, &psk.key);
@@ -265,6 +279,9 @@ impl ClientHandshake13 {
                 AlertDescription::UnexpectedMessage,
                 "a second HelloRetryRequest",
             );
+        }
+        if self.params.without_dhe {
+            return illegal("a HelloRetryRequest to a client offering psk_ke alone");
         }
         let Some(group) = hello.extensions.key_share_retry() else {
             return illegal("a HelloRetryRequest that changes nothing");

@@ -17,6 +17,8 @@ use crate::AlertDescription;
 
 /// `psk_dhe_ke` (RFC 8446 §4.2.9): the PSK with an (EC)DHE share, forward secret.
 pub(crate) const PSK_DHE_KE: u8 = 1;
+/// `psk_ke`: the PSK alone, no forward secrecy (only through `tls::dangerous`).
+pub(crate) const PSK_KE: u8 = 0;
 
 /// A client's external keys, in the order offered.
 pub(crate) struct PskClient {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
 use crate::engine::kx::ecdhe::{KeyShare, GROUPS};
-use crate::engine::kx::psk::{ChosenPsk, PskServer, PSK_DHE_KE};
+use crate::engine::kx::psk::{ChosenPsk, PskServer, PSK_DHE_KE, PSK_KE};
 use crate::engine::msgs::{
     content, handshake, ClientHello, Extension, Extensions, KeyShareEntry, ServerHello,
     HELLO_RETRY_REQUEST, TLS12, TLS13,
@@ -27,6 +27,8 @@ pub(crate) struct Server13Params {
     /// The suites allowed, in our order of preference.
     pub(crate) suites: Vec<Tls13Suite>,
     pub(crate) alpn: Vec<Vec<u8>>,
+    /// `psk_ke` (no forward secrecy) is taken from a client that offers nothing else.
+    pub(crate) allow_psk_ke: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,21 +111,24 @@ impl ServerHandshake13 {
                 "pre_shared_key is not the last extension",
             );
         }
-        match hello.extensions.psk_modes() {
+        // psk_dhe_ke whenever offered; psk_ke only when allowed and nothing else is.
+        let without_dhe = match hello.extensions.psk_modes() {
             None => {
                 return fail(
                     AlertDescription::MissingExtension,
                     "pre_shared_key without psk_key_exchange_modes",
                 )
             }
-            Some(modes) if !modes.contains(&PSK_DHE_KE) => {
+            Some(modes) if modes.contains(&PSK_DHE_KE) => false,
+            Some(modes) if modes.contains(&PSK_KE) && self.params.allow_psk_ke => true,
+            Some(_) => {
                 return fail(
                     AlertDescription::HandshakeFailure,
-                    "the client offers only psk_ke, which has no forward secrecy",
+                    "the client offers only psk_ke, which has no forward secrecy (a server \
+                     takes it only through tls::dangerous::accept_psk_without_forward_secrecy)",
                 )
             }
-            Some(_) => {}
-        }
+        };
         if hello.extensions.has(&Extension::EarlyData) {
             if retried_group.is_some() {
                 return fail(
@@ -151,6 +156,13 @@ impl ServerHandshake13 {
             );
         }
         PskServer::check_binder(&chosen, offer, raw, &self.transcript)?;
+        if self.server_name.is_none() {
+            self.server_name = hello.extensions.server_name().map(str::to_owned);
+        }
+        self.alpn = self.choose_alpn(&hello)?;
+        if without_dhe {
+            return self.accept(records, &hello, chosen, None, raw);
+        }
         let shares = hello.extensions.key_shares().unwrap_or(&[]);
         let share = GROUPS
             .iter()
@@ -171,11 +183,7 @@ impl ServerHandshake13 {
             }
             (None, None) => return self.retry(records, &hello, chosen.suite, raw),
         };
-        if self.server_name.is_none() {
-            self.server_name = hello.extensions.server_name().map(str::to_owned);
-        }
-        self.alpn = self.choose_alpn(&hello)?;
-        self.accept(records, &hello, chosen, share, raw)
+        self.accept(records, &hello, chosen, Some(share), raw)
     }
 
     fn choose_alpn(&self, hello: &ClientHello) -> Result<Option<Vec<u8>>, Failure> {
@@ -247,13 +255,24 @@ impl ServerHandshake13 {
         records: &mut Records13,
         hello: &ClientHello,
         chosen: ChosenPsk,
-        client_share: &KeyShareEntry,
+        client_share: Option<&KeyShareEntry>,
         raw: &[u8],
     ) -> Result<(), Failure> {
         let suite = chosen.suite;
-        let share = KeyShare::new(client_share.group)?;
-        let public = share.public.clone();
-        let shared = share.agree(&client_share.public)?;
+        let mut extensions = vec![Extension::SelectedVersion(TLS13)];
+        // psk_ke: no share, and zeros in place of the (EC)DHE secret (RFC 8446 §7.1).
+        let shared = match client_share {
+            Some(client_share) => {
+                let share = KeyShare::new(client_share.group)?;
+                extensions.push(Extension::KeyShare(KeyShareEntry {
+                    group: client_share.group,
+                    public: share.public.clone(),
+                }));
+                share.agree(&client_share.public)?
+            }
+            None => vec![0; suite.hash.len()],
+        };
+        extensions.push(Extension::SelectedPsk(chosen.index));
         let mut random = [0u8; 32];
         records.common.random(&mut random)?;
         let server_hello = ServerHello {
@@ -261,14 +280,7 @@ impl ServerHandshake13 {
             random,
             session_id: hello.session_id.clone(),
             suite: suite.id,
-            extensions: Extensions::from(vec![
-                Extension::SelectedVersion(TLS13),
-                Extension::KeyShare(KeyShareEntry {
-                    group: client_share.group,
-                    public,
-                }),
-                Extension::SelectedPsk(chosen.index),
-            ]),
+            extensions: Extensions::from(extensions),
         };
         self.transcript.start(suite.hash);
         self.transcript.add(raw);
