@@ -1,6 +1,6 @@
 //! TLS with the authentication modes tlslite users know: certificate fingerprint pinning,
-//! post-handshake [`Checker`]s, client certificates and TLS-SRP (RFC 5054, our own engine),
-//! with rustls for X.509. One sans-IO [`Connection`] holds the policy; the blocking
+//! post-handshake [`Checker`]s, client certificates, TLS-SRP (RFC 5054) and TLS 1.3 pre-shared
+//! keys ([`psk`], RFC 8446 §4.2.11) in our own engine, with rustls for X.509. One sans-IO [`Connection`] holds the policy; the blocking
 //! [`TlsStream`] drives it over any `Read + Write`, and `tls::tokio` (feature
 //! `tokio`) over any `AsyncRead + AsyncWrite`.
 //!
@@ -11,12 +11,12 @@
 //!
 //! | layer | module |
 //! |---|---|
-//! | engines: rustls (X.509), ours (msgs · record · common state · TLS 1.2 · handshakes · key exchanges: SRP) | `engine/` |
+//! | engines: rustls (X.509), ours (msgs · record · common state · TLS 1.2 · TLS 1.3 · handshakes · key exchanges: SRP, PSK with ECDHE) | `engine/` |
 //! | policy: the sans-IO [`Connection`], [`Checker`], pins, SNI, close rules, [`Session`], alerts | `connection.rs`, `checker.rs`, `session.rs`, `error.rs` |
 //! | configurations: what each connection is given | `client/`, `server/`, `settings.rs` |
 //! | drivers: [`TlsStream`] (blocking) and `tls::tokio` (async, feature `tokio`) | `stream.rs`, `tokio/` |
 //! | one port: the ClientHello picks the engine | `engine/route.rs` |
-//! | credentials: SRP-6a, groups, verifiers ([`srp`]); SQLite, PostgreSQL (re-exported in [`srp`]) | `srp/`, `store/` |
+//! | credentials: SRP-6a, groups, verifiers ([`srp`]); pre-shared keys ([`psk`]); SQLite, PostgreSQL for both (re-exported in [`srp`]) | `srp/`, `psk/`, `store/` |
 //! | resumption, both engines: [`SessionStore`], [`SessionCache`], [`TicketKeyRing`], [`SharedResumption`] | `resumption/` |
 //! | what the adapter crates share (unstable) | [`adapter`] |
 //!
