@@ -24,6 +24,8 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
     let mut max_connections_per_ip = None;
     let mut target = None;
     let mut verifier_db = None;
+    // The fleet's database opened for -v, shared with --psk-db when it names the same one.
+    let mut fleet_db: Option<(String, Arc<tls::srp::PostgresVerifierDb>)> = None;
     let mut psk_location = None;
     let mut shared_resumption = None;
     // Secrets named on the command line: never served, whatever folder is shared.
@@ -76,6 +78,7 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
                 if tls::srp::is_postgres_url(&location) {
                     // A fleet's store: users, ticket keys and SRP sessions shared.
                     let db = Arc::new(tls::srp::PostgresVerifierDb::open(&location)?);
+                    fleet_db = Some((location.clone(), db.clone()));
                     shared_resumption = Some(db.clone() as Arc<dyn tls::SharedResumption>);
                     verifier_db = Some(db as Arc<dyn tls::srp::VerifierStore>);
                 } else {
@@ -97,9 +100,10 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
     let target = target.ok_or_else(|| CliError::Usage("missing HOST:PORT".into()))?;
     let psk_store: Option<Arc<dyn tls::psk::PskStore>> = match &psk_location {
         None => None,
-        Some(location) if tls::srp::is_postgres_url(location) => {
-            Some(Arc::new(tls::srp::PostgresVerifierDb::open(location)?))
-        }
+        Some(location) if tls::srp::is_postgres_url(location) => match &fleet_db {
+            Some((same, db)) if same == location => Some(db.clone()),
+            _ => Some(Arc::new(tls::srp::PostgresVerifierDb::open(location)?)),
+        },
         Some(location) => {
             secrets.extend(tls::srp::SqliteVerifierDb::files(location));
             Some(Arc::new(tls::srp::SqliteVerifierDb::open(location)?))

@@ -409,3 +409,35 @@ fn psk_ke_alone_needs_the_dangerous_opt_in_on_both_sides() {
     assert!(page.starts_with("HTTP/1.0 200"), "{page}");
     assert_eq!(session.psk_identity(), Some(IDENTITY.as_bytes()));
 }
+
+/// A server-side Checker sees the PSK identity and can refuse one the store still knows.
+#[test]
+fn a_server_checker_refuses_by_identity() {
+    let keys = store();
+    keys.insert(ExternalPsk::new("revoked", KEY).unwrap());
+    let checker = tls::Checker::new().custom(|session| match session.peer_identity() {
+        PeerIdentity::Psk(b"revoked") => Err("identity revoked".into()),
+        PeerIdentity::Psk(_) => Ok(()),
+        other => Err(format!("not a PSK peer: {other:?}")),
+    });
+    let server = ServerConfig::builder()
+        .shared_psk_store(keys)
+        .checker(checker)
+        .build()
+        .unwrap();
+    session_with(server.clone(), &client(IDENTITY, &KEY)).unwrap();
+    let (port, done) = serve_one(server);
+    let refused = client("revoked", &KEY)
+        .connect("localhost", connect(([127, 0, 0, 1], port).into()))
+        .and_then(|mut tls| {
+            tls.write_all(b"x\n")?;
+            let mut answer = Vec::new();
+            tls.read_to_end(&mut answer)?;
+            Ok(answer)
+        });
+    // The handshake is over when the Checker runs: the server ends the connection with
+    // close_notify, and the client gets no answer.
+    assert!(refused.is_ok_and(|answer| answer.is_empty()));
+    let e = done.join().unwrap().unwrap_err();
+    assert!(e.to_string().contains("identity revoked"), "{e}");
+}

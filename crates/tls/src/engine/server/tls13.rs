@@ -164,6 +164,13 @@ impl ServerHandshake13 {
             return self.accept(records, &hello, chosen, None, raw);
         }
         let shares = hello.extensions.key_shares().unwrap_or(&[]);
+        let groups = hello.extensions.supported_groups().unwrap_or(&[]);
+        if shares.iter().any(|share| !groups.contains(&share.group)) {
+            return fail(
+                AlertDescription::IllegalParameter,
+                "a key share on a group the client does not list in supported_groups",
+            );
+        }
         let share = GROUPS
             .iter()
             .find_map(|group| shares.iter().find(|s| s.group == *group));

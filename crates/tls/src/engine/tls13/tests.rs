@@ -310,6 +310,21 @@ fn client_refuses_bad_server_hellos() {
 }
 
 #[test]
+fn server_refuses_a_key_share_on_a_group_not_offered() {
+    let message = edited_hello(&PSK_KEY, |hello| {
+        for extension in &mut hello.extensions.0 {
+            if let Extension::SupportedGroups(groups) = extension {
+                *groups = vec![23];
+            }
+        }
+    });
+    expect_alert(
+        feed(&mut psk_server(), &record(content::HANDSHAKE, &message)),
+        AlertDescription::IllegalParameter,
+    );
+}
+
+#[test]
 fn server_refuses_psk_ke_alone_and_hellos_without_tls13() {
     let message = edited_hello(&PSK_KEY, |hello| {
         for extension in &mut hello.extensions.0 {
