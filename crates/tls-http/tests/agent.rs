@@ -110,15 +110,13 @@ fn tls_site(tls: &mut TlsStream<Socket>, conn: &ConnectionInfo) -> io::Result<()
         let alpn = session
             .alpn_protocol()
             .map_or("-".into(), String::from_utf8_lossy);
+        let psk = session
+            .psk_identity()
+            .map_or("-".into(), String::from_utf8_lossy);
         format!(
-            "port={port} resumed={} user={} client={client} alpn={alpn}",
+            "port={port} resumed={} user={} psk={psk} client={client} alpn={alpn}",
             session.resumed(),
             session.srp_username().unwrap_or("-"),
-        ) + &format!(
-            " psk={}",
-            session
-                .psk_identity()
-                .map_or("-".into(), String::from_utf8_lossy)
         )
     })
 }
