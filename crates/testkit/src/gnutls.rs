@@ -41,10 +41,27 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Waits until something listens on `port` (our own bind of it then fails).
+/// Whether a socket is in the LISTEN state on `port` (IPv4 or IPv6), from `/proc/net/tcp*`.
+/// A port that is bound but not yet listening (Python's socketserver binds, then listens)
+/// would reset a connection made in between, so being bound is not enough.
+pub(crate) fn listening(port: u16) -> bool {
+    let wanted = format!(":{port:04X}");
+    ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|table| {
+        std::fs::read_to_string(table)
+            .unwrap_or_default()
+            .lines()
+            .skip(1)
+            .any(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                fields.len() > 3 && fields[1].ends_with(&wanted) && fields[3] == "0A"
+            })
+    })
+}
+
+/// Waits until something listens on `port`.
 pub fn wait_listening(port: u16) {
     let started = Instant::now();
-    while TcpListener::bind(("127.0.0.1", port)).is_ok() {
+    while !listening(port) {
         assert!(
             started.elapsed() < Duration::from_secs(20),
             "nothing listens on {port}"

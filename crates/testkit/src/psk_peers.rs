@@ -1,7 +1,6 @@
 //! TLS 1.3 external-PSK servers from real stacks: `gnutls-serv --pskpasswd` and tlslite-ng's
 //! `tls.py server --psk`, each with its own folder (key file, log), stopped by PID on drop.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -68,8 +67,8 @@ pub(crate) fn read_log(dir: &Path) -> String {
     std::fs::read_to_string(dir.join("log")).unwrap_or_default()
 }
 
-/// Waits until something listens on 127.0.0.1:`port`; an error with `log()` when `process`
-/// exits first or after 20 s.
+/// Waits until something listens on `port`; an error with `log()` when `process` exits
+/// first or after 20 s.
 pub(crate) fn wait_until_listening(
     process: &mut PeerProcess,
     port: u16,
@@ -77,7 +76,7 @@ pub(crate) fn wait_until_listening(
     log: impl Fn() -> String,
 ) -> Result<(), String> {
     let started = Instant::now();
-    while TcpListener::bind(("127.0.0.1", port)).is_ok() {
+    while !crate::gnutls::listening(port) {
         if let Some(status) = process.0.try_wait().expect("try_wait") {
             return Err(format!(
                 "{what} exited ({status}) before listening on {port}:\n{}",
