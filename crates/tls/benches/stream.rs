@@ -6,110 +6,16 @@
 //! whose median is reported.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use tls_testkit::bench::{env_or, median};
+use tls_testkit::bench::{alternate, bulk, env_or, median, send, tcp_pair, Bare, Ours, Stack};
 use tls_testkit::{PeerProcess, Pki};
 
 const SUITE: &str = "TLS_AES_128_GCM_SHA256";
-const CHUNK: usize = 64 * 1024;
-
-/// One side of a connection, by whichever stack: handshake over a TCP socket.
-trait Stack: Send + Sync + 'static {
-    type Stream: Read + Write + Send;
-    fn accept(&self, tcp: TcpStream) -> Self::Stream;
-    fn connect(&self, tcp: TcpStream) -> Self::Stream;
-    /// Sends close_notify.
-    fn finish(&self, stream: Self::Stream);
-}
-
-struct Ours {
-    server: tls::ServerConfig,
-    client: tls::ClientConfig,
-}
-
-impl Stack for Ours {
-    type Stream = tls::TlsStream<TcpStream>;
-    fn accept(&self, tcp: TcpStream) -> Self::Stream {
-        self.server.accept(tcp).expect("accept")
-    }
-    fn connect(&self, tcp: TcpStream) -> Self::Stream {
-        self.client.connect("localhost", tcp).expect("connect")
-    }
-    fn finish(&self, stream: Self::Stream) {
-        stream.close().expect("close");
-    }
-}
-
-struct Bare {
-    server: Arc<rustls::ServerConfig>,
-    client: Arc<rustls::ClientConfig>,
-}
-
-type Owned<C> = rustls::StreamOwned<C, TcpStream>;
-
-enum BareStream {
-    Server(Owned<rustls::ServerConnection>),
-    Client(Owned<rustls::ClientConnection>),
-}
-
-impl Read for BareStream {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        match self {
-            Self::Server(s) => s.read(buf),
-            Self::Client(s) => s.read(buf),
-        }
-    }
-}
-
-impl Write for BareStream {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        match self {
-            Self::Server(s) => s.write(buf),
-            Self::Client(s) => s.write(buf),
-        }
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        match self {
-            Self::Server(s) => s.flush(),
-            Self::Client(s) => s.flush(),
-        }
-    }
-}
-
-impl Stack for Bare {
-    type Stream = BareStream;
-    fn accept(&self, tcp: TcpStream) -> BareStream {
-        let conn = rustls::ServerConnection::new(self.server.clone()).expect("server");
-        let mut s = rustls::StreamOwned::new(conn, tcp);
-        while s.conn.is_handshaking() {
-            s.conn.complete_io(&mut s.sock).expect("handshake");
-        }
-        BareStream::Server(s)
-    }
-    fn connect(&self, tcp: TcpStream) -> BareStream {
-        let name = "localhost".try_into().expect("name");
-        let conn = rustls::ClientConnection::new(self.client.clone(), name).expect("client");
-        let mut s = rustls::StreamOwned::new(conn, tcp);
-        while s.conn.is_handshaking() {
-            s.conn.complete_io(&mut s.sock).expect("handshake");
-        }
-        BareStream::Client(s)
-    }
-    fn finish(&self, stream: BareStream) {
-        let mut stream = stream;
-        match &mut stream {
-            BareStream::Server(s) => s.conn.send_close_notify(),
-            BareStream::Client(s) => s.conn.send_close_notify(),
-        }
-        stream.flush().expect("close");
-    }
-}
-
 fn ours(pki: &Pki) -> Ours {
     let settings = tls::HandshakeSettings {
         min_version: tls::ProtocolVersion::Tls13,
@@ -131,82 +37,6 @@ fn ours(pki: &Pki) -> Ours {
             .build()
             .expect("client config"),
     }
-}
-
-fn bare(pki: &Pki) -> Bare {
-    let mut provider = rustls::crypto::ring::default_provider();
-    provider
-        .cipher_suites
-        .retain(|s| s.suite() == rustls::CipherSuite::TLS13_AES_128_GCM_SHA256);
-    let provider = Arc::new(provider);
-    let chain = pki.server.chain().certificates().to_vec();
-    let key = rustls_pki_types::pem::PemObject::from_pem_slice(pki.server.key_pem.as_bytes())
-        .expect("key");
-    let mut server = rustls::ServerConfig::builder_with_provider(provider.clone())
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .expect("versions")
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .expect("server config");
-    server.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_pki_types::CertificateDer::pem_slice_iter(pki.root_pem.as_bytes()) {
-        roots.add(cert.expect("root")).expect("root");
-    }
-    let mut client = rustls::ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .expect("versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    client.resumption = rustls::client::Resumption::disabled();
-    Bare {
-        server: Arc::new(server),
-        client: Arc::new(client),
-    }
-}
-
-use rustls_pki_types::pem::PemObject;
-
-fn tcp_pair() -> (TcpListener, SocketAddr) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    (listener, addr)
-}
-
-/// Writes `bytes` bytes in `CHUNK`-sized writes.
-fn send(out: &mut impl Write, bytes: u64) {
-    let chunk = vec![0x5au8; CHUNK];
-    let mut sent = 0;
-    while sent < bytes {
-        let n = (bytes - sent).min(CHUNK as u64) as usize;
-        out.write_all(&chunk[..n]).expect("write");
-        sent += n as u64;
-    }
-}
-
-/// Client sends `bytes`, server reads to the end; returns the seconds taken.
-fn bulk<S: Stack>(stack: &Arc<S>, bytes: u64) -> f64 {
-    let (listener, addr) = tcp_pair();
-    let server = stack.clone();
-    let reader = thread::spawn(move || {
-        let (tcp, _) = listener.accept().expect("accept");
-        let mut stream = server.accept(tcp);
-        let mut buf = vec![0u8; CHUNK];
-        let mut total = 0u64;
-        loop {
-            match stream.read(&mut buf).expect("read") {
-                0 => break,
-                n => total += n as u64,
-            }
-        }
-        total
-    });
-    let started = Instant::now();
-    let mut stream = stack.connect(TcpStream::connect(addr).expect("connect"));
-    send(&mut stream, bytes);
-    stack.finish(stream);
-    assert_eq!(reader.join().expect("reader"), bytes);
-    started.elapsed().as_secs_f64()
 }
 
 /// `count` full handshakes, each followed by a one-byte echo; returns handshakes per second.
@@ -305,30 +135,25 @@ fn main() {
     let bytes = mib << 20;
     let pki = Pki::new();
     let ours = Arc::new(ours(&pki));
-    let bare = Arc::new(bare(&pki));
+    let bare = Arc::new(Bare::new(&pki));
     let mbps = |secs: f64| bytes as f64 / secs / 1e6;
 
-    let (mut ours_bulk, mut bare_bulk, mut ours_hs, mut bare_hs) = (vec![], vec![], vec![], vec![]);
-    for _ in 0..runs {
-        // Alternate, so drift in the machine's speed hits both alike; handshakes alternate in
-        // batches of 100, since a few seconds of noise would swamp the difference sought.
-        ours_bulk.push(mbps(bulk(&ours, bytes)));
-        bare_bulk.push(mbps(bulk(&bare, bytes)));
-        let (mut ours_secs, mut bare_secs) = (0.0, 0.0);
-        for _ in 0..count.div_ceil(100) {
-            let batch = count.min(100);
-            ours_secs += batch as f64 / handshakes(&ours, batch);
-            bare_secs += batch as f64 / handshakes(&bare, batch);
-        }
-        let done = (count.div_ceil(100) * count.min(100)) as f64;
-        ours_hs.push(done / ours_secs);
-        bare_hs.push(done / bare_secs);
-    }
-    let (ob, bb, oh, bh) = (
-        median(ours_bulk),
-        median(bare_bulk),
-        median(ours_hs),
-        median(bare_hs),
+    // Alternate, so drift in the machine's speed hits both alike: one transfer each per run,
+    // and handshakes in batches of 100, since a few seconds of noise would swamp the
+    // difference sought.
+    let (ob, bb) = alternate(
+        1,
+        runs,
+        1,
+        |_| mbps(bulk(&ours, bytes)),
+        |_| mbps(bulk(&bare, bytes)),
+    );
+    let (oh, bh) = alternate(
+        count,
+        runs,
+        100,
+        |n| handshakes(&ours, n),
+        |n| handshakes(&bare, n),
     );
     println!("TLS 1.3, {SUITE}, ECDSA P-256, loopback, median of {runs} runs");
     println!(
