@@ -49,12 +49,12 @@ pub(crate) struct ServerHandshake13 {
     transcript: Transcript,
     suite: Option<Tls13Suite>,
     sent_change_cipher_spec: bool,
-    client_secret: Option<Secret>,
+    /// The client's Finished, computed as soon as our own is sent.
+    expected_finished: Vec<u8>,
     client_app: Option<Secret>,
     identity: Option<Vec<u8>>,
     key_digest: [u8; 32],
     resumed: bool,
-    schedule: Option<KeySchedule>,
     server_name: Option<String>,
     alpn: Option<Vec<u8>>,
 }
@@ -67,12 +67,11 @@ impl ServerHandshake13 {
             transcript: Transcript::default(),
             suite: None,
             sent_change_cipher_spec: false,
-            client_secret: None,
+            expected_finished: Vec::new(),
             client_app: None,
             identity: None,
             key_digest: [0; 32],
             resumed: false,
-            schedule: None,
             server_name: None,
             alpn: None,
         }
@@ -322,15 +321,24 @@ impl ServerHandshake13 {
         let client_app = schedule.derive(b"c ap traffic", &hash);
         let server_app = schedule.derive(b"s ap traffic", &hash);
         records.write = Some(RecordKeys::new(&suite, server_app));
-        self.client_secret = Some(client);
+        // The client's Finished can only be one value: known now, it lets the ticket go out
+        // in this flight, read by the client during its handshake. Sent after the client's
+        // Finished instead, a ticket would sit unread at a client that only writes, and its
+        // close would reset the connection under data not yet read here.
+        let client_finished = finished_value(suite.hash, &client, &hash);
+        let mut transcript = self.transcript.clone();
+        transcript.add(&crate::engine::msgs::handshake_message(
+            handshake::FINISHED,
+            &client_finished,
+        ));
+        self.expected_finished = client_finished;
         self.client_app = Some(client_app);
-        self.schedule = Some(schedule);
         self.suite = Some(suite);
         self.identity = Some(chosen.identity);
         self.key_digest = chosen.key_digest;
         self.resumed = chosen.resumed;
         self.state = State::Finished;
-        Ok(())
+        self.issue_ticket(records, suite, &schedule, &transcript)
     }
 
     fn finished(
@@ -339,15 +347,10 @@ impl ServerHandshake13 {
         body: &[u8],
         raw: &[u8],
     ) -> Result<(), Failure> {
-        let (Some(suite), Some(client), Some(client_app)) = (
-            self.suite,
-            self.client_secret.take(),
-            self.client_app.take(),
-        ) else {
+        let (Some(suite), Some(client_app)) = (self.suite, self.client_app.take()) else {
             return fail(AlertDescription::InternalError, "Finished before the keys");
         };
-        let expected = finished_value(suite.hash, &client, &self.transcript.current());
-        if !bool::from(expected.ct_eq(body)) {
+        if !bool::from(self.expected_finished.ct_eq(body)) {
             return fail(
                 AlertDescription::DecryptError,
                 "the client's Finished is wrong",
@@ -357,20 +360,25 @@ impl ServerHandshake13 {
         records.set_read(RecordKeys::new(&suite, client_app));
         records.skip_early_data = 0;
         self.state = State::Done;
-        self.issue_ticket(records, suite)
+        Ok(())
     }
 
     /// One NewSessionTicket when tickets are on: the resumption PSK and the identity sealed
     /// under the ticket keys, so that any server holding them resumes (RFC 8446 §4.6.1).
-    fn issue_ticket(&mut self, records: &mut Records13, suite: Tls13Suite) -> Result<(), Failure> {
-        let (Some(sealer), Some(schedule), Some(identity)) = (
-            self.params.kx.tickets.as_ref(),
-            self.schedule.take(),
-            self.identity.clone(),
-        ) else {
+    /// `transcript`: through the client's Finished.
+    fn issue_ticket(
+        &self,
+        records: &mut Records13,
+        suite: Tls13Suite,
+        schedule: &KeySchedule,
+        transcript: &Transcript,
+    ) -> Result<(), Failure> {
+        let (Some(sealer), Some(identity)) =
+            (self.params.kx.tickets.as_ref(), self.identity.clone())
+        else {
             return Ok(());
         };
-        let master = schedule.derive(b"res master", &self.transcript.current());
+        let master = schedule.derive(b"res master", &transcript.current());
         let nonce = [0u8];
         let psk = resumption_psk(suite.hash, &master, &nonce);
         let state = TicketState::new(suite.id, identity, self.key_digest, &psk);
