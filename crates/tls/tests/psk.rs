@@ -441,3 +441,27 @@ fn a_server_checker_refuses_by_identity() {
     let e = done.join().unwrap().unwrap_err();
     assert!(e.to_string().contains("identity revoked"), "{e}");
 }
+
+/// A client that only writes, then closes: the server reads every byte and the close_notify.
+/// With the server's ticket sent after the client's Finished, the ticket sat unread in the
+/// client's socket and its close reset the connection under the last bytes.
+#[test]
+fn a_client_that_only_writes_loses_nothing_to_the_ticket() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = psk_server();
+    let reader = thread::spawn(move || {
+        let (tcp, _) = listener.accept().unwrap();
+        let mut tls = server.accept(tcp)?;
+        let mut all = Vec::new();
+        tls.read_to_end(&mut all)?;
+        Ok::<_, Error>(all.len())
+    });
+    let mut tls = client(IDENTITY, &KEY)
+        .connect("localhost", connect(([127, 0, 0, 1], port).into()))
+        .unwrap();
+    let sent = vec![0x5a; 4 << 20];
+    tls.write_all(&sent).unwrap();
+    tls.close().unwrap();
+    assert_eq!(reader.join().unwrap().unwrap(), sent.len());
+}
