@@ -364,7 +364,10 @@ mod tests {
             Some(Error::Authentication(found)) => {
                 assert_eq!(found, mismatch());
                 let words = found.to_string();
-                assert!(words.contains("0781f77a") && words.contains("11111111"), "{words}");
+                assert!(
+                    words.contains("0781f77a") && words.contains("11111111"),
+                    "{words}"
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -391,7 +394,10 @@ mod tests {
         ));
         // Our authentication error on its own, as a Checker's veto may travel.
         let chain = Wrapper("checked", Box::new(mismatch()));
-        assert!(matches!(Error::find(&chain), Some(Error::Authentication(_))));
+        assert!(matches!(
+            Error::find(&chain),
+            Some(Error::Authentication(_))
+        ));
         // The outermost TLS error wins.
         let chain = Wrapper(
             "two",
