@@ -8,6 +8,7 @@
 //! - [`tls_smtp`]: SMTP with STARTTLS or implicit TLS, sending lettre messages.
 //! - [`tls_mail`]: POP3 and IMAP over implicit TLS or STLS/STARTTLS.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub use tls;
 pub use tls_http;
