@@ -69,10 +69,7 @@ pub fn http_get(
         .get(&url)
         .call()
         .map_err(|e| match tls_http::tls_error(&e) {
-            Some(_) => match e {
-                ureq::Error::Io(io) => CliError::Tls(tls::Error::from(io)),
-                other => CliError::Other(other.to_string()),
-            },
+            Some(tls) => CliError::Tls(tls),
             None => CliError::Other(format!("{url}: {e}")),
         })?;
     let session = handshakes

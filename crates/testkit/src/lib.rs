@@ -1,6 +1,7 @@
 //! Test fixtures shared by the workspace's tests: a throwaway PKI, loopback helpers, and the
 //! rules for real peers (skip loudly when missing, fail under `TLS_PEERS_REQUIRED=1`).
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod aiosmtpd;
 pub mod bench;

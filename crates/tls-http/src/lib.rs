@@ -68,7 +68,9 @@ pub fn agent_with(http: ureq::config::Config, tls: ClientConfig) -> ureq::Agent 
     ureq::Agent::with_parts(http, transport::chain(tls), DefaultResolver::default())
 }
 
-/// The TLS failure behind a ureq error, if TLS is what failed.
+/// The TLS failure behind a ureq error, if TLS is what failed. [`ureq::Error`] has no
+/// `source()` chain for [`tls::Error::find`] to walk, so this opens it and hands what it carries
+/// to `find`, the one way every adapter finds TLS failures.
 ///
 /// ```no_run
 /// # let agent = tls_http::agent(tls_http::config().build().unwrap());
@@ -81,11 +83,11 @@ pub fn agent_with(http: ureq::config::Config, tls: ClientConfig) -> ureq::Agent 
 ///     Ok(response) => println!("{}", response.status()),
 /// }
 /// ```
-pub fn tls_error(e: &ureq::Error) -> Option<&tls::Error> {
-    let inner: &(dyn std::error::Error + 'static) = match e {
-        ureq::Error::Io(io) => io.get_ref()?,
-        ureq::Error::Other(other) => other.as_ref(),
-        _ => return None,
-    };
-    inner.downcast_ref::<tls::Error>()
+pub fn tls_error(e: &ureq::Error) -> Option<tls::Error> {
+    // ureq's error has no `source()`, so `tls::Error::find` cannot see into it: open it here.
+    match e {
+        ureq::Error::Io(io) => tls::Error::find(io),
+        ureq::Error::Other(other) => tls::Error::find(&**other),
+        _ => None,
+    }
 }

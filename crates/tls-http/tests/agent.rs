@@ -191,7 +191,7 @@ fn tls_failure(result: Result<Vec<u8>, ureq::Error>) -> ureq::Error {
 fn alert_of(e: &ureq::Error) -> Option<AlertDescription> {
     match tls_error(e)? {
         Error::LocalAlert { description, .. } | Error::RemoteAlert { description } => {
-            Some(*description)
+            Some(description)
         }
         _ => None,
     }
@@ -249,11 +249,8 @@ fn pin_mismatch_is_an_authentication_error() {
             expected,
             actual,
         })) => {
-            assert_eq!(*expected, wrong);
-            assert_eq!(
-                *actual,
-                pki.server.fingerprint(FingerprintAlgorithm::Sha256)
-            );
+            assert_eq!(expected, wrong);
+            assert_eq!(actual, pki.server.fingerprint(FingerprintAlgorithm::Sha256));
         }
         other => panic!("expected a fingerprint mismatch, got {other:?}"),
     }

@@ -31,31 +31,13 @@ async fn get(client: &HttpsClient, url: &str) -> Result<(Version, Vec<u8>), Erro
         .get(url.parse().unwrap())
         .await
         .map_err(|e| match tls_error(&e) {
-            Some(found) => clone_error(found),
+            Some(found) => found,
             None => panic!("not a TLS error: {e:?}"),
         })?;
     assert_eq!(response.status(), StatusCode::OK);
     let version = response.version();
     let body = response.into_body().collect().await.unwrap().to_bytes();
     Ok((version, body.to_vec()))
-}
-
-/// Our error, out of the borrow hyper's error holds it in.
-fn clone_error(e: &Error) -> Error {
-    match e {
-        Error::Authentication(why) => Error::Authentication(why.clone()),
-        Error::LocalAlert {
-            description,
-            message,
-        } => Error::LocalAlert {
-            description: *description,
-            message: message.clone(),
-        },
-        Error::RemoteAlert { description } => Error::RemoteAlert {
-            description: *description,
-        },
-        other => Error::Config(other.to_string()),
-    }
 }
 
 /// A folder with a 1 KiB file, served by our event-driven server on one port (certificate and

@@ -8,6 +8,10 @@
 //!
 //! Credentials never travel before TLS: both clients finish the handshake before they return.
 //!
+//! A TLS failure (an alert, a pin mismatch, a Checker's veto, a close without `close_notify`) is
+//! [`pop3::Error::Tls`] or [`imap::Error::Tls`] while connecting; later, inside the `imap`
+//! crate's session errors too, [`tls::Error::find`] finds it in any of these errors.
+//!
 //! ```no_run
 //! use tls_mail::{pop3::Pop3Client, Security};
 //!

@@ -14,6 +14,9 @@
 //!   ([`Error::PlaintextAfterStartTls`]), as they could be injected.
 //! - Every read and write has a timeout (60 s unless set).
 //!
+//! A TLS failure is [`Error::Tls`]; [`tls::Error::find`] finds it in this error or in any error
+//! that carries one in its `source()` chain.
+//!
 //! ```no_run
 //! use lettre::{Message, Transport};
 //! use tls_smtp::{SmtpTls, Security};

@@ -47,6 +47,103 @@ impl Error {
         }
     }
 
+    /// The TLS failure somewhere in `error`'s chain of [`source`](std::error::Error::source)s,
+    /// whatever stack put it there: our own `Error`, a [`rustls::Error`] (as a configuration
+    /// from [`ClientConfig::to_rustls`](crate::ClientConfig::to_rustls) reports a pin mismatch
+    /// inside reqwest, hyper-rustls or tokio-rustls), our [`AuthenticationError`], or any of
+    /// these carried inside an [`io::Error`]. A rustls error is converted as
+    /// `Error::from(rustls::Error)` does, so a pin mismatch comes back as
+    /// [`Error::Authentication`] naming both fingerprints.
+    ///
+    /// `None` when TLS is not what failed (a refused TCP connection, an HTTP status, a DNS
+    /// failure). The first TLS error found, walking outward in, is the one returned. Our own
+    /// error is returned as a copy; an [`Error::Io`] inside one keeps its kind and message (or
+    /// its OS error code) but not the error it carried, since `io::Error` cannot be cloned.
+    ///
+    /// ```no_run
+    /// # async fn run(client: reqwest::Client) {
+    /// match client.get("https://localhost:4443/").send().await {
+    ///     Err(e) => match tls::Error::find(&e) {
+    ///         Some(tls::Error::Authentication(why)) => eprintln!("not the server we pinned: {why}"),
+    ///         Some(other) => eprintln!("TLS failed: {other}"),
+    ///         None => eprintln!("HTTP failed: {e}"),
+    ///     },
+    ///     Ok(response) => println!("{}", response.status()),
+    /// }
+    /// # }
+    /// ```
+    ///
+    /// Any chain will do, e.g. tokio-rustls's `io::Error` wrapped in an application's error:
+    ///
+    /// ```
+    /// use std::io;
+    ///
+    /// #[derive(Debug)]
+    /// struct Fetch(io::Error);
+    /// impl std::fmt::Display for Fetch {
+    ///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    ///         f.write_str("fetch failed")
+    ///     }
+    /// }
+    /// impl std::error::Error for Fetch {
+    ///     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+    ///         Some(&self.0)
+    ///     }
+    /// }
+    ///
+    /// let from_rustls = io::Error::new(io::ErrorKind::InvalidData, rustls::Error::DecryptError);
+    /// let found = tls::Error::find(&Fetch(from_rustls)).unwrap();
+    /// assert_eq!(found.alert(), Some(tls::AlertDescription::BadRecordMac));
+    ///
+    /// let refused = Fetch(io::ErrorKind::ConnectionRefused.into());
+    /// assert!(tls::Error::find(&refused).is_none());
+    /// ```
+    pub fn find(error: &(dyn std::error::Error + 'static)) -> Option<Self> {
+        let mut next = Some(error);
+        while let Some(e) = next {
+            if let Some(ours) = e.downcast_ref::<Self>() {
+                return Some(ours.duplicate());
+            }
+            if let Some(theirs) = e.downcast_ref::<rustls::Error>() {
+                return Some(theirs.clone().into());
+            }
+            if let Some(auth) = e.downcast_ref::<AuthenticationError>() {
+                return Some(Self::Authentication(auth.clone()));
+            }
+            // `io::Error::source` skips the error it carries (it returns that error's source):
+            // look at the carried one itself.
+            next = match e.downcast_ref::<io::Error>().and_then(io::Error::get_ref) {
+                Some(carried) => Some(carried as &(dyn std::error::Error + 'static)),
+                None => e.source(),
+            };
+        }
+        None
+    }
+
+    /// A copy for [`Error::find`]; `io::Error` has no `Clone`, so an `Io` keeps its OS error code
+    /// or else its kind and message.
+    fn duplicate(&self) -> Self {
+        match self {
+            Self::LocalAlert {
+                description,
+                message,
+            } => Self::LocalAlert {
+                description: *description,
+                message: message.clone(),
+            },
+            Self::RemoteAlert { description } => Self::RemoteAlert {
+                description: *description,
+            },
+            Self::Authentication(e) => Self::Authentication(e.clone()),
+            Self::AbruptClose => Self::AbruptClose,
+            Self::Io(e) => Self::Io(match e.raw_os_error() {
+                Some(code) => io::Error::from_raw_os_error(code),
+                None => io::Error::new(e.kind(), e.to_string()),
+            }),
+            Self::Config(m) => Self::Config(m.clone()),
+        }
+    }
+
     pub(crate) fn config(message: impl Into<String>) -> Self {
         Self::Config(message.into())
     }
@@ -229,6 +326,118 @@ mod tests {
         }
         let plain = io::Error::new(io::ErrorKind::TimedOut, "slow");
         assert!(matches!(Error::from(plain), Error::Io(e) if e.kind() == io::ErrorKind::TimedOut));
+    }
+
+    /// An application's error with a cause, as `thiserror`'s `#[source]` makes.
+    #[derive(Debug)]
+    struct Wrapper(&'static str, Box<dyn std::error::Error + Send + Sync>);
+
+    impl fmt::Display for Wrapper {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Wrapper {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&*self.1)
+        }
+    }
+
+    fn mismatch() -> AuthenticationError {
+        AuthenticationError::FingerprintMismatch {
+            expected: "sha256:0781f77ab8d0afd9bf08604ba579471d0e6cf2bd60a9323a050e69f7e93e9dbd"
+                .parse()
+                .unwrap(),
+            actual: "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+                .parse()
+                .unwrap(),
+        }
+    }
+
+    #[test]
+    fn find_sees_a_rustls_error_inside_io_inside_custom_errors() {
+        // tokio-rustls's shape (io::Error carrying rustls::Error), under two application layers.
+        let io = io::Error::new(io::ErrorKind::InvalidData, mismatch().into_rustls());
+        let chain = Wrapper("request", Box::new(Wrapper("connect", Box::new(io))));
+        match Error::find(&chain) {
+            Some(Error::Authentication(found)) => {
+                assert_eq!(found, mismatch());
+                let words = found.to_string();
+                assert!(
+                    words.contains("0781f77a") && words.contains("11111111"),
+                    "{words}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // A bare rustls error in the chain, not inside io::Error.
+        let chain = Wrapper("request", Box::new(rustls::Error::DecryptError));
+        let found = Error::find(&chain).unwrap();
+        assert_eq!(found.alert(), Some(AlertDescription::BadRecordMac));
+    }
+
+    #[test]
+    fn find_sees_ours_inside_nested_io_errors() {
+        let ours = Error::RemoteAlert {
+            description: AlertDescription::UnknownCa,
+        };
+        // io::Error inside io::Error: `source()` alone would skip both carried errors.
+        let inner: io::Error = ours.into();
+        let outer = io::Error::other(inner);
+        let chain = Wrapper("handshake", Box::new(outer));
+        assert!(matches!(
+            Error::find(&chain),
+            Some(Error::RemoteAlert {
+                description: AlertDescription::UnknownCa
+            })
+        ));
+        // Our authentication error on its own, as a Checker's veto may travel.
+        let chain = Wrapper("checked", Box::new(mismatch()));
+        assert!(matches!(
+            Error::find(&chain),
+            Some(Error::Authentication(_))
+        ));
+        // The outermost TLS error wins.
+        let chain = Wrapper(
+            "two",
+            Box::new(Error::from(io::Error::new(
+                io::ErrorKind::InvalidData,
+                rustls::Error::DecryptError,
+            ))),
+        );
+        assert_eq!(
+            Error::find(&chain).and_then(|e| e.alert()),
+            Some(AlertDescription::BadRecordMac)
+        );
+    }
+
+    #[test]
+    fn find_copies_io_and_says_none_without_tls() {
+        let timeout = Error::Io(io::Error::new(io::ErrorKind::TimedOut, "read timed out"));
+        let chain = Wrapper("get", Box::new(timeout));
+        match Error::find(&chain) {
+            Some(Error::Io(e)) => {
+                assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+                assert_eq!(e.to_string(), "read timed out");
+            }
+            other => panic!("{other:?}"),
+        }
+        let reset = Error::Io(io::Error::from_raw_os_error(104));
+        assert_eq!(
+            Error::find(&reset).and_then(|e| match e {
+                Error::Io(io) => io.raw_os_error(),
+                _ => None,
+            }),
+            Some(104)
+        );
+        let refused = Wrapper(
+            "connect",
+            Box::new(io::Error::new(io::ErrorKind::ConnectionRefused, "refused")),
+        );
+        assert!(Error::find(&refused).is_none());
+        let plain: io::Error = io::ErrorKind::UnexpectedEof.into();
+        assert!(Error::find(&plain).is_none());
     }
 
     #[test]

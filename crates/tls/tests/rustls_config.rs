@@ -5,7 +5,10 @@
 use std::sync::Arc;
 
 use rustls_pki_types::ServerName;
-use tls::{Checker, ClientConfig, Error, FingerprintAlgorithm, ServerAuth, ServerConfig};
+use tls::{
+    AuthenticationError, Checker, ClientConfig, Error, FingerprintAlgorithm, ServerAuth,
+    ServerConfig,
+};
 use tls_testkit::{nginx, Pki};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -103,6 +106,61 @@ async fn tokio_rustls_with_our_pin_against_our_server_and_nginx() {
         rustls_get(roots, port).await.is_err(),
         "nginx's leaf is not under our CA"
     );
+}
+
+/// reqwest (0.13, on rustls 0.23) with our exported configuration.
+fn reqwest_client(config: Arc<rustls::ClientConfig>) -> reqwest::Client {
+    reqwest::Client::builder()
+        .tls_backend_preconfigured((*config).clone())
+        .no_proxy()
+        .build()
+        .unwrap()
+}
+
+/// Issue 28's case: a pin mismatch inside reqwest arrives as a bare `rustls::Error` deep in
+/// reqwest's chain (reqwest → hyper-util → io::Error → rustls::Error); `Error::find` gives it
+/// back as our `Authentication` error naming both fingerprints.
+#[tokio::test]
+async fn reqwest_with_our_pin_and_a_mismatch_found_in_its_error_chain() {
+    let pki = Pki::new();
+    let server = ServerConfig::builder()
+        .cert_chain(pki.self_signed.chain(), pki.self_signed.key())
+        .build()
+        .unwrap();
+    let right = pki.self_signed.fingerprint(FingerprintAlgorithm::Sha256);
+    let (port, served) = our_server(server.clone()).await;
+    let response = reqwest_client(pinned(right.clone()))
+        .get(format!("https://localhost:{port}/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), "ours");
+    served.await.unwrap().unwrap();
+
+    let (port, served) = our_server(server).await;
+    let wrong = pki.server.fingerprint(FingerprintAlgorithm::Sha256);
+    let e = reqwest_client(pinned(wrong.clone()))
+        .get(format!("https://localhost:{port}/"))
+        .send()
+        .await
+        .unwrap_err();
+    match Error::find(&e) {
+        Some(Error::Authentication(AuthenticationError::FingerprintMismatch {
+            expected,
+            actual,
+        })) => {
+            assert_eq!(expected, wrong);
+            assert_eq!(actual, right);
+        }
+        other => panic!("{other:?} found in {e:?}"),
+    }
+    let words = Error::find(&e).unwrap().to_string();
+    assert!(
+        words.contains(&wrong.to_string()) && words.contains(&right.to_string()),
+        "{words}"
+    );
+    assert!(served.await.unwrap().is_err(), "the server saw a refusal");
 }
 
 /// A Checker's certificate pin runs inside the exported verifier; checks of the whole session

@@ -12,10 +12,12 @@ use tls_server::{PlainConnection, RunningServer, TlsServer};
 /// Command lines a server saw, shared with the test.
 pub type Seen = Arc<Mutex<Vec<String>>>;
 
+/// An empty record, for one server.
 pub fn seen() -> Seen {
     Arc::new(Mutex::new(Vec::new()))
 }
 
+/// The command lines recorded so far, in order.
 pub fn lines(seen: &Seen) -> Vec<String> {
     seen.lock().unwrap().clone()
 }
@@ -192,6 +194,8 @@ pub fn starttls_server(
     (server, seen)
 }
 
+/// A server demanding a client certificate under the client CA, and a client presenting one
+/// and trusting the server's CA.
 pub fn mutual(pki: &Pki) -> (ServerConfig, ClientConfig) {
     let server = ServerConfig::builder()
         .cert_chain(pki.server.chain(), pki.server.key())

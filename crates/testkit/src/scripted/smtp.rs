@@ -54,11 +54,16 @@ pub enum AfterData {
     HangUp,
 }
 
+/// How the scripted SMTP server behaves; `Default` is a well-behaved server offering STARTTLS.
 #[derive(Clone, Debug)]
 pub struct Options {
+    /// Whether STARTTLS is offered, refused or followed by injected plaintext.
     pub starttls: StartTls,
+    /// The SIZE limit the EHLO reply announces (`None`: no SIZE line).
     pub size: Option<usize>,
+    /// Whether the EHLO reply announces 8BITMIME.
     pub eight_bit_mime: bool,
+    /// Whether the EHLO reply announces SMTPUTF8.
     pub smtputf8: bool,
     /// What follows `AUTH` in the EHLO reply.
     pub auth: &'static str,
@@ -66,6 +71,7 @@ pub struct Options {
     pub refuse: Vec<String>,
     /// When set, every RCPT gets this reply line (before `refuse` is looked at).
     pub rcpt_reply: Option<&'static str>,
+    /// What the server does with the message after DATA.
     pub after_data: AfterData,
     /// Closes the connection on QUIT without answering.
     pub hang_up_on_quit: bool,
@@ -90,24 +96,35 @@ impl Default for Options {
 /// A command line the server read, and whether it came over TLS.
 #[derive(Clone, Debug)]
 pub struct Line {
+    /// Whether the line came over TLS.
     pub tls: bool,
+    /// The line, without its CRLF.
     pub text: String,
 }
 
 /// A message as stored: envelope, the DATA bytes with dots unstuffed, and who sent it.
 #[derive(Clone, Debug)]
 pub struct Stored {
+    /// The MAIL FROM address.
     pub mail_from: String,
+    /// The RCPT TO addresses the server accepted.
     pub rcpt_to: Vec<String>,
+    /// The DATA bytes, dots unstuffed, without the final `.` line.
     pub data: Vec<u8>,
+    /// The user AUTH logged in, if any.
     pub auth_user: Option<String>,
+    /// The TLS-SRP username of the connection, if SRP was used.
     pub srp_user: Option<String>,
+    /// Whether the client presented a certificate.
     pub client_cert: bool,
 }
 
+/// Everything the scripted SMTP server has seen.
 #[derive(Clone, Debug, Default)]
 pub struct Received {
+    /// Every command line, in order.
     pub lines: Vec<Line>,
+    /// Every message stored, in order.
     pub messages: Vec<Stored>,
     /// Connections the server is done with.
     pub sessions_ended: usize,
@@ -129,7 +146,9 @@ impl Received {
     }
 }
 
+/// A scripted SMTP server on a loopback port, recording what clients send.
 pub struct SmtpServer {
+    /// Where it listens.
     pub addr: SocketAddr,
     received: Arc<Mutex<Received>>,
     running: Option<RunningServer>,
@@ -188,6 +207,7 @@ impl SmtpServer {
         }
     }
 
+    /// The port it listens on.
     pub fn port(&self) -> u16 {
         self.addr.port()
     }

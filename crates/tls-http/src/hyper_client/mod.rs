@@ -27,7 +27,6 @@
 mod stream;
 
 use std::future::Future;
-use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -127,7 +126,8 @@ impl Service<Uri> for HttpsConnector {
 }
 
 /// The TLS failure behind a hyper client error, if TLS is what failed: an alert's name, a pin
-/// mismatch, a Checker's veto.
+/// mismatch, a Checker's veto. The same as [`tls::Error::find`], which works on any error
+/// (reqwest's, an application's own) and is the one way every adapter finds it.
 ///
 /// ```no_run
 /// # async fn run(client: hyper_util::client::legacy::Client<tls_http::hyper_client::HttpsConnector, http_body_util::Empty<hyper::body::Bytes>>) {
@@ -141,20 +141,6 @@ impl Service<Uri> for HttpsConnector {
 /// }
 /// # }
 /// ```
-pub fn tls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a tls::Error> {
-    let mut next = Some(e);
-    while let Some(e) = next {
-        if let Some(found) = e.downcast_ref::<tls::Error>() {
-            return Some(found);
-        }
-        let in_io = e
-            .downcast_ref::<io::Error>()
-            .and_then(io::Error::get_ref)
-            .and_then(|inner| inner.downcast_ref::<tls::Error>());
-        if in_io.is_some() {
-            return in_io;
-        }
-        next = e.source();
-    }
-    None
+pub fn tls_error(e: &(dyn std::error::Error + 'static)) -> Option<tls::Error> {
+    tls::Error::find(e)
 }

@@ -14,6 +14,7 @@ pub enum Error {
     /// The TLS handshake failed (alerts, pin mismatch, Checker veto…).
     Tls(tls::Error),
     /// An error from the `imap` crate: `NO`/`BAD` replies, parse errors, lost connections.
+    /// A TLS failure under it (an abrupt close, an alert) is found by [`tls::Error::find`].
     Imap(::imap::Error),
     /// An error from the `async-imap` crate (the tokio client): `NO`/`BAD` replies, parse
     /// errors, lost connections, timeouts.
@@ -78,6 +79,10 @@ impl std::error::Error for Error {
         match self {
             Self::Io(e) => Some(e),
             Self::Tls(e) => Some(e),
+            // The `imap` crate's error names its cause only through the deprecated `cause()`,
+            // which cannot be downcast: give its `io::Error` (which may carry a `tls::Error`,
+            // for `tls::Error::find`) directly.
+            Self::Imap(::imap::Error::Io(e)) => Some(e),
             Self::Imap(e) => Some(e),
             #[cfg(feature = "tokio")]
             Self::AsyncImap(e) => Some(e),
