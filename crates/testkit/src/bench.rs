@@ -164,8 +164,11 @@ pub const CHUNK: usize = 64 * 1024;
 
 /// One side of a connection, by whichever stack: handshake over a TCP socket.
 pub trait Stack: Send + Sync + 'static {
+    /// The stream a handshake gives.
     type Stream: Read + Write + Send;
+    /// The server's handshake over `tcp`.
     fn accept(&self, tcp: TcpStream) -> Self::Stream;
+    /// The client's handshake over `tcp`, to `localhost`.
     fn connect(&self, tcp: TcpStream) -> Self::Stream;
     /// Sends close_notify.
     fn finish(&self, stream: Self::Stream);
@@ -173,7 +176,9 @@ pub trait Stack: Send + Sync + 'static {
 
 /// Our blocking `TlsStream`, both ends.
 pub struct Ours {
+    /// The server's configuration.
     pub server: tls::ServerConfig,
+    /// The client's configuration.
     pub client: tls::ClientConfig,
 }
 
@@ -192,14 +197,19 @@ impl Stack for Ours {
 
 /// Bare `rustls::StreamOwned`, both ends.
 pub struct Bare {
+    /// The server's configuration.
     pub server: Arc<rustls::ServerConfig>,
+    /// The client's configuration.
     pub client: Arc<rustls::ClientConfig>,
 }
 
 type Owned<C> = rustls::StreamOwned<C, TcpStream>;
 
+/// Either end of a bare rustls connection.
 pub enum BareStream {
+    /// The server's end.
     Server(Owned<rustls::ServerConnection>),
+    /// The client's end.
     Client(Owned<rustls::ClientConnection>),
 }
 
