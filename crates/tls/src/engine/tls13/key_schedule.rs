@@ -40,6 +40,15 @@ impl HashAlg {
     pub(crate) fn hash(self, data: &[u8]) -> Vec<u8> {
         digest::digest(self.digest(), data).as_ref().to_vec()
     }
+
+    /// The hash of nothing, the context of "derived" and the binder keys: a constant, rather
+    /// than a hash computed at every step of every handshake.
+    fn empty_hash(self) -> &'static [u8] {
+        match self {
+            Self::Sha256 => &EMPTY_SHA256,
+            Self::Sha384 => &EMPTY_SHA384,
+        }
+    }
 }
 
 impl From<crate::psk::PskHash> for HashAlg {
@@ -50,6 +59,18 @@ impl From<crate::psk::PskHash> for HashAlg {
         }
     }
 }
+
+/// SHA-256 of the empty string.
+const EMPTY_SHA256: [u8; 32] = [
+    0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
+    0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55,
+];
+/// SHA-384 of the empty string.
+const EMPTY_SHA384: [u8; 48] = [
+    0x38, 0xb0, 0x60, 0xa7, 0x51, 0xac, 0x96, 0x38, 0x4c, 0xd9, 0x32, 0x7e, 0xb1, 0xb1, 0xe3, 0x6a,
+    0x21, 0xfd, 0xb7, 0x11, 0x14, 0xbe, 0x07, 0x43, 0x4c, 0x0c, 0xc7, 0xbf, 0x63, 0xf6, 0xe1, 0xda,
+    0x27, 0x4e, 0xde, 0xbf, 0xe7, 0x6f, 0x65, 0xfb, 0xd5, 0x1a, 0xd2, 0xf1, 0x48, 0x98, 0xb9, 0x5b,
+];
 
 /// A secret of the schedule (a hash's length), wiped when dropped.
 pub(crate) type Secret = Zeroizing<Vec<u8>>;
@@ -71,6 +92,21 @@ pub(crate) fn expand_label(
     context: &[u8],
     len: usize,
 ) -> Secret {
+    expand_label_with(
+        &hkdf::Prk::new_less_safe(hash.hkdf(), secret),
+        label,
+        context,
+        len,
+    )
+}
+
+/// The same from a secret already keyed (several values from one secret key it once).
+pub(crate) fn expand_label_with(
+    prk: &hkdf::Prk,
+    label: &[u8],
+    context: &[u8],
+    len: usize,
+) -> Secret {
     let full_len = 6 + label.len();
     let info_parts: [&[u8]; 6] = [
         &(len as u16).to_be_bytes(),
@@ -80,13 +116,17 @@ pub(crate) fn expand_label(
         &[context.len() as u8],
         context,
     ];
-    let prk = hkdf::Prk::new_less_safe(hash.hkdf(), secret);
     let mut out = Zeroizing::new(vec![0u8; len]);
     // Lengths here are a hash's or a key's, far under HKDF's 255 blocks: expand cannot fail.
     if let Ok(okm) = prk.expand(&info_parts, Len(len)) {
         let _ = okm.fill(&mut out);
     }
     out
+}
+
+/// `secret` keyed once for several expansions.
+pub(crate) fn keyed(hash: HashAlg, secret: &[u8]) -> hkdf::Prk {
+    hkdf::Prk::new_less_safe(hash.hkdf(), secret)
 }
 
 /// HMAC(key, data) with the schedule's hash.
@@ -205,13 +245,13 @@ impl KeySchedule {
             true => b"res binder",
             false => b"ext binder",
         };
-        let binder_key = self.derive(label, &self.hash.hash(&[]));
+        let binder_key = self.derive(label, self.hash.empty_hash());
         finished_value(self.hash, &binder_key, transcript_hash)
     }
 
     /// Moves to the next stage with `ikm` (the (EC)DHE secret, or zeros).
     fn next(&mut self, ikm: &[u8]) {
-        let salt = self.derive(b"derived", &self.hash.hash(&[]));
+        let salt = self.derive(b"derived", self.hash.empty_hash());
         self.secret = extract(self.hash, &salt, ikm);
     }
 
@@ -285,5 +325,8 @@ mod tests {
             16,
         );
         assert_eq!(*key, hex("3fce516009c21727d0f2e4e86ee403bc"));
+        for hash in [HashAlg::Sha256, HashAlg::Sha384] {
+            assert_eq!(hash.empty_hash(), hash.hash(&[]));
+        }
     }
 }

@@ -4,7 +4,7 @@
 
 use ring::aead;
 
-use super::key_schedule::{expand_label, next_traffic_secret, HashAlg, Secret};
+use super::key_schedule::{expand_label_with, keyed, next_traffic_secret, HashAlg, Secret};
 use super::suites::Tls13Suite;
 use crate::engine::msgs::{content, TLS12};
 use crate::engine::record::MAX_PLAINTEXT;
@@ -29,8 +29,9 @@ impl RecordKeys {
     }
 
     fn derive(hash: HashAlg, algorithm: &'static aead::Algorithm, secret: Secret) -> Self {
-        let key = expand_label(hash, &secret, b"key", &[], algorithm.key_len());
-        let iv = expand_label(hash, &secret, b"iv", &[], 12);
+        let prk = keyed(hash, &secret);
+        let key = expand_label_with(&prk, b"key", &[], algorithm.key_len());
+        let iv = expand_label_with(&prk, b"iv", &[], 12);
         let mut iv_bytes = [0u8; 12];
         iv_bytes.copy_from_slice(&iv);
         // The key length is the algorithm's own: UnboundKey::new cannot refuse it.
