@@ -285,6 +285,7 @@ fn sessions_end_when_the_user_is_changed_or_deleted() {
 
 /// Every server reading one verifier database shows an unknown name the same salt, before and
 /// after a restart, in the database's default group, with a salt shaped like real ones.
+#[cfg(feature = "sqlite")]
 #[test]
 fn unknown_users_look_alike_on_every_server_of_a_database() {
     use tls::srp::SqliteVerifierDb;
