@@ -465,3 +465,21 @@ fn a_client_that_only_writes_loses_nothing_to_the_ticket() {
     tls.close().unwrap();
     assert_eq!(reader.join().unwrap().unwrap(), sent.len());
 }
+
+/// Client certificates and PSKs on one server would let a PSK client skip the certificate
+/// demanded: refused when built, never silently.
+#[test]
+fn client_certificates_and_psks_are_refused_together() {
+    let pki = tls_testkit::Pki::new();
+    let builder = ServerConfig::builder()
+        .cert_chain(pki.server.chain(), pki.server.key())
+        .shared_psk_store(store());
+    assert!(builder.clone().build().is_ok());
+    for builder in [
+        builder.clone().require_client_cert(pki.client_roots()),
+        builder.request_client_cert(pki.client_roots()),
+    ] {
+        let e = builder.build().unwrap_err();
+        assert!(e.to_string().contains("psk_store"), "{e}");
+    }
+}

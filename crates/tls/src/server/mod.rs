@@ -251,9 +251,12 @@ impl ServerConfigBuilder {
                 "no TLS 1.3 suite left by cipher_names for pre-shared keys",
             ));
         }
-        if !matches!(self.client_auth, ClientAuth::None) && self.cert.is_none() {
+        // A PSK client sends no certificate: serving it would skip the one demanded or
+        // checked, so the two are refused together (as with SRP).
+        if !matches!(self.client_auth, ClientAuth::None) {
             return Err(Error::config(
-                "client certificates need a server certificate; PSK clients prove their key",
+                "a PSK client proves its key and sends no certificate: request_client_cert and \
+                 require_client_cert cannot be combined with psk_store",
             ));
         }
         Ok(Some(Arc::new(Server13Params {
