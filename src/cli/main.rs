@@ -16,7 +16,7 @@ const USAGE: &str = "\
 usage:
   tls server [-c CERT -k KEY] [-v DB] [--psk-db DB] [--sni NAME:CERT:KEY]... [--strict-sni] [-d DIR]
              [--hidden] [--reqcert --cafile PEM] [--alpn P]... [--cipher NAME]...
-             [--max-connections N] [--max-connections-per-ip N] [--idle-timeout SECS]
+             [--min-ver tls1.2|tls1.3] [--max-ver tls1.2|tls1.3] [--max-connections N] [--max-connections-per-ip N] [--idle-timeout SECS]
              [--threaded] HOST:PORT
       Serve DIR (default: the current folder) over HTTPS. Without -c/-k, a
       self-signed certificate is made for HOST and its fingerprints printed,
@@ -27,11 +27,13 @@ usage:
       X.509 clients are served on the same port (and with an RSA key, SRP-RSA).
       With a postgres:// URL, every server given it shares the users, the ticket
       keys and the SRP sessions: a fleet behind one name.
-      --psk-db DB serves TLS 1.3 clients holding a pre-shared key of a `tlsdb`
-      database (a SQLite file or postgres:// URL; it may be the -v one): a client
-      offering a known identity gets the PSK handshake, any other is served as
-      without --psk-db (by certificate or SRP), or refused with
-      unknown_psk_identity when the server has neither.
+      --psk-db DB serves clients holding a pre-shared key of a `tlsdb` database
+      (a SQLite file or postgres:// URL; it may be the -v one). Over TLS 1.3, a
+      client offering a known identity gets the PSK handshake, any other is
+      served as without --psk-db (by certificate or SRP), or refused with
+      unknown_psk_identity when the server has neither. A TLS 1.2 client
+      offering the ECDHE_PSK suites gets them (its identity comes later: an
+      unknown one is unknown_psk_identity). --min-ver/--max-ver keep one version.
       --sni gives clients asking for NAME by SNI that certificate instead of the
       default; --strict-sni refuses names with no certificate (unrecognized_name).
       The databases (with their -wal/-shm), CERT and KEY are never served, and
@@ -51,9 +53,12 @@ usage:
       The server is verified against the Mozilla roots unless --cafile or
       --fingerprint (SHA-1 or SHA-256 of its certificate) says otherwise.
       -u/-p log in with TLS-SRP (password-authenticated TLS 1.2, no certificates).
-      --psk-identity/--psk-key connect with a TLS 1.3 pre-shared key (psk_dhe_ke,
-      no certificates); --psk-file offers every identity:hexkey line of FILE (the
-      format of GnuTLS's psktool and mosquitto's psk_file).
+      --psk-identity/--psk-key connect with a pre-shared key (no certificates):
+      TLS 1.3 (psk_dhe_ke) from a server that has it, else the TLS 1.2 ECDHE_PSK
+      suites; --max-ver tls1.2 offers TLS 1.2 only, --cipher takes the suites'
+      IANA names (TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256 …). --psk-file
+      offers every identity:hexkey line of FILE (the format of GnuTLS's psktool
+      and mosquitto's psk_file; TLS 1.2 names the first).
       --get PATH fetches PATH over HTTP/1.1 and prints the body; --timeout then
       bounds the connection, the response head and the whole body, each.
       --resume connects a second time, resuming, and prints that session too;

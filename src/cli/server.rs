@@ -91,6 +91,8 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
             Long("cafile") => cafile = Some(TrustRoots::from_pem_file(args.value()?)?),
             Long("alpn") => settings.alpn.push(args.value()?.string()?),
             Long("cipher") => settings.cipher_names.push(args.value()?.string()?),
+            Long("min-ver") => settings.min_version = args.value()?.string()?.parse()?,
+            Long("max-ver") => settings.max_version = args.value()?.string()?.parse()?,
             Long("max-connections") => max_connections = Some(args.value()?.parse()?),
             Long("max-connections-per-ip") => max_connections_per_ip = Some(args.value()?.parse()?),
             Value(v) if target.is_none() => target = Some(Target::parse(&v.string()?)?),

@@ -8,11 +8,14 @@
 //! - bulk transfer over loopback, our `TlsStream` on a PSK against rustls's `StreamOwned`
 //!   (certificate): the same AES-128-GCM TLS 1.3 records;
 //! - what the PSK store costs X.509 clients on one port: full handshakes against a certificate
-//!   alone and against certificate + SRP verifier database + PSK store.
+//!   alone and against certificate + SRP verifier database + PSK store;
+//! - TLS 1.2 ECDHE_PSK with ChaCha20-Poly1305 against our TLS 1.3 PSK with the same AEAD:
+//!   handshakes in one thread and bulk over loopback, with `openssl speed -evp
+//!   chacha20-poly1305` at 16 KiB as the ceiling of the cipher alone.
 //!
 //! `cargo bench -p tls --bench psk` — `BENCH_PSK_HANDSHAKES` (default 20000; 0 skips the
 //! in-process handshakes), `BENCH_MIB` (1024; 0 skips bulk), `BENCH_HANDSHAKES` (X.509, 6000;
-//! 0 skips), `BENCH_RUNS` (3).
+//! 0 skips), `BENCH_PSK12` (1; 0 skips the TLS 1.2 comparison), `BENCH_RUNS` (3).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -91,7 +94,7 @@ fn handshake(client: &mut impl Endpoint, server: &mut impl Endpoint, wire: &mut 
 }
 
 /// Our PSK handshakes per second, both ends in this thread.
-fn ours_in_memory(psk: &Ours, count: u64) -> f64 {
+fn ours_in_memory(psk: &Ours, suite: &str, count: u64) -> f64 {
     let mut wire = Vec::with_capacity(4096);
     let started = Instant::now();
     for _ in 0..count {
@@ -100,7 +103,7 @@ fn ours_in_memory(psk: &Ours, count: u64) -> f64 {
         handshake(&mut client, &mut server, &mut wire);
         let session = server.session().expect("session");
         assert_eq!(session.psk_identity(), Some(IDENTITY));
-        assert_eq!(session.cipher_suite(), SUITE);
+        assert_eq!(session.cipher_suite(), suite);
     }
     count as f64 / started.elapsed().as_secs_f64()
 }
@@ -257,6 +260,100 @@ fn psk_pair() -> Ours {
     }
 }
 
+const CHACHA12: &str = "TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256";
+const CHACHA13: &str = "TLS_CHACHA20_POLY1305_SHA256";
+
+/// Our PSK pair held to one version and one ChaCha20-Poly1305 suite.
+fn chacha_pair(version: tls::ProtocolVersion, suite: &str) -> Ours {
+    let settings = tls::HandshakeSettings {
+        min_version: version,
+        max_version: version,
+        cipher_names: vec![suite.to_owned()],
+        ..tls::HandshakeSettings::default()
+    };
+    let store = MemoryPskStore::new();
+    store.insert(ExternalPsk::new(IDENTITY, KEY).expect("psk"));
+    Ours {
+        server: ServerConfig::builder()
+            .psk_store(store)
+            .tickets(false)
+            .settings(settings.clone())
+            .build()
+            .expect("PSK server"),
+        client: ClientConfig::builder()
+            .psk(ExternalPsk::new(IDENTITY, KEY).expect("psk"))
+            .settings(settings)
+            .build()
+            .expect("PSK client"),
+    }
+}
+
+/// `openssl speed -evp chacha20-poly1305` at 16 KiB blocks, in GB/s: the cipher alone.
+fn openssl_chacha_speed() -> Result<f64, String> {
+    let out = Command::new("openssl")
+        .args([
+            "speed",
+            "-evp",
+            "chacha20-poly1305",
+            "-bytes",
+            "16384",
+            "-seconds",
+            "2",
+        ])
+        .args(["-mr"])
+        .output()
+        .map_err(|e| format!("openssl: {e}"))?;
+    // -mr prints `+F:<n>:<name>:<bytes per second>` for the sizes asked.
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|line| line.strip_prefix("+F:"))
+        .and_then(|rest| rest.rsplit(':').next())
+        .and_then(|rate| rate.trim().parse::<f64>().ok())
+        .map(|bytes_per_second| bytes_per_second / 1e9)
+        .ok_or_else(|| format!("no rate in openssl speed's output: {text}"))
+}
+
+/// TLS 1.2 ECDHE_PSK against TLS 1.3 PSK, both ChaCha20-Poly1305: handshakes and bulk.
+fn tls12_against_tls13(psk_count: u64, mib: u64, runs: u64) {
+    let tls12 = Arc::new(chacha_pair(tls::ProtocolVersion::Tls12, CHACHA12));
+    let tls13 = Arc::new(chacha_pair(tls::ProtocolVersion::Tls13, CHACHA13));
+    if psk_count > 0 {
+        let (ours12, ours13) = alternate(
+            psk_count,
+            runs,
+            100,
+            |n| ours_in_memory(&tls12, CHACHA12, n),
+            |n| ours_in_memory(&tls13, CHACHA13, n),
+        );
+        println!(
+            "handshakes in one thread x{psk_count}: TLS 1.2 ECDHE_PSK {ours12:7.0}/s   TLS 1.3 \
+             PSK {ours13:7.0}/s   ratio {:.3} (target >= 0.9)",
+            ours12 / ours13
+        );
+    }
+    if mib > 0 {
+        let bytes = mib << 20;
+        let gbps = |secs: f64| bytes as f64 / secs / 1e9;
+        let (ours12, ours13) = alternate(
+            1,
+            runs,
+            1,
+            |_| gbps(bulk(&tls12, bytes)),
+            |_| gbps(bulk(&tls13, bytes)),
+        );
+        let ceiling = match openssl_chacha_speed() {
+            Ok(rate) => format!("{rate:.2} GB/s, ours at {:.2} of it", ours12 / rate),
+            Err(why) => format!("not measured: {why}"),
+        };
+        println!(
+            "bulk {mib} MiB over loopback, ChaCha20-Poly1305: TLS 1.2 ECDHE_PSK {ours12:.2} GB/s   \
+             TLS 1.3 PSK {ours13:.2} GB/s   ratio {:.3} (target >= 0.9); openssl speed at 16 KiB \
+             (the cipher alone, one way): {ceiling}",
+            ours12 / ours13
+        );
+    }
+}
+
 fn main() {
     // `cargo bench` passes --bench; `cargo test --benches` runs us once, small, as a smoke test.
     let smoke = !std::env::args().any(|a| a == "--bench");
@@ -268,6 +365,7 @@ fn main() {
     let mib = pick("BENCH_MIB", 1024, 4);
     let x509_count = pick("BENCH_HANDSHAKES", 6000, 20);
     let runs = pick("BENCH_RUNS", 3, 1);
+    let psk12 = pick("BENCH_PSK12", 1, 1);
     let pki = Pki::new();
     let psk = Arc::new(psk_pair());
     let bare = Arc::new(Bare::new(&pki));
@@ -279,7 +377,7 @@ fn main() {
             psk_count,
             runs,
             100,
-            |n| ours_in_memory(&psk, n),
+            |n| ours_in_memory(&psk, SUITE, n),
             |n| rustls.handshakes(n),
         );
         println!(
@@ -293,7 +391,7 @@ fn main() {
                     psk_count,
                     runs,
                     1000,
-                    |n| ours_in_memory(&psk, n),
+                    |n| ours_in_memory(&psk, SUITE, n),
                     |n| openssl_in_memory(&program, n),
                 );
                 println!(
@@ -341,7 +439,11 @@ fn main() {
             routed / plain
         );
     }
+    if psk12 > 0 {
+        tls12_against_tls13(psk_count, mib, runs);
+    }
     let knobs = [
+        ("BENCH_PSK12", psk12),
         ("BENCH_PSK_HANDSHAKES", psk_count),
         ("BENCH_MIB", mib),
         ("BENCH_HANDSHAKES", x509_count),

@@ -2,7 +2,7 @@
 //! bytes and must return without panicking, whatever they are.
 
 use crate::engine::msgs::{self, codec};
-use crate::engine::record::CipherState;
+use crate::engine::record::{Aead12, Aead12Kind, CbcSha256, CipherState, Protection};
 use crate::engine::testing;
 use crate::engine::Engine;
 
@@ -28,14 +28,21 @@ pub fn srp_client(data: &[u8]) {
     feed(&mut testing::client(1024), data);
 }
 
-/// A TLS 1.3 PSK server (identity `sensor-7`) reading `data` as its whole input.
+/// A PSK server of both versions (identity `sensor-7`, a TLS 1.2 hint, plain PSK allowed)
+/// reading `data` as its whole input: TLS 1.3 hellos with binders, TLS 1.2 hellos and
+/// ClientKeyExchanges with identities.
 pub fn psk_server(data: &[u8]) {
-    feed(&mut testing::psk_server(), data);
+    feed(&mut testing::psk_server_both_versions(), data);
 }
 
-/// A TLS 1.3 PSK client, after its ClientHello, reading `data` as the server's answer.
+/// A PSK client offering TLS 1.3 and every TLS 1.2 PSK suite, after its ClientHello, reading
+/// `data` as the server's answer: either version's ServerHello, ServerKeyExchanges with hints
+/// and curves, and what follows.
 pub fn psk_client(data: &[u8]) {
-    feed(&mut testing::psk_client(&testing::PSK_KEY), data);
+    feed(
+        &mut testing::psk_client_both_versions(&testing::PSK_KEY),
+        data,
+    );
 }
 
 /// Every handshake message parser, TLS 1.2 and 1.3; the first byte picks which.
@@ -48,7 +55,11 @@ pub fn srp_messages(data: &[u8]) {
         1 => msgs::Sender::Server,
         _ => msgs::Sender::RetryRequest,
     };
-    match which % 10 {
+    match which % 14 {
+        10 => drop(msgs::PskServerKeyExchange::decode(body, false)),
+        11 => drop(msgs::PskServerKeyExchange::decode(body, true)),
+        12 => drop(msgs::PskClientKeyExchange::decode(body, false)),
+        13 => drop(msgs::PskClientKeyExchange::decode(body, true)),
         // Extensions as each sender writes them (key shares, versions, PSK offers differ).
         7 | 8 => drop(msgs::Extensions::read(
             &mut codec::Reader::new(body),
@@ -69,17 +80,42 @@ pub fn srp_messages(data: &[u8]) {
     }
 }
 
-/// The record layer opening arbitrary bodies, with Encrypt-then-MAC on or off (first byte's
-/// low bit): one body alone, then the same bytes cut into up to eight bodies opened together
-/// (the first byte's next bits say how many).
+/// The TLS 1.2 record layer opening arbitrary bodies. The first byte's top two bits pick the
+/// protection: the SRP suites' CBC (then its low bit: Encrypt-then-MAC on or off, one body
+/// alone and the same bytes cut into up to eight bodies opened together, its next bits say how
+/// many), CBC with HMAC-SHA256, AES-GCM or ChaCha20-Poly1305 (each body alone).
 pub fn srp_record(data: &[u8]) {
     let Some((mode, body)) = data.split_first() else {
         return;
     };
+    let other = match mode >> 6 {
+        1 => Some(Protection::CbcSha256(CbcSha256::new(&[7; 16], &[9; 32]))),
+        2 => Some(Protection::Aead(Aead12::new(
+            Aead12Kind::Aes128Gcm,
+            &[7; 16],
+            &[9; 4],
+        ))),
+        3 => Some(Protection::Aead(Aead12::new(
+            Aead12Kind::Chacha20Poly1305,
+            &[7; 32],
+            &[9; 12],
+        ))),
+        _ => None,
+    };
+    if let Some(mut state) = other {
+        let mut bytes = body.to_vec();
+        if let Ok(range) = state.open(23, &mut bytes) {
+            assert!(
+                range.end <= bytes.len(),
+                "a plaintext range inside its record"
+            );
+        }
+        return;
+    }
     let etm = mode & 1 == 1;
     let mut state = CipherState::new(&[7; 16], &[9; 20], etm);
     let _ = state.open(23, &mut body.to_vec());
-    let count = usize::from(mode >> 1) % 8 + 1;
+    let count = usize::from(mode >> 1 & 7) + 1;
     let mut bytes = body.to_vec();
     let size = bytes.len().div_ceil(count).max(1);
     let mut bodies: Vec<&mut [u8]> = bytes.chunks_mut(size).collect();

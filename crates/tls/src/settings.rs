@@ -7,6 +7,7 @@ use std::sync::Arc;
 use rustls::crypto::CryptoProvider;
 use rustls::{CipherSuite, SupportedProtocolVersion};
 
+use crate::engine::tls12::Tls12Suite;
 use crate::Error;
 
 /// A TLS protocol version this crate speaks. TLS 1.2 is the floor.
@@ -137,7 +138,8 @@ impl HandshakeSettings {
         let mut provider = rustls::crypto::ring::default_provider();
         if !self.cipher_names.is_empty() {
             let mut chosen = Vec::with_capacity(self.cipher_names.len());
-            for name in &self.cipher_names {
+            // Our engine's TLS 1.2 suites (SRP, PSK) are its own to offer.
+            for name in self.cipher_names.iter().filter(|n| !Tls12Suite::is_ours(n)) {
                 let suite = provider
                     .cipher_suites
                     .iter()
@@ -146,6 +148,12 @@ impl HandshakeSettings {
                         Error::config(format!("unknown or unsupported cipher suite {name:?}"))
                     })?;
                 chosen.push(*suite);
+            }
+            if chosen.is_empty() {
+                return Err(Error::config(
+                    "cipher_names names only suites of our own engine (TLS-SRP, TLS 1.2 PSK): \
+                     none is left for X.509 clients",
+                ));
             }
             provider.cipher_suites = chosen;
         }

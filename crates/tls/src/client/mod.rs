@@ -10,10 +10,13 @@ use rustls::client::{Resumption, WebPkiServerVerifier};
 use rustls::RootCertStore;
 use rustls_pki_types::ServerName;
 
-use crate::engine::client::{Client13Params, ClientHandshake, ClientHandshake13, ClientParams};
+use crate::engine::client::{
+    Client13Params, ClientHandshake, ClientHandshake13, ClientKx12, ClientParams, VersionChoice,
+};
 use crate::engine::kx::psk::PskClient;
+use crate::engine::kx::psk12::Psk12Client;
 use crate::engine::kx::srp::SrpClient;
-use crate::engine::tls12::Tls12Suite;
+use crate::engine::tls12::{Kx12, Tls12Suite};
 use crate::engine::tls13::{HashAlg, Tls13Connection, Tls13Suite};
 use crate::engine::{Engine, Tls12Connection};
 use crate::psk::ExternalPsk;
@@ -72,14 +75,27 @@ impl ClientConfigBuilder {
         self
     }
 
-    /// Authenticate with a pre-shared key (TLS 1.3 external PSK, RFC 8446 §4.2.11): holding
-    /// the key proves each side to the other, with no certificates. Call it again to offer
-    /// more identities, in order of preference; the server takes the first it knows.
+    /// Authenticate with a pre-shared key: holding the key proves each side to the other, with
+    /// no certificates. Call it again to offer more identities, in order of preference.
     ///
-    /// The key exchange is always `psk_dhe_ke` (the PSK with an X25519 or secp256r1 share, so
-    /// a key found later does not open recorded sessions). The suites are those of the keys'
-    /// hashes (SHA-256: AES-128-GCM, ChaCha20-Poly1305; SHA-384: AES-256-GCM). A PSK client
-    /// checks no certificate: it cannot be combined with `server_auth`, `client_cert` or SRP.
+    /// With the default versions one ClientHello offers TLS 1.3 (external PSK, RFC 8446
+    /// §4.2.11) and TLS 1.2 (RFC 5489), and the server's answer picks: TLS 1.3 from a server
+    /// that has it, TLS 1.2 from one that does not (a TLS 1.3 server whose random says the
+    /// hello was stripped of TLS 1.3 on the way is refused, RFC 8446 §4.1.3). `max_version`
+    /// or `min_version` in [`settings`](Self::settings) keeps one version.
+    ///
+    /// - TLS 1.3: the server takes the first identity it knows. The key exchange is
+    ///   `psk_dhe_ke` (the PSK with an X25519 or secp256r1 share, so a key found later does
+    ///   not open recorded sessions). The suites are those of the keys' hashes (SHA-256:
+    ///   AES-128-GCM, ChaCha20-Poly1305; SHA-384: AES-256-GCM).
+    /// - TLS 1.2 names one identity, the first key's, and offers the ECDHE_PSK suites
+    ///   (`TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256`, and
+    ///   `TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256` with Encrypt-then-MAC). Plain PSK
+    ///   (`TLS_PSK_WITH_AES_128_GCM_SHA256`, no forward secrecy) only through
+    ///   [`dangerous::psk_without_forward_secrecy`](crate::dangerous::psk_without_forward_secrecy).
+    ///
+    /// A PSK client checks no certificate: it cannot be combined with `server_auth`,
+    /// `client_cert` or SRP.
     ///
     /// ```no_run
     /// use std::io::Write;
@@ -222,10 +238,11 @@ impl ClientConfigBuilder {
             return refuse("session_store (X.509 sessions)");
         }
         let settings = &self.settings;
-        if settings.max_version < crate::ProtocolVersion::Tls13 {
-            return Err(Error::config(
-                "pre-shared keys need TLS 1.3 within min_version..=max_version                  (the TLS 1.2 PSK suites are not supported yet)",
-            ));
+        if settings.min_version > settings.max_version {
+            return Err(Error::config(format!(
+                "min_version {} is above max_version {}",
+                settings.min_version, settings.max_version
+            )));
         }
         let mut identities: Vec<&[u8]> = self.psks.iter().map(ExternalPsk::identity).collect();
         identities.sort();
@@ -244,21 +261,73 @@ impl ClientConfigBuilder {
                  {MAX_PSK_OFFER} a ClientHello has room for"
             )));
         }
+        let Some(first) = self.psks.first().cloned() else {
+            return Err(Error::config("no pre-shared key given"));
+        };
+        // TLS 1.2: the ECDHE_PSK suites, or plain PSK alone when forward secrecy was given up.
+        let suites12: Vec<Tls12Suite> = match settings.min_version <= crate::ProtocolVersion::Tls12
+        {
+            true => Tls12Suite::allowed_psk(&settings.cipher_names)
+                .into_iter()
+                .filter(|s| (s.kx == Kx12::Psk) == self.psk_without_dhe)
+                .collect(),
+            false => Vec::new(),
+        };
         let hashes: Vec<HashAlg> = self.psks.iter().map(|p| p.hash().into()).collect();
-        let suites: Vec<Tls13Suite> = Tls13Suite::allowed(&settings.cipher_names)
+        let suites: Vec<Tls13Suite> = match settings.max_version >= crate::ProtocolVersion::Tls13 {
+            true => Tls13Suite::allowed(&settings.cipher_names),
+            false => Vec::new(),
+        };
+        // cipher_names that name TLS 1.2 suites only leave TLS 1.3 out, and the reverse.
+        let tls13 = !suites.is_empty();
+        let suites: Vec<Tls13Suite> = suites
             .into_iter()
             .filter(|s| hashes.contains(&s.hash))
             .collect();
         if let Some(psk) = self
             .psks
             .iter()
-            .find(|p| !suites.iter().any(|s| s.hash == HashAlg::from(p.hash())))
+            .find(|p| tls13 && !suites.iter().any(|s| s.hash == HashAlg::from(p.hash())))
         {
             return Err(Error::config(format!(
                 "no TLS 1.3 suite left by cipher_names for the {} key {:?}",
                 psk.hash(),
                 psk.identity_lossy()
             )));
+        }
+        if !tls13 && suites12.is_empty() {
+            return Err(Error::config(match self.psk_without_dhe {
+                true => {
+                    "no plain PSK suite (TLS_PSK_WITH_AES_128_GCM_SHA256) left by cipher_names \
+                     within min_version..=max_version"
+                }
+                false => {
+                    "no PSK cipher suite left by cipher_names within \
+                     min_version..=max_version (plain PSK, TLS_PSK_WITH_AES_128_GCM_SHA256, \
+                     needs tls::dangerous::psk_without_forward_secrecy)"
+                }
+            }));
+        }
+        let tls12 = (!suites12.is_empty()).then(|| {
+            Arc::new(ClientParams {
+                kx: ClientKx12::Psk(Psk12Client { psk: first }),
+                suites: suites12,
+                encrypt_then_mac: true,
+                mac_then_encrypt: false,
+                alpn: settings.alpn_protocols(),
+                sni: settings.sni,
+                sessions: BoundedSessions::new(1, std::time::Duration::ZERO),
+                tickets: false,
+                cert_verifier: None,
+                signature_algorithms: rustls::crypto::ring::default_provider()
+                    .signature_verification_algorithms,
+            })
+        });
+        if !tls13 {
+            return Ok(ClientConfig {
+                engine: ClientEngine::Psk12(tls12.unwrap_or_else(|| unreachable!("checked above"))),
+                checker: self.checker,
+            });
         }
         let params = Client13Params {
             kx: PskClient { psks: self.psks },
@@ -270,6 +339,7 @@ impl ClientConfigBuilder {
                 true => 0,
                 false => 256,
             }),
+            tls12,
         };
         Ok(ClientConfig {
             engine: ClientEngine::Psk13(Arc::new(params)),
@@ -309,7 +379,7 @@ impl ClientConfigBuilder {
         // would let it skip the check, so only the SRP-RSA suites go out.
         let suites: Vec<Tls12Suite> = Tls12Suite::allowed(&settings.cipher_names)
             .into_iter()
-            .filter(|s| s.rsa == cert_verifier.is_some())
+            .filter(|s| s.rsa() == cert_verifier.is_some())
             .collect();
         if suites.is_empty() {
             return Err(Error::config(match cert_verifier {
@@ -324,12 +394,12 @@ impl ClientConfigBuilder {
             false => BoundedSessions::new(256, std::time::Duration::from_secs(24 * 3600)),
         };
         let params = ClientParams {
-            kx: SrpClient {
+            kx: ClientKx12::Srp(SrpClient {
                 username,
                 password: zeroize::Zeroizing::new(password),
                 min_bits: settings.min_srp_bits,
                 max_bits: settings.max_srp_bits,
-            },
+            }),
             suites,
             encrypt_then_mac: settings.encrypt_then_mac,
             mac_then_encrypt: settings.allow_mac_then_encrypt,
@@ -355,15 +425,19 @@ enum ClientEngine {
         verifier: Arc<dyn ServerCertVerifier>,
     },
     Srp(Arc<ClientParams>),
+    /// TLS 1.3 PSK, with the TLS 1.2 PSK suites in the same hello when `tls12` is set.
     Psk13(Arc<Client13Params>),
+    /// TLS 1.2 PSK alone.
+    Psk12(Arc<ClientParams>),
 }
 
 impl std::fmt::Debug for ClientEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Rustls { .. } => f.write_str("X.509"),
-            Self::Srp(p) => write!(f, "SRP as {:?}", p.kx.username),
+            Self::Srp(p) => write!(f, "SRP as {:?}", p.kx.username()),
             Self::Psk13(p) => write!(f, "PSK, {} identities", p.kx.psks.len()),
+            Self::Psk12(_) => f.write_str("PSK over TLS 1.2"),
         }
     }
 }
@@ -424,7 +498,7 @@ impl ClientConfig {
     pub fn to_rustls(&self) -> Result<Arc<rustls::ClientConfig>, Error> {
         match &self.engine {
             ClientEngine::Srp(_) => Err(crate::rustls_config::srp_refused()),
-            ClientEngine::Psk13(_) => Err(Error::config(
+            ClientEngine::Psk13(_) | ClientEngine::Psk12(_) => Err(Error::config(
                 "rustls has no external pre-shared keys: a PSK configuration cannot be exported",
             )),
             ClientEngine::Rustls { config, verifier } => {
@@ -453,9 +527,16 @@ impl ClientConfig {
                 let handshake = ClientHandshake::new(params.clone(), host);
                 (Box::new(Tls12Connection::new(handshake)?), None)
             }
+            ClientEngine::Psk13(params) if params.tls12.is_some() => {
+                (Box::new(VersionChoice::new(params.clone(), host)?), None)
+            }
             ClientEngine::Psk13(params) => {
                 let handshake = ClientHandshake13::new(params.clone(), host);
                 (Box::new(Tls13Connection::new(handshake)?), None)
+            }
+            ClientEngine::Psk12(params) => {
+                let handshake = ClientHandshake::new(params.clone(), host);
+                (Box::new(Tls12Connection::new(handshake)?), None)
             }
         };
         Ok(Connection::new(engine, self.checker.clone(), sent_name))

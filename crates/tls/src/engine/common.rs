@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use super::failure::Failure;
 use super::msgs::deframe::HandshakeJoiner;
 use super::msgs::{content, handshake_message, TLS12};
-use super::record::{CipherState, MAX_BATCH, MAX_CIPHERTEXT, MAX_PLAINTEXT};
+use super::record::{Protection, MAX_BATCH, MAX_CIPHERTEXT, MAX_PLAINTEXT};
 use crate::{AlertDescription, Error};
 
 /// Room for two whole records, so a read never has to wait for one to be consumed.
@@ -51,8 +51,8 @@ impl IvPool {
 pub(crate) struct CommonState {
     rng: SystemRandom,
     ivs: IvPool,
-    pub(crate) read: Option<CipherState>,
-    pub(crate) write: Option<CipherState>,
+    pub(crate) read: Option<Protection>,
+    pub(crate) write: Option<Protection>,
     /// Running hash of every handshake message so far (for Finished and EMS).
     pub(crate) transcript: Sha256,
     /// Received TLS bytes live in `incoming[in_start..in_end]`; the buffer is zeroed once.

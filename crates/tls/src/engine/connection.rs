@@ -7,7 +7,7 @@ use super::common::CommonState;
 use super::failure::Failure;
 use super::msgs::deframe::record_header;
 use super::msgs::{content, decode_alert};
-use super::record::{CipherState, MAX_BATCH, MAX_PLAINTEXT};
+use super::record::{Protection, MAX_BATCH, MAX_PLAINTEXT};
 use super::Engine;
 use crate::{AlertDescription, Error, Session};
 
@@ -29,6 +29,10 @@ pub(crate) trait Handshake: Send + Sync {
     fn is_handshaking(&self) -> bool;
     /// What the handshake negotiated and who the peer proved to be.
     fn session(&self) -> Session;
+    /// Whether its messages can take milliseconds to process (SRP's big numbers).
+    fn heavy(&self) -> bool {
+        true
+    }
 }
 
 /// A TLS 1.2 connection of our engine: the common state driven by a client or server handshake
@@ -55,7 +59,7 @@ impl<H: Handshake> Tls12Connection<H> {
         let (mut start, end) = (self.common.in_start, self.common.in_end);
         let result = loop {
             // Application data under keys: the whole records waiting are opened together.
-            let batch = self.common.read.as_ref().map_or(1, CipherState::open_batch);
+            let batch = self.common.read.as_ref().map_or(1, Protection::open_batch);
             if batch > 1 {
                 match self.open_application_data(&mut incoming[start..end], batch) {
                     Ok(0) => {}
@@ -280,6 +284,6 @@ impl<H: Handshake> Engine for Tls12Connection<H> {
     }
 
     fn heavy_handshake(&self) -> bool {
-        true
+        self.handshake.heavy()
     }
 }

@@ -72,3 +72,44 @@ pub(crate) trait Engine: Send + Sync {
         false
     }
 }
+
+/// The calls of an engine that first chooses another (`route.rs` by the ClientHello,
+/// `client/version.rs` by the ServerHello) and hands over to it: the one chosen answers, or,
+/// before the choice, a connection with no data yet.
+pub(crate) mod handover {
+    use super::Engine;
+    use crate::Session;
+    use std::io;
+
+    pub(crate) fn read_plaintext(
+        chosen: &mut Option<Box<dyn Engine>>,
+        eof: bool,
+        buf: &mut [u8],
+    ) -> io::Result<usize> {
+        match chosen {
+            Some(engine) => engine.read_plaintext(buf),
+            None if eof => Err(io::ErrorKind::UnexpectedEof.into()),
+            None => Err(io::ErrorKind::WouldBlock.into()),
+        }
+    }
+
+    pub(crate) fn write_plaintext(
+        chosen: &mut Option<Box<dyn Engine>>,
+        buf: &[u8],
+    ) -> io::Result<usize> {
+        match chosen {
+            Some(engine) => engine.write_plaintext(buf),
+            None => Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "the handshake has not finished",
+            )),
+        }
+    }
+
+    pub(crate) fn session(chosen: &Option<Box<dyn Engine>>) -> Session {
+        match chosen {
+            Some(engine) => engine.session(),
+            None => crate::session::NO_SESSION.clone(),
+        }
+    }
+}

@@ -7,13 +7,13 @@
 use std::io;
 use std::sync::Arc;
 
-use super::msgs::deframe::{record_header, HandshakeJoiner, MAX_HANDSHAKE};
+use super::msgs::deframe::{FirstMessage, MAX_HANDSHAKE};
 use super::msgs::TLS13;
 use super::msgs::{handshake, ClientHello};
 use super::server::{Server13Params, ServerHandshake, ServerHandshake13, ServerParams};
 use super::tls12::SUITES;
 use super::tls13::Tls13Connection;
-use super::{Engine, Failure, Tls12Connection};
+use super::{handover, Engine, Failure, Tls12Connection};
 use crate::{AlertDescription, Error, Session};
 
 /// Most bytes read before the ClientHello must be whole: the largest handshake message and
@@ -26,6 +26,8 @@ pub(crate) struct Routes {
     pub(crate) srp: Option<Arc<ServerParams>>,
     /// TLS 1.3 external PSKs.
     pub(crate) psk: Option<Arc<Server13Params>>,
+    /// The TLS 1.2 PSK suites.
+    pub(crate) psk12: Option<Arc<ServerParams>>,
     pub(crate) x509: Option<Arc<rustls::ServerConfig>>,
     /// With strict SNI: the names answered; any other gets `unrecognized_name`.
     pub(crate) strict_names: Option<KnownNames>,
@@ -73,6 +75,7 @@ impl KnownNames {
 /// Where a ClientHello goes.
 enum Route<'a> {
     Psk(&'a Arc<Server13Params>),
+    /// Our TLS 1.2 engine: SRP, or the TLS 1.2 PSK suites.
     Srp(&'a Arc<ServerParams>),
     X509(&'a Arc<rustls::ServerConfig>),
 }
@@ -81,11 +84,7 @@ enum Route<'a> {
 pub(crate) struct RoutingEngine {
     routes: Arc<Routes>,
     /// Everything read before the choice, replayed into the engine chosen.
-    seen: Vec<u8>,
-    /// How much of `seen` is whole records already handed to `joiner`: each byte is looked
-    /// at once, however finely the hello arrives.
-    joined: usize,
-    joiner: HandshakeJoiner,
+    first: FirstMessage,
     chosen: Option<Box<dyn Engine>>,
     /// A ClientHello that could not be read, with the alert bytes queued for it.
     failure: Option<(AlertDescription, String)>,
@@ -97,9 +96,7 @@ impl RoutingEngine {
     pub(crate) fn new(routes: Arc<Routes>) -> Self {
         Self {
             routes,
-            seen: Vec::new(),
-            joined: 0,
-            joiner: HandshakeJoiner::default(),
+            first: FirstMessage::default(),
             chosen: None,
             failure: None,
             outgoing: Vec::new(),
@@ -111,7 +108,7 @@ impl RoutingEngine {
     /// replays the bytes into it.
     fn route(&mut self) -> Result<(), Failure> {
         let Some(hello) = self.whole_client_hello()? else {
-            if self.seen.len() > MAX_HELLO_BYTES {
+            if self.first.seen.len() > MAX_HELLO_BYTES {
                 return Err(Failure::local(
                     AlertDescription::DecodeError,
                     "no whole ClientHello in the first 73 KiB",
@@ -144,13 +141,13 @@ impl RoutingEngine {
                 Box::new(rustls::Connection::Server(conn))
             }
         };
-        let mut replay = &self.seen[..];
+        let mut replay = &self.first.seen[..];
         while !replay.is_empty() {
             engine
                 .read_tls(&mut replay)
                 .map_err(|e| internal(Error::Io(e)))?;
         }
-        self.seen = Vec::new();
+        self.first = FirstMessage::default();
         self.chosen = Some(engine);
         Ok(())
     }
@@ -172,6 +169,21 @@ impl RoutingEngine {
         }
         let wants_srp = hello.extensions.srp_username().is_some()
             && SUITES.iter().any(|s| hello.suites.contains(&s.id));
+        // A TLS 1.2 PSK client names its identity only after the hello: offering our PSK suites
+        // (which a client without a key leaves out) is what marks it. One that offers TLS 1.3
+        // and a PSK goes to TLS 1.3 above, or, its identity unknown there, to the usual
+        // alert or certificate below.
+        if let Some(psk12) = &routes.psk12 {
+            let offers_tls13_psk = routes.psk.is_some()
+                && hello.extensions.psk_offer().is_some()
+                && hello
+                    .extensions
+                    .supported_versions()
+                    .is_some_and(|v| v.contains(&TLS13));
+            if !offers_tls13_psk && psk12.suites.iter().any(|s| hello.suites.contains(&s.id)) {
+                return Ok(Route::Srp(psk12));
+            }
+        }
         Ok(match (&routes.srp, &routes.x509, &routes.psk) {
             (Some(srp), _, _) if wants_srp => Route::Srp(srp),
             (_, Some(x509), _) => Route::X509(x509),
@@ -179,42 +191,32 @@ impl RoutingEngine {
             (_, None, Some(psk)) if hello.extensions.psk_offer().is_some() => Route::Psk(psk),
             (Some(srp), None, Some(_)) => Route::Srp(srp),
             (None, None, Some(psk)) => Route::Psk(psk),
-            (None, None, None) => {
-                return Err(Failure::local(
-                    AlertDescription::InternalError,
-                    "a server with no engine",
-                ))
-            }
+            (None, None, None) => match &routes.psk12 {
+                // TLS 1.2 PSK alone, and a client that offers none of its suites.
+                Some(psk12) => Route::Srp(psk12),
+                None => {
+                    return Err(Failure::local(
+                        AlertDescription::InternalError,
+                        "a server with no engine",
+                    ))
+                }
+            },
         })
     }
 
     /// The ClientHello, once whole: the records completed since the last read are joined
     /// (handshake records only), and the first message must be a ClientHello.
     fn whole_client_hello(&mut self) -> Result<Option<ClientHello>, Failure> {
-        while let Some((content_type, len)) = record_header(&self.seen[self.joined..])? {
-            let start = self.joined + 5;
-            let Some(body) = self.seen.get(start..start + len) else {
-                return Ok(None);
-            };
-            if content_type != 22 {
-                return Err(Failure::local(
-                    AlertDescription::UnexpectedMessage,
-                    "the first record is not a handshake",
-                ));
-            }
-            self.joiner.push(body);
-            self.joined = start + len;
-            if let Some(message) = self.joiner.next_message()? {
-                if message[0] != handshake::CLIENT_HELLO {
-                    return Err(Failure::local(
-                        AlertDescription::UnexpectedMessage,
-                        "the first handshake message is not a ClientHello",
-                    ));
-                }
-                return Ok(Some(ClientHello::decode(&message[4..])?));
-            }
+        let Some(message) = self.first.whole()? else {
+            return Ok(None);
+        };
+        if message[0] != handshake::CLIENT_HELLO {
+            return Err(Failure::local(
+                AlertDescription::UnexpectedMessage,
+                "the first handshake message is not a ClientHello",
+            ));
         }
-        Ok(None)
+        Ok(Some(ClientHello::decode(&message[4..])?))
     }
 
     fn fail(&mut self, failure: Failure) {
@@ -250,7 +252,7 @@ impl Engine for RoutingEngine {
             self.eof = true;
             return Ok(0);
         }
-        self.seen.extend_from_slice(&buf[..n]);
+        self.first.seen.extend_from_slice(&buf[..n]);
         // Route as soon as the hello is whole, so that the engine chosen does the processing
         // (and a driver can tell when that processing is heavy).
         if let Err(failure) = self.route() {
@@ -297,21 +299,11 @@ impl Engine for RoutingEngine {
     }
 
     fn read_plaintext(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match &mut self.chosen {
-            Some(engine) => engine.read_plaintext(buf),
-            None if self.eof => Err(io::ErrorKind::UnexpectedEof.into()),
-            None => Err(io::ErrorKind::WouldBlock.into()),
-        }
+        handover::read_plaintext(&mut self.chosen, self.eof, buf)
     }
 
     fn write_plaintext(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match &mut self.chosen {
-            Some(engine) => engine.write_plaintext(buf),
-            None => Err(io::Error::new(
-                io::ErrorKind::NotConnected,
-                "the handshake has not started",
-            )),
-        }
+        handover::write_plaintext(&mut self.chosen, buf)
     }
 
     fn send_close_notify(&mut self) {
@@ -321,10 +313,7 @@ impl Engine for RoutingEngine {
     }
 
     fn session(&self) -> Session {
-        match &self.chosen {
-            Some(engine) => engine.session(),
-            None => crate::session::NO_SESSION.clone(),
-        }
+        handover::session(&self.chosen)
     }
 
     fn heavy_handshake(&self) -> bool {

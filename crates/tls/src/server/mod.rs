@@ -8,10 +8,12 @@ use rustls::server::{NoServerSessionStorage, WebPkiClientVerifier};
 mod sni;
 
 use crate::engine::kx::psk::PskServer;
+use crate::engine::kx::psk12::Psk12Server;
 use crate::engine::kx::srp::SrpServer;
 use crate::engine::route::{KnownNames, Routes, RoutingEngine};
 use crate::engine::server::{
-    Server13Params, ServerHandshake, ServerHandshake13, ServerParams, SigningCertificate,
+    Server13Params, ServerHandshake, ServerHandshake13, ServerKx12, ServerParams,
+    SigningCertificate,
 };
 use crate::engine::tls12::Tls12Suite;
 use crate::engine::tls13::{Tls13Connection, Tls13Suite};
@@ -52,6 +54,7 @@ pub struct ServerConfigBuilder {
     tickets: bool,
     verifier_db: Option<Arc<dyn VerifierStore>>,
     psk_store: Option<Arc<dyn PskStore>>,
+    psk_identity_hint: Vec<u8>,
     /// Set by [`dangerous::accept_psk_without_forward_secrecy`](crate::dangerous::accept_psk_without_forward_secrecy).
     pub(crate) allow_psk_ke: bool,
     simulate_unknown_users: bool,
@@ -83,6 +86,7 @@ impl Default for ServerConfigBuilder {
             tickets: true,
             verifier_db: None,
             psk_store: None,
+            psk_identity_hint: Vec::new(),
             allow_psk_ke: false,
             simulate_unknown_users: true,
             shared_resumption: None,
@@ -230,25 +234,64 @@ impl ServerConfigBuilder {
         self
     }
 
-    /// The TLS 1.3 PSK handshake's parameters, if PSKs are served.
-    fn psk_params(&self) -> Result<Option<Arc<Server13Params>>, Error> {
+    /// The `psk_identity_hint` a TLS 1.2 PSK server sends (RFC 4279 §5.2; none by default):
+    /// some clients pick their identity by it. TLS 1.3 has no hint.
+    ///
+    /// ```
+    /// let keys = tls::psk::MemoryPskStore::new();
+    /// keys.insert(tls::psk::ExternalPsk::new("meter-3", [0x5a; 32])?);
+    /// let config = tls::ServerConfig::builder()
+    ///     .psk_store(keys)
+    ///     .psk_identity_hint("meters")
+    ///     .build()?;
+    /// # let _ = config;
+    /// # Ok::<(), tls::Error>(())
+    /// ```
+    pub fn psk_identity_hint(mut self, hint: impl Into<Vec<u8>>) -> Self {
+        self.psk_identity_hint = hint.into();
+        self
+    }
+
+    /// The PSK handshakes' parameters, TLS 1.3 and TLS 1.2, as the versions and cipher_names
+    /// allow; none when PSKs are not served.
+    fn psk_params(&self) -> Result<PskParams, Error> {
         let Some(store) = self.psk_store.clone() else {
             if self.allow_psk_ke {
                 return Err(Error::config(
                     "accept_psk_without_forward_secrecy is set, but no PSK store (psk_store)",
                 ));
             }
-            return Ok(None);
+            if !self.psk_identity_hint.is_empty() {
+                return Err(Error::config(
+                    "psk_identity_hint is set, but no PSK store (psk_store)",
+                ));
+            }
+            return Ok(PskParams::default());
         };
-        if self.settings.max_version < crate::ProtocolVersion::Tls13 {
+        let settings = &self.settings;
+        let tls13 = settings.max_version >= crate::ProtocolVersion::Tls13;
+        let tls12 = settings.min_version <= crate::ProtocolVersion::Tls12;
+        let suites = match tls13 {
+            true => Tls13Suite::allowed(&settings.cipher_names),
+            false => Vec::new(),
+        };
+        let suites12 = match tls12 {
+            true => Tls12Suite::allowed_psk(&settings.cipher_names),
+            false => Vec::new(),
+        };
+        if suites.is_empty() && suites12.is_empty() {
             return Err(Error::config(
-                "pre-shared keys need TLS 1.3 within min_version..=max_version                  (the TLS 1.2 PSK suites are not supported yet)",
+                "no PSK cipher suite left by cipher_names within min_version..=max_version",
             ));
         }
-        let suites = Tls13Suite::allowed(&self.settings.cipher_names);
-        if suites.is_empty() {
+        if !self.psk_identity_hint.is_empty() && suites12.is_empty() {
             return Err(Error::config(
-                "no TLS 1.3 suite left by cipher_names for pre-shared keys",
+                "psk_identity_hint is sent by TLS 1.2 only, and TLS 1.2 PSK is not served",
+            ));
+        }
+        if u16::try_from(self.psk_identity_hint.len()).is_err() {
+            return Err(Error::config(
+                "psk_identity_hint is longer than 65,535 bytes",
             ));
         }
         // A PSK client sends no certificate: serving it would skip the one demanded or
@@ -259,15 +302,38 @@ impl ServerConfigBuilder {
                  require_client_cert cannot be combined with psk_store",
             ));
         }
-        Ok(Some(Arc::new(Server13Params {
-            kx: PskServer {
-                store,
-                tickets: self.tls13_tickets(),
-            },
-            suites,
-            alpn: self.settings.alpn_protocols(),
-            allow_psk_ke: self.allow_psk_ke,
-        })))
+        let tls13 = (!suites.is_empty()).then(|| {
+            Arc::new(Server13Params {
+                kx: PskServer {
+                    store: store.clone(),
+                    tickets: self.tls13_tickets(),
+                },
+                suites,
+                alpn: settings.alpn_protocols(),
+                allow_psk_ke: self.allow_psk_ke,
+            })
+        });
+        let tls12 = (!suites12.is_empty()).then(|| {
+            Arc::new(ServerParams {
+                kx: ServerKx12::Psk {
+                    kx: Psk12Server {
+                        store,
+                        hint: self.psk_identity_hint.clone(),
+                    },
+                    allow_plain: self.allow_psk_ke,
+                    downgrade_sentinel: tls13.is_some(),
+                },
+                suites: suites12,
+                // Encrypt-then-MAC is always on for the one CBC suite; there is no legacy mode.
+                encrypt_then_mac: true,
+                mac_then_encrypt: false,
+                sessions: Arc::new(ServerSessions::new(None, None)),
+                certificate: None,
+                alpn: settings.alpn_protocols(),
+                named_certificates: Vec::new(),
+            })
+        });
+        Ok(PskParams { tls13, tls12 })
     }
 
     /// Who seals TLS 1.3 PSK tickets: the fleet's keys when shared, else this configuration's
@@ -299,9 +365,27 @@ impl ServerConfigBuilder {
         if let Some(db) = self.verifier_db.clone() {
             return self.build_srp(db, psk);
         }
-        if let (Some(psk), None) = (&psk, &self.cert) {
+        if self.cert.is_none() {
+            let engine = match psk {
+                PskParams {
+                    tls13: Some(tls13),
+                    tls12: None,
+                } => ServerEngine::Psk13(tls13),
+                PskParams {
+                    tls13: None,
+                    tls12: Some(tls12),
+                } => ServerEngine::Srp(tls12),
+                // Both versions: the ClientHello picks.
+                PskParams { tls13, tls12 } => ServerEngine::Routing(Arc::new(Routes {
+                    srp: None,
+                    psk: tls13,
+                    psk12: tls12,
+                    x509: None,
+                    strict_names: None,
+                })),
+            };
             return Ok(ServerConfig {
-                engine: ServerEngine::Psk13(psk.clone()),
+                engine,
                 checker: self.checker,
             });
         }
@@ -313,20 +397,25 @@ impl ServerConfigBuilder {
             _ => None,
         };
         let engine = match (strict_names, psk) {
-            // Strict SNI reads the ClientHello first, to refuse unknown names by their alert;
-            // PSKs are found in it too.
-            (strict_names @ Some(_), psk) | (strict_names @ None, psk @ Some(_)) => {
-                ServerEngine::Routing(Arc::new(Routes {
-                    srp: None,
-                    psk,
-                    x509: Some(config),
-                    strict_names,
-                }))
-            }
-            (None, None) => ServerEngine::Rustls {
+            (
+                None,
+                PskParams {
+                    tls13: None,
+                    tls12: None,
+                },
+            ) => ServerEngine::Rustls {
                 config,
                 source: Arc::new(self.clone()),
             },
+            // Strict SNI reads the ClientHello first, to refuse unknown names by their alert;
+            // PSKs are found in it too.
+            (strict_names, psk) => ServerEngine::Routing(Arc::new(Routes {
+                srp: None,
+                psk: psk.tls13,
+                psk12: psk.tls12,
+                x509: Some(config),
+                strict_names,
+            })),
         };
         Ok(ServerConfig {
             engine,
@@ -428,7 +517,7 @@ impl ServerConfigBuilder {
     fn build_srp(
         self,
         store: Arc<dyn VerifierStore>,
-        psk: Option<Arc<Server13Params>>,
+        psk: PskParams,
     ) -> Result<ServerConfig, Error> {
         self.settings.check_srp_record_protection()?;
         if !matches!(self.client_auth, ClientAuth::None) {
@@ -454,14 +543,14 @@ impl ServerConfigBuilder {
             .cipher_names
             .iter()
             .cloned()
-            .partition(|name| Tls12Suite::allowed(std::slice::from_ref(name)).len() == 1);
+            .partition(|name| Tls12Suite::is_ours(name));
         let restricted = !self.settings.cipher_names.is_empty();
         let suites: Vec<Tls12Suite> = match restricted && srp_names.is_empty() {
             true => Vec::new(),
             false => Tls12Suite::allowed(&srp_names),
         }
         .into_iter()
-        .filter(|s| !s.rsa || certificate.is_some())
+        .filter(|s| !s.rsa() || certificate.is_some())
         .collect();
         if suites.is_empty() {
             return Err(Error::config(
@@ -482,11 +571,11 @@ impl ServerConfigBuilder {
         let sessions =
             ServerSessions::new(self.session_cache.as_ref(), self.shared_resumption.clone());
         let params = ServerParams {
-            kx: SrpServer {
+            kx: ServerKx12::Srp(SrpServer {
                 store,
                 simulate_unknown_users: self.simulate_unknown_users,
                 secret,
-            },
+            }),
             suites,
             encrypt_then_mac: self.settings.encrypt_then_mac,
             mac_then_encrypt: self.settings.allow_mac_then_encrypt,
@@ -512,10 +601,18 @@ impl ServerConfigBuilder {
             false => None,
         };
         let engine = match (&x509, &strict_names, &psk) {
-            (None, None, None) => ServerEngine::Srp(srp),
+            (
+                None,
+                None,
+                PskParams {
+                    tls13: None,
+                    tls12: None,
+                },
+            ) => ServerEngine::Srp(srp),
             _ => ServerEngine::Routing(Arc::new(Routes {
                 srp: Some(srp),
-                psk,
+                psk: psk.tls13,
+                psk12: psk.tls12,
                 x509,
                 strict_names,
             })),
@@ -552,6 +649,13 @@ fn srp_rsa_certificate(
     Ok(Some((chain, signing)))
 }
 
+/// The PSK handshakes a server runs, per version.
+#[derive(Default)]
+struct PskParams {
+    tls13: Option<Arc<Server13Params>>,
+    tls12: Option<Arc<ServerParams>>,
+}
+
 #[derive(Clone)]
 enum ServerEngine {
     Rustls {
@@ -559,6 +663,7 @@ enum ServerEngine {
         /// What it was built from, to build the rustls export.
         source: Arc<ServerConfigBuilder>,
     },
+    /// Our TLS 1.2 engine alone: SRP, or PSK over TLS 1.2 only.
     Srp(Arc<ServerParams>),
     Psk13(Arc<Server13Params>),
     /// A certificate, a verifier database, PSKs: every client on one port.

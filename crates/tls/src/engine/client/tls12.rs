@@ -1,23 +1,41 @@
 //! The client's TLS 1.2 handshake (RFC 5246), with SRP (RFC 5054) as its key exchange and an
-//! RSA signature over it for the SRP-RSA suites.
+//! RSA signature over it for the SRP-RSA suites, or a pre-shared key (RFC 4279, RFC 5489).
 
 use std::sync::Arc;
 
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 
+use crate::engine::kx::ecdhe::GROUPS;
+use crate::engine::kx::psk12::Psk12Client;
 use crate::engine::kx::srp::{ServerOffer, SrpClient};
 use crate::engine::msgs::{
     decode_certificate, decode_signature, handshake, ClientHello, Extension, Extensions,
-    NewSessionTicket, ServerHello, EMPTY_RENEGOTIATION_INFO_SCSV, TLS12,
+    NewSessionTicket, PskServerKeyExchange, ServerHello, DOWNGRADE_TO_TLS12,
+    EMPTY_RENEGOTIATION_INFO_SCSV, TLS12,
 };
-use crate::engine::tls12::{Negotiated, Tls12Suite, MTE_REFUSED};
+use crate::engine::tls12::{Bulk, Kx12, Negotiated, Tls12Suite, CBC_SHA256_NEEDS_ETM, MTE_REFUSED};
 use crate::engine::{fail, CommonState, Failure, Handshake};
 use crate::resumption::{BoundedSessions, SavedSession};
 use crate::{AlertDescription, Session};
 
+/// The key exchange a TLS 1.2 client of ours runs.
+pub(crate) enum ClientKx12 {
+    Srp(SrpClient),
+    Psk(Psk12Client),
+}
+
+impl ClientKx12 {
+    pub(crate) fn username(&self) -> Option<&str> {
+        match self {
+            Self::Srp(srp) => Some(&srp.username),
+            Self::Psk(_) => None,
+        }
+    }
+}
+
 /// What a client of our engine is configured with (shared by its connections).
 pub(crate) struct ClientParams {
-    pub(crate) kx: SrpClient,
+    pub(crate) kx: ClientKx12,
     pub(crate) suites: Vec<Tls12Suite>,
     pub(crate) encrypt_then_mac: bool,
     /// Whether a server without Encrypt-then-MAC is accepted (legacy opt-in).
@@ -72,14 +90,20 @@ pub(crate) struct ClientHandshake {
     ticket_promised: bool,
     new_ticket: Option<Vec<u8>>,
     server_offer: Option<ServerOffer>,
+    psk_offer: Option<PskServerKeyExchange>,
     peer_certificates: Vec<Vec<u8>>,
+    /// The ClientHello a TLS 1.3 attempt already sent (it offered both versions and the
+    /// server chose TLS 1.2): the transcript starts with it and nothing is sent again.
+    sent_hello: Option<Vec<u8>>,
+    /// Our hello offered TLS 1.3, so a server random saying "downgraded" is an attack.
+    offered_tls13: bool,
 }
 
 impl ClientHandshake {
     pub(crate) fn new(params: Arc<ClientParams>, host: &str) -> Self {
         let mut session_key = host.as_bytes().to_vec();
         session_key.push(0);
-        session_key.extend_from_slice(params.kx.username.as_bytes());
+        session_key.extend_from_slice(params.kx.username().unwrap_or_default().as_bytes());
         let host = crate::host::bare_host(host);
         // SNI carries DNS names only (RFC 6066 §3), never addresses.
         let sni = params.sni && matches!(ServerName::try_from(host), Ok(ServerName::DnsName(_)));
@@ -96,8 +120,40 @@ impl ClientHandshake {
             ticket_promised: false,
             new_ticket: None,
             server_offer: None,
+            psk_offer: None,
             peer_certificates: Vec::new(),
+            sent_hello: None,
+            offered_tls13: false,
         }
+    }
+
+    /// Goes on from a ClientHello that offered TLS 1.3 and TLS 1.2 (`raw`, whole message, with
+    /// `random`), to which the server answered with TLS 1.2.
+    pub(crate) fn after_hello(
+        params: Arc<ClientParams>,
+        host: &str,
+        raw: Vec<u8>,
+        random: [u8; 32],
+    ) -> Self {
+        let mut handshake = Self::new(params, host);
+        handshake.keys.client_random = random;
+        handshake.sent_hello = Some(raw);
+        handshake.offered_tls13 = true;
+        handshake
+    }
+
+    /// What a ClientHello adds for the PSK suites of `suites`: EtM for CBC, the curves and
+    /// point format for ECDHE_PSK.
+    pub(crate) fn psk_extensions(suites: &[Tls12Suite]) -> Vec<Extension> {
+        let mut extensions = vec![Extension::ExtendedMasterSecret];
+        if suites.iter().any(Tls12Suite::is_cbc) {
+            extensions.push(Extension::EncryptThenMac);
+        }
+        if suites.iter().any(|s| s.kx == Kx12::EcdhePsk) {
+            extensions.push(Extension::SupportedGroups(GROUPS.to_vec()));
+            extensions.push(Extension::EcPointFormats(vec![0]));
+        }
+        extensions
     }
 
     fn server_hello(
@@ -111,6 +167,13 @@ impl ClientHandshake {
             return fail(
                 AlertDescription::ProtocolVersion,
                 "the server did not choose TLS 1.2",
+            );
+        }
+        if self.offered_tls13 && hello.random[24..] == DOWNGRADE_TO_TLS12 {
+            return fail(
+                AlertDescription::IllegalParameter,
+                "the server speaks TLS 1.3 but answered with TLS 1.2 and says so in its random: \
+                 TLS 1.3 was removed from our hello on the way (a downgrade attack)",
             );
         }
         let suite = self
@@ -137,6 +200,14 @@ impl ClientHandshake {
                     )
                 }
                 Extension::ServerName(None) if self.keys.server_name.is_some() => {}
+                Extension::EcPointFormats(formats) if suite.kx == Kx12::EcdhePsk => {
+                    if !formats.contains(&0) {
+                        return fail(
+                            AlertDescription::IllegalParameter,
+                            "the server does not take uncompressed points",
+                        );
+                    }
+                }
                 Extension::SessionTicket(empty) if empty.is_empty() && self.params.tickets => {
                     self.ticket_promised = true
                 }
@@ -157,8 +228,14 @@ impl ClientHandshake {
                 }
             }
         }
-        if !self.keys.etm && !self.params.mac_then_encrypt {
-            return fail(AlertDescription::InsufficientSecurity, MTE_REFUSED);
+        match suite.bulk {
+            Bulk::CbcSha256 if !self.keys.etm => {
+                return fail(AlertDescription::InsufficientSecurity, CBC_SHA256_NEEDS_ETM)
+            }
+            Bulk::CbcSha1 if !self.keys.etm && !self.params.mac_then_encrypt => {
+                return fail(AlertDescription::InsufficientSecurity, MTE_REFUSED)
+            }
+            _ => {}
         }
         common.hash(raw);
         self.keys.server_random = hello.random;
@@ -183,7 +260,7 @@ impl ClientHandshake {
             self.state = State::ChangeCipherSpec;
             return Ok(());
         }
-        self.state = if suite.rsa {
+        self.state = if suite.rsa() {
             State::Certificate
         } else {
             State::KeyExchange
@@ -267,20 +344,24 @@ impl ClientHandshake {
         body: &[u8],
         raw: &[u8],
     ) -> Result<(), Failure> {
-        let rsa = self.keys.suite()?.rsa;
-        let offer = self
-            .params
-            .kx
-            .server_key_exchange(body, |signed, rest| match rsa {
-                true => self.check_signature(signed, rest),
-                false if rest.is_empty() => Ok(()),
-                false => fail(
-                    AlertDescription::DecodeError,
-                    "trailing bytes after the SRP parameters",
-                ),
-            })?;
+        let suite = self.keys.suite()?;
+        match &self.params.kx {
+            ClientKx12::Srp(srp) => {
+                let offer = srp.server_key_exchange(body, |signed, rest| match suite.rsa() {
+                    true => self.check_signature(signed, rest),
+                    false if rest.is_empty() => Ok(()),
+                    false => fail(
+                        AlertDescription::DecodeError,
+                        "trailing bytes after the SRP parameters",
+                    ),
+                })?;
+                self.server_offer = Some(offer);
+            }
+            ClientKx12::Psk(_) => {
+                self.psk_offer = Some(Psk12Client::server_key_exchange(suite.kx, body)?);
+            }
+        }
         common.hash(raw);
-        self.server_offer = Some(offer);
         self.state = State::HelloDone;
         Ok(())
     }
@@ -295,13 +376,20 @@ impl ClientHandshake {
             return fail(AlertDescription::DecodeError, "ServerHelloDone has a body");
         }
         common.hash(raw);
-        let offer = self.server_offer.take().ok_or_else(|| {
-            Failure::local(
-                AlertDescription::UnexpectedMessage,
-                "ServerHelloDone before the key exchange",
-            )
-        })?;
-        let (cke, premaster) = self.params.kx.client_key_exchange(common, offer)?;
+        let (cke, premaster) = match &self.params.kx {
+            ClientKx12::Srp(srp) => {
+                let offer = self.server_offer.take().ok_or_else(|| {
+                    Failure::local(
+                        AlertDescription::UnexpectedMessage,
+                        "ServerHelloDone before the key exchange",
+                    )
+                })?;
+                srp.client_key_exchange(common, offer)?
+            }
+            ClientKx12::Psk(psk) => {
+                psk.client_key_exchange(self.keys.suite()?.kx, self.psk_offer.take())?
+            }
+        };
         common.send_handshake(handshake::CLIENT_KEY_EXCHANGE, &cke);
         self.keys.derive_master(common, &premaster);
         self.send_finished(common)?;
@@ -323,11 +411,14 @@ impl ClientHandshake {
         if self.keys.resumed {
             self.send_finished(common)?;
         }
-        let saved = self.keys.saved_session(self.params.kx.username.clone())?;
-        let ticket = self.new_ticket.take().unwrap_or_default();
-        self.params
-            .sessions
-            .put(self.session_key.clone(), saved.with_ticket(ticket));
+        // Sessions are SRP's: a PSK handshake is as cheap as resuming one.
+        if let Some(username) = self.params.kx.username() {
+            let saved = self.keys.saved_session(username.to_owned())?;
+            let ticket = self.new_ticket.take().unwrap_or_default();
+            self.params
+                .sessions
+                .put(self.session_key.clone(), saved.with_ticket(ticket));
+        }
         self.state = State::Done;
         Ok(())
     }
@@ -350,6 +441,10 @@ impl ClientHandshake {
 
 impl Handshake for ClientHandshake {
     fn start(&mut self, common: &mut CommonState) -> Result<(), Failure> {
+        if let Some(sent) = self.sent_hello.take() {
+            common.hash(&sent);
+            return Ok(());
+        }
         common.random(&mut self.keys.client_random)?;
         self.offered_session = self
             .params
@@ -362,14 +457,23 @@ impl Handshake for ClientHandshake {
         if let Some(name) = &self.keys.server_name {
             extensions.push(Extension::ServerName(Some(name.clone())));
         }
-        extensions.push(self.params.kx.hello_extension());
-        extensions.push(Extension::ExtendedMasterSecret);
-        if self.params.suites.iter().any(|s| s.rsa) {
-            let schemes = rsa_schemes(&self.params.signature_algorithms);
-            extensions.push(Extension::SignatureAlgorithms(schemes));
-        }
-        if self.params.encrypt_then_mac {
-            extensions.push(Extension::EncryptThenMac);
+        match &self.params.kx {
+            ClientKx12::Srp(srp) => {
+                extensions.push(srp.hello_extension());
+                extensions.push(Extension::ExtendedMasterSecret);
+                if self.params.suites.iter().any(|s| s.rsa()) {
+                    let schemes = rsa_schemes(&self.params.signature_algorithms);
+                    extensions.push(Extension::SignatureAlgorithms(schemes));
+                }
+                if self.params.encrypt_then_mac {
+                    extensions.push(Extension::EncryptThenMac);
+                }
+            }
+            ClientKx12::Psk(_) => {
+                for extension in Self::psk_extensions(&self.params.suites) {
+                    extensions.push(extension);
+                }
+            }
         }
         if !self.params.alpn.is_empty() {
             extensions.push(Extension::Alpn(self.params.alpn.clone()));
@@ -412,6 +516,12 @@ impl Handshake for ClientHandshake {
                 self.key_exchange(common, body, raw)
             }
             (State::HelloDone, handshake::SERVER_HELLO_DONE) => self.hello_done(common, body, raw),
+            // Plain PSK sends a ServerKeyExchange only for a hint.
+            (State::KeyExchange, handshake::SERVER_HELLO_DONE)
+                if self.keys.suite.is_some_and(|s| s.kx == Kx12::Psk) =>
+            {
+                self.hello_done(common, body, raw)
+            }
             (State::Finished, handshake::FINISHED) => self.finished(common, body, raw),
             (State::ChangeCipherSpec, handshake::NEW_SESSION_TICKET) if self.ticket_promised => {
                 self.new_session_ticket(common, body, raw)
@@ -447,9 +557,17 @@ impl Handshake for ClientHandshake {
     }
 
     fn session(&self) -> Session {
-        self.keys.session(
-            Some(self.params.kx.username.clone()),
+        let mut session = self.keys.session(
+            self.params.kx.username().map(str::to_owned),
             &self.peer_certificates,
-        )
+        );
+        if let ClientKx12::Psk(psk) = &self.params.kx {
+            session.psk_identity = Some(psk.psk.identity().to_vec());
+        }
+        session
+    }
+
+    fn heavy(&self) -> bool {
+        matches!(self.params.kx, ClientKx12::Srp(_))
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use subtle::ConstantTimeEq;
 
+use crate::engine::client::{ClientHandshake, ClientParams};
 use crate::engine::kx::ecdhe::{KeyShare, GROUPS};
 use crate::engine::kx::psk::{fill_binders, OfferedKey, PskClient, PSK_DHE_KE, PSK_KE};
 use crate::engine::msgs::message::NewSessionTicket13;
@@ -12,7 +13,7 @@ use crate::engine::msgs::PskOffer;
 use crate::engine::msgs::Sender;
 use crate::engine::msgs::{
     handshake, handshake_message, ClientHello, Extension, Extensions, KeyShareEntry, ServerHello,
-    TLS12, TLS13,
+    EMPTY_RENEGOTIATION_INFO_SCSV, TLS12, TLS13,
 };
 use crate::engine::tls13::key_schedule::{finished_value, resumption_psk};
 use crate::engine::tls13::record::RecordKeys;
@@ -37,6 +38,9 @@ pub(crate) struct Client13Params {
     pub(crate) tickets: ClientTickets,
     /// Offer `psk_ke` alone: no key share, no forward secrecy.
     pub(crate) without_dhe: bool,
+    /// The TLS 1.2 PSK suites offered in the same hello, and how that handshake goes on if
+    /// the server chooses TLS 1.2.
+    pub(crate) tls12: Option<Arc<ClientParams>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,6 +73,8 @@ pub(crate) struct ClientHandshake13 {
     offer: Option<(PskOffer, Vec<OfferedKey>)>,
     resumed: bool,
     resumption_master: Option<Secret>,
+    /// The first ClientHello as sent, for a TLS 1.2 handshake that goes on from it.
+    first_hello: Vec<u8>,
 }
 
 impl ClientHandshake13 {
@@ -100,7 +106,13 @@ impl ClientHandshake13 {
             offer: None,
             resumed: false,
             resumption_master: None,
+            first_hello: Vec::new(),
         }
+    }
+
+    /// The first ClientHello (whole message) and its random.
+    pub(crate) fn first_hello(&self) -> (&[u8], [u8; 32]) {
+        (&self.first_hello, self.hello.random)
     }
 
     /// Builds and sends a ClientHello with a key share on `group` (and the cookie of a
@@ -119,7 +131,10 @@ impl ClientHandshake13 {
         if let Some(host) = &self.host {
             extensions.push(Extension::ServerName(Some(host.clone())));
         }
-        extensions.push(Extension::SupportedVersions(vec![TLS13]));
+        extensions.push(Extension::SupportedVersions(match &self.params.tls12 {
+            Some(_) => vec![TLS13, TLS12],
+            None => vec![TLS13],
+        }));
         // Never used by a PSK handshake, but a server that knows none of our identities goes
         // on towards a certificate (RFC 8446 §4.2.11) and needs them to get that far: its
         // ServerHello then says plainly that no key was taken, rather than an alert for a
@@ -138,6 +153,13 @@ impl ClientHandshake13 {
         if let Some(cookie) = cookie {
             extensions.push(Extension::Cookie(cookie));
         }
+        if let Some(tls12) = &self.params.tls12 {
+            for extension in ClientHandshake::psk_extensions(&tls12.suites) {
+                if !extensions.iter().any(|e| e.kind() == extension.kind()) {
+                    extensions.push(extension);
+                }
+            }
+        }
         extensions.push(Extension::PskModes(vec![match self.params.without_dhe {
             true => PSK_KE,
             false => PSK_DHE_KE,
@@ -154,10 +176,17 @@ impl ClientHandshake13 {
             records.common.random(&mut self.hello.random)?;
         }
         self.hello.suites = self.params.suites.iter().map(|s| s.id).collect();
+        if let Some(tls12) = &self.params.tls12 {
+            self.hello.suites.extend(tls12.suites.iter().map(|s| s.id));
+            self.hello.suites.push(EMPTY_RENEGOTIATION_INFO_SCSV);
+        }
         self.hello.extensions = Extensions::from(extensions);
         let mut message = handshake_message(handshake::CLIENT_HELLO, &self.hello.encode());
         fill_binders(&mut message, &self.transcript, offer, keys);
         self.transcript.add(&message);
+        if self.first_hello.is_empty() && self.params.tls12.is_some() {
+            self.first_hello = message.clone();
+        }
         records.send(crate::engine::msgs::content::HANDSHAKE, &message);
         self.share = share;
         Ok(())

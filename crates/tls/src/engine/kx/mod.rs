@@ -5,4 +5,5 @@
 
 pub(crate) mod ecdhe;
 pub(crate) mod psk;
+pub(crate) mod psk12;
 pub(crate) mod srp;

@@ -11,6 +11,9 @@ pub(crate) type Decoded<T> = Result<T, DecodeError>;
 
 pub(crate) const TLS12: u16 = 0x0303;
 pub(crate) const TLS13: u16 = 0x0304;
+/// The end of a TLS 1.3 server's random when it negotiates TLS 1.2 (RFC 8446 §4.1.3): a client
+/// that offered TLS 1.3 and sees it knows someone removed TLS 1.3 from its hello.
+pub(crate) const DOWNGRADE_TO_TLS12: [u8; 8] = *b"DOWNGRD\x01";
 
 pub(crate) mod content {
     pub(crate) const CHANGE_CIPHER_SPEC: u8 = 20;

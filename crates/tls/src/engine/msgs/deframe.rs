@@ -62,3 +62,39 @@ impl HandshakeJoiner {
         Ok(Some(self.pending.drain(..4 + len).collect()))
     }
 }
+
+/// A peer's first handshake message, read before an engine is chosen for it: every byte read
+/// is kept in `seen`, to be replayed into the engine chosen, and each is looked at once however
+/// finely the message arrives.
+#[derive(Default)]
+pub(crate) struct FirstMessage {
+    pub(crate) seen: Vec<u8>,
+    /// How much of `seen` is whole records already handed to `joiner`.
+    joined: usize,
+    joiner: HandshakeJoiner,
+}
+
+impl FirstMessage {
+    /// The first handshake message (its header included) once whole. A first record of any
+    /// other type is `unexpected_message`.
+    pub(crate) fn whole(&mut self) -> Result<Option<Vec<u8>>, Failure> {
+        while let Some((content_type, len)) = record_header(&self.seen[self.joined..])? {
+            let start = self.joined + 5;
+            let Some(body) = self.seen.get(start..start + len) else {
+                return Ok(None);
+            };
+            if content_type != 22 {
+                return fail(
+                    AlertDescription::UnexpectedMessage,
+                    "the first record is not a handshake",
+                );
+            }
+            self.joiner.push(body);
+            self.joined = start + len;
+            if let Some(message) = self.joiner.next_message()? {
+                return Ok(Some(message));
+            }
+        }
+        Ok(None)
+    }
+}

@@ -7,6 +7,7 @@ use super::codec::{DecodeError, Decoded, Reader, Writer};
 pub(crate) mod kind {
     pub(crate) const SERVER_NAME: u16 = 0;
     pub(crate) const SUPPORTED_GROUPS: u16 = 10;
+    pub(crate) const EC_POINT_FORMATS: u16 = 11;
     pub(crate) const SRP: u16 = 12;
     pub(crate) const SIGNATURE_ALGORITHMS: u16 = 13;
     pub(crate) const ALPN: u16 = 16;
@@ -76,6 +77,8 @@ pub(crate) enum Extension {
     RenegotiationInfo(Vec<u8>),
     /// RFC 8446 §4.2.7: the groups a client can do key exchange with.
     SupportedGroups(Vec<u16>),
+    /// RFC 8422 §5.1.2: the point formats a side parses (uncompressed, 0, is the one left).
+    EcPointFormats(Vec<u8>),
     /// RFC 8446 §4.2.1: a client's versions.
     SupportedVersions(Vec<u16>),
     /// A server's chosen version.
@@ -113,6 +116,7 @@ impl Extension {
             Self::SessionTicket(_) => kind::SESSION_TICKET,
             Self::RenegotiationInfo(_) => kind::RENEGOTIATION_INFO,
             Self::SupportedGroups(_) => kind::SUPPORTED_GROUPS,
+            Self::EcPointFormats(_) => kind::EC_POINT_FORMATS,
             Self::SupportedVersions(_) | Self::SelectedVersion(_) => kind::SUPPORTED_VERSIONS,
             Self::KeyShares(_) | Self::KeyShare(_) | Self::KeyShareRetry(_) => kind::KEY_SHARE,
             Self::PskModes(_) => kind::PSK_KEY_EXCHANGE_MODES,
@@ -213,6 +217,7 @@ impl Extension {
                 }
                 Self::Alpn(protocols)
             }
+            kind::EC_POINT_FORMATS => Self::EcPointFormats(non_empty(r.vec8()?.to_vec())?),
             kind::ENCRYPT_THEN_MAC => Self::EncryptThenMac,
             kind::EXTENDED_MASTER_SECRET => Self::ExtendedMasterSecret,
             kind::RENEGOTIATION_INFO => Self::RenegotiationInfo(r.vec8()?.to_vec()),
@@ -319,6 +324,11 @@ impl Extension {
                             w.raw(protocol);
                         });
                     }
+                });
+            }
+            Self::EcPointFormats(formats) => {
+                w.vec(1, |w| {
+                    w.raw(formats);
                 });
             }
             Self::RenegotiationInfo(finished) => {
@@ -551,6 +561,11 @@ impl Extensions {
 
     pub(crate) fn has(&self, wanted: &Extension) -> bool {
         self.0.contains(wanted)
+    }
+
+    /// Whether an extension of this type is present, whatever its body.
+    pub(crate) fn has_kind(&self, wanted: u16) -> bool {
+        self.0.iter().any(|e| e.kind() == wanted)
     }
 }
 

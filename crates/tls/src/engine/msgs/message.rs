@@ -346,3 +346,91 @@ mod tests {
         assert!(decode_alert(&[3, 0]).is_err());
     }
 }
+
+/// `named_curve` (RFC 8422 §5.4): the only ECParameters form still in use.
+const NAMED_CURVE: u8 = 3;
+
+/// ServerKeyExchange for the PSK suites (RFC 4279 §2, RFC 5489 §2): the identity hint, and for
+/// ECDHE_PSK the named curve and the server's point. Nothing is signed: the key proves both.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct PskServerKeyExchange {
+    pub(crate) hint: Vec<u8>,
+    pub(crate) ecdh: Option<(u16, Vec<u8>)>,
+}
+
+impl PskServerKeyExchange {
+    /// `ecdh`: the suite is ECDHE_PSK, so a curve and point follow the hint.
+    pub(crate) fn decode(body: &[u8], ecdh: bool) -> Decoded<Self> {
+        let mut r = Reader::new(body);
+        let hint = r.vec16()?.to_vec();
+        let ecdh = match ecdh {
+            true => {
+                if r.u8()? != NAMED_CURVE {
+                    return Err(DecodeError("ECDHE parameters that are not a named curve"));
+                }
+                let group = r.u16()?;
+                let point = r.vec8()?.to_vec();
+                if point.is_empty() {
+                    return Err(DecodeError("an empty ECDHE point"));
+                }
+                Some((group, point))
+            }
+            false => None,
+        };
+        r.end()?;
+        Ok(Self { hint, ecdh })
+    }
+
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.vec(2, |w| {
+            w.raw(&self.hint);
+        });
+        if let Some((group, point)) = &self.ecdh {
+            w.u8(NAMED_CURVE).u16(*group).vec(1, |w| {
+                w.raw(point);
+            });
+        }
+        w.bytes
+    }
+}
+
+/// ClientKeyExchange for the PSK suites: the identity, and for ECDHE_PSK the client's point.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct PskClientKeyExchange {
+    pub(crate) identity: Vec<u8>,
+    pub(crate) point: Option<Vec<u8>>,
+}
+
+impl PskClientKeyExchange {
+    /// `ecdh`: the suite is ECDHE_PSK, so a point follows the identity.
+    pub(crate) fn decode(body: &[u8], ecdh: bool) -> Decoded<Self> {
+        let mut r = Reader::new(body);
+        let identity = r.vec16()?.to_vec();
+        if identity.is_empty() {
+            return Err(DecodeError("an empty PSK identity"));
+        }
+        let point = match ecdh {
+            true => Some(r.vec8()?.to_vec()).filter(|p| !p.is_empty()),
+            false => None,
+        };
+        if ecdh && point.is_none() {
+            return Err(DecodeError("an empty ECDHE point"));
+        }
+        r.end()?;
+        Ok(Self { identity, point })
+    }
+
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.vec(2, |w| {
+            w.raw(&self.identity);
+        });
+        if let Some(point) = &self.point {
+            w.vec(1, |w| {
+                w.raw(point);
+            });
+        }
+        w.bytes
+    }
+}

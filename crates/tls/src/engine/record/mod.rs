@@ -1,14 +1,22 @@
-//! The TLS 1.2 record layer for the SRP suites: AES-CBC with HMAC-SHA1, explicit IVs, and
-//! Encrypt-then-MAC (RFC 7366) or MAC-then-encrypt with constant-time checks (Lucky 13).
+//! The TLS 1.2 record layer. Each suite's protection is a [`Protection`]: the SRP suites' AES-CBC
+//! with HMAC-SHA1 (explicit IVs, Encrypt-then-MAC (RFC 7366) or MAC-then-encrypt with
+//! constant-time checks against Lucky 13), the PSK suites' AEADs (`aead12.rs`) and their
+//! CBC with HMAC-SHA256, Encrypt-then-MAC only (`cbc_sha256.rs`).
 //!
+//! The SRP suites' records are the fast path here.
 //! Speed comes from keeping both units busy: sealing encrypts up to [`LANES`] records side by
 //! side and hashes each one's ciphertext as it comes out ([`cbc_lanes`]); opening decrypts
 //! each stretch of a record right after hashing it. Both work in place in the record buffer,
 //! and HMAC's key pads are hashed once per connection ([`hmac_sha1`]).
 
+mod aead12;
 mod cbc_lanes;
+mod cbc_sha256;
 mod hmac_sha1;
 mod sha1_lanes;
+
+pub(crate) use aead12::{Aead12, Aead12Kind};
+pub(crate) use cbc_sha256::{CbcSha256, MAC_LEN as SHA256_MAC_LEN};
 
 use aes::cipher::consts::U16;
 use aes::cipher::inout::InOutBuf;
@@ -51,6 +59,73 @@ pub(crate) struct BadRecord;
 enum Aes {
     A128(Aes128),
     A256(Aes256),
+}
+
+/// One direction's record protection, whichever the suite.
+// Each variant lives inline: one per direction, no indirection per record.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Protection {
+    /// The SRP suites: AES-CBC with HMAC-SHA1.
+    CbcSha1(CipherState),
+    /// TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256.
+    CbcSha256(CbcSha256),
+    /// AES-GCM and ChaCha20-Poly1305.
+    Aead(Aead12),
+}
+
+impl Protection {
+    /// Seals `data` as records of `content_type` (IVs from `iv` where the suite sends them).
+    pub(crate) fn seal_all(
+        &mut self,
+        content_type: u8,
+        data: &[u8],
+        iv: &mut dyn FnMut() -> [u8; BLOCK],
+        out: &mut Vec<u8>,
+    ) {
+        match self {
+            Self::CbcSha1(state) => state.seal_all(content_type, data, iv, out),
+            Self::CbcSha256(state) => state.seal_all(content_type, data, iv, out),
+            Self::Aead(state) => state.seal_all(content_type, data, out),
+        }
+    }
+
+    /// Checks and decrypts a record body in place; the plaintext's range in `body`.
+    pub(crate) fn open(
+        &mut self,
+        content_type: u8,
+        body: &mut [u8],
+    ) -> Result<std::ops::Range<usize>, BadRecord> {
+        match self {
+            Self::CbcSha1(state) => state.open(content_type, body),
+            Self::CbcSha256(state) => state.open(content_type, body),
+            Self::Aead(state) => state.open(content_type, body),
+        }
+    }
+
+    /// How many records are worth opening at once (see [`CipherState::open_batch`]).
+    pub(crate) fn open_batch(&self) -> usize {
+        match self {
+            Self::CbcSha1(state) => state.open_batch(),
+            _ => 1,
+        }
+    }
+
+    /// Opens consecutive records together (see [`CipherState::open_many`]); one by one for
+    /// the suites that gain nothing from it.
+    pub(crate) fn open_many(
+        &mut self,
+        content_type: u8,
+        bodies: &mut [&mut [u8]],
+        ranges: &mut [std::ops::Range<usize>],
+    ) -> Result<(), usize> {
+        if let Self::CbcSha1(state) = self {
+            return state.open_many(content_type, bodies, ranges);
+        }
+        for (i, (body, range)) in bodies.iter_mut().zip(ranges).enumerate() {
+            *range = self.open(content_type, body).map_err(|_| i)?;
+        }
+        Ok(())
+    }
 }
 
 /// One direction's keys and sequence number.

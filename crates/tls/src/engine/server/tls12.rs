@@ -1,13 +1,16 @@
-//! The server's TLS 1.2 handshake (RFC 5246), with SRP (RFC 5054) as its key exchange.
+//! The server's TLS 1.2 handshake (RFC 5246), with SRP (RFC 5054) or a pre-shared key
+//! (RFC 4279, RFC 5489) as its key exchange.
 
 use std::sync::Arc;
 
+use crate::engine::kx::psk12::{choose_group, Psk12Server, PskExchange};
 use crate::engine::kx::srp::{ServerExchange, SrpServer};
+use crate::engine::msgs::extension::kind;
 use crate::engine::msgs::{
     encode_certificate, handshake, ClientHello, Extension, Extensions, NewSessionTicket,
-    ServerHello, EMPTY_RENEGOTIATION_INFO_SCSV, TLS12,
+    ServerHello, DOWNGRADE_TO_TLS12, EMPTY_RENEGOTIATION_INFO_SCSV, TLS12,
 };
-use crate::engine::tls12::{Negotiated, Tls12Suite, MTE_REFUSED};
+use crate::engine::tls12::{Bulk, Kx12, Negotiated, Tls12Suite, MTE_REFUSED};
 use crate::engine::{fail, CommonState, Failure, Handshake};
 use crate::resumption::ServerSessions;
 use crate::{AlertDescription, Session};
@@ -15,9 +18,26 @@ use crate::{AlertDescription, Session};
 /// An SRP-RSA server's chain (DER, leaf first) and RSA signing key.
 pub(crate) type SigningCertificate = (Vec<Vec<u8>>, Arc<dyn rustls::sign::SigningKey>);
 
+/// The key exchange a TLS 1.2 server of ours runs.
+pub(crate) enum ServerKx12 {
+    Srp(SrpServer),
+    Psk {
+        kx: Psk12Server,
+        /// Plain PSK (no forward secrecy) is taken when a client offers nothing better.
+        allow_plain: bool,
+        /// This server speaks TLS 1.3 too: its random says so when it answers with TLS 1.2.
+        downgrade_sentinel: bool,
+    },
+}
+
+/// Why a client offering only plain PSK is refused.
+const PLAIN_PSK_REFUSED: &str = "the client offers only plain PSK (TLS_PSK_WITH_AES_128_GCM_SHA256): \
+     no forward secrecy, so it is refused unless tls::dangerous::accept_psk_without_forward_secrecy \
+     allows it";
+
 /// What a server of our engine is configured with (shared by its connections).
 pub(crate) struct ServerParams {
-    pub(crate) kx: SrpServer,
+    pub(crate) kx: ServerKx12,
     pub(crate) suites: Vec<Tls12Suite>,
     pub(crate) encrypt_then_mac: bool,
     /// Whether a client without Encrypt-then-MAC is accepted (legacy opt-in).
@@ -48,6 +68,9 @@ pub(crate) struct ServerHandshake {
     username: Option<String>,
     /// The key exchange under way, between hello and ClientKeyExchange.
     exchange: Option<ServerExchange>,
+    psk_exchange: Option<PskExchange>,
+    /// The identity whose key the client proved.
+    psk_identity: Option<Vec<u8>>,
     /// What the session's user's entry looked like, so a later change ends resumption.
     verifier_digest: [u8; 32],
     /// Whether this full handshake ends with a NewSessionTicket (the client asked for tickets
@@ -63,6 +86,8 @@ impl ServerHandshake {
             state: State::ClientHello,
             username: None,
             exchange: None,
+            psk_exchange: None,
+            psk_identity: None,
             verifier_digest: [0; 32],
             issue_ticket: false,
         }
@@ -96,20 +121,11 @@ impl ServerHandshake {
                 "the client does not offer TLS 1.2",
             );
         }
-        let username = SrpServer::username(&hello)?;
-        let suite = self
-            .params
-            .suites
-            .iter()
-            .copied()
-            .filter(|s| !s.rsa || self.params.certificate.is_some())
-            .find(|s| hello.suites.contains(&s.id))
-            .ok_or_else(|| {
-                Failure::local(
-                    AlertDescription::HandshakeFailure,
-                    "no SRP cipher suite in common",
-                )
-            })?;
+        let username = match &self.params.kx {
+            ServerKx12::Srp(_) => Some(SrpServer::username(&hello)?),
+            ServerKx12::Psk { .. } => None,
+        };
+        let (suite, group) = self.choose_suite(&hello)?;
         let secure_renegotiation = hello.suites.contains(&EMPTY_RENEGOTIATION_INFO_SCSV)
             || match hello.extensions.renegotiation_info() {
                 Some([]) => true,
@@ -121,9 +137,10 @@ impl ServerHandshake {
                 }
                 None => false,
             };
-        self.keys.etm =
-            self.params.encrypt_then_mac && hello.extensions.has(&Extension::EncryptThenMac);
-        if !self.keys.etm && !self.params.mac_then_encrypt {
+        self.keys.etm = suite.is_cbc()
+            && self.params.encrypt_then_mac
+            && hello.extensions.has(&Extension::EncryptThenMac);
+        if suite.bulk == Bulk::CbcSha1 && !self.keys.etm && !self.params.mac_then_encrypt {
             return fail(AlertDescription::InsufficientSecurity, MTE_REFUSED);
         }
         self.keys.ems = hello.extensions.has(&Extension::ExtendedMasterSecret);
@@ -131,6 +148,13 @@ impl ServerHandshake {
         self.keys.alpn = self.choose_protocol(hello.extensions.alpn())?;
         self.keys.client_random = hello.random;
         common.random(&mut self.keys.server_random)?;
+        if let ServerKx12::Psk {
+            downgrade_sentinel: true,
+            ..
+        } = self.params.kx
+        {
+            self.keys.server_random[24..].copy_from_slice(&DOWNGRADE_TO_TLS12);
+        }
         common.hash(raw);
         self.keys.suite = Some(suite);
 
@@ -147,6 +171,16 @@ impl ServerHandshake {
         if let Some(protocol) = &self.keys.alpn {
             extensions.push(Extension::Alpn(vec![protocol.clone()]));
         }
+        let params = self.params.clone();
+        if let ServerKx12::Psk { kx: psk, .. } = &params.kx {
+            if group.is_some() && hello.extensions.has_kind(kind::EC_POINT_FORMATS) {
+                extensions.push(Extension::EcPointFormats(vec![0]));
+            }
+            return self.psk_hello(common, psk, suite, group, extensions);
+        }
+        let Some(username) = username else {
+            return fail(AlertDescription::InternalError, "SRP without a username");
+        };
         // A ticket first (RFC 5077 §3.4: it comes with a session ID we echo to accept it),
         // then the session ID.
         let offered_ticket = hello.extensions.session_ticket();
@@ -161,7 +195,10 @@ impl ServerHandshake {
                     .flatten()
             })
             .filter(|s| s.username == username && s.suite == suite.id && s.ems == self.keys.ems)
-            .filter(|s| self.params.kx.still_valid(s));
+            .filter(|s| match &self.params.kx {
+                ServerKx12::Srp(srp) => srp.still_valid(s),
+                ServerKx12::Psk { .. } => false,
+            });
         self.username = Some(username.clone());
         if let Some(saved) = resumable {
             self.keys.session_id = saved.id.clone();
@@ -180,7 +217,13 @@ impl ServerHandshake {
             return Ok(());
         }
 
-        let (mut key_exchange, exchange) = self.params.kx.server_key_exchange(common, &username)?;
+        let ServerKx12::Srp(srp) = &self.params.kx else {
+            return fail(
+                AlertDescription::InternalError,
+                "SRP without its parameters",
+            );
+        };
+        let (mut key_exchange, exchange) = srp.server_key_exchange(common, &username)?;
         let mut session_id = vec![0u8; 32];
         common.random(&mut session_id)?;
         self.keys.session_id = session_id.clone();
@@ -200,12 +243,84 @@ impl ServerHandshake {
             extensions,
         };
         common.send_handshake(handshake::SERVER_HELLO, &server_hello.encode());
-        if suite.rsa {
+        if suite.rsa() {
             self.sign_key_exchange(common, &hello, &mut key_exchange)?;
         }
         common.send_handshake(handshake::SERVER_KEY_EXCHANGE, &key_exchange);
         common.send_handshake(handshake::SERVER_HELLO_DONE, &[]);
         self.exchange = Some(exchange);
+        self.state = State::ClientKeyExchange;
+        Ok(())
+    }
+
+    /// Our first suite the client offers that can run: SRP-RSA only with a certificate; for
+    /// PSK, ECDHE_PSK with a curve in common, CBC only with Encrypt-then-MAC, plain PSK only
+    /// when allowed. With ECDHE_PSK, the curve.
+    fn choose_suite(&self, hello: &ClientHello) -> Result<(Tls12Suite, Option<u16>), Failure> {
+        let client_etm = hello.extensions.has(&Extension::EncryptThenMac);
+        let group = choose_group(hello.extensions.supported_groups());
+        let allow_plain = match &self.params.kx {
+            ServerKx12::Psk { allow_plain, .. } => *allow_plain,
+            ServerKx12::Srp(_) => false,
+        };
+        let offered = || {
+            self.params
+                .suites
+                .iter()
+                .copied()
+                .filter(|s| hello.suites.contains(&s.id))
+        };
+        let usable = offered().find(|s| match s.kx {
+            Kx12::Srp => true,
+            Kx12::SrpRsa => self.params.certificate.is_some(),
+            Kx12::EcdhePsk => group.is_some() && (s.bulk != Bulk::CbcSha256 || client_etm),
+            Kx12::Psk => allow_plain,
+        });
+        match usable {
+            Some(suite) => Ok((suite, group.filter(|_| suite.kx == Kx12::EcdhePsk))),
+            None if offered().any(|s| s.kx == Kx12::Psk) && !allow_plain => {
+                fail(AlertDescription::HandshakeFailure, PLAIN_PSK_REFUSED)
+            }
+            None => fail(
+                AlertDescription::HandshakeFailure,
+                match &self.params.kx {
+                    ServerKx12::Srp(_) => "no SRP cipher suite in common",
+                    ServerKx12::Psk { .. } => {
+                        "no PSK cipher suite in common (ECDHE_PSK needs a curve in common, \
+                         and its CBC suite Encrypt-then-MAC)"
+                    }
+                },
+            ),
+        }
+    }
+
+    /// The rest of a PSK server's first flight: no session to resume or issue (a PSK handshake
+    /// costs no more than resuming), the key exchange if it has anything to say, and done.
+    fn psk_hello(
+        &mut self,
+        common: &mut CommonState,
+        psk: &Psk12Server,
+        suite: Tls12Suite,
+        group: Option<u16>,
+        mut extensions: Extensions,
+    ) -> Result<(), Failure> {
+        if self.keys.server_name.is_some() {
+            extensions.push(Extension::ServerName(None));
+        }
+        let server_hello = ServerHello {
+            version: TLS12,
+            random: self.keys.server_random,
+            session_id: Vec::new(),
+            suite: suite.id,
+            extensions,
+        };
+        common.send_handshake(handshake::SERVER_HELLO, &server_hello.encode());
+        let (key_exchange, exchange) = psk.server_key_exchange(suite.kx, group)?;
+        if let Some(key_exchange) = key_exchange {
+            common.send_handshake(handshake::SERVER_KEY_EXCHANGE, &key_exchange);
+        }
+        common.send_handshake(handshake::SERVER_HELLO_DONE, &[]);
+        self.psk_exchange = Some(exchange);
         self.state = State::ClientKeyExchange;
         Ok(())
     }
@@ -268,14 +383,26 @@ impl ServerHandshake {
         raw: &[u8],
     ) -> Result<(), Failure> {
         common.hash(raw);
-        let exchange = self.exchange.take().ok_or_else(|| {
+        let missing = || {
             Failure::local(
                 AlertDescription::UnexpectedMessage,
                 "no key exchange in progress",
             )
-        })?;
-        let (premaster, verifier_digest) = SrpServer::client_key_exchange(exchange, body)?;
-        self.verifier_digest = verifier_digest;
+        };
+        let premaster = match &self.params.kx {
+            ServerKx12::Srp(_) => {
+                let exchange = self.exchange.take().ok_or_else(missing)?;
+                let (premaster, verifier_digest) = SrpServer::client_key_exchange(exchange, body)?;
+                self.verifier_digest = verifier_digest;
+                premaster
+            }
+            ServerKx12::Psk { kx, .. } => {
+                let exchange = self.psk_exchange.take().ok_or_else(missing)?;
+                let (premaster, identity) = kx.client_key_exchange(exchange, body)?;
+                self.psk_identity = Some(identity);
+                premaster
+            }
+        };
         self.keys.derive_master(common, &premaster);
         self.state = State::ChangeCipherSpec;
         Ok(())
@@ -292,7 +419,9 @@ impl ServerHandshake {
         raw: &[u8],
     ) -> Result<(), Failure> {
         self.keys.check_finished(common, false, body, raw)?;
-        if !self.keys.resumed {
+        if self.psk_identity.is_some() {
+            self.send_finished(common)?;
+        } else if !self.keys.resumed {
             let username = self.username.clone().unwrap_or_default();
             let session = self
                 .keys
@@ -360,6 +489,12 @@ impl Handshake for ServerHandshake {
     }
 
     fn session(&self) -> Session {
-        self.keys.session(self.username.clone(), &[])
+        let mut session = self.keys.session(self.username.clone(), &[]);
+        session.psk_identity = self.psk_identity.clone();
+        session
+    }
+
+    fn heavy(&self) -> bool {
+        matches!(self.params.kx, ServerKx12::Srp(_))
     }
 }

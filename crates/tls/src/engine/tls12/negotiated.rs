@@ -66,7 +66,7 @@ impl Negotiated {
     }
 
     /// The keys the client (`true`) or the server writes with.
-    fn keys(&self, client_writes: bool) -> Result<crate::engine::record::CipherState, Failure> {
+    fn keys(&self, client_writes: bool) -> Result<crate::engine::record::Protection, Failure> {
         let (client, server) = self.suite()?.keys(
             &self.master,
             &self.client_random,

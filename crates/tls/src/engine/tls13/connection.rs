@@ -89,6 +89,11 @@ pub(crate) struct Tls13Connection<H: Handshake13> {
 }
 
 impl<H: Handshake13> Tls13Connection<H> {
+    /// The handshake driving it.
+    pub(crate) fn handshake(&self) -> &H {
+        &self.handshake
+    }
+
     pub(crate) fn new(handshake: H) -> Result<Self, Error> {
         let mut conn = Self {
             records: Records13 {

@@ -7,38 +7,12 @@ use super::super::msgs::{
     ServerHello, HELLO_RETRY_REQUEST, TLS12, TLS13,
 };
 use super::super::testing::{
-    expect_alert, feed, psk_client, psk_client_params, psk_server, record, PSK_KEY,
+    expect_alert, feed, psk_client, psk_client_params, psk_server, pump, record, take_output,
+    PSK_KEY,
 };
 use super::super::Engine;
 use super::Transcript;
-use crate::{AlertDescription, Error};
-
-/// Moves bytes both ways until neither side has anything to say; the first error either
-/// side reports.
-fn pump(a: &mut dyn Engine, b: &mut dyn Engine) -> Result<(), Error> {
-    loop {
-        let moved_ab = transfer(a, b)?;
-        let moved_ba = transfer(b, a)?;
-        if !moved_ab && !moved_ba {
-            return Ok(());
-        }
-    }
-}
-
-/// Moves what `from` has to say into `to`; whether anything moved.
-fn transfer(from: &mut dyn Engine, to: &mut dyn Engine) -> Result<bool, Error> {
-    let bytes = take_output(from);
-    feed(to, &bytes)?;
-    Ok(!bytes.is_empty())
-}
-
-fn take_output(conn: &mut dyn Engine) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    while conn.wants_write() {
-        conn.write_tls(&mut bytes).unwrap();
-    }
-    bytes
-}
+use crate::AlertDescription;
 
 /// The client's first ClientHello message (header included), as it would send it.
 fn client_hello_message() -> Vec<u8> {
