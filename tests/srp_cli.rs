@@ -583,7 +583,7 @@ fn one_port_serves_x509_srp_and_psk_clients() {
     args.extend(["-d".into(), www.clone().into()]);
     let (_server, printed, port) = start_server(&args, 6);
     assert_eq!(
-        printed[5], "Serving pre-shared key identities (TLS 1.3)",
+        printed[5], "Serving pre-shared key identities (TLS 1.3 and TLS 1.2)",
         "{printed:?}"
     );
     let target = format!("localhost:{port}");

@@ -18,6 +18,7 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
     let mut settings = HandshakeSettings::default();
     let mut target = None;
     let mut get = None;
+    let mut psk_ke = false;
     let mut resume = false;
     let mut resume_at = None;
     let mut timeout = DEFAULT_TIMEOUT;
@@ -47,6 +48,7 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
             Long("no-sni") => settings.sni = false,
             Long("get") => get = Some(args.value()?.string()?),
             Long("resume") => resume = true,
+            Long("psk-without-forward-secrecy") => psk_ke = true,
             Long("resume-at") => resume_at = Some(Target::parse(&args.value()?.string()?)?),
             Short('u') | Long("user") => user = Some(args.value()?.string()?),
             Short('p') | Long("password") => pass = Some(args.value()?.string()?),
@@ -109,6 +111,9 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
     }
     for psk in psks {
         builder = builder.psk(psk.with_hash(psk_hash));
+    }
+    if psk_ke {
+        builder = tls::dangerous::psk_without_forward_secrecy(builder);
     }
     match (cert, key) {
         (Some(cert), Some(key)) => builder = builder.client_cert(cert, key),

@@ -16,7 +16,8 @@ const USAGE: &str = "\
 usage:
   tls server [-c CERT -k KEY] [-v DB] [--psk-db DB] [--sni NAME:CERT:KEY]... [--strict-sni] [-d DIR]
              [--hidden] [--reqcert --cafile PEM] [--alpn P]... [--cipher NAME]...
-             [--min-ver tls1.2|tls1.3] [--max-ver tls1.2|tls1.3] [--max-connections N] [--max-connections-per-ip N] [--idle-timeout SECS]
+             [--min-ver tls1.2|tls1.3] [--max-ver tls1.2|tls1.3]
+             [--accept-psk-without-forward-secrecy] [--max-connections N] [--max-connections-per-ip N] [--idle-timeout SECS]
              [--threaded] HOST:PORT
       Serve DIR (default: the current folder) over HTTPS. Without -c/-k, a
       self-signed certificate is made for HOST and its fingerprints printed,
@@ -34,6 +35,9 @@ usage:
       unknown_psk_identity when the server has neither. A TLS 1.2 client
       offering the ECDHE_PSK suites gets them (its identity comes later: an
       unknown one is unknown_psk_identity). --min-ver/--max-ver keep one version.
+      --accept-psk-without-forward-secrecy also takes clients offering only
+      psk_ke (TLS 1.3) or plain PSK (TLS_PSK_WITH_AES_128_GCM_SHA256): a key
+      found later then opens their recorded sessions.
       --sni gives clients asking for NAME by SNI that certificate instead of the
       default; --strict-sni refuses names with no certificate (unrecognized_name).
       The databases (with their -wal/-shm), CERT and KEY are never served, and
@@ -46,7 +50,7 @@ usage:
       the thread-per-connection server instead.
   tls client [--fingerprint FP] [--cafile PEM] [-c CERT -k KEY] [-u USER -p PASSWORD]
              [--psk-identity ID --psk-key HEX | --psk-file FILE] [--psk-hash sha256|sha384]
-             [--alpn P]... [--cipher NAME]...
+             [--psk-without-forward-secrecy] [--alpn P]... [--cipher NAME]...
              [--min-ver tls1.2|tls1.3] [--max-ver tls1.2|tls1.3] [--no-sni]
              [--resume | --resume-at HOST:PORT] [--get PATH] [--timeout SECS] HOST:PORT
       Handshake with HOST:PORT and print the session as `Name: value` lines.
@@ -59,6 +63,8 @@ usage:
       IANA names (TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256 …). --psk-file
       offers every identity:hexkey line of FILE (the format of GnuTLS's psktool
       and mosquitto's psk_file; TLS 1.2 names the first).
+      --psk-without-forward-secrecy offers psk_ke / plain PSK only (no ECDHE),
+      for a peer that has nothing else.
       --get PATH fetches PATH over HTTP/1.1 and prints the body; --timeout then
       bounds the connection, the response head and the whole body, each.
       --resume connects a second time, resuming, and prints that session too;

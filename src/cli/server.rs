@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use lexopt::Arg::{Long, Short, Value};
 use lexopt::ValueExt;
-use tls::{CertificateChain, HandshakeSettings, PrivateKey, ServerConfig, TrustRoots};
+use tls::{
+    CertificateChain, HandshakeSettings, PrivateKey, ProtocolVersion, ServerConfig, TrustRoots,
+};
 use tls_server::{AsyncTlsServer, StaticFiles, TlsServer};
 
 use crate::args::{CliError, Target};
@@ -27,6 +29,7 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
     // The fleet's database opened for -v, shared with --psk-db when it names the same one.
     let mut fleet_db: Option<(String, Arc<tls::srp::PostgresVerifierDb>)> = None;
     let mut psk_location = None;
+    let mut accept_psk_ke = false;
     let mut shared_resumption = None;
     // Secrets named on the command line: never served, whatever folder is shared.
     let mut secrets: Vec<PathBuf> = Vec::new();
@@ -88,6 +91,7 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
                 }
             }
             Long("psk-db") => psk_location = Some(args.value()?.string()?),
+            Long("accept-psk-without-forward-secrecy") => accept_psk_ke = true,
             Long("cafile") => cafile = Some(TrustRoots::from_pem_file(args.value()?)?),
             Long("alpn") => settings.alpn.push(args.value()?.string()?),
             Long("cipher") => settings.cipher_names.push(args.value()?.string()?),
@@ -115,6 +119,7 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
         settings.alpn.push("http/1.1".into());
     }
     let mut out = std::io::stdout().lock();
+    let versions = (settings.min_version, settings.max_version);
     let mut builder = ServerConfig::builder().settings(settings);
     let certificate = match (cert, key) {
         (Some(cert), Some(key)) => Some((cert, key)),
@@ -152,7 +157,21 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
         // Pre-shared keys: a ClientHello offering a known identity gets the PSK handshake,
         // any other the certificate or SRP as without them.
         builder = builder.shared_psk_store(store);
-        writeln!(out, "Serving pre-shared key identities (TLS 1.3)").map_err(CliError::Output)?;
+        let versions = match versions {
+            (ProtocolVersion::Tls13, _) => "TLS 1.3",
+            (_, ProtocolVersion::Tls12) => "TLS 1.2",
+            _ => "TLS 1.3 and TLS 1.2",
+        };
+        writeln!(out, "Serving pre-shared key identities ({versions})")
+            .map_err(CliError::Output)?;
+        if accept_psk_ke {
+            builder = tls::dangerous::accept_psk_without_forward_secrecy(builder);
+            writeln!(
+                out,
+                "Accepting PSK clients without forward secrecy (psk_ke, plain PSK)"
+            )
+            .map_err(CliError::Output)?;
+        }
     }
     if let Some(shared) = shared_resumption {
         builder = builder.shared_resumption(shared);

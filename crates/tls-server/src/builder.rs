@@ -60,12 +60,15 @@ impl Settings {
     pub(crate) fn admit(&self, session: &Session, info: &ConnectionInfo) -> io::Result<()> {
         let peer = info.peer;
         log::info!(
-            "{peer}: {} {} resumed={} sni={} srp={}",
+            "{peer}: {} {} resumed={} sni={} srp={} psk={}",
             session.version(),
             session.cipher_suite(),
             if session.resumed() { "yes" } else { "no" },
             session.server_name().unwrap_or("-"),
             session.srp_username().unwrap_or("-"),
+            session
+                .psk_identity()
+                .map_or("-".into(), String::from_utf8_lossy),
         );
         match &self.hook {
             Some(hook) if !hook(session, info) => {
