@@ -606,6 +606,30 @@ fn one_port_serves_x509_srp_and_psk_clients() {
         !database.contains("SQLite"),
         "the database was served: {database}"
     );
+    // TLS 1.2 PSK on the same port: a hello with the PSK suites and no TLS 1.3 goes to them.
+    let by_psk12 = [
+        "--psk-identity",
+        "device-9",
+        "--psk-key",
+        psk.as_str(),
+        "--max-ver",
+        "tls1.2",
+        "--cipher",
+        "TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256",
+    ];
+    let printed = succeeded(&tls_client(&by_psk12, "/note.txt"));
+    assert!(printed.contains("Version: TLS 1.2"), "{printed}");
+    assert!(
+        printed.contains("Cipher suite: TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256"),
+        "{printed}"
+    );
+    assert!(printed.contains("PSK identity: device-9"), "{printed}");
+    assert!(printed.ends_with("for everyone\n"), "{printed}");
+    let mut unknown12 = by_psk12;
+    unknown12[1] = "nobody";
+    let refused = tls_client(&unknown12, "/note.txt");
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("unknown_psk_identity"), "{refused:?}");
     let by_srp = ["-u", "alice", "-p", "open sesame"];
     let printed = succeeded(&tls_client(&by_srp, "/note.txt"));
     assert!(printed.contains("SRP username: alice"), "{printed}");
@@ -662,6 +686,34 @@ fn one_port_serves_x509_srp_and_psk_clients() {
         assert!(
             !String::from_utf8_lossy(&out.stderr).contains("Peer certificate"),
             "{out:?}"
+        );
+        let tls12 = run(
+            Command::new(&openssl)
+                .args([
+                    "s_client",
+                    "-connect",
+                    &format!("127.0.0.1:{port}"),
+                    "-tls1_2",
+                ])
+                .args([
+                    "-psk_identity",
+                    "device-9",
+                    "-psk",
+                    &psk,
+                    "-brief",
+                    "-ign_eof",
+                ])
+                .args(["-cipher", "ECDHE-PSK-CHACHA20-POLY1305"]),
+            b"GET /note.txt HTTP/1.0\r\n\r\n",
+        );
+        assert!(
+            String::from_utf8_lossy(&tls12.stdout).ends_with("for everyone\n"),
+            "{tls12:?}"
+        );
+        let said = String::from_utf8_lossy(&tls12.stderr);
+        assert!(
+            said.contains("TLSv1.2") && said.contains("ECDHE-PSK-CHACHA20-POLY1305"),
+            "{said}"
         );
         // OpenSSL goes on with the certificate when its identity is unknown (RFC 8446).
         let out = s_client("nobody");
