@@ -64,6 +64,36 @@ pub fn echo_lines<S: std::io::Read + Write>(
     Ok(seen)
 }
 
+/// GET / from an HTTP server on 127.0.0.1:`port` (as `localhost`) with `config`: the session
+/// and the response, read to the end (a close without close_notify counts as an end: HTTP/1.0
+/// servers such as `openssl s_server -www` and `gnutls-serv --http` may do that).
+pub fn http_get(
+    config: &tls::ClientConfig,
+    port: u16,
+) -> Result<(tls::Session, String), tls::Error> {
+    let mut tls = config.connect("localhost", connect(([127, 0, 0, 1], port).into()))?;
+    tls.write_all(b"GET / HTTP/1.0\r\n\r\n")?;
+    tls.set_ignore_abrupt_close(true);
+    let mut response = Vec::new();
+    std::io::Read::read_to_end(&mut tls, &mut response)?;
+    Ok((
+        tls.session().clone(),
+        String::from_utf8_lossy(&response).into_owned(),
+    ))
+}
+
+/// Reads once from `stream` (up to 512 bytes) and answers with the same bytes upper-cased, then
+/// close_notify. Returns the bytes read.
+pub fn answer_upper<S: std::io::Read + Write>(
+    mut stream: tls::TlsStream<S>,
+) -> Result<Vec<u8>, tls::Error> {
+    let mut got = [0u8; 512];
+    let n = std::io::Read::read(&mut stream, &mut got)?;
+    stream.write_all(&got[..n].to_ascii_uppercase())?;
+    stream.close()?;
+    Ok(got[..n].to_vec())
+}
+
 /// Answers one HTTP/1.1 request with `200 OK` and `body`, then sends close_notify.
 /// Returns the request head as received.
 pub fn answer_http<S: std::io::Read + Write>(

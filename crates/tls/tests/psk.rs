@@ -4,23 +4,19 @@
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::thread;
 
 use tls::psk::{ExternalPsk, MemoryPskStore, PskHash};
 use tls::{AlertDescription, ClientConfig, Error, PeerIdentity, ServerConfig};
-use tls_testkit::{connect, free_port, peer, run, wait_listening, PeerProcess};
+use tls_testkit::{connect, hex, http_get, openssl_psk_server, peer, run, PskServer};
 
 const IDENTITY: &str = "sensor-7";
 const KEY: [u8; 32] = [
     0x0b, 0x6e, 0x1f, 0x5a, 0x33, 0x90, 0xc4, 0x21, 0x7d, 0x88, 0x12, 0xfe, 0x49, 0xa0, 0x5b, 0x3c,
     0xe1, 0x07, 0x66, 0x2d, 0x9f, 0x40, 0xb8, 0x15, 0x73, 0xca, 0x2e, 0x91, 0x04, 0xdd, 0x58, 0x6a,
 ];
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 fn client(identity: &str, key: &[u8]) -> ClientConfig {
     ClientConfig::builder()
@@ -162,40 +158,12 @@ fn sha384_keys_take_aes_256_and_other_suites_by_name() {
     );
 }
 
-/// `openssl s_server -psk` answering HTTP (`-www`), listening when this returns.
-fn openssl_server(extra: &[&str]) -> Option<(PeerProcess, u16)> {
-    let openssl = peer("openssl")?;
-    let port = free_port();
-    let process = PeerProcess::spawn(
-        Command::new(openssl)
-            .args([
-                "s_server",
-                "-accept",
-                &format!("127.0.0.1:{port}"),
-                "-tls1_3",
-                "-nocert",
-            ])
-            .args(["-psk", &hex(&KEY), "-psk_identity", IDENTITY, "-www"])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    );
-    wait_listening(port);
-    Some((process, port))
-}
-
-/// GET / from a server answering HTTP: the response.
-fn get(config: &ClientConfig, port: u16) -> Result<(tls::Session, String), Error> {
-    let mut tls = config.connect("localhost", connect(([127, 0, 0, 1], port).into()))?;
-    tls.write_all(b"GET / HTTP/1.0\r\n\r\n")?;
-    tls.set_ignore_abrupt_close(true);
-    let mut response = Vec::new();
-    tls.read_to_end(&mut response)?;
-    Ok((
-        tls.session().clone(),
-        String::from_utf8_lossy(&response).into_owned(),
-    ))
+/// `openssl s_server -psk` over TLS 1.3 answering HTTP (`-www`), listening when this returns.
+fn openssl_server(extra: &[&str]) -> Option<(PskServer, u16)> {
+    let args = [&["-tls1_3", "-www"][..], extra].concat();
+    let server = openssl_psk_server(&ExternalPsk::new(IDENTITY, KEY).unwrap(), &args)?;
+    let port = server.port;
+    Some((server, port))
 }
 
 #[test]
@@ -203,14 +171,14 @@ fn our_client_against_openssl_server() {
     let Some((_server, port)) = openssl_server(&[]) else {
         return;
     };
-    let (session, page) = get(&client(IDENTITY, &KEY), port).unwrap();
+    let (session, page) = http_get(&client(IDENTITY, &KEY), port).unwrap();
     assert!(page.starts_with("HTTP/1.0 200"), "{page}");
     assert!(page.contains("TLSv1.3"), "{page}");
     assert_eq!(session.psk_identity(), Some(IDENTITY.as_bytes()));
     // OpenSSL 3.0 answers a binder that does not verify with illegal_parameter (its log:
     // "tls_psk_do_binder:binder does not verify"), where RFC 8446 and our server say
     // decrypt_error: the client names what it received.
-    let e = get(&client(IDENTITY, &[0x11; 32]), port).unwrap_err();
+    let e = http_get(&client(IDENTITY, &[0x11; 32]), port).unwrap_err();
     assert_eq!(
         alert_of(&e),
         Some(AlertDescription::IllegalParameter),
@@ -224,7 +192,7 @@ fn a_server_without_x25519_asks_again_with_hello_retry_request() {
     let Some((_server, port)) = openssl_server(&["-groups", "P-256"]) else {
         return;
     };
-    let (session, page) = get(&client(IDENTITY, &KEY), port).unwrap();
+    let (session, page) = http_get(&client(IDENTITY, &KEY), port).unwrap();
     assert!(page.starts_with("HTTP/1.0 200"), "{page}");
     assert_eq!(session.psk_identity(), Some(IDENTITY.as_bytes()));
 }
@@ -346,9 +314,9 @@ fn resumption_with_openssl_both_ways() {
         return;
     };
     let config = client(IDENTITY, &KEY);
-    let (first, _) = get(&config, port).unwrap();
+    let (first, _) = http_get(&config, port).unwrap();
     assert!(!first.resumed());
-    let (again, page) = get(&config, port).unwrap();
+    let (again, page) = http_get(&config, port).unwrap();
     assert!(again.resumed(), "OpenSSL's ticket was not used");
     assert!(page.contains("Reused"), "{page}");
 
@@ -402,10 +370,10 @@ fn psk_ke_alone_needs_the_dangerous_opt_in_on_both_sides() {
     let Some((_refusing, port)) = openssl_server(&[]) else {
         return;
     };
-    let e = get(&without_dhe(), port).unwrap_err();
+    let e = http_get(&without_dhe(), port).unwrap_err();
     assert!(e.alert().is_some(), "{e:?}");
     let (_allowing, port) = openssl_server(&["-allow_no_dhe_kex"]).unwrap();
-    let (session, page) = get(&without_dhe(), port).unwrap();
+    let (session, page) = http_get(&without_dhe(), port).unwrap();
     assert!(page.starts_with("HTTP/1.0 200"), "{page}");
     assert_eq!(session.psk_identity(), Some(IDENTITY.as_bytes()));
 }

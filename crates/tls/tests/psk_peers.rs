@@ -12,8 +12,9 @@ use tls::psk::{ExternalPsk, MemoryPskStore, PskHash};
 use tls::AlertDescription::{self, DecryptError, HandshakeFailure, IllegalParameter};
 use tls::{ClientConfig, Error, ServerConfig, Session, TlsStream};
 use tls_testkit::{
-    connect, gnutls_psk_serv, hex, peer, run, serve_once, tlslite_psk_args, tlslite_psk_server,
-    Mosquitto, ServerThread, GNUTLS_PSK_TLS13,
+    answer_upper, assert_refused_by_peer, assert_refused_by_us, connect, gnutls_psk_serv, hex,
+    mqtt_disconnect, mqtt_expect_publish, mqtt_publish, mqtt_subscribe, peer, run, serve_once,
+    tlslite_psk_args, tlslite_psk_server, Mosquitto, ServerThread, GNUTLS_PSK_TLS13,
 };
 
 const IDENTITY: &str = "gateway-12";
@@ -85,13 +86,9 @@ fn our_server(keys: &[ExternalPsk]) -> ServerThread<Seen> {
     }
     let config = ServerConfig::builder().psk_store(store).build().unwrap();
     serve_once(move |tcp| {
-        let mut tls = config.accept(tcp)?;
+        let tls = config.accept(tcp)?;
         let identity = tls.session().psk_identity().map(<[u8]>::to_vec);
-        let mut got = [0u8; 512];
-        let n = tls.read(&mut got)?;
-        tls.write_all(&got[..n].to_ascii_uppercase())?;
-        tls.close()?;
-        Ok((identity, got[..n].to_vec()))
+        Ok((identity, answer_upper(tls)?))
     })
 }
 
@@ -111,32 +108,12 @@ fn assert_peer_refuses(
     expected: AlertDescription,
     log: impl Fn() -> String,
 ) {
-    let started = Instant::now();
-    let e = dial(psk, port, Duration::from_secs(5))
-        .map(|_| ())
-        .unwrap_err();
-    let took = started.elapsed();
-    assert!(
-        took < Duration::from_secs(4),
-        "took {took:?}: {e:?}\n{}",
-        log()
-    );
-    assert!(
-        matches!(e, Error::RemoteAlert { description } if description == expected),
-        "{e:?}, not {expected:?} from the peer\n{}",
-        log()
-    );
+    assert_refused_by_peer(|| dial(psk, port, Duration::from_secs(5)), expected, log);
 }
 
 /// Our server refused its client, within 4 s of `started`, sending the alert `expected`.
 fn assert_we_refused(server: ServerThread<Seen>, started: Instant, expected: AlertDescription) {
-    let e = server.join().unwrap_err();
-    let took = started.elapsed();
-    assert!(took < Duration::from_secs(4), "took {took:?}: {e:?}");
-    assert!(
-        matches!(e, Error::LocalAlert { description, .. } if description == expected),
-        "{e:?}, not {expected:?} from us"
-    );
+    assert_refused_by_us(server.join(), started, &[expected]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -298,79 +275,9 @@ fn tlslite_client_against_our_server() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// mosquitto 2.0: MQTT 3.1.1 (OASIS), written by hand
-
-/// An MQTT control packet: the first byte, the remaining length (7 bits a byte, low first) and
-/// the body.
-fn mqtt_packet(first: u8, body: &[u8]) -> Vec<u8> {
-    let mut packet = vec![first];
-    let mut len = body.len();
-    loop {
-        let byte = (len % 128) as u8;
-        len /= 128;
-        packet.push(if len > 0 { byte | 0x80 } else { byte });
-        if len == 0 {
-            break;
-        }
-    }
-    packet.extend_from_slice(body);
-    packet
-}
-
-/// An MQTT UTF-8 string: a 16-bit length, then the bytes.
-fn mqtt_string(text: &str) -> Vec<u8> {
-    let mut out = (text.len() as u16).to_be_bytes().to_vec();
-    out.extend_from_slice(text.as_bytes());
-    out
-}
-
-/// Reads one packet: (first byte, body).
-fn read_mqtt(stream: &mut impl Read) -> std::io::Result<(u8, Vec<u8>)> {
-    let mut byte = [0u8; 1];
-    stream.read_exact(&mut byte)?;
-    let first = byte[0];
-    let (mut len, mut shift) = (0usize, 0);
-    loop {
-        stream.read_exact(&mut byte)?;
-        len |= usize::from(byte[0] & 0x7f) << shift;
-        shift += 7;
-        if byte[0] & 0x80 == 0 {
-            break;
-        }
-        assert!(shift < 28, "remaining length over 4 bytes");
-    }
-    let mut body = vec![0; len];
-    stream.read_exact(&mut body)?;
-    Ok((first, body))
-}
+// mosquitto 2.0: MQTT 3.1.1 (OASIS), written by hand (tls_testkit's mqtt helpers)
 
 const TOPIC: &str = "tls-lite/psk/temperature";
-
-/// CONNECT (clean session, keep-alive 30 s, no user name: the broker takes the PSK identity) and
-/// SUBSCRIBE to [`TOPIC`] at QoS 0; checks CONNACK and SUBACK.
-fn mqtt_subscribe(tls: &mut TlsStream<TcpStream>, broker: &Mosquitto) {
-    let mut connect = mqtt_string("MQTT");
-    connect.extend_from_slice(&[4, 0x02, 0, 30]);
-    connect.extend(mqtt_string("tls-lite-rust"));
-    tls.write_all(&mqtt_packet(0x10, &connect)).unwrap();
-    // CONNACK: no session present, return code 0 (accepted).
-    let connack = read_mqtt(tls).unwrap();
-    assert_eq!(connack, (0x20, vec![0, 0]), "{}", broker.log());
-
-    let mut subscribe = vec![0, 1];
-    subscribe.extend(mqtt_string(TOPIC));
-    subscribe.push(0);
-    tls.write_all(&mqtt_packet(0x82, &subscribe)).unwrap();
-    // SUBACK for packet 1: granted QoS 0.
-    let suback = read_mqtt(tls).unwrap();
-    assert_eq!(suback, (0x90, vec![0, 1, 0]), "{}", broker.log());
-}
-
-fn mqtt_publish(topic: &str, payload: &[u8]) -> Vec<u8> {
-    let mut body = mqtt_string(topic);
-    body.extend_from_slice(payload);
-    mqtt_packet(0x30, &body)
-}
 
 #[test]
 fn our_client_talks_mqtt_to_mosquitto_over_psk() {
@@ -381,7 +288,7 @@ fn our_client_talks_mqtt_to_mosquitto_over_psk() {
     let mut tls = dial(key(IDENTITY, &KEY), broker.port, Duration::from_secs(10)).unwrap();
     assert_eq!(tls.session().version(), tls::ProtocolVersion::Tls13);
     assert_eq!(tls.session().psk_identity(), Some(IDENTITY.as_bytes()));
-    mqtt_subscribe(&mut tls, &broker);
+    mqtt_subscribe(&mut tls, &broker, TOPIC);
     // The broker took our PSK identity as the user name.
     let user = format!("u'{IDENTITY}'");
     let log = broker.log_with(&user);
@@ -389,37 +296,15 @@ fn our_client_talks_mqtt_to_mosquitto_over_psk() {
 
     // Our own QoS 0 message comes back to us, byte for byte.
     tls.write_all(&mqtt_publish(TOPIC, b"21.5 C")).unwrap();
-    let (first, body) = read_mqtt(&mut tls).unwrap();
-    assert_eq!(first, 0x30, "{}", broker.log());
-    assert_eq!(
-        body,
-        mqtt_publish(TOPIC, b"21.5 C")[2..],
-        "{}",
-        broker.log()
-    );
+    mqtt_expect_publish(&mut tls, &broker, TOPIC, b"21.5 C");
 
     // A message mosquitto_pub publishes over PSK, under another identity, reaches us too.
-    if let Some(pub_) = peer("mosquitto_pub") {
-        let out = run(
-            Command::new(pub_)
-                .args(["-h", "127.0.0.1", "-p", &broker.port.to_string()])
-                .args(["--psk", &hex(&[0x42; 32]), "--psk-identity", "publisher"])
-                .args(["-t", TOPIC, "-m", "22.0 C"]),
-            b"",
-        );
-        assert!(out.status.success(), "{}\n{}", said(&out), broker.log());
-        let (first, body) = read_mqtt(&mut tls).unwrap();
-        assert_eq!(first, 0x30);
-        assert_eq!(
-            body,
-            mqtt_publish(TOPIC, b"22.0 C")[2..],
-            "{}",
-            broker.log()
-        );
+    if let Some(()) = broker.publish(&key("publisher", &[0x42; 32]), TOPIC, "22.0 C") {
+        mqtt_expect_publish(&mut tls, &broker, TOPIC, b"22.0 C");
     }
 
     // DISCONNECT, then close_notify.
-    tls.write_all(&mqtt_packet(0xe0, &[])).unwrap();
+    tls.write_all(&mqtt_disconnect()).unwrap();
     tls.close().unwrap();
 }
 
