@@ -8,8 +8,8 @@ use futures_util::TryStreamExt;
 use lettre::address::Envelope;
 use lettre::AsyncTransport;
 use tls::{ClientConfig, FingerprintAlgorithm, ServerAuth};
-use tls_mail::imap::ImapClient;
-use tls_mail::pop3::Pop3Client;
+use tls_mail::imap::AsyncImapClient;
+use tls_mail::pop3::AsyncPop3Client;
 use tls_smtp::{AsyncSmtpTls, Credentials, Error, Security};
 use tls_testkit::{block_on, Dovecot, Pki, Postfix, TIMEOUT};
 
@@ -80,14 +80,14 @@ fn mail_sent_through_postfix_comes_back_over_pop3_and_imap() {
             .port(postfix.smtp_port)
             .credentials(alice())
             .timeout(TIMEOUT)
-            .build_async()
+            .build()
             .unwrap();
         let implicit = AsyncSmtpTls::builder("127.0.0.1", pinned.clone())
             .port(postfix.smtps_port)
             .security(Security::Implicit)
             .credentials(alice())
             .timeout(TIMEOUT)
-            .build_async()
+            .build()
             .unwrap();
         for (n, mailer) in [(1, &starttls), (2, &implicit)] {
             let reply = mailer
@@ -101,7 +101,7 @@ fn mail_sent_through_postfix_comes_back_over_pop3_and_imap() {
             .port(postfix.smtp_port)
             .credentials(Credentials::new(ALICE.0.into(), "not it".into()))
             .timeout(TIMEOUT)
-            .build_async()
+            .build()
             .unwrap();
         let err = wrong.send_raw(&envelope, &message(3)).await.unwrap_err();
         assert!(
@@ -117,10 +117,10 @@ fn mail_sent_through_postfix_comes_back_over_pop3_and_imap() {
     };
     block_on(async {
         // POP3 over STLS with the roots.
-        let mut pop = Pop3Client::builder(roots.clone())
+        let mut pop = AsyncPop3Client::builder(roots.clone())
             .security(Security::StartTls)
             .timeout(TIMEOUT)
-            .connect_async("localhost", dovecot.pop3_port)
+            .connect("localhost", dovecot.pop3_port)
             .await
             .unwrap();
         pop.login(BOB.0, BOB.1).await.unwrap();
@@ -137,9 +137,9 @@ fn mail_sent_through_postfix_comes_back_over_pop3_and_imap() {
         pop.quit().await.unwrap();
 
         // IMAP over implicit TLS with the pin.
-        let imap = ImapClient::builder(pinned)
+        let imap = AsyncImapClient::builder(pinned)
             .timeout(TIMEOUT)
-            .connect_async("127.0.0.1", dovecot.imaps_port)
+            .connect("127.0.0.1", dovecot.imaps_port)
             .await
             .unwrap();
         let mut imap = imap.login(BOB.0, BOB.1).await.unwrap();

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use scripted::{rooted, seen, tls_server, x509_server};
-use tls_mail::pop3::Pop3Client;
+use tls_mail::pop3::{AsyncPop3Client, Pop3Builder, Pop3Client};
 use tls_testkit::bench::{env_or, median};
 use tls_testkit::Pki;
 
@@ -71,6 +71,7 @@ fn main() {
     });
     let port = server.addr.port();
     let builder = Pop3Client::builder(rooted(&pki));
+    let async_builder = Pop3Builder::<AsyncPop3Client>::from(builder.clone());
     let rt = tls_testkit::runtime();
 
     let blocking = || {
@@ -83,7 +84,7 @@ fn main() {
     };
     let tokio = || {
         rt.block_on(async {
-            let mut pop = builder.connect_async("localhost", port).await.unwrap();
+            let mut pop = async_builder.connect("localhost", port).await.unwrap();
             let start = Instant::now();
             assert_eq!(pop.retr_to(1, &mut tokio::io::sink()).await.unwrap(), size);
             let rate = size as f64 / start.elapsed().as_secs_f64() / 1e6;

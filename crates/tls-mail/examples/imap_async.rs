@@ -13,7 +13,7 @@ mod support;
 use futures_util::TryStreamExt;
 use support::{exit, host_port, Failure};
 use tls::{ClientConfig, ServerAuth};
-use tls_mail::imap::ImapClient;
+use tls_mail::imap::AsyncImapClient;
 
 const USAGE: &str = "usage: IMAP_USER=U IMAP_PASSWORD=P imap_async HOST:PORT SHA256-FP [MAILBOX]";
 
@@ -23,7 +23,7 @@ async fn list(host: &str, port: u16, pin: &str, mailbox: &str) -> Result<(), Fai
     let tls = ClientConfig::builder()
         .server_auth(ServerAuth::Fingerprint(pin.parse()?))
         .build()?;
-    let client = ImapClient::builder(tls).connect_async(host, port).await?;
+    let client = AsyncImapClient::builder(tls).connect(host, port).await?;
     let mut imap = client.login(&user, &password).await?;
     let selected = imap.select(mailbox).await?;
     println!("{mailbox}: {} messages", selected.exists);

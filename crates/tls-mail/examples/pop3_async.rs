@@ -16,7 +16,7 @@ use std::path::Path;
 
 use support::{exit, host_port, Failure};
 use tls::{ClientConfig, ServerAuth};
-use tls_mail::pop3::Pop3Client;
+use tls_mail::pop3::AsyncPop3Client;
 
 const USAGE: &str = "usage: POP3_USER=U POP3_PASSWORD=P pop3_async HOST:PORT SHA256-FP DIR";
 
@@ -26,7 +26,7 @@ async fn download(host: &str, port: u16, pin: &str, dir: &Path) -> Result<(), Fa
     let tls = ClientConfig::builder()
         .server_auth(ServerAuth::Fingerprint(pin.parse()?))
         .build()?;
-    let mut pop = Pop3Client::builder(tls).connect_async(host, port).await?;
+    let mut pop = AsyncPop3Client::builder(tls).connect(host, port).await?;
     pop.login(&user, &password).await?;
     let (mut count, mut bytes) = (0, 0);
     for entry in pop.list().await? {

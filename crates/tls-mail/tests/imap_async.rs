@@ -12,7 +12,7 @@ use std::time::Duration;
 use futures_util::TryStreamExt;
 use tls::srp::MemoryVerifierDb;
 use tls::{ClientConfig, FingerprintAlgorithm, ServerConfig};
-use tls_mail::imap::{AsyncImapSession, Error, ImapBuilder, ImapClient};
+use tls_mail::imap::{AsyncImapClient, AsyncImapSession, Error, ImapBuilder};
 use tls_mail::Security;
 use tls_testkit::{block_on, Pki, TIMEOUT};
 
@@ -22,12 +22,12 @@ use tls_testkit::scripted::{pinned, rooted};
 
 /// A session on `localhost:port`, connected with `builder` and logged in.
 async fn logged_in(
-    builder: ImapBuilder,
+    builder: ImapBuilder<AsyncImapClient>,
     port: u16,
     user: &str,
     password: &str,
 ) -> AsyncImapSession {
-    let client = builder.connect_async("localhost", port).await.unwrap();
+    let client = builder.connect("localhost", port).await.unwrap();
     client.login(user, password).await.unwrap()
 }
 
@@ -51,9 +51,9 @@ fn imaps_pinned_login_and_fetch() {
     let pki = Pki::new();
     let Some(server) = dovecot(&pki) else { return };
     block_on(async {
-        let builder = ImapClient::builder(pinned(&pki)).timeout(TIMEOUT);
+        let builder = AsyncImapClient::builder(pinned(&pki)).timeout(TIMEOUT);
         let client = builder
-            .connect_async("127.0.0.1", server.imaps_port)
+            .connect("127.0.0.1", server.imaps_port)
             .await
             .unwrap();
         // The greeting line alone: not the rest of async-imap's read buffer behind it.
@@ -81,10 +81,10 @@ fn starttls_with_roots_authenticate_plain_append_and_fetch_back() {
     let pki = Pki::new();
     let Some(server) = dovecot(&pki) else { return };
     block_on(async {
-        let mut imap = ImapClient::builder(rooted(&pki))
+        let mut imap = AsyncImapClient::builder(rooted(&pki))
             .security(Security::StartTls)
             .timeout(TIMEOUT)
-            .connect_async("localhost", server.imap_port)
+            .connect("localhost", server.imap_port)
             .await
             .unwrap()
             .authenticate_plain(USER, PASSWORD)
@@ -104,9 +104,9 @@ fn wrong_password_and_wrong_pin_are_errors() {
     let pki = Pki::new();
     let Some(server) = dovecot(&pki) else { return };
     block_on(async {
-        let err = ImapClient::builder(pinned(&pki))
+        let err = AsyncImapClient::builder(pinned(&pki))
             .timeout(TIMEOUT)
-            .connect_async("127.0.0.1", server.imaps_port)
+            .connect("127.0.0.1", server.imaps_port)
             .await
             .unwrap()
             .login(USER, "wrong")
@@ -121,9 +121,9 @@ fn wrong_password_and_wrong_pin_are_errors() {
             .server_auth(tls::ServerAuth::Fingerprint(other))
             .build()
             .unwrap();
-        let err = ImapClient::builder(wrong_pin)
+        let err = AsyncImapClient::builder(wrong_pin)
             .security(Security::StartTls)
-            .connect_async("127.0.0.1", server.imap_port)
+            .connect("127.0.0.1", server.imap_port)
             .await
             .unwrap_err();
         assert!(
@@ -150,7 +150,7 @@ fn srp_over_implicit_tls() {
         .unwrap();
     block_on(async {
         let mut session = logged_in(
-            ImapClient::builder(tls_config).timeout(TIMEOUT),
+            AsyncImapClient::builder(tls_config).timeout(TIMEOUT),
             server.addr.port(),
             "alice",
             "imap password",
@@ -178,12 +178,12 @@ fn client_certificate_after_starttls_and_refused_or_injected_starttls() {
             b"a0 OK go\r\n* OK [ALERT] forged\r\n",
         ],
     );
-    let builder = ImapClient::builder(client_config)
+    let builder = AsyncImapClient::builder(client_config)
         .security(Security::StartTls)
         .timeout(TIMEOUT);
     block_on(async {
         let client = builder
-            .connect_async("localhost", server.addr.port())
+            .connect("localhost", server.addr.port())
             .await
             .unwrap();
         assert_eq!(
@@ -192,12 +192,12 @@ fn client_certificate_after_starttls_and_refused_or_injected_starttls() {
         );
         let mut session = client.login("alice", "pw").await.unwrap();
         session.logout().await.unwrap();
-        match builder.connect_async("localhost", server.addr.port()).await {
+        match builder.connect("localhost", server.addr.port()).await {
             Err(Error::StartTlsRefused(why)) => assert_eq!(why, "NO [UNAVAILABLE] not today"),
             other => panic!("expected StartTlsRefused, got {other:?}"),
         }
         let err = builder
-            .connect_async("localhost", server.addr.port())
+            .connect("localhost", server.addr.port())
             .await
             .unwrap_err();
         assert!(matches!(err, Error::PlaintextAfterStartTls), "{err}");
@@ -224,7 +224,7 @@ fn the_response_cap_and_the_timeout_hold() {
     });
     block_on(async {
         let mut session = logged_in(
-            ImapClient::builder(rooted(&pki))
+            AsyncImapClient::builder(rooted(&pki))
                 .timeout(TIMEOUT)
                 .max_response(64 * 1024),
             endless.addr.port(),
@@ -239,7 +239,7 @@ fn the_response_cap_and_the_timeout_hold() {
         );
 
         let mut session = logged_in(
-            ImapClient::builder(rooted(&pki)).timeout(Duration::from_millis(300)),
+            AsyncImapClient::builder(rooted(&pki)).timeout(Duration::from_millis(300)),
             silent.addr.port(),
             "alice",
             "pw",
@@ -260,7 +260,7 @@ fn a_dropped_or_garbled_reply_is_an_error_not_a_hang() {
         let server = replying_server(&pki, move |tls| tls.write_all(reply));
         block_on(async {
             let mut session = logged_in(
-                ImapClient::builder(rooted(&pki)).timeout(TIMEOUT),
+                AsyncImapClient::builder(rooted(&pki)).timeout(TIMEOUT),
                 server.addr.port(),
                 "alice",
                 "pw",

@@ -14,7 +14,7 @@ use clients::{ConnectWith, Pop};
 use scripted::{lines, plain_server, pop3, rooted, seen, tls_server, x509_server};
 use tls::srp::MemoryVerifierDb;
 use tls::{ClientConfig, ServerAuth, ServerConfig};
-use tls_mail::pop3::{Error, Pop3Client};
+use tls_mail::pop3::{AsyncPop3Client, Error, Pop3Client};
 use tls_mail::Security;
 use tls_testkit::{on_both_clients, Client};
 use tls_testkit::{Pki, TIMEOUT};
@@ -564,9 +564,9 @@ fn a_cancelled_async_retr_breaks_the_client() {
         Ok(())
     });
     tls_testkit::block_on(async {
-        let mut pop = Pop3Client::builder(rooted(&pki))
+        let mut pop = AsyncPop3Client::builder(rooted(&pki))
             .timeout(TIMEOUT)
-            .connect_async("localhost", server.addr.port())
+            .connect("localhost", server.addr.port())
             .await
             .unwrap();
         let cut = tokio::time::timeout(Duration::from_millis(100), pop.retr(1)).await;

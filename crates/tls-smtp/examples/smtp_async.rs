@@ -32,7 +32,7 @@ async fn send(args: &[String], body: Vec<u8>) -> Result<(), Failure> {
     if let (Ok(user), Ok(password)) = (std::env::var("SMTP_USER"), std::env::var("SMTP_PASSWORD")) {
         builder = builder.credentials(Credentials::new(user, password));
     }
-    let mailer = builder.build_async()?;
+    let mailer = builder.build()?;
     let message = Message::builder()
         .from(from.parse::<Mailbox>()?)
         .to(to.parse::<Mailbox>()?)

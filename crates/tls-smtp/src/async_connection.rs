@@ -10,8 +10,8 @@ use crate::{Delivery, Error, SmtpTls, SmtpTlsBuilder};
 /// The async twin of [`SmtpTls`] (tokio): the same settings, the same rules, and the same
 /// conversation code; a [`lettre::AsyncTransport`].
 ///
-/// Made with the same builder, ended by [`build_async`](SmtpTlsBuilder::build_async).
-/// Every network wait (connecting, each read and write, the handshake) is bounded by the
+/// Made by the same builder as [`SmtpTls`], started here: [`AsyncSmtpTls::builder`] ends in
+/// an `AsyncSmtpTls`. Every network wait (connecting, each read and write, the handshake) is bounded by the
 /// builder's timeout.
 ///
 /// ```no_run
@@ -22,7 +22,7 @@ use crate::{Delivery, Error, SmtpTls, SmtpTlsBuilder};
 /// let tls = tls::ClientConfig::builder().srp("alice", "correct horse").build()?;
 /// let mailer = AsyncSmtpTls::builder("mail.example.org", tls)
 ///     .credentials(Credentials::new("alice".into(), "secret".into()))
-///     .build_async()?;
+///     .build()?;
 /// let message = Message::builder()
 ///     .from("alice@example.org".parse()?)
 ///     .to("bob@example.org".parse()?)
@@ -36,10 +36,10 @@ pub struct AsyncSmtpTls {
 }
 
 impl AsyncSmtpTls {
-    /// Starts a configuration for `host`, as [`SmtpTls::builder`] does; end it with
-    /// [`build_async`](SmtpTlsBuilder::build_async).
-    pub fn builder(host: impl Into<String>, tls: tls::ClientConfig) -> SmtpTlsBuilder {
-        SmtpTls::builder(host, tls)
+    /// Starts a configuration for `host`, with the settings and defaults of
+    /// [`SmtpTls::builder`]; [`build`](SmtpTlsBuilder::build) gives an `AsyncSmtpTls`.
+    pub fn builder(host: impl Into<String>, tls: tls::ClientConfig) -> SmtpTlsBuilder<Self> {
+        SmtpTlsBuilder::new(host.into(), tls)
     }
 
     /// Connects: greeting, EHLO, STARTTLS (or implicit TLS), EHLO again, AUTH if credentials
@@ -55,15 +55,6 @@ impl From<SmtpTls> for AsyncSmtpTls {
     /// The same settings, for the tokio client.
     fn from(config: SmtpTls) -> Self {
         Self { config }
-    }
-}
-
-impl SmtpTlsBuilder {
-    /// Checks the configuration, for the tokio client.
-    pub fn build_async(self) -> Result<AsyncSmtpTls, Error> {
-        Ok(AsyncSmtpTls {
-            config: self.build()?,
-        })
     }
 }
 
@@ -105,5 +96,24 @@ impl AsyncSmtpConnection {
 impl std::fmt::Debug for AsyncSmtpConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.dialogue.fmt(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 28: the builder started from `AsyncSmtpTls` builds an `AsyncSmtpTls` (it used to
+    /// give the blocking `SmtpTls` unless `build_async` was called), with the settings given.
+    #[test]
+    fn the_builder_gives_the_type_it_was_started_from() {
+        let tls = tls::ClientConfig::builder().build().unwrap();
+        let built: AsyncSmtpTls = AsyncSmtpTls::builder("mail.example.org", tls.clone())
+            .port(2525)
+            .build()
+            .unwrap();
+        assert_eq!(built.config.port, 2525);
+        let blocking: SmtpTls = SmtpTls::builder("mail.example.org", tls).build().unwrap();
+        assert_eq!(AsyncSmtpTls::from(blocking).config.port, 587);
     }
 }

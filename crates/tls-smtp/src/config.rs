@@ -1,5 +1,6 @@
 //! `SmtpTls`: where to connect, how TLS starts, who we are.
 
+use std::marker::PhantomData;
 use std::net::TcpStream;
 use std::time::Duration;
 
@@ -56,18 +57,7 @@ impl SmtpTls {
     /// Starts a configuration for `host` (a DNS name or an IP address, also the name the
     /// server's certificate must carry) with STARTTLS on port 587.
     pub fn builder(host: impl Into<String>, tls: ClientConfig) -> SmtpTlsBuilder {
-        SmtpTlsBuilder {
-            config: SmtpTls {
-                host: host.into(),
-                port: 0,
-                tls,
-                security: Security::StartTls,
-                credentials: None,
-                timeout: Duration::from_secs(60),
-                hello: ClientId::default(),
-                partial_delivery: false,
-            },
-        }
+        SmtpTlsBuilder::new(host.into(), tls)
     }
 
     /// Connects: greeting, EHLO, STARTTLS (or implicit TLS), EHLO again, AUTH if credentials
@@ -113,13 +103,32 @@ impl SmtpTls {
     }
 }
 
-/// Builds an [`SmtpTls`].
+/// Builds an [`SmtpTls`], or from [`AsyncSmtpTls::builder`](crate::AsyncSmtpTls::builder) an
+/// [`AsyncSmtpTls`](crate::AsyncSmtpTls): [`build`](Self::build) gives the type the builder
+/// was started from.
 #[derive(Debug)]
-pub struct SmtpTlsBuilder {
+pub struct SmtpTlsBuilder<T = SmtpTls> {
     config: SmtpTls,
+    builds: PhantomData<fn() -> T>,
 }
 
-impl SmtpTlsBuilder {
+impl<T: From<SmtpTls>> SmtpTlsBuilder<T> {
+    pub(crate) fn new(host: String, tls: ClientConfig) -> Self {
+        Self {
+            config: SmtpTls {
+                host,
+                port: 0,
+                tls,
+                security: Security::StartTls,
+                credentials: None,
+                timeout: Duration::from_secs(60),
+                hello: ClientId::default(),
+                partial_delivery: false,
+            },
+            builds: PhantomData,
+        }
+    }
+
     /// The port (default: 587 for STARTTLS, 465 for implicit TLS).
     pub fn port(mut self, port: u16) -> Self {
         self.config.port = port;
@@ -160,7 +169,7 @@ impl SmtpTlsBuilder {
     }
 
     /// Checks the configuration.
-    pub fn build(mut self) -> Result<SmtpTls, Error> {
+    pub fn build(mut self) -> Result<T, Error> {
         let c = &mut self.config;
         if c.host.is_empty() {
             return Err(Error::Config("empty host".into()));
@@ -176,6 +185,6 @@ impl SmtpTlsBuilder {
         if c.port == 0 {
             c.port = c.security.default_port(Service::Submission);
         }
-        Ok(self.config)
+        Ok(T::from(self.config))
     }
 }

@@ -13,11 +13,11 @@ use crate::line_stream::TimedStream;
 /// The stream under the tokio client: TLS, a deadline on every wait, the response cap.
 pub type AsyncImapStream = ImapStream<tls::adapter::Deadline<tls::tokio::TlsStream<TcpStream>>>;
 
-impl ImapBuilder {
-    /// Like [`connect`](Self::connect), for the tokio client (async-imap): connects to
-    /// `host:port`, runs STARTTLS if asked, the TLS handshake, and reads the greeting. Every
-    /// later read and write keeps the builder's timeout, and each response the cap.
-    pub async fn connect_async(&self, host: &str, port: u16) -> Result<AsyncImapClient, Error> {
+impl ImapBuilder<AsyncImapClient> {
+    /// Connects to `host:port` (async-imap), runs STARTTLS if asked, the TLS handshake, and
+    /// reads the greeting. Every later read and write keeps the builder's timeout, and each
+    /// response the cap.
+    pub async fn connect(&self, host: &str, port: u16) -> Result<AsyncImapClient, Error> {
         let timeout = self.timeout;
         let tcp = tls::adapter::connect(host, port, timeout)
             .await
@@ -55,8 +55,15 @@ impl ImapBuilder {
     }
 }
 
+impl From<ImapBuilder> for ImapBuilder<AsyncImapClient> {
+    /// The same settings, for the tokio client.
+    fn from(blocking: ImapBuilder) -> Self {
+        blocking.retarget()
+    }
+}
+
 /// An IMAP connection over TLS on tokio, not yet authenticated: the async twin of
-/// [`ImapClient`](super::ImapClient), on async-imap. Made by [`ImapBuilder::connect_async`].
+/// [`ImapClient`](super::ImapClient), on async-imap, made by the same builder started here.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -64,8 +71,8 @@ impl ImapBuilder {
 ///
 /// let pin = "sha256:90:60:...".parse()?;
 /// let config = tls::ClientConfig::builder().server_auth(tls::ServerAuth::Fingerprint(pin)).build()?;
-/// let imap = tls_mail::imap::ImapClient::builder(config)
-///     .connect_async("mail.example.org", 993)
+/// let imap = tls_mail::imap::AsyncImapClient::builder(config)
+///     .connect("mail.example.org", 993)
 ///     .await?;
 /// let mut session = imap.login("alice", "secret").await?; // derefs to async_imap::Session
 /// session.select("INBOX").await?;
@@ -81,6 +88,13 @@ pub struct AsyncImapClient {
 }
 
 impl AsyncImapClient {
+    /// Starts a builder with this TLS configuration (implicit TLS,
+    /// [`DEFAULT_TIMEOUT`](crate::DEFAULT_TIMEOUT)), the settings of
+    /// [`ImapClient::builder`](super::ImapClient::builder); its `connect` is async.
+    pub fn builder(tls: tls::ClientConfig) -> ImapBuilder<Self> {
+        ImapBuilder::new(tls)
+    }
+
     /// The TLS session: version, suite, the server's fingerprints, SRP user name…
     pub fn tls_session(&self) -> &tls::Session {
         &self.session
@@ -161,5 +175,24 @@ impl Deref for AsyncImapSession {
 impl DerefMut for AsyncImapSession {
     fn deref_mut(&mut self) -> &mut Self::Target {
         &mut self.session
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 28: `AsyncImapClient::builder` connects to an `AsyncImapClient`, and a blocking
+    /// builder's settings carry over.
+    #[test]
+    fn the_builder_gives_the_type_it_was_started_from() {
+        let tls = tls::ClientConfig::builder().build().unwrap();
+        let builder = AsyncImapClient::builder(tls.clone()).max_response(4096);
+        let connecting = builder.connect("localhost", 0);
+        let _: &dyn std::future::Future<Output = Result<AsyncImapClient, Error>> = &connecting;
+        let blocking = super::super::ImapClient::builder(tls).max_response(9);
+        let converted = ImapBuilder::<AsyncImapClient>::from(blocking);
+        assert_eq!(converted.max_response, 9);
+        assert_eq!(builder.max_response, 4096);
     }
 }

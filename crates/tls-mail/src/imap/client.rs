@@ -2,6 +2,7 @@
 //! AUTHENTICATE PLAIN.
 
 use std::io::BufReader;
+use std::marker::PhantomData;
 use std::net::TcpStream;
 use std::ops::{Deref, DerefMut};
 use std::time::Duration;
@@ -16,16 +17,50 @@ use crate::security::{tcp, with_timeouts};
 use crate::{Security, DEFAULT_TIMEOUT};
 
 /// Builds an [`ImapClient`] from a [`tls::ClientConfig`] (roots, pin, SRP, client certificate,
-/// Checker all come from there).
-#[derive(Clone, Debug)]
-pub struct ImapBuilder {
+/// Checker all come from there), or from `AsyncImapClient::builder` the tokio client:
+/// `connect` gives the type the builder was started from.
+pub struct ImapBuilder<C = ImapClient> {
     pub(crate) tls: ClientConfig,
     pub(crate) security: Security,
     pub(crate) timeout: Duration,
     pub(crate) max_response: u64,
+    connects: PhantomData<fn() -> C>,
 }
 
-impl ImapBuilder {
+// By hand: derived ones would ask the client type to be Clone and Debug too.
+impl<C> Clone for ImapBuilder<C> {
+    fn clone(&self) -> Self {
+        Self {
+            tls: self.tls.clone(),
+            connects: PhantomData,
+            ..*self
+        }
+    }
+}
+
+impl<C> std::fmt::Debug for ImapBuilder<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImapBuilder")
+            .field("tls", &self.tls)
+            .field("security", &self.security)
+            .field("timeout", &self.timeout)
+            .field("max_response", &self.max_response)
+            .finish()
+    }
+}
+
+impl<C> ImapBuilder<C> {
+    /// A builder with this TLS configuration: implicit TLS, [`DEFAULT_TIMEOUT`].
+    pub(crate) fn new(tls: ClientConfig) -> Self {
+        Self {
+            tls,
+            security: Security::Implicit,
+            timeout: DEFAULT_TIMEOUT,
+            max_response: DEFAULT_MAX_RESPONSE,
+            connects: PhantomData,
+        }
+    }
+
     /// Implicit TLS (port 993) or STARTTLS on a plaintext connection (port 143).
     pub fn security(mut self, security: Security) -> Self {
         self.security = security;
@@ -49,11 +84,15 @@ impl ImapBuilder {
         self
     }
 
-    /// Connects to `host:port`, runs STARTTLS if asked, the TLS handshake, and reads the
-    /// greeting.
-    pub fn connect(&self, host: &str, port: u16) -> Result<ImapClient, Error> {
-        let sock = tcp(host, port, self.timeout).map_err(Error::Io)?;
-        self.connect_stream(host, sock)
+    /// The same settings, building the other client.
+    pub(crate) fn retarget<D>(self) -> ImapBuilder<D> {
+        ImapBuilder {
+            tls: self.tls,
+            security: self.security,
+            timeout: self.timeout,
+            max_response: self.max_response,
+            connects: PhantomData,
+        }
     }
 
     /// Trust on first use: connects (and runs STARTTLS if asked), records the server's
@@ -65,6 +104,27 @@ impl ImapBuilder {
         let (sock, _) = self.before_tls(sock)?;
         let settings = tls::HandshakeSettings::default();
         Ok(tls::dangerous::probe(host, sock, &settings)?)
+    }
+
+    /// For STARTTLS, the plaintext greeting and STARTTLS up to the handshake, with the
+    /// greeting; for implicit TLS, nothing.
+    fn before_tls(&self, sock: TcpStream) -> Result<(TcpStream, Option<String>), Error> {
+        if !self.security.starts_in_plaintext() {
+            return Ok((sock, None));
+        }
+        let mut plain = Plain(BufReader::new(sock));
+        let greeting = ready(starttls::starttls(&mut plain))?;
+        let tcp = tls::adapter::unbuffered(plain.0).map_err(|_| Error::PlaintextAfterStartTls)?;
+        Ok((tcp, Some(greeting)))
+    }
+}
+
+impl ImapBuilder<ImapClient> {
+    /// Connects to `host:port`, runs STARTTLS if asked, the TLS handshake, and reads the
+    /// greeting.
+    pub fn connect(&self, host: &str, port: u16) -> Result<ImapClient, Error> {
+        let sock = tcp(host, port, self.timeout).map_err(Error::Io)?;
+        self.connect_stream(host, sock)
     }
 
     /// Like [`connect`](Self::connect) on a socket the caller opened (its timeouts are set
@@ -92,18 +152,6 @@ impl ImapBuilder {
             greeting,
         })
     }
-
-    /// For STARTTLS, the plaintext greeting and STARTTLS up to the handshake, with the
-    /// greeting; for implicit TLS, nothing.
-    fn before_tls(&self, sock: TcpStream) -> Result<(TcpStream, Option<String>), Error> {
-        if !self.security.starts_in_plaintext() {
-            return Ok((sock, None));
-        }
-        let mut plain = Plain(BufReader::new(sock));
-        let greeting = ready(starttls::starttls(&mut plain))?;
-        let tcp = tls::adapter::unbuffered(plain.0).map_err(|_| Error::PlaintextAfterStartTls)?;
-        Ok((tcp, Some(greeting)))
-    }
 }
 
 /// An IMAP connection over TLS, not yet authenticated.
@@ -117,12 +165,7 @@ pub struct ImapClient {
 impl ImapClient {
     /// Starts a builder with this TLS configuration: implicit TLS, [`DEFAULT_TIMEOUT`].
     pub fn builder(tls: ClientConfig) -> ImapBuilder {
-        ImapBuilder {
-            tls,
-            security: Security::Implicit,
-            timeout: DEFAULT_TIMEOUT,
-            max_response: DEFAULT_MAX_RESPONSE,
-        }
+        ImapBuilder::new(tls)
     }
 
     /// The TLS session: version, suite, the server's fingerprints, SRP user name…

@@ -12,10 +12,10 @@ use crate::line_stream::{AsyncSink, TimedStream};
 
 type Connection = TimedStream<BufReader<tls::tokio::TlsStream<TcpStream>>>;
 
-impl Pop3Builder {
-    /// Like [`connect`](Self::connect), for the tokio client: connects to `host:port`, runs
-    /// STLS if asked, the TLS handshake, and CAPA, each wait bounded by the timeout.
-    pub async fn connect_async(&self, host: &str, port: u16) -> Result<AsyncPop3Client, Error> {
+impl Pop3Builder<AsyncPop3Client> {
+    /// Connects to `host:port`, runs STLS if asked, the TLS handshake, and CAPA, each wait
+    /// bounded by the timeout.
+    pub async fn connect(&self, host: &str, port: u16) -> Result<AsyncPop3Client, Error> {
         let timeout = self.timeout;
         let tcp = tls::adapter::connect(host, port, timeout)
             .await
@@ -45,16 +45,23 @@ impl Pop3Builder {
     }
 }
 
+impl From<Pop3Builder> for Pop3Builder<AsyncPop3Client> {
+    /// The same settings, for the tokio client.
+    fn from(blocking: Pop3Builder) -> Self {
+        blocking.retarget()
+    }
+}
+
 /// A POP3 session over TLS on tokio: the async twin of [`Pop3Client`](super::Pop3Client),
-/// with the same commands, caps and rules. Made by [`Pop3Builder::connect_async`]. A command
+/// with the same commands, caps and rules, made by the same builder, started here. A command
 /// whose future is dropped before its whole reply was read (a timeout around `retr_to`, say)
 /// leaves the client broken: later commands fail with [`Error::ConnectionBroken`].
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let config = tls::ClientConfig::builder().srp("alice", "correct horse").build()?;
-/// let mut pop = tls_mail::pop3::Pop3Client::builder(config)
-///     .connect_async("mail.example.org", 995)
+/// let mut pop = tls_mail::pop3::AsyncPop3Client::builder(config)
+///     .connect("mail.example.org", 995)
 ///     .await?;
 /// pop.login("alice", "secret").await?;
 /// let mut file = tokio::fs::File::create("message.eml").await?;
@@ -73,6 +80,13 @@ impl std::fmt::Debug for AsyncPop3Client {
 }
 
 impl AsyncPop3Client {
+    /// Starts a builder with this TLS configuration (implicit TLS,
+    /// [`DEFAULT_TIMEOUT`](crate::DEFAULT_TIMEOUT)), the settings of
+    /// [`Pop3Client::builder`](super::Pop3Client::builder); its `connect` is async.
+    pub fn builder(tls: tls::ClientConfig) -> Pop3Builder<Self> {
+        Pop3Builder::new(tls)
+    }
+
     /// The TLS session: version, suite, the server's fingerprints, SRP user name…
     pub fn tls_session(&self) -> &tls::Session {
         self.session.wire.stream.stream.get_ref().session()
@@ -182,4 +196,25 @@ impl AsyncPop3Client {
     }
 
     crate::pop3::session::session_accessors!();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 28: `AsyncPop3Client::builder` connects to an `AsyncPop3Client` (the tokio client
+    /// used to be reached through the blocking type's `connect_async`), and a blocking
+    /// builder's settings carry over.
+    #[test]
+    fn the_builder_gives_the_type_it_was_started_from() {
+        let tls = tls::ClientConfig::builder().build().unwrap();
+        let builder =
+            AsyncPop3Client::builder(tls.clone()).timeout(std::time::Duration::from_secs(3));
+        let connecting = builder.connect("localhost", 0);
+        let _: &dyn std::future::Future<Output = Result<AsyncPop3Client, Error>> = &connecting;
+        let blocking = super::super::Pop3Client::builder(tls).max_listing(7);
+        let converted = Pop3Builder::<AsyncPop3Client>::from(blocking);
+        assert_eq!(converted.max_listing, 7);
+        assert_eq!(builder.timeout, std::time::Duration::from_secs(3));
+    }
 }

@@ -1,6 +1,7 @@
 //! The POP3 client: connect (implicit TLS or STLS), authenticate, read and delete mail.
 
 use std::io::{BufReader, Write};
+use std::marker::PhantomData;
 use std::net::TcpStream;
 use std::time::Duration;
 
@@ -50,17 +51,53 @@ pub struct UidEntry {
 }
 
 /// Builds a [`Pop3Client`] from a [`tls::ClientConfig`] (roots, pin, SRP, client certificate,
-/// Checker all come from there).
-#[derive(Clone, Debug)]
-pub struct Pop3Builder {
+/// Checker all come from there), or from [`AsyncPop3Client::builder`](super::AsyncPop3Client::builder)
+/// the tokio client: `connect` gives the type the builder was started from.
+pub struct Pop3Builder<C = Pop3Client> {
     pub(crate) tls: ClientConfig,
     pub(crate) security: Security,
     pub(crate) timeout: Duration,
     pub(crate) max_line: usize,
     pub(crate) max_listing: usize,
+    connects: PhantomData<fn() -> C>,
 }
 
-impl Pop3Builder {
+// By hand: derived ones would ask the client type to be Clone and Debug too.
+impl<C> Clone for Pop3Builder<C> {
+    fn clone(&self) -> Self {
+        Self {
+            tls: self.tls.clone(),
+            connects: PhantomData,
+            ..*self
+        }
+    }
+}
+
+impl<C> std::fmt::Debug for Pop3Builder<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pop3Builder")
+            .field("tls", &self.tls)
+            .field("security", &self.security)
+            .field("timeout", &self.timeout)
+            .field("max_line", &self.max_line)
+            .field("max_listing", &self.max_listing)
+            .finish()
+    }
+}
+
+impl<C> Pop3Builder<C> {
+    /// A builder with this TLS configuration: implicit TLS, [`DEFAULT_TIMEOUT`].
+    pub(crate) fn new(tls: ClientConfig) -> Self {
+        Self {
+            tls,
+            security: Security::Implicit,
+            timeout: DEFAULT_TIMEOUT,
+            max_line: DEFAULT_MAX_LINE,
+            max_listing: DEFAULT_MAX_LISTING,
+            connects: PhantomData,
+        }
+    }
+
     /// Implicit TLS (port 995) or STLS on a plaintext connection (port 110).
     pub fn security(mut self, security: Security) -> Self {
         self.security = security;
@@ -88,21 +125,16 @@ impl Pop3Builder {
         self
     }
 
-    /// Connects to `host:port`, runs STLS if asked, the TLS handshake, and CAPA.
-    pub fn connect(&self, host: &str, port: u16) -> Result<Pop3Client, Error> {
-        let sock = tcp(host, port, self.timeout).map_err(Error::Io)?;
-        self.connect_stream(host, sock)
-    }
-
-    /// Like [`connect`](Self::connect) on a socket the caller opened (its timeouts are set
-    /// here). `host` is the name the certificate must carry.
-    pub fn connect_stream(&self, host: &str, sock: TcpStream) -> Result<Pop3Client, Error> {
-        with_timeouts(&sock, self.timeout).map_err(Error::Io)?;
-        let (sock, plain_greeting) = self.before_tls(sock)?;
-        let tls = self.tls.connect(host, sock)?;
-        let wire = Wire::new(tls, self.max_line);
-        let session = ready(Session::open(wire, plain_greeting, self.max_listing))?;
-        Ok(Pop3Client { session })
+    /// The same settings, building the other client.
+    pub(crate) fn retarget<D>(self) -> Pop3Builder<D> {
+        Pop3Builder {
+            tls: self.tls,
+            security: self.security,
+            timeout: self.timeout,
+            max_line: self.max_line,
+            max_listing: self.max_listing,
+            connects: PhantomData,
+        }
     }
 
     /// Trust on first use: connects (and runs STLS if asked), records the server's certificate
@@ -132,6 +164,25 @@ impl Pop3Builder {
     }
 }
 
+impl Pop3Builder<Pop3Client> {
+    /// Connects to `host:port`, runs STLS if asked, the TLS handshake, and CAPA.
+    pub fn connect(&self, host: &str, port: u16) -> Result<Pop3Client, Error> {
+        let sock = tcp(host, port, self.timeout).map_err(Error::Io)?;
+        self.connect_stream(host, sock)
+    }
+
+    /// Like [`connect`](Self::connect) on a socket the caller opened (its timeouts are set
+    /// here). `host` is the name the certificate must carry.
+    pub fn connect_stream(&self, host: &str, sock: TcpStream) -> Result<Pop3Client, Error> {
+        with_timeouts(&sock, self.timeout).map_err(Error::Io)?;
+        let (sock, plain_greeting) = self.before_tls(sock)?;
+        let tls = self.tls.connect(host, sock)?;
+        let wire = Wire::new(tls, self.max_line);
+        let session = ready(Session::open(wire, plain_greeting, self.max_listing))?;
+        Ok(Pop3Client { session })
+    }
+}
+
 /// A POP3 session over TLS. Every method sends one command and reads its whole reply;
 /// `-ERR` comes back as [`Error::Server`] with the server's text.
 ///
@@ -149,13 +200,7 @@ impl std::fmt::Debug for Pop3Client {
 impl Pop3Client {
     /// Starts a builder with this TLS configuration: implicit TLS, [`DEFAULT_TIMEOUT`].
     pub fn builder(tls: ClientConfig) -> Pop3Builder {
-        Pop3Builder {
-            tls,
-            security: Security::Implicit,
-            timeout: DEFAULT_TIMEOUT,
-            max_line: DEFAULT_MAX_LINE,
-            max_listing: DEFAULT_MAX_LISTING,
-        }
+        Pop3Builder::new(tls)
     }
 
     /// The TLS session: version, suite, the server's fingerprints, SRP user name…

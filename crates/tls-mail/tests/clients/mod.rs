@@ -1,5 +1,5 @@
 //! Each POP3 test runs on both clients, the blocking `Pop3Client` and the tokio
-//! `AsyncPop3Client` made by the same builder, through [`Pop`].
+//! `AsyncPop3Client` with the same builder settings, through [`Pop`].
 #![allow(dead_code)] // each test file uses its own part
 
 use std::io::{self, Write};
@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use tls_mail::pop3::{AsyncPop3Client, Error, ListEntry, Pop3Builder, Pop3Client, Stat, UidEntry};
 use tls_testkit::Client;
 
-/// `connect` or `connect_async`, as `client` says.
+/// Connects with the blocking client or, with the same settings, the tokio one.
 pub trait ConnectWith {
     fn connect_with(&self, client: Client, host: &str, port: u16) -> Result<Pop, Error>;
 }
@@ -20,7 +20,8 @@ impl ConnectWith for Pop3Builder {
             Client::Blocking => self.connect(host, port).map(Pop::Blocking),
             Client::Tokio => {
                 let rt = tls_testkit::runtime();
-                let pop = rt.block_on(self.connect_async(host, port))?;
+                let builder = Pop3Builder::<AsyncPop3Client>::from(self.clone());
+                let pop = rt.block_on(builder.connect(host, port))?;
                 Ok(Pop::Tokio(rt, pop))
             }
         }
