@@ -9,4 +9,7 @@ export TLS_PEERS_REQUIRED=1
 cargo build --workspace --examples
 cargo test --workspace --all-targets
 cargo test --workspace --doc
+# A user's project outside the workspace, written from the README: it must keep building.
+# Same target folder, so it reuses what the workspace built.
+cargo build --locked --manifest-path tests/user-crate/Cargo.toml --target-dir "${CARGO_TARGET_DIR:-target}"
 scripts/fuzz-smoke.sh

@@ -60,6 +60,10 @@ pub use config::{SmtpTls, SmtpTlsBuilder};
 pub use connection::SmtpConnection;
 pub use dialogue::Delivery;
 pub use error::{Error, RefusedRecipient};
+/// lettre, at the version and features this crate is built with (no TLS stack of its own):
+/// build messages with `tls_smtp::lettre::Message` and send them through `lettre::Transport`
+/// without adding lettre yourself (whose default features bring native-tls and OpenSSL).
+pub use lettre;
 pub use lettre::transport::smtp::authentication::Credentials;
 pub use lettre::transport::smtp::extension::ClientId;
 pub use lettre::transport::smtp::response::Response;

@@ -67,7 +67,7 @@ impl From<ImapBuilder> for ImapBuilder<AsyncImapClient> {
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// use futures_util::TryStreamExt;
+/// use tls_mail::imap::TryStreamExt; // re-exported: no futures-util of your own
 ///
 /// let pin = "sha256:90:60:...".parse()?;
 /// let config = tls::ClientConfig::builder().server_auth(tls::ServerAuth::Fingerprint(pin)).build()?;
