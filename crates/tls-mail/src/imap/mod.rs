@@ -23,20 +23,20 @@ mod error;
 pub(crate) mod starttls;
 mod stream;
 
-#[cfg(feature = "tokio")]
-pub use async_client::{AsyncImapClient, AsyncImapSession, AsyncImapStream};
-pub use client::{ImapBuilder, ImapClient, ImapSession};
 /// The `imap` crate under [`ImapClient`] and [`ImapSession`] (which derefs to its `Session`), at
 /// the version they are built with: name its types here (`sync_imap::types::Fetch`) rather
 /// than adding it yourself at a matching version.
 pub use ::imap as sync_imap;
+#[cfg(feature = "tokio")]
+pub use async_client::{AsyncImapClient, AsyncImapSession, AsyncImapStream};
 /// The `async-imap` crate under [`AsyncImapClient`] and [`AsyncImapSession`], at the version
 /// they are built with (`async_imap::types::Fetch`).
 #[cfg(feature = "tokio")]
 pub use async_imap;
+pub use client::{ImapBuilder, ImapClient, ImapSession};
+pub use error::Error;
 /// What reads async-imap's FETCH and LIST results, which are streams: `try_collect`,
 /// `try_next`.
 #[cfg(feature = "tokio")]
 pub use futures_util::TryStreamExt;
-pub use error::Error;
 pub use stream::{ImapStream, ResponseTooLarge, DEFAULT_MAX_RESPONSE};
