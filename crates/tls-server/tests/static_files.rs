@@ -24,6 +24,7 @@ on_both_drivers!(
     secrets_dotfiles_and_special_files_are_never_served,
     pipelined_requests_are_answered_in_order,
     cached_files_never_go_stale,
+    targets_are_read_as_rfc_9112_says,
 );
 
 struct Site {
@@ -270,6 +271,29 @@ fn nothing_outside_the_root_can_be_reached(driver: Driver) {
         assert_eq!(reply.status, 404, "{path}");
         assert!(!reply.text().contains("outside the root"));
     }
+}
+
+/// Issue 26: `://` in a query made the rest of the query the path (`/missing.txt?x=://h/hello.txt`
+/// served hello.txt), and `//docs` redirected to `//docs/`, which a browser reads as another host.
+fn targets_are_read_as_rfc_9112_says(driver: Driver) {
+    let site = Site::new(driver);
+    let smuggled = site.get("/missing.txt?x=://h/hello.txt");
+    assert_eq!(smuggled.status, 404);
+    assert!(!smuggled.text().contains("hello, world"));
+    let smuggled = site.get("/docs?x=://h/up/secret.txt");
+    assert!(!smuggled.text().contains("outside the root"));
+    let folder = site.get("//docs");
+    assert_eq!(
+        (folder.status, folder.header("location")),
+        (301, Some("/docs/"))
+    );
+    let folder = site.get("/%2F%2Fdocs");
+    assert_eq!(
+        (folder.status, folder.header("location")),
+        (301, Some("/docs/"))
+    );
+    // Absolute form still works, its query included.
+    assert_eq!(site.get("https://localhost/hello.txt?x=1").status, 200);
 }
 
 fn bad_requests_get_clear_status_codes(driver: Driver) {

@@ -71,15 +71,14 @@ fn refuse(visibility: &Visibility, path: &Path, meta: &fs::Metadata) -> Option<R
     }
 }
 
-/// The decoded path of a request target: `/a%20b/c?q` → `/a b/c`. Refuses `..`, NUL,
-/// backslashes and anything that is not valid UTF-8 once decoded.
+/// The decoded path of a request target: `/a%20b/c?q` → `/a b/c`, runs of slashes collapsed
+/// (`//host` would otherwise come back in a redirect as a protocol-relative URL to another
+/// site). Refuses `..`, NUL, backslashes and anything that is not valid UTF-8 once decoded.
 pub(crate) fn decode_target(target: &str) -> Result<String, &'static str> {
-    // Absolute form (`https://host/path`) carries the path after the authority.
-    let target = match target.split_once("://") {
-        Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
-        None => target,
+    let path = match absolute_form_path(target) {
+        Some(path) => path,
+        None => target.split(['?', '#']).next().unwrap_or(""),
     };
-    let path = target.split(['?', '#']).next().unwrap_or("");
     if !path.starts_with('/') {
         return Err("the target must be a path");
     }
@@ -91,7 +90,30 @@ pub(crate) fn decode_target(target: &str) -> Result<String, &'static str> {
     if decoded.split('/').any(|segment| segment == "..") {
         return Err("'..' is not allowed in paths");
     }
-    Ok(decoded)
+    let mut collapsed = String::with_capacity(decoded.len());
+    for c in decoded.chars() {
+        if !(c == '/' && collapsed.ends_with('/')) {
+            collapsed.push(c);
+        }
+    }
+    Ok(collapsed)
+}
+
+/// The path of an absolute-form target (`https://host/path?q`, RFC 9112 §3.2.2): only a target
+/// that starts with a scheme is one; `://` later on (in a query, say) is not.
+fn absolute_form_path(target: &str) -> Option<&str> {
+    let (scheme, rest) = target.split_once("://")?;
+    let mut chars = scheme.chars();
+    let scheme_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    if !scheme_ok {
+        return None;
+    }
+    // The authority ends at the path, the query or the fragment.
+    Some(match rest.find(['/', '?', '#']) {
+        Some(i) if rest[i..].starts_with('/') => rest[i..].split(['?', '#']).next().unwrap_or("/"),
+        _ => "/",
+    })
 }
 
 fn percent_decode(text: &str) -> Option<Vec<u8>> {
@@ -288,6 +310,19 @@ mod tests {
     fn targets_decode_and_traversal_is_refused() {
         assert_eq!(decode_target("/a%20b/c.txt?x=1").unwrap(), "/a b/c.txt");
         assert_eq!(decode_target("https://host:1/x/y#f").unwrap(), "/x/y");
+        assert_eq!(decode_target("https://host?q=/x").unwrap(), "/");
+        // Issue 26: `://` in the query does not make the target absolute-form.
+        assert_eq!(
+            decode_target("/public/a?x=://h/private/secret").unwrap(),
+            "/public/a"
+        );
+        assert_eq!(decode_target("/a://b/c").unwrap(), "/a:/b/c");
+        // Issue 26: leading (and inner) slashes collapse, so no redirect names another host.
+        assert_eq!(decode_target("//evil.example").unwrap(), "/evil.example");
+        assert_eq!(
+            decode_target("/%2F%2Fevil.example/x//y").unwrap(),
+            "/evil.example/x/y"
+        );
         for bad in [
             "/../etc/passwd",
             "/a/%2e%2e/%2E%2E/etc/passwd",

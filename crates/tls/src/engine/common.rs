@@ -23,24 +23,38 @@ pub(super) const OUTGOING_LIMIT: usize = 128 * 1024;
 /// Warning alerts (or renegotiation attempts) tolerated in a row before the connection fails.
 const MAX_WARNINGS: u32 = 4;
 
+/// IVs the pool holds at once.
+const POOL_IVS: usize = 64;
+
 /// Random bytes for IVs, drawn from the system in batches rather than one call per record.
+/// Bytes handed out are never handed out again: when the system's generator fails the pool
+/// stays empty, and the connection fails rather than send a predictable IV.
 struct IvPool {
-    bytes: [u8; 1024],
+    bytes: [u8; 16 * POOL_IVS],
     used: usize,
 }
 
 impl IvPool {
-    fn next(&mut self, rng: &SystemRandom) -> [u8; 16] {
-        if self.used + 16 > self.bytes.len() {
-            // An IV only needs to be unpredictable; on the (never seen) failure of the system
-            // generator, keep the old pool moving rather than repeat it exactly.
-            if rng.fill(&mut self.bytes).is_err() {
-                self.bytes.rotate_left(7);
-            }
-            self.used = 0;
+    /// Whether `count` IVs (at most [`POOL_IVS`]) are ready, refilling from `fill` first if
+    /// needed; `false`: the generator failed.
+    fn ready_for(&mut self, count: usize, fill: impl FnOnce(&mut [u8]) -> bool) -> bool {
+        if self.used + 16 * count <= self.bytes.len() {
+            return true;
         }
-        let iv = self.bytes[self.used..self.used + 16]
-            .try_into()
+        if !fill(&mut self.bytes) {
+            self.used = self.bytes.len();
+            return false;
+        }
+        self.used = 0;
+        true
+    }
+
+    /// The next IV; [`ready_for`](Self::ready_for) said there is one.
+    fn next(&mut self) -> [u8; 16] {
+        let iv = self
+            .bytes
+            .get(self.used..self.used + 16)
+            .and_then(|b| b.try_into().ok())
             .unwrap_or([0; 16]);
         self.used += 16;
         iv
@@ -76,8 +90,8 @@ impl CommonState {
         Self {
             rng: SystemRandom::new(),
             ivs: IvPool {
-                bytes: [0; 1024],
-                used: 1024,
+                bytes: [0; 16 * POOL_IVS],
+                used: 16 * POOL_IVS,
             },
             read: None,
             write: None,
@@ -107,13 +121,21 @@ impl CommonState {
     /// Queues `data` as records of `content_type`, encrypted once keys are on.
     pub(crate) fn send(&mut self, content_type: u8, data: &[u8]) {
         if let Some(write) = self.write.as_mut() {
-            let (ivs, rng) = (&mut self.ivs, &self.rng);
-            write.seal_all(
-                content_type,
-                data,
-                &mut || ivs.next(rng),
-                &mut self.outgoing,
-            );
+            // At most a pool of IVs' worth of records at a time (one record for empty data).
+            let spans = data.chunks(POOL_IVS * MAX_PLAINTEXT);
+            for span in spans.chain(data.is_empty().then_some(data)) {
+                let records = span.len().div_ceil(MAX_PLAINTEXT).max(1);
+                let rng = &self.rng;
+                if !self.ivs.ready_for(records, |buf| rng.fill(buf).is_ok()) {
+                    self.failure = Some(Failure::local(
+                        AlertDescription::InternalError,
+                        "the system's random generator failed: no IV for the next record",
+                    ));
+                    return;
+                }
+                let ivs = &mut self.ivs;
+                write.seal_all(content_type, span, &mut || ivs.next(), &mut self.outgoing);
+            }
             return;
         }
         // At least one record, even for empty data; at most 2^14 bytes in each.
@@ -261,5 +283,39 @@ impl CommonState {
             ));
         }
         Ok(len.min(OUTGOING_LIMIT.saturating_sub(self.outgoing.len())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 26: a failed generator used to leave the pool's old bytes, rotated, to be sent
+    /// again as IVs; now nothing is handed out and the caller fails the connection.
+    #[test]
+    fn a_failed_generator_hands_out_no_old_iv() {
+        let mut pool = IvPool {
+            bytes: [0; 16 * POOL_IVS],
+            used: 16 * POOL_IVS,
+        };
+        let mut draws = 0u8;
+        let mut fill = |buf: &mut [u8]| {
+            draws += 1;
+            buf.fill(draws);
+            true
+        };
+        assert!(pool.ready_for(POOL_IVS, &mut fill));
+        let mut seen = Vec::new();
+        for _ in 0..POOL_IVS {
+            seen.push(pool.next());
+        }
+        assert!(!pool.ready_for(1, |_| false), "the generator failed");
+        assert!(
+            !pool.ready_for(1, |_| false),
+            "and stays failed while it does"
+        );
+        assert!(pool.ready_for(2, &mut fill));
+        let fresh = pool.next();
+        assert!(!seen.contains(&fresh), "a new draw after a failure");
     }
 }
