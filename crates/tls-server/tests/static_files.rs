@@ -25,6 +25,8 @@ on_both_drivers!(
     pipelined_requests_are_answered_in_order,
     cached_files_never_go_stale,
     targets_are_read_as_rfc_9112_says,
+    a_link_swapped_in_after_the_check_is_never_followed,
+    removing_or_repointing_a_link_unpublishes_its_file,
 );
 
 struct Site {
@@ -271,6 +273,76 @@ fn nothing_outside_the_root_can_be_reached(driver: Driver) {
         assert_eq!(reply.status, 404, "{path}");
         assert!(!reply.text().contains("outside the root"));
     }
+}
+
+/// Issue 26, item 8: the path was checked with `lstat` and then opened following links, so a
+/// symbolic link renamed over a checked file in between was followed out of the root. A racer
+/// swaps `swap.txt` between a regular file and a link to the secret outside the root while
+/// requests keep asking for it.
+fn a_link_swapped_in_after_the_check_is_never_followed(driver: Driver) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let site = Site::new(driver);
+    let root = site.dir.path().join("www");
+    let secret = site.dir.path().join("secret.txt");
+    std::fs::write(root.join("swap.txt"), "public").unwrap();
+    std::fs::write(root.join(".master"), "public").unwrap();
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let racer = {
+        let (root, stop) = (root.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut swaps = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                // Each name is made aside (a hard link: no data written, so the loop is fast)
+                // and renamed over swap.txt: each swap is atomic.
+                std::fs::hard_link(root.join(".master"), root.join(".file")).unwrap();
+                std::fs::rename(root.join(".file"), root.join("swap.txt")).unwrap();
+                std::os::unix::fs::symlink(&secret, root.join(".link")).unwrap();
+                std::fs::rename(root.join(".link"), root.join("swap.txt")).unwrap();
+                swaps += 1;
+            }
+            swaps
+        })
+    };
+    let mut tls = site.connect();
+    let (mut asked, mut public, started) = (0, 0, std::time::Instant::now());
+    while started.elapsed() < Duration::from_secs(3) {
+        let reply = fetch(&mut tls, "GET", "/swap.txt", "");
+        asked += 1;
+        assert!(
+            !reply.text().contains("outside the root"),
+            "the secret was served, request {asked}"
+        );
+        public += usize::from(reply.status == 200);
+    }
+    stop.store(true, Ordering::Relaxed);
+    let swaps = racer.join().unwrap();
+    assert!(
+        public > 0 && swaps > 1000,
+        "no race ran: {asked} requests, {public} answered, {swaps} swaps"
+    );
+}
+
+/// Issue 26, item 9: a file reached through a link stayed cached after the link was removed
+/// or re-pointed (`/latest.txt → v1.txt` kept serving v1.txt).
+fn removing_or_repointing_a_link_unpublishes_its_file(driver: Driver) {
+    let site = Site::with(driver, |files, root| {
+        std::fs::write(root.join("v1.txt"), "version one").unwrap();
+        std::fs::write(root.join("v2.txt"), "version two").unwrap();
+        std::os::unix::fs::symlink("v1.txt", root.join("latest.txt")).unwrap();
+        files
+    });
+    let root = site.dir.path().join("www");
+    // Files are cached once their last change is 2 s old.
+    std::thread::sleep(Duration::from_millis(2100));
+    for _ in 0..2 {
+        assert_eq!(site.get("/latest.txt").text(), "version one");
+    }
+    std::os::unix::fs::symlink("v2.txt", root.join(".next")).unwrap();
+    std::fs::rename(root.join(".next"), root.join("latest.txt")).unwrap();
+    assert_eq!(site.get("/latest.txt").text(), "version two");
+    std::fs::remove_file(root.join("latest.txt")).unwrap();
+    assert_eq!(site.get("/latest.txt").status, 404);
+    assert_eq!(site.get("/v1.txt").text(), "version one");
 }
 
 /// Issue 26: `://` in a query made the rest of the query the path (`/missing.txt?x=://h/hello.txt`

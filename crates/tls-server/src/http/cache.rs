@@ -62,6 +62,9 @@ impl Version {
 pub(crate) struct CachedFile {
     /// The real path it was read from (links resolved), checked on each hit.
     path: PathBuf,
+    /// A symbolic link led to it: each hit resolves the URL path again, since links can be
+    /// removed or re-pointed while the file stays as it was.
+    through_link: bool,
     /// `None` where the platform gives no inode: never cached.
     version: Option<Version>,
     pub(crate) content: Arc<[u8]>,
@@ -69,10 +72,12 @@ pub(crate) struct CachedFile {
 }
 
 impl CachedFile {
-    /// `content` read from `path` (real), whose metadata before the read was `meta`.
-    pub(crate) fn new(path: &Path, meta: &Metadata, content: Vec<u8>) -> Self {
+    /// `content` read from `path` (real, reached `through_link` or not), whose metadata before
+    /// the read was `meta`.
+    pub(crate) fn new(path: &Path, meta: &Metadata, content: Vec<u8>, through_link: bool) -> Self {
         Self {
             path: path.to_path_buf(),
+            through_link,
             version: Version::of(meta),
             content: content.into(),
             modified: meta.modified().ok(),
@@ -103,16 +108,23 @@ impl FileCache {
         }
     }
 
-    /// The file cached for `url_path`, if it is still what is on disk.
-    pub(crate) fn get(&self, url_path: &str) -> Option<Arc<CachedFile>> {
+    /// The file cached for `url_path`, if it is still what is on disk there: for one reached
+    /// through a link, `resolve` (the URL path's real path now) must still lead to it.
+    pub(crate) fn get(
+        &self,
+        url_path: &str,
+        resolve: impl FnOnce() -> Option<PathBuf>,
+    ) -> Option<Arc<CachedFile>> {
         if self.budget == 0 {
             return None;
         }
         let file = self.files.read().ok()?.get(url_path).cloned()?;
-        let now = std::fs::metadata(&file.path)
+        // lstat: a link swapped in for the file is not the file.
+        let now = std::fs::symlink_metadata(&file.path)
             .ok()
             .and_then(|m| Version::of(&m));
-        if now.is_some() && now == file.version {
+        let still_led_there = !file.through_link || resolve().as_deref() == Some(&file.path);
+        if now.is_some() && now == file.version && still_led_there {
             return Some(file);
         }
         self.forget(url_path);
@@ -174,7 +186,7 @@ mod tests {
         let cache = FileCache::new(1024);
         let meta = std::fs::metadata(&path).unwrap();
         // Just written: its change time is too recent to trust.
-        let read = |meta: &Metadata| Arc::new(CachedFile::new(&path, meta, b"one".to_vec()));
+        let read = |meta: &Metadata| Arc::new(CachedFile::new(&path, meta, b"one".to_vec(), false));
         assert!(cache.offer("/a.txt", read(&meta)).is_none());
         age(&path);
         // Setting the time is a change too; the ctime is fresh again, so still refused.
@@ -193,6 +205,7 @@ mod tests {
         let version = Version::of(&meta);
         let settled = Arc::new(CachedFile {
             path: path.clone(),
+            through_link: false,
             version,
             content: Arc::from(&b"one"[..]),
             modified: None,
@@ -202,9 +215,12 @@ mod tests {
             .write()
             .unwrap()
             .insert("/a.txt".into(), settled);
-        assert!(cache.get("/a.txt").is_some());
+        assert!(cache.get("/a.txt", || None).is_some());
         std::fs::write(&path, "three").unwrap();
-        assert!(cache.get("/a.txt").is_none(), "served a rewritten file");
+        assert!(
+            cache.get("/a.txt", || None).is_none(),
+            "served a rewritten file"
+        );
         assert!(cache.files.read().unwrap().is_empty());
         meta = std::fs::metadata(&path).unwrap();
         assert!(!Version::of(&meta).unwrap().settled());
@@ -213,6 +229,7 @@ mod tests {
             "/a.txt".into(),
             Arc::new(CachedFile {
                 path: path.clone(),
+                through_link: false,
                 version: Version::of(&meta),
                 content: Arc::from(&b"three"[..]),
                 modified: None,
@@ -221,7 +238,10 @@ mod tests {
         let other = dir.path().join("b.txt");
         std::fs::write(&other, "THREE").unwrap();
         std::fs::rename(&other, &path).unwrap();
-        assert!(cache.get("/a.txt").is_none(), "served a replaced file");
+        assert!(
+            cache.get("/a.txt", || None).is_none(),
+            "served a replaced file"
+        );
     }
 
     #[test]
@@ -230,12 +250,12 @@ mod tests {
         let old = Path::new("/etc/passwd");
         let meta = std::fs::metadata(old).unwrap();
         let content = std::fs::read(old).unwrap();
-        let read = |content: &[u8]| Arc::new(CachedFile::new(old, &meta, content.to_vec()));
+        let read = |content: &[u8]| Arc::new(CachedFile::new(old, &meta, content.to_vec(), false));
         let cache = FileCache::new(content.len() * 2 - 1);
         assert!(cache.offer("/p", read(&content)).is_some());
         assert!(cache.offer("/p2", read(&content)).is_none());
         assert_eq!(cache.used.load(Ordering::Relaxed), content.len());
-        assert!(cache.get("/p").is_some());
+        assert!(cache.get("/p", || None).is_some());
         // Content that does not match the metadata's size (a file changed mid-read) is not kept.
         assert!(FileCache::new(1 << 20)
             .offer("/p", read(b"short"))

@@ -28,12 +28,19 @@ pub(crate) fn respond(
     if !visibility.allows_url(&url_path) {
         return Response::error(404, "no such file");
     }
-    // Only regular files that passed every check below are ever cached.
-    if let Some(cached) = cache.get(&url_path) {
+    // Only regular files that passed every check below are ever cached; one reached through a
+    // symbolic link is served from memory only while the links still lead to it.
+    let still_resolves = || resolve(root, &url_path).map(|r| r.path);
+    if let Some(cached) = cache.get(&url_path, still_resolves) {
         let path = cached.path().to_path_buf();
         return answer(Content::Memory(cached), &path, request);
     }
-    let Some((path, meta)) = resolve(root, &url_path) else {
+    let Some(Resolved {
+        path,
+        meta,
+        through_link,
+    }) = resolve(root, &url_path)
+    else {
         return Response::error(404, "no such file");
     };
     if let Some(refused) = refuse(visibility, &path, &meta) {
@@ -46,7 +53,7 @@ pub(crate) fn respond(
         }
         let index_url = format!("{url_path}index.html");
         return match resolve(root, &index_url) {
-            Some((index, meta)) if meta.is_file() && visibility.allows(&index, &meta) => {
+            Some(index) if index.meta.is_file() && visibility.allows(&index.path, &index.meta) => {
                 file(&index, &index_url, cache, request)
             }
             _ => match listing(&path, &url_path, visibility) {
@@ -56,7 +63,12 @@ pub(crate) fn respond(
             },
         };
     }
-    file(&path, &url_path, cache, request)
+    let resolved = Resolved {
+        path,
+        meta,
+        through_link,
+    };
+    file(&resolved, &url_path, cache, request)
 }
 
 /// The answer for a path that must not be served: excluded files look absent, and anything
@@ -134,10 +146,17 @@ fn percent_decode(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// A URL path found on disk: the real path, what it is, and whether a symbolic link led there.
+struct Resolved {
+    path: PathBuf,
+    meta: fs::Metadata,
+    through_link: bool,
+}
+
 /// The real path for a decoded URL path and what it is (links followed), if it exists and
 /// lies inside `root` once every symbolic link is followed. Costs one `lstat` per path segment;
 /// only a path through a symbolic link pays for a full `canonicalize`.
-fn resolve(root: &Path, url_path: &str) -> Option<(PathBuf, fs::Metadata)> {
+fn resolve(root: &Path, url_path: &str) -> Option<Resolved> {
     let mut path = root.to_path_buf();
     let mut through_link = false;
     let mut meta = fs::symlink_metadata(root).ok()?;
@@ -147,24 +166,44 @@ fn resolve(root: &Path, url_path: &str) -> Option<(PathBuf, fs::Metadata)> {
         through_link |= meta.file_type().is_symlink();
     }
     if !through_link {
-        return Some((path, meta));
+        return Some(Resolved {
+            path,
+            meta,
+            through_link,
+        });
     }
     let real = path.canonicalize().ok()?;
     let meta = fs::metadata(&real).ok()?;
-    real.starts_with(root).then_some((real, meta))
+    real.starts_with(root).then_some(Resolved {
+        path: real,
+        meta,
+        through_link,
+    })
 }
 
-/// Opens a file for reading without ever blocking in `open` (a FIFO swapped in after the
-/// check would otherwise hang the thread), and insists that what opened is a regular file.
-fn open_regular(path: &Path) -> std::io::Result<(File, fs::Metadata)> {
+/// Opens the file `checked` describes, and only that file: the open follows no link at the
+/// end of the path and never blocks (a FIFO or a link swapped in after the check fails it),
+/// and what opened must be the same regular file (device and inode) that passed the checks,
+/// so a folder or file replaced on the way in between is refused too.
+fn open_checked(checked: &Resolved) -> std::io::Result<(File, fs::Metadata)> {
     let mut options = fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
-    let file = options.open(path)?;
+    std::os::unix::fs::OpenOptionsExt::custom_flags(
+        &mut options,
+        libc::O_NONBLOCK | libc::O_NOFOLLOW,
+    );
+    let file = options.open(&checked.path)?;
     let meta = file.metadata()?;
     if !meta.is_file() {
         return Err(std::io::Error::other("not a regular file"));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if (meta.dev(), meta.ino()) != (checked.meta.dev(), checked.meta.ino()) {
+            return Err(std::io::Error::other("not the file that was checked"));
+        }
     }
     Ok((file, meta))
 }
@@ -175,10 +214,11 @@ enum Content {
     Disk(File, fs::Metadata),
 }
 
-/// The answer for the regular file at `path` (real), served as `url_path`. Small files are read
-/// whole and offered to `cache`.
-fn file(path: &Path, url_path: &str, cache: &FileCache, request: &Request) -> Response {
-    let Ok((file, meta)) = open_regular(path) else {
+/// The answer for the regular file `checked`, served as `url_path`. Small files are read whole
+/// and offered to `cache`.
+fn file(checked: &Resolved, url_path: &str, cache: &FileCache, request: &Request) -> Response {
+    let path = checked.path.as_path();
+    let Ok((file, meta)) = open_checked(checked) else {
         return Response::error(403, "the file cannot be read");
     };
     if meta.len() <= cache::MAX_FILE {
@@ -186,7 +226,7 @@ fn file(path: &Path, url_path: &str, cache: &FileCache, request: &Request) -> Re
         if file.take(meta.len()).read_to_end(&mut content).is_err() {
             return Response::error(403, "the file cannot be read");
         }
-        let read = Arc::new(CachedFile::new(path, &meta, content));
+        let read = Arc::new(CachedFile::new(path, &meta, content, checked.through_link));
         let kept = cache.offer(url_path, read.clone());
         return answer(Content::Memory(kept.unwrap_or(read)), path, request);
     }
