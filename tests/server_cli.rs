@@ -18,8 +18,16 @@ struct Served {
 }
 
 /// Starts `tls server` on port 0 over a folder with a few files; `args` come before HOST:PORT.
+/// The certificate it makes for itself is kept in `data/` inside the served folder (which
+/// must never serve it).
 fn start(args: &[&str]) -> Served {
+    start_keeping_in(args, None)
+}
+
+/// [`start`], keeping the server's own certificate in `data` (the XDG data folder) when given.
+fn start_keeping_in(args: &[&str], data: Option<&Path>) -> Served {
     let dir = tempfile::tempdir().unwrap();
+    let data = data.map_or_else(|| dir.path().join("data"), Path::to_path_buf);
     std::fs::write(dir.path().join("hello.txt"), "hello from tls server\n").unwrap();
     let blob: Vec<u8> = (0..1_500_000u32).map(|i| (i % 253) as u8).collect();
     std::fs::write(dir.path().join("blob.bin"), blob).unwrap();
@@ -31,6 +39,7 @@ fn start(args: &[&str]) -> Served {
             .args(args)
             .arg("127.0.0.1:0")
             .env("TLS_LOG", "warn")
+            .env("XDG_DATA_HOME", &data)
             .stdin(Stdio::null())
             .stdout(Stdio::piped()),
     );
@@ -71,6 +80,65 @@ fn start(args: &[&str]) -> Served {
         chromium_flag,
         dir,
     }
+}
+
+/// Issue 26, item 17: the certificate made for the server was new at every start, so a pin
+/// taken from what the server printed broke at the first restart. It is kept now (key 0600 in
+/// a 0700 folder, never served), reused, and `--ephemeral` brings the old way back.
+#[test]
+fn the_self_signed_default_survives_a_restart() {
+    use std::os::unix::fs::PermissionsExt;
+    let data = tempfile::tempdir().unwrap();
+    let first = start_keeping_in(&[], Some(data.path()));
+    let folder = data.path().join("tlslite/server");
+    let key = folder.join("127.0.0.1.key.pem");
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!((mode(&key), mode(&folder)), (0o600, 0o700));
+    let again = start_keeping_in(&[], Some(data.path()));
+    assert_eq!(again.sha256, first.sha256, "a new key after a restart");
+    // The pin printed by the first start still reaches the second.
+    let out = run(
+        Command::new(env!("CARGO_BIN_EXE_tls")).args([
+            "client",
+            "--fingerprint",
+            &first.sha256,
+            "--get",
+            "/hello.txt",
+            &format!("localhost:{}", again.port),
+        ]),
+        b"",
+    );
+    assert!(succeeded(&out).ends_with("hello from tls server\n"));
+    let ephemeral = start_keeping_in(&["--ephemeral"], Some(data.path()));
+    assert_ne!(ephemeral.sha256, first.sha256);
+    // Kept inside the served folder, the key is still never served.
+    let inside = start(&[]);
+    let out = run(
+        Command::new(env!("CARGO_BIN_EXE_tls")).args([
+            "client",
+            "--fingerprint",
+            &inside.sha256,
+            "--get",
+            "/data/tlslite/server/127.0.0.1.key.pem",
+            &format!("localhost:{}", inside.port),
+        ]),
+        b"",
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("PRIVATE KEY"));
+    // A key others can read is not the server's own any more: refused, with the way out.
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    // Under `timeout`: a server that starts anyway would otherwise hold the test forever.
+    let refused = run(
+        Command::new("timeout")
+            .arg("20")
+            .arg(env!("CARGO_BIN_EXE_tls"))
+            .args(["server", "127.0.0.1:0"])
+            .env("XDG_DATA_HOME", data.path()),
+        b"",
+    );
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("read by others"), "{said}");
 }
 
 fn file(dir: &Path, name: &str) -> Vec<u8> {

@@ -7,6 +7,7 @@ mod args;
 mod client;
 mod fingerprint;
 mod http_get;
+mod identity;
 mod logger;
 mod server;
 
@@ -18,10 +19,13 @@ usage:
              [--hidden] [--reqcert --cafile PEM] [--alpn P]... [--cipher NAME]...
              [--min-ver tls1.2|tls1.3] [--max-ver tls1.2|tls1.3]
              [--accept-psk-without-forward-secrecy] [--max-connections N] [--max-connections-per-ip N] [--idle-timeout SECS]
-             [--threaded] HOST:PORT
+             [--threaded] [--ephemeral] HOST:PORT
       Serve DIR (default: the current folder) over HTTPS. Without -c/-k, a
       self-signed certificate is made for HOST and its fingerprints printed,
-      ready for `tls client --fingerprint`. Port 0 picks a free port.
+      ready for `tls client --fingerprint`; it is kept (key 0600, under
+      $XDG_DATA_HOME or ~/.local/share, in tlslite/server/) and the same at
+      every start, so a pin survives restarts; --ephemeral makes a new one at
+      each start and keeps nothing. Port 0 picks a free port.
       --reqcert demands a client certificate issued by the --cafile roots.
       --cipher limits the suites (IANA names, e.g. TLS_AES_128_GCM_SHA256).
       -v DB serves TLS-SRP to the users of a `tlsdb` database; with -c/-k too,

@@ -13,6 +13,7 @@ use tls::{
 use tls_server::{AsyncTlsServer, StaticFiles, TlsServer};
 
 use crate::args::{CliError, Target};
+use crate::identity::server_identity;
 
 /// How long connections in flight get to finish after Ctrl-C.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -30,6 +31,8 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
     let mut fleet_db: Option<(String, Arc<tls::srp::PostgresVerifierDb>)> = None;
     let mut psk_location = None;
     let mut accept_psk_ke = false;
+    let mut ephemeral = false;
+    let mut kept_identity = None;
     let mut shared_resumption = None;
     // Secrets named on the command line: never served, whatever folder is shared.
     let mut secrets: Vec<PathBuf> = Vec::new();
@@ -59,6 +62,7 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
             }
             Long("strict-sni") => strict_sni = true,
             Long("threaded") => threaded = true,
+            Long("ephemeral") => ephemeral = true,
             Long("idle-timeout") => {
                 let secs: u64 = args.value()?.parse()?;
                 idle_timeout = Some(Duration::from_secs(secs));
@@ -124,7 +128,13 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
     let certificate = match (cert, key) {
         (Some(cert), Some(key)) => Some((cert, key)),
         (None, None) if verifier_db.is_none() && psk_store.is_none() => {
-            Some(self_signed(&target.host)?)
+            let identity = server_identity(&target.host, ephemeral)?;
+            if let Some(kept) = &identity.kept {
+                // Never served, even when -d is the folder it is kept in.
+                secrets.push(kept.key.clone());
+            }
+            kept_identity = identity.kept;
+            Some((identity.chain, identity.key))
         }
         (None, None) => None,
         _ => return Err(CliError::Usage("-c CERT and -k KEY go together".into())),
@@ -132,6 +142,19 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
     let certificate_given = certificate.is_some();
     if let Some((chain, key)) = certificate {
         print_fingerprints(&mut out, chain.certificates()[0].as_ref())?;
+        if let Some(kept) = &kept_identity {
+            let made = if kept.made_now {
+                "made now and kept"
+            } else {
+                "kept"
+            };
+            writeln!(
+                out,
+                "Certificate {made} in {} (the same at every start; --ephemeral for a new one)",
+                kept.key.parent().unwrap_or(&kept.key).display()
+            )
+            .map_err(CliError::Output)?;
+        }
         builder = builder.cert_chain(chain, key).strict_sni(strict_sni);
     }
     for (name, chain, key) in sni {
@@ -288,20 +311,4 @@ fn print_fingerprints(out: &mut impl Write, leaf: &[u8]) -> Result<(), CliError>
     )
     .map_err(CliError::Output)?;
     Ok(())
-}
-
-/// A fresh self-signed certificate for `host` (and localhost), ECDSA P-256, not a CA.
-fn self_signed(host: &str) -> Result<(CertificateChain, PrivateKey), CliError> {
-    let mut names = vec![host.to_owned()];
-    for name in ["localhost", "127.0.0.1", "::1"] {
-        if !names.iter().any(|n| n == name) {
-            names.push(name.to_owned());
-        }
-    }
-    names.retain(|n| n != "0.0.0.0" && n != "::");
-    let generated = rcgen::generate_simple_self_signed(names)
-        .map_err(|e| CliError::Other(format!("cannot make a certificate: {e}")))?;
-    let chain = CertificateChain::from_der([generated.cert.der().to_vec()])?;
-    let key = PrivateKey::from_pkcs8_der(generated.signing_key.serialize_der());
-    Ok((chain, key))
 }

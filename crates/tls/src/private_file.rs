@@ -20,7 +20,7 @@ pub(crate) fn create_private(path: &Path) -> io::Result<File> {
 
 /// Writes `contents` to a new private file at `path` ([`create_private`]) and syncs it; the
 /// error names the path.
-pub(crate) fn write_private(path: &Path, contents: &[u8]) -> Result<(), Error> {
+pub fn write_private(path: &Path, contents: &[u8]) -> Result<(), Error> {
     let failed = |e: io::Error| Error::Config(format!("{}: {e}", path.display()));
     let mut file = create_private(path).map_err(failed)?;
     file.write_all(contents).map_err(failed)?;

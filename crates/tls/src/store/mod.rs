@@ -7,7 +7,7 @@ mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
-pub use crate::private_file::readable_by_others;
+pub use crate::private_file::{readable_by_others, write_private};
 pub use database::{create_database, is_postgres_url, open_database, UserDatabase};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresVerifierDb;
