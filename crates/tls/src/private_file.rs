@@ -18,8 +18,10 @@ pub(crate) fn create_private(path: &Path) -> io::Result<File> {
     options.open(path)
 }
 
-/// Writes `contents` to a new private file at `path` ([`create_private`]) and syncs it; the
-/// error names the path.
+/// Writes `contents` to a new file at `path`, readable by its owner only (mode 0600 on Unix),
+/// and syncs it. Nothing that already exists there is written over or through, not even a
+/// symbolic link to nowhere: the kernel checks and creates in one step. The error names the
+/// path.
 pub fn write_private(path: &Path, contents: &[u8]) -> Result<(), Error> {
     let failed = |e: io::Error| Error::Config(format!("{}: {e}", path.display()));
     let mut file = create_private(path).map_err(failed)?;
