@@ -141,11 +141,19 @@ impl RoutingEngine {
                 Box::new(rustls::Connection::Server(conn))
             }
         };
+        // A hello larger than an engine buffers unprocessed (rustls about 18 KB, ours two
+        // records) is processed as it is replayed; one that fits waits for the driver's
+        // `process_new_packets`, so that heavy work (SRP) runs where the driver puts it.
         let mut replay = &self.first.seen[..];
         while !replay.is_empty() {
             engine
                 .read_tls(&mut replay)
                 .map_err(|e| internal(Error::Io(e)))?;
+            if !replay.is_empty() && engine.process_new_packets().is_err() {
+                // The engine keeps its error and the alert queued: the driver's next call
+                // reports both.
+                break;
+            }
         }
         self.first = FirstMessage::default();
         self.chosen = Some(engine);
