@@ -22,6 +22,6 @@ pub use fleet::SharedResumption;
 pub(crate) use saved::SavedSession;
 pub(crate) use server::ServerSessions;
 pub use server::SessionCache;
-pub(crate) use ticket_keys::FleetTicketer;
 pub use ticket_keys::TicketKeyRing;
+pub(crate) use ticket_keys::{FleetTicketer, Purpose};
 pub(crate) use tls13::{ClientTicket, ClientTickets, TicketSealer, TicketState};

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rustls::server::ServerSessionMemoryCache;
 
-use super::{BoundedSessions, SavedSession, SharedResumption};
+use super::{BoundedSessions, Purpose, SavedSession, SharedResumption};
 
 /// Sessions a server remembers for resumption by session ID: bounded, thread-safe, shared by
 /// every connection accepted with the configuration, and by every configuration given a clone
@@ -60,7 +60,9 @@ impl ServerSessions {
     /// holding a ticket needs no shared copy: any server of the fleet opens its ticket).
     pub(crate) fn put(&self, session: SavedSession, share: bool) {
         if let Some(shared) = self.shared.as_ref().filter(|_| share) {
-            let sealed = shared.ticket_keys().seal(&session.encode());
+            let sealed = shared
+                .ticket_keys()
+                .seal(Purpose::SessionRow, &session.encode());
             let saved = sealed
                 .ok_or_else(|| crate::Error::config("no current ticket key"))
                 .and_then(|sealed| shared.save_session(&session.id, &sealed, self.local.lifetime));
@@ -85,13 +87,17 @@ impl ServerSessions {
 
     /// The session as a ticket sealed under the fleet's current key (`None`: no key yet).
     pub(crate) fn seal_ticket(&self, session: &SavedSession) -> Option<Vec<u8>> {
-        self.shared.as_ref()?.ticket_keys().seal(&session.encode())
+        self.shared
+            .as_ref()?
+            .ticket_keys()
+            .seal(Purpose::SrpTicket, &session.encode())
     }
 
     /// The session in a client's ticket, if a key of the fleet opens it; `id` is the session
     /// ID the client sent with it (echoed when the server resumes).
     pub(crate) fn open_ticket(&self, id: &[u8], ticket: &[u8]) -> Option<SavedSession> {
-        let plain = zeroize::Zeroizing::new(self.shared.as_ref()?.ticket_keys().open(ticket)?);
+        let keys = self.shared.as_ref()?.ticket_keys();
+        let plain = zeroize::Zeroizing::new(keys.open(Purpose::SrpTicket, ticket)?);
         SavedSession::decode(id, &plain)
     }
 
@@ -109,7 +115,8 @@ impl ServerSessions {
                 return None;
             }
         };
-        let plain = zeroize::Zeroizing::new(shared.ticket_keys().open(&sealed)?);
+        let plain =
+            zeroize::Zeroizing::new(shared.ticket_keys().open(Purpose::SessionRow, &sealed)?);
         let session = SavedSession::decode(id, &plain)?;
         self.local.put(id.to_vec(), session.clone());
         Some(session)

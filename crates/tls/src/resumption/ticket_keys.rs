@@ -37,6 +37,38 @@ impl std::fmt::Debug for TicketKeyRing {
     }
 }
 
+/// What a sealed blob is for, authenticated with it: one key ring seals several formats, and a
+/// blob made for one is never opened as another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    /// rustls's TLS 1.2 and 1.3 tickets (X.509 clients).
+    RustlsTicket,
+    /// Our engine's RFC 5077 tickets (SRP).
+    SrpTicket,
+    /// SRP sessions kept in the fleet's table.
+    SessionRow,
+    /// Our TLS 1.3 PSK resumption tickets.
+    PskTicket,
+}
+
+impl Purpose {
+    fn label(self) -> &'static [u8] {
+        match self {
+            Self::RustlsTicket => b"tlslite rustls ticket",
+            Self::SrpTicket => b"tlslite srp ticket",
+            Self::SessionRow => b"tlslite srp session row",
+            Self::PskTicket => b"tlslite tls13 psk ticket",
+        }
+    }
+
+    /// The additional data: the key's period, then the label.
+    fn aad(self, period: u64) -> Vec<u8> {
+        let mut aad = period.to_be_bytes().to_vec();
+        aad.extend_from_slice(self.label());
+        aad
+    }
+}
+
 /// Bytes before the sealed data: the key's period, then the nonce.
 const HEADER: usize = 8 + NONCE_LEN;
 
@@ -101,9 +133,9 @@ impl TicketKeyRing {
         self.keys.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Seals `plain` under the current period's key (AES-256-GCM, random nonce, the period
-    /// authenticated); `None` when the ring has no key for now.
-    pub fn seal(&self, plain: &[u8]) -> Option<Vec<u8>> {
+    /// Seals `plain` for `purpose` under the current period's key (AES-256-GCM, random nonce,
+    /// the period and the purpose authenticated); `None` when the ring has no key for now.
+    pub(crate) fn seal(&self, purpose: Purpose, plain: &[u8]) -> Option<Vec<u8>> {
         let now = self.period_of(SystemTime::now());
         let keys = self.read();
         let (_, key) = keys.iter().find(|(e, _)| *e == now)?;
@@ -115,7 +147,7 @@ impl TicketKeyRing {
         let mut body = plain.to_vec();
         key.seal_in_place_append_tag(
             Nonce::assume_unique_for_key(nonce),
-            Aad::from(now.to_be_bytes()),
+            Aad::from(purpose.aad(now)),
             &mut body,
         )
         .ok()?;
@@ -123,10 +155,10 @@ impl TicketKeyRing {
         Some(out)
     }
 
-    /// Opens what [`seal`](Self::seal) made, if its key is still in the ring and within its
-    /// grace (the current or the previous period; the next one too, for clocks a little
-    /// ahead).
-    pub fn open(&self, sealed: &[u8]) -> Option<Vec<u8>> {
+    /// Opens what [`seal`](Self::seal) made for `purpose`, if its key is still in the ring and
+    /// within its grace (the current or the previous period; the next one too, for clocks a
+    /// little ahead).
+    pub(crate) fn open(&self, purpose: Purpose, sealed: &[u8]) -> Option<Vec<u8>> {
         let header = sealed.get(..HEADER)?;
         let epoch = u64::from_be_bytes(header[..8].try_into().ok()?);
         let now = self.period_of(SystemTime::now());
@@ -138,7 +170,7 @@ impl TicketKeyRing {
         let (_, key) = keys.iter().find(|(e, _)| *e == epoch)?;
         let mut body = sealed[HEADER..].to_vec();
         let plain = key
-            .open_in_place(nonce, Aad::from(epoch.to_be_bytes()), &mut body)
+            .open_in_place(nonce, Aad::from(purpose.aad(epoch)), &mut body)
             .ok()?;
         Some(plain.to_vec())
     }
@@ -158,11 +190,11 @@ impl rustls::server::ProducesTickets for FleetTicketer {
     }
 
     fn encrypt(&self, plain: &[u8]) -> Option<Vec<u8>> {
-        self.0.seal(plain)
+        self.0.seal(Purpose::RustlsTicket, plain)
     }
 
     fn decrypt(&self, cipher: &[u8]) -> Option<Vec<u8>> {
-        self.0.open(cipher)
+        self.0.open(Purpose::RustlsTicket, cipher)
     }
 }
 
@@ -172,30 +204,55 @@ mod tests {
 
     #[test]
     fn a_ticket_opens_under_its_key_and_grace_only() {
+        const P: Purpose = Purpose::SrpTicket;
         let ring = TicketKeyRing::new(Duration::from_secs(60));
-        assert!(ring.seal(b"x").is_none(), "no key, no ticket");
+        assert!(ring.seal(P, b"x").is_none(), "no key, no ticket");
         let now = ring.period_of(SystemTime::now());
         ring.set_keys(vec![(now - 1, [1; 32]), (now, [2; 32]), (now + 1, [3; 32])]);
-        let sealed = ring.seal(b"state").unwrap();
+        let sealed = ring.seal(P, b"state").unwrap();
         assert_eq!(&sealed[..8], &now.to_be_bytes());
-        assert_eq!(ring.open(&sealed).unwrap(), b"state");
+        assert_eq!(ring.open(P, &sealed).unwrap(), b"state");
         // Another ring with the same keys (another server) opens it; a different key does not.
         let other = TicketKeyRing::new(Duration::from_secs(60));
         other.set_keys(vec![(now, [2; 32])]);
-        assert_eq!(other.open(&sealed).unwrap(), b"state");
+        assert_eq!(other.open(P, &sealed).unwrap(), b"state");
         other.set_keys(vec![(now, [9; 32])]);
-        assert!(other.open(&sealed).is_none());
+        assert!(other.open(P, &sealed).is_none());
         // Tampering with the period, the nonce or the body fails.
         for at in [7, 8, HEADER, sealed.len() - 1] {
             let mut bad = sealed.clone();
             bad[at] ^= 1;
-            assert!(ring.open(&bad).is_none(), "byte {at}");
+            assert!(ring.open(P, &bad).is_none(), "byte {at}");
         }
-        assert!(ring.open(&sealed[..HEADER]).is_none());
+        assert!(ring.open(P, &sealed[..HEADER]).is_none());
         // A key two periods old is past its grace even while still in the ring.
         let mut old = sealed.clone();
         old[..8].copy_from_slice(&(now - 2).to_be_bytes());
         ring.set_keys(vec![(now - 2, [2; 32])]);
-        assert!(ring.open(&old).is_none());
+        assert!(ring.open(P, &old).is_none());
+    }
+
+    /// Issue 26, item 5: one ring seals rustls tickets, SRP tickets, shared session rows and
+    /// TLS 1.3 PSK tickets; each opens only as what it was sealed for.
+    #[test]
+    fn a_blob_sealed_for_one_purpose_opens_as_no_other() {
+        let ring = TicketKeyRing::new(Duration::from_secs(60));
+        ring.set_keys(vec![(ring.period_of(SystemTime::now()), [4; 32])]);
+        let all = [
+            Purpose::RustlsTicket,
+            Purpose::SrpTicket,
+            Purpose::SessionRow,
+            Purpose::PskTicket,
+        ];
+        for sealed_for in all {
+            let sealed = ring.seal(sealed_for, b"state").unwrap();
+            for opened_as in all {
+                assert_eq!(
+                    ring.open(opened_as, &sealed).is_some(),
+                    sealed_for == opened_as,
+                    "{sealed_for:?} opened as {opened_as:?}"
+                );
+            }
+        }
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use zeroize::Zeroizing;
 
-use super::TicketKeyRing;
+use super::{Purpose, TicketKeyRing};
 
 /// The first byte of a sealed TLS 1.3 PSK session: tells it from the other sessions sealed
 /// under the same keys (our TLS 1.2 sessions start with 1, rustls's with its own encoding).
@@ -48,12 +48,12 @@ impl TicketSealer {
         if let Self::Own(ring) = self {
             ring.keep_own_keys_current();
         }
-        self.ring().seal(&state.encode())
+        self.ring().seal(Purpose::PskTicket, &state.encode())
     }
 
     /// The state in a ticket this server (or its fleet) sealed, still within its lifetime.
     pub(crate) fn open(&self, ticket: &[u8]) -> Option<TicketState> {
-        let plain = Zeroizing::new(self.ring().open(ticket)?);
+        let plain = Zeroizing::new(self.ring().open(Purpose::PskTicket, ticket)?);
         let state = TicketState::decode(&plain)?;
         let age = unix_now().saturating_sub(state.issued);
         (age <= u64::from(self.lifetime())).then_some(state)
@@ -216,6 +216,8 @@ mod tests {
             TicketSealer::Fleet(_) => unreachable!(),
         };
         let srp = crate::resumption::SavedSession::new(vec![1], [1; 48], 0xc01d, true, "u".into());
-        assert!(sealer.open(&ring.seal(&srp.encode()).unwrap()).is_none());
+        assert!(sealer
+            .open(&ring.seal(Purpose::SrpTicket, &srp.encode()).unwrap())
+            .is_none());
     }
 }
