@@ -1,6 +1,7 @@
 //! Ticket keys that rotate by period, and rustls's ticket producer over them: one ring seals
 //! the tickets of both engines.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -22,7 +23,8 @@ use ring::rand::{SecureRandom, SystemRandom};
 /// assert!(ring.open(&sealed).is_none());
 /// ```
 pub struct TicketKeyRing {
-    period: Duration,
+    /// Seconds; a fleet's ring takes the database's period at every rotation.
+    period: AtomicU64,
     keys: RwLock<Vec<(u64, LessSafeKey)>>,
 }
 
@@ -31,7 +33,7 @@ impl std::fmt::Debug for TicketKeyRing {
         // The keys stay out of logs; their periods say enough.
         let periods: Vec<u64> = self.read().iter().map(|(e, _)| *e).collect();
         f.debug_struct("TicketKeyRing")
-            .field("period", &self.period)
+            .field("period", &self.period())
             .field("keys", &periods)
             .finish()
     }
@@ -76,32 +78,48 @@ impl TicketKeyRing {
     /// An empty ring rotating every `period` (at least one second).
     pub fn new(period: Duration) -> Self {
         Self {
-            period: period.max(Duration::from_secs(1)),
+            period: AtomicU64::new(period.as_secs().max(1)),
             keys: RwLock::default(),
         }
     }
 
     /// How long each key seals.
     pub fn period(&self) -> Duration {
-        self.period
+        Duration::from_secs(self.period.load(Ordering::Acquire))
     }
 
     /// The number of the period `time` falls in.
     pub fn period_of(&self, time: SystemTime) -> u64 {
+        Self::number(time, self.period())
+    }
+
+    /// The number of the period of length `period` that `time` falls in.
+    pub(crate) fn number(time: SystemTime, period: Duration) -> u64 {
         let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-        since.as_secs() / self.period.as_secs()
+        since.as_secs() / period.as_secs().max(1)
+    }
+
+    /// Replaces the period and the keys numbered by it, together: every server of a fleet
+    /// numbers keys by the database's period, whatever it was when the server started.
+    pub(crate) fn set_period_and_keys(&self, period: Duration, keys: Vec<(u64, [u8; 32])>) {
+        let mut held = self.keys.write().unwrap_or_else(|p| p.into_inner());
+        self.period
+            .store(period.as_secs().max(1), Ordering::Release);
+        *held = Self::unbound(keys);
     }
 
     /// Replaces the keys: `(period, 256-bit key)` pairs.
     pub fn set_keys(&self, keys: Vec<(u64, [u8; 32])>) {
-        let keys = keys
-            .into_iter()
+        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = Self::unbound(keys);
+    }
+
+    fn unbound(keys: Vec<(u64, [u8; 32])>) -> Vec<(u64, LessSafeKey)> {
+        keys.into_iter()
             .map(|(epoch, key)| {
                 let key = UnboundKey::new(&AES_256_GCM, &key).expect("AES-256 takes 32 bytes");
                 (epoch, LessSafeKey::new(key))
             })
-            .collect();
-        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = keys;
+            .collect()
     }
 
     /// For a ring no store keeps: a random key for the current period when it has none, with

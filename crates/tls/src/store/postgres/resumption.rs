@@ -12,8 +12,10 @@ use crate::srp::random_bytes;
 use crate::Error;
 
 impl PostgresVerifierDb {
-    /// Sets how often the ticket keys rotate (for every server opening the database from now
-    /// on; running servers keep the period they read).
+    /// Sets how often the ticket keys rotate, for every server of the fleet: running ones are
+    /// told (NOTIFY) and take the new period at their next rotation, within a second, and
+    /// number their keys by it. Tickets sealed under the old period stop opening: their clients
+    /// make one full handshake.
     pub fn set_ticket_key_period(&self, period: Duration) -> Result<(), Error> {
         let secs = period.as_secs().max(1).to_string();
         self.inner
@@ -22,7 +24,10 @@ impl PostgresVerifierDb {
                 conn.client.execute(
                     "UPDATE tlslite_meta SET value = $1 WHERE key = 'ticket_key_period'",
                     &[&secs],
-                )
+                )?;
+                conn.client
+                    .batch_execute(&format!("NOTIFY {}", schema::KEYS_CHANNEL))
+                    .map(|_| 0)
             })?;
         Ok(())
     }
@@ -36,6 +41,11 @@ pub(super) struct Maintenance {
 }
 
 impl Maintenance {
+    /// Rotates the keys at the next run (the period changed).
+    pub(super) fn rotate_soon(&mut self) {
+        self.next_keys = None;
+    }
+
     pub(super) fn run_if_due(
         &mut self,
         db: &Inner,
@@ -64,11 +74,25 @@ impl Maintenance {
 }
 
 /// Makes sure the keys of this period and the next exist (the first server to get there
-/// draws them; the others keep what it drew), retires those past their grace, and loads the
-/// rest into the ring.
+/// draws them; the others keep what it drew), retires those past their grace (and any
+/// numbered by another period length), and loads the rest into the ring. Periods are numbered
+/// by the length the database holds now, so every server numbers them alike, however long
+/// it has been running.
 fn rotate_keys(db: &Inner, conn: &mut Conn, now: SystemTime) -> Result<(), Error> {
-    let period = db.keys.period_of(now) as i64;
     let error = |e: postgres::Error| db.pool.error("rotating the ticket keys", &e);
+    let length = conn
+        .client
+        .query_one(
+            "SELECT value FROM tlslite_meta WHERE key = 'ticket_key_period'",
+            &[],
+        )
+        .map_err(error)?
+        .get::<_, String>(0)
+        .parse::<u64>()
+        .ok()
+        .filter(|secs| *secs > 0)
+        .map_or(db.keys.period(), Duration::from_secs);
+    let period = TicketKeyRing::number(now, length) as i64;
     let (mut this, mut next) = ([0u8; 32], [0u8; 32]);
     random_bytes(&mut this)?;
     random_bytes(&mut next)?;
@@ -80,8 +104,8 @@ fn rotate_keys(db: &Inner, conn: &mut Conn, now: SystemTime) -> Result<(), Error
         .map_err(error)?;
     conn.client
         .execute(
-            "DELETE FROM tlslite_ticket_keys WHERE period < $1",
-            &[&(period - 1)],
+            "DELETE FROM tlslite_ticket_keys WHERE period < $1 OR period > $2",
+            &[&(period - 1), &(period + 1)],
         )
         .map_err(error)?;
     let rows = conn
@@ -98,7 +122,7 @@ fn rotate_keys(db: &Inner, conn: &mut Conn, now: SystemTime) -> Result<(), Error
             ))
         })
         .collect();
-    db.keys.set_keys(keys);
+    db.keys.set_period_and_keys(length, keys);
     Ok(())
 }
 
@@ -176,5 +200,49 @@ mod tests {
         // What the table holds is sealed: the master secret is not in it.
         let rows = pg.psql("SELECT encode(sealed, 'hex') FROM tlslite_srp_sessions");
         assert!(!rows.contains(&"01".repeat(48)), "{rows}");
+    }
+
+    /// Issue 26, item 4: a server opened before `set_ticket_key_period` kept its old period,
+    /// numbered keys by it, and the two kinds of server deleted each other's keys, so tickets
+    /// of one did not open on the other. Every server now takes the database's period.
+    #[test]
+    fn servers_opened_before_and_after_a_period_change_share_keys() {
+        use crate::resumption::Purpose;
+        let Some(pg) = tls_testkit::Postgres::start() else {
+            return;
+        };
+        PostgresVerifierDb::create(&pg.url(), 2048).unwrap();
+        let before = PostgresVerifierDb::open(&pg.url()).unwrap();
+        let (before_keys, old_period) = (before.ticket_keys(), before.inner.keys.period());
+        let new_period = Duration::from_secs(3600);
+        assert_ne!(old_period, new_period);
+        before.set_ticket_key_period(new_period).unwrap();
+        let after = PostgresVerifierDb::open(&pg.url()).unwrap();
+        let after_keys = after.ticket_keys();
+        // Told by NOTIFY, the running server rotates within its next wait (250 ms).
+        let started = Instant::now();
+        while before_keys.period() != new_period {
+            assert!(
+                started.elapsed() < Duration::from_secs(3),
+                "the running server kept {:?}",
+                before_keys.period()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // Both ways, and still after each has rotated again.
+        for _ in 0..2 {
+            let sealed = after_keys.seal(Purpose::SrpTicket, b"from after").unwrap();
+            assert!(before_keys.open(Purpose::SrpTicket, &sealed).is_some());
+            let sealed = before_keys
+                .seal(Purpose::SrpTicket, b"from before")
+                .unwrap();
+            assert!(after_keys.open(Purpose::SrpTicket, &sealed).is_some());
+            for db in [&before, &after] {
+                let mut conn = db.inner.pool.connect().unwrap();
+                rotate_keys(&db.inner, &mut conn, SystemTime::now()).unwrap();
+            }
+        }
+        let rows = pg.psql("SELECT count(*) FROM tlslite_ticket_keys");
+        assert_eq!(rows.trim(), "2", "this period's key and the next");
     }
 }

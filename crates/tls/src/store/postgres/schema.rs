@@ -74,6 +74,8 @@ pub(super) const MIGRATION_LOCK: i64 = 0x746c_736c_6974_6501;
 pub(super) const CHANNEL: &str = "tlslite_users";
 /// The channel the PSK trigger notifies.
 pub(super) const PSK_CHANNEL: &str = "tlslite_psk_keys";
+/// Where a change of the ticket key period is announced: every server rotates at once.
+pub(super) const KEYS_CHANNEL: &str = "tlslite_ticket_key_period";
 
 pub(super) const LOOKUP: &str =
     "SELECT bits, salt, verifier FROM tlslite_users WHERE username = $1";

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use postgres::fallible_iterator::FallibleIterator;
 
-use super::schema::{CHANNEL, PSK_CHANNEL};
+use super::schema::{CHANNEL, KEYS_CHANNEL, PSK_CHANNEL};
 use super::{Inner, Maintenance};
 
 /// How long one wait for notices lasts (also how soon a lost connection is retried).
@@ -21,7 +21,9 @@ pub(super) fn watch(inner: &Weak<Inner>) {
         let Some(db) = inner.upgrade() else { return };
         let listener = db.pool.connect().and_then(|mut conn| {
             conn.client
-                .batch_execute(&format!("LISTEN {CHANNEL}; LISTEN {PSK_CHANNEL}"))
+                .batch_execute(&format!(
+                    "LISTEN {CHANNEL}; LISTEN {PSK_CHANNEL}; LISTEN {KEYS_CHANNEL}"
+                ))
                 .map_err(|e| db.pool.error("listening for changes", &e))?;
             Ok(conn)
         });
@@ -57,6 +59,7 @@ pub(super) fn watch(inner: &Weak<Inner>) {
                     match iter.next() {
                         Ok(Some(notice)) => match (notice.channel(), notice.payload()) {
                             (PSK_CHANNEL, _) => db.psk_cache.changed_all(),
+                            (KEYS_CHANNEL, _) => maintenance.rotate_soon(),
                             (_, "") => db.cache.changed_all(),
                             (_, username) => db.cache.changed(username),
                         },
