@@ -204,6 +204,7 @@ impl PostgresVerifierDb {
             .filter(|secs| *secs > 0)
             .ok_or_else(|| malformed("ticket key period"))?;
         add_psk_table(&pool, &mut conn)?;
+        unlog_ticket_keys(&pool, &mut conn)?;
         drop(conn);
         Ok(Self {
             inner: Arc::new(Inner {
@@ -317,6 +318,41 @@ fn add_psk_table(pool: &Pool, conn: &mut Conn) -> Result<(), Error> {
     added.map_err(|e| {
         pool.error(
             "adding the PSK table (open it once as the database's owner, e.g. `tlsdb list`)",
+            &e,
+        )
+    })
+}
+
+/// Moves the ticket keys of a database made before they were unlogged out of the WAL: the
+/// table becomes unlogged and its keys are dropped, so no key in use was ever logged (old ones
+/// may sit in old WAL and backups: they opened tickets of the past only). The servers draw new
+/// keys at once; tickets in flight get one full handshake.
+fn unlog_ticket_keys(pool: &Pool, conn: &mut Conn) -> Result<(), Error> {
+    fn logged(client: &mut impl postgres::GenericClient) -> Result<bool, postgres::Error> {
+        Ok(client
+            .query_opt(schema::KEYS_LOGGED, &[])?
+            .is_some_and(|row| row.get(0)))
+    }
+    let moved = (|| {
+        if !logged(&mut conn.client)? {
+            return Ok(());
+        }
+        let mut tx = conn.client.transaction()?;
+        tx.execute(
+            "SELECT pg_advisory_xact_lock($1)",
+            &[&schema::MIGRATION_LOCK],
+        )?;
+        if logged(&mut tx)? {
+            tx.batch_execute(
+                "ALTER TABLE tlslite_ticket_keys SET UNLOGGED; DELETE FROM tlslite_ticket_keys",
+            )?;
+        }
+        tx.commit()
+    })();
+    moved.map_err(|e| {
+        pool.error(
+            "making the ticket key table unlogged (open it once as the database's owner, \
+             e.g. `tlsdb list`)",
             &e,
         )
     })

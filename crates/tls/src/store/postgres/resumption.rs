@@ -245,4 +245,36 @@ mod tests {
         let rows = pg.psql("SELECT count(*) FROM tlslite_ticket_keys");
         assert_eq!(rows.trim(), "2", "this period's key and the next");
     }
+
+    /// Issue 26, item 3: ticket keys lived in a logged table, so every key ever drawn stayed in
+    /// the WAL, replicas and PITR archives. New databases make the table unlogged; an older
+    /// one is moved on open, its logged keys dropped.
+    #[test]
+    fn ticket_keys_stay_out_of_the_wal() {
+        let Some(pg) = tls_testkit::Postgres::start() else {
+            return;
+        };
+        let persistence =
+            || pg.psql("SELECT relpersistence FROM pg_class WHERE relname = 'tlslite_ticket_keys'");
+        PostgresVerifierDb::create(&pg.url(), 2048).unwrap();
+        assert_eq!(persistence().trim(), "u");
+        // A database of before: a logged table holding a key.
+        pg.psql("ALTER TABLE tlslite_ticket_keys SET LOGGED");
+        pg.psql("INSERT INTO tlslite_ticket_keys VALUES (1, '\\x00')");
+        assert_eq!(persistence().trim(), "p");
+        let count = || pg.psql("SELECT count(*) FROM tlslite_ticket_keys WHERE period = 1");
+        assert_eq!(count().trim(), "1");
+        let db = PostgresVerifierDb::open(&pg.url()).unwrap();
+        assert_eq!(persistence().trim(), "u");
+        assert_eq!(
+            count().trim(),
+            "0",
+            "a key written to the WAL is still in use"
+        );
+        // Keys drawn from now on work as before.
+        let sealed = db
+            .ticket_keys()
+            .seal(crate::resumption::Purpose::SrpTicket, b"s");
+        assert!(sealed.is_some());
+    }
 }

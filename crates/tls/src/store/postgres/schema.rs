@@ -16,7 +16,9 @@ CREATE TABLE tlslite_users (
     salt bytea NOT NULL,
     verifier bytea NOT NULL
 );
-CREATE TABLE tlslite_ticket_keys (period bigint PRIMARY KEY, key bytea NOT NULL);
+-- Ticket keys are unlogged: never in the WAL, so never in a streaming replica or a PITR archive,
+-- and a retired key is gone for good (a crash empties the table: new keys, full handshakes).
+CREATE UNLOGGED TABLE tlslite_ticket_keys (period bigint PRIMARY KEY, key bytea NOT NULL);
 -- Sessions are a cache: unlogged (no WAL), so a crash empties it and costs full handshakes.
 CREATE UNLOGGED TABLE tlslite_srp_sessions (
     id bytea PRIMARY KEY,
@@ -66,6 +68,9 @@ CREATE TRIGGER tlslite_psk_keys_changed AFTER INSERT OR UPDATE OR DELETE OR TRUN
 
 /// Whether the database has the PSK table (one made before PSKs has not).
 pub(super) const HAS_PSK_KEYS: &str = "SELECT to_regclass('tlslite_psk_keys') IS NOT NULL";
+/// Whether the ticket keys are in a logged table (a database made before they were unlogged).
+pub(super) const KEYS_LOGGED: &str = "SELECT relpersistence = 'p' FROM pg_class \
+     WHERE oid = to_regclass('tlslite_ticket_keys')";
 /// Held while adding the PSK table, so two servers opening an old database at once do not
 /// both try (an arbitrary number, the same in every version).
 pub(super) const MIGRATION_LOCK: i64 = 0x746c_736c_6974_6501;
