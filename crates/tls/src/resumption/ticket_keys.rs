@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use ring::rand::{SecureRandom, SystemRandom};
+use zeroize::Zeroize;
 
 /// Ticket keys by period: the key of period `e` seals during `[e·P, (e+1)·P)` and opens until
 /// the end of period `e + 1` (one period of grace), so a ticket lives at least one period. A
@@ -115,8 +116,9 @@ impl TicketKeyRing {
 
     fn unbound(keys: Vec<(u64, [u8; 32])>) -> Vec<(u64, LessSafeKey)> {
         keys.into_iter()
-            .map(|(epoch, key)| {
-                let key = UnboundKey::new(&AES_256_GCM, &key).expect("AES-256 takes 32 bytes");
+            .map(|(epoch, mut raw)| {
+                let key = UnboundKey::new(&AES_256_GCM, &raw).expect("AES-256 takes 32 bytes");
+                raw.zeroize();
                 (epoch, LessSafeKey::new(key))
             })
             .collect()
@@ -134,6 +136,7 @@ impl TicketKeyRing {
             return;
         }
         let unbound = UnboundKey::new(&AES_256_GCM, &key).expect("AES-256 takes 32 bytes");
+        key.zeroize();
         let mut keys = self.keys.write().unwrap_or_else(|p| p.into_inner());
         if keys.iter().any(|(e, _)| *e == now) {
             return;

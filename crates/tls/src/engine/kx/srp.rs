@@ -122,6 +122,12 @@ pub(crate) struct SrpServer {
     pub(crate) secret: [u8; 32],
 }
 
+impl Drop for SrpServer {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.secret);
+    }
+}
+
 /// The user's entry and our secret `b` with `B`, between ServerKeyExchange and
 /// ClientKeyExchange.
 pub(crate) struct ServerExchange {

@@ -205,6 +205,16 @@ pub(crate) struct HmacSha1 {
     outer: Sha1Blocks,
 }
 
+/// The keyed pad states are as good as the MAC key: wiped when the cipher state goes.
+impl Drop for HmacSha1 {
+    fn drop(&mut self) {
+        for state in [&mut self.inner, &mut self.outer] {
+            zeroize::Zeroize::zeroize(&mut state.state);
+            zeroize::Zeroize::zeroize(&mut state.pending);
+        }
+    }
+}
+
 impl HmacSha1 {
     /// For a key of at most 64 bytes (TLS's MAC keys are 20).
     pub(crate) fn new(key: &[u8]) -> Self {
@@ -212,13 +222,17 @@ impl HmacSha1 {
         padded[..key.len().min(BLOCK)].copy_from_slice(&key[..key.len().min(BLOCK)]);
         let pad = |byte: u8| {
             let mut hash = Sha1Blocks::new();
-            hash.update(&padded.map(|k| k ^ byte));
+            let mut block = padded.map(|k| k ^ byte);
+            hash.update(&block);
+            zeroize::Zeroize::zeroize(&mut block);
             hash
         };
-        Self {
+        let mac = Self {
             inner: pad(0x36),
             outer: pad(0x5c),
-        }
+        };
+        zeroize::Zeroize::zeroize(&mut padded);
+        mac
     }
 
     /// A MAC to feed piece by piece with [`Sha1Blocks::update`] and end with

@@ -366,3 +366,16 @@ fn short_or_misaligned_bodies_are_bad_records() {
         }
     }
 }
+
+/// Issue 26, item 15: the AES key schedules (the aes crate's `zeroize` feature) and our HMAC
+/// pad states are wiped when a cipher state is dropped. What a dropped value held cannot be
+/// read back without `unsafe`, so this checks that each type wipes itself on drop at all: it
+/// fails to build, or fails, if the feature or our `Drop` goes away.
+#[test]
+fn key_material_is_wiped_on_drop() {
+    fn wiped_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+    wiped_on_drop::<aes::Aes128>();
+    wiped_on_drop::<aes::Aes256>();
+    // Only arrays of integers inside: without our Drop it would need none.
+    assert!(std::mem::needs_drop::<super::hmac_sha1::HmacSha1>());
+}

@@ -295,6 +295,12 @@ impl PostgresVerifierDb {
     }
 }
 
+impl Drop for Inner {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.simulation_secret);
+    }
+}
+
 /// Adds the PSK table to a database made before it (format 1 still: older readers ignore it),
 /// under a lock so that servers opening it at once do not race.
 fn add_psk_table(pool: &Pool, conn: &mut Conn) -> Result<(), Error> {

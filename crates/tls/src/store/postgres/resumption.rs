@@ -10,6 +10,7 @@ use super::{schema, session_writer, spawn_worker, Inner, PostgresVerifierDb};
 use crate::resumption::{SharedResumption, TicketKeyRing};
 use crate::srp::random_bytes;
 use crate::Error;
+use zeroize::Zeroizing;
 
 impl PostgresVerifierDb {
     /// Sets how often the ticket keys rotate, for every server of the fleet: running ones are
@@ -93,9 +94,9 @@ fn rotate_keys(db: &Inner, conn: &mut Conn, now: SystemTime) -> Result<(), Error
         .filter(|secs| *secs > 0)
         .map_or(db.keys.period(), Duration::from_secs);
     let period = TicketKeyRing::number(now, length) as i64;
-    let (mut this, mut next) = ([0u8; 32], [0u8; 32]);
-    random_bytes(&mut this)?;
-    random_bytes(&mut next)?;
+    let (mut this, mut next) = (Zeroizing::new([0u8; 32]), Zeroizing::new([0u8; 32]));
+    random_bytes(&mut *this)?;
+    random_bytes(&mut *next)?;
     conn.client
         .execute(
             "INSERT INTO tlslite_ticket_keys VALUES ($1, $2), ($3, $4) ON CONFLICT DO NOTHING",
