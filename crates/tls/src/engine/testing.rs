@@ -14,6 +14,11 @@ use crate::srp::MemoryVerifierDb;
 
 /// A server knowing `alice` (password `pw`) in the `bits`-bit group.
 pub(crate) fn server(bits: u32) -> Tls12Connection<ServerHandshake> {
+    Tls12Connection::new(ServerHandshake::new(server_params(bits))).expect("server starts")
+}
+
+/// The parameters of [`server`], to share between connections (one session cache).
+pub(crate) fn server_params(bits: u32) -> Arc<ServerParams> {
     let db = MemoryVerifierDb::new();
     db.add("alice", "pw", bits).expect("RFC 5054 group");
     let params = ServerParams {
@@ -30,11 +35,17 @@ pub(crate) fn server(bits: u32) -> Tls12Connection<ServerHandshake> {
         sessions: Arc::new(ServerSessions::new(Some(&SessionCache::new(8)), None)),
         certificate: None,
     };
-    Tls12Connection::new(ServerHandshake::new(Arc::new(params))).expect("server starts")
+    Arc::new(params)
 }
 
 /// A client logging in as `alice`/`pw`, its ClientHello already queued.
 pub(crate) fn client(min_bits: u32) -> Tls12Connection<ClientHandshake> {
+    Tls12Connection::new(ClientHandshake::new(client_params(min_bits), "localhost"))
+        .expect("client starts")
+}
+
+/// The parameters of [`client`], to share between connections (one session store).
+pub(crate) fn client_params(min_bits: u32) -> Arc<ClientParams> {
     let params = ClientParams {
         kx: ClientKx12::Srp(SrpClient {
             username: "alice".into(),
@@ -53,8 +64,7 @@ pub(crate) fn client(min_bits: u32) -> Tls12Connection<ClientHandshake> {
         signature_algorithms: rustls::crypto::ring::default_provider()
             .signature_verification_algorithms,
     };
-    Tls12Connection::new(ClientHandshake::new(Arc::new(params), "localhost"))
-        .expect("client starts")
+    Arc::new(params)
 }
 
 /// The identity and key of the ready-made PSK connections.

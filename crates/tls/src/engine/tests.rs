@@ -484,3 +484,28 @@ fn unknown_users_get_stable_salts_shaped_like_real_ones() {
         assert_eq!(first.n, real.n, "{user}: group");
     }
 }
+
+/// Issue 26, item 12: SRP sessions did not remember the name asked for by SNI, so one resumed
+/// under another name (RFC 6066 §3 says it must not). A client offering its `localhost`
+/// session to `other.example` (as one keying sessions by address would) gets a full handshake.
+#[test]
+fn a_session_resumes_only_under_the_name_it_was_made_for() {
+    use super::client::ClientHandshake;
+    use super::server::ServerHandshake;
+    use super::testing::{client_params, pump, server_params};
+    let (client, server) = (client_params(1024), server_params(1024));
+    let connect = |host: &str| {
+        let mut c = Tls12Connection::new(ClientHandshake::new(client.clone(), host)).unwrap();
+        let mut s = Tls12Connection::new(ServerHandshake::new(server.clone())).unwrap();
+        pump(&mut c, &mut s).unwrap();
+        assert!(!c.is_handshaking() && !s.is_handshaking());
+        s.session()
+    };
+    assert!(!connect("localhost").resumed);
+    assert!(connect("localhost").resumed, "the same name resumes");
+    let saved = client.sessions.get(b"localhost\0alice").unwrap();
+    client.sessions.put(b"other.example\0alice".to_vec(), saved);
+    let other = connect("other.example");
+    assert!(!other.resumed, "resumed under another SNI name");
+    assert_eq!(other.server_name.as_deref(), Some("other.example"));
+}

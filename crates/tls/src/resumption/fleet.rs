@@ -19,7 +19,7 @@ pub trait SharedResumption: Send + Sync {
     /// The ticket keys, kept current by the store.
     fn ticket_keys(&self) -> Arc<TicketKeyRing>;
 
-    /// Keeps an SRP session (already sealed: see [`TicketKeyRing::seal`]) under its ID, for
+    /// Keeps an SRP session (already sealed under the ticket keys) under its ID, for
     /// clients that resume by session ID rather than by ticket. A store may write it a moment
     /// later: a handshake does not wait for it.
     fn save_session(&self, id: &[u8], sealed: &[u8], lifetime: Duration) -> Result<(), Error>;
@@ -45,6 +45,32 @@ mod tests {
         fn load_session(&self, _: &[u8]) -> Result<Option<Vec<u8>>, Error> {
             Ok(None)
         }
+    }
+
+    /// Issue 26, item 12: a ticket's key opens for up to two periods, so a ticket outlived the
+    /// session lifetime (1 h) by hours. Its session now carries its issue time and is refused
+    /// past the lifetime, counted from there, however it comes back.
+    #[test]
+    fn a_ticket_opens_only_within_the_session_lifetime() {
+        use crate::resumption::{SavedSession, ServerSessions, SessionCache};
+        let ring = Arc::new(TicketKeyRing::new(Duration::from_secs(6 * 3600)));
+        ring.keep_own_keys_current();
+        let sessions = ServerSessions::new(
+            Some(&SessionCache::new(8)),
+            Some(Arc::new(Keys(ring.clone()))),
+        );
+        let session = |hours_ago: u64| {
+            let mut session = SavedSession::new(vec![3; 32], [3; 48], 0xc01d, true, "u".into());
+            session.issued -= hours_ago * 3600;
+            session
+        };
+        let fresh = sessions.seal_ticket(&session(0)).unwrap();
+        assert!(sessions.open_ticket(&[3; 32], &fresh).is_some());
+        let old = sessions.seal_ticket(&session(2)).unwrap();
+        assert!(
+            sessions.open_ticket(&[3; 32], &old).is_none(),
+            "a two-hour-old session resumed from its ticket"
+        );
     }
 
     /// Sharing needs tickets and the session cache, on the SRP route as on the X.509 one: a

@@ -98,7 +98,14 @@ impl ServerSessions {
     pub(crate) fn open_ticket(&self, id: &[u8], ticket: &[u8]) -> Option<SavedSession> {
         let keys = self.shared.as_ref()?.ticket_keys();
         let plain = zeroize::Zeroizing::new(keys.open(Purpose::SrpTicket, ticket)?);
-        SavedSession::decode(id, &plain)
+        self.within_lifetime(SavedSession::decode(id, &plain)?)
+    }
+
+    /// The session if it is younger than this server's session lifetime, however it came:
+    /// a ticket's key lives up to two periods, a shared row has its own expiry, and neither
+    /// may stretch a session past the lifetime counted from its issue.
+    fn within_lifetime(&self, session: SavedSession) -> Option<SavedSession> {
+        (session.age() <= self.local.lifetime).then_some(session)
     }
 
     /// The session saved under `id`: this server's own first, then the fleet's. A store that
@@ -117,7 +124,7 @@ impl ServerSessions {
         };
         let plain =
             zeroize::Zeroizing::new(shared.ticket_keys().open(Purpose::SessionRow, &sealed)?);
-        let session = SavedSession::decode(id, &plain)?;
+        let session = self.within_lifetime(SavedSession::decode(id, &plain)?)?;
         self.local.put(id.to_vec(), session.clone());
         Some(session)
     }

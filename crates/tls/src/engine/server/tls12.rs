@@ -195,6 +195,8 @@ impl ServerHandshake {
                     .flatten()
             })
             .filter(|s| s.username == username && s.suite == suite.id && s.ems == self.keys.ems)
+            // RFC 6066 §3: a session resumes only under the name it was made for.
+            .filter(|s| s.server_name == self.keys.server_name)
             .filter(|s| match &self.params.kx {
                 ServerKx12::Srp(srp) => srp.still_valid(s),
                 ServerKx12::Psk { .. } => false,

@@ -128,7 +128,8 @@ impl Negotiated {
             self.suite()?.id,
             self.ems,
             username,
-        ))
+        )
+        .with_server_name(self.server_name.clone()))
     }
 
     pub(crate) fn session(
