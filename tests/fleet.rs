@@ -532,3 +532,102 @@ fn psk_changes_reach_every_store_at_once() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("already"));
     assert_eq!(writer.psk_identities().unwrap().len(), 1);
 }
+
+/// Issue 26, item 2: the database password could only be given inside the URL, on the command
+/// line, where `ps` shows it. It now comes as libpq's come (`PGPASSWORD`, a private
+/// `.pgpass`/`PGPASSFILE`), or the whole URL from a private file (`@FILE`), for `tlsdb` and
+/// `tls server` alike.
+#[test]
+fn the_database_password_stays_off_the_command_line() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(fleet) = Fleet::new() else { return };
+    let url = fleet.pg.url();
+    succeeded(&tlsdb(&["add", &url, "alice", "pw"]));
+    let bare = url.replace("tlslite:tlslite@", "tlslite@");
+    assert_ne!(bare, url);
+    let home = tempfile::tempdir().unwrap();
+    let list = |args: &[&str], env: &[(&str, &Path)], password: Option<&str>| {
+        let mut cmd = Command::new(TLSDB);
+        cmd.args(args)
+            .env("HOME", home.path())
+            .env_remove("PGPASSWORD")
+            .env_remove("PGPASSFILE");
+        for (name, value) in env {
+            cmd.env(name, value);
+        }
+        if let Some(password) = password {
+            cmd.env("PGPASSWORD", password);
+        }
+        run(&mut cmd, b"")
+    };
+    let refused = list(&["list", &bare], &[], None);
+    assert!(!refused.status.success(), "{refused:?}");
+    assert_eq!(
+        succeeded(&list(&["list", &bare], &[], Some("tlslite"))),
+        "alice srp 2048\n"
+    );
+    let pgpass = home.path().join("pgpass");
+    let line = format!("127.0.0.1:{}:tlslite:tlslite:tlslite\n", fleet.pg.port);
+    std::fs::write(&pgpass, line).unwrap();
+    let mode = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    mode(&pgpass, 0o600);
+    let by_file = list(&["list", &bare], &[("PGPASSFILE", &pgpass)], None);
+    assert_eq!(succeeded(&by_file), "alice srp 2048\n");
+    mode(&pgpass, 0o644);
+    let loose = list(&["list", &bare], &[("PGPASSFILE", &pgpass)], None);
+    assert!(
+        !loose.status.success(),
+        "a .pgpass others can read was used"
+    );
+    // The whole URL from a file: `@FILE`, private only.
+    let location = home.path().join("db.url");
+    std::fs::write(&location, format!("{url}\n")).unwrap();
+    mode(&location, 0o600);
+    let at = format!("@{}", location.display());
+    assert_eq!(
+        succeeded(&list(&["list", &at], &[], None)),
+        "alice srp 2048\n"
+    );
+    let (_server, port) = {
+        let mut process = PeerProcess::spawn(
+            Command::new(TLS)
+                .args(["server", "-v", &at, "-c"])
+                .arg(&fleet.cert)
+                .arg("-k")
+                .arg(&fleet.key)
+                .args(["-d"])
+                .arg(fleet.dir.path())
+                .arg("127.0.0.1:0")
+                .env("TLS_LOG", "warn")
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped()),
+        );
+        let mut out = BufReader::new(process.0.stdout.take().unwrap());
+        let mut line = String::new();
+        while !line.starts_with("Serving ") || line.contains("TLS-SRP") {
+            line.clear();
+            assert!(out.read_line(&mut line).unwrap() > 0, "the server ended");
+        }
+        let port: u16 = line
+            .trim_end()
+            .trim_end_matches('/')
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        std::thread::spawn(move || out.lines().for_each(drop));
+        (process, port)
+    };
+    let srp = ClientConfig::builder().srp("alice", "pw").build().unwrap();
+    let tls = srp.connect("localhost", connect(([127, 0, 0, 1], port).into()));
+    assert_eq!(tls.unwrap().session().srp_username(), Some("alice"));
+    mode(&location, 0o644);
+    let said = list(&["list", &at], &[], None);
+    assert!(
+        String::from_utf8_lossy(&said.stderr).contains("chmod 600"),
+        "{said:?}"
+    );
+}

@@ -43,7 +43,17 @@ fleet of servers):
 ";
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    // The database (the second word): `@FILE` reads its location from FILE.
+    if let Some(db) = args.get_mut(1) {
+        match tls::srp::location_from_argument(db) {
+            Ok(location) => *db = location,
+            Err(e) => {
+                eprintln!("tlsdb: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match args.as_slice() {
         ["create", db, rest @ ..] if rest.len() <= 1 => create(db, rest.first().copied()),

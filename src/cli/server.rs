@@ -81,7 +81,7 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
             Long("reqcert") => reqcert = true,
             Long("hidden") => hidden = true,
             Short('v') | Long("verifier-db") => {
-                let location = args.value()?.string()?;
+                let location = tls::srp::location_from_argument(&args.value()?.string()?)?;
                 if tls::srp::is_postgres_url(&location) {
                     // A fleet's store: users, ticket keys and SRP sessions shared.
                     let db = Arc::new(tls::srp::PostgresVerifierDb::open(&location)?);
@@ -94,7 +94,9 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
                     secrets.extend(tls::srp::SqliteVerifierDb::files(&location));
                 }
             }
-            Long("psk-db") => psk_location = Some(args.value()?.string()?),
+            Long("psk-db") => {
+                psk_location = Some(tls::srp::location_from_argument(&args.value()?.string()?)?)
+            }
             Long("accept-psk-without-forward-secrecy") => accept_psk_ke = true,
             Long("cafile") => cafile = Some(TrustRoots::from_pem_file(args.value()?)?),
             Long("alpn") => settings.alpn.push(args.value()?.string()?),

@@ -73,6 +73,52 @@ mod tests {
         );
     }
 
+    /// Issue 26, item 7: every ClientHello carrying a random session ID cost the fleet's
+    /// store a lookup. The fleet's IDs now carry a tag under its keys: a stranger's costs none.
+    #[test]
+    fn strangers_session_ids_are_not_looked_up() {
+        use crate::resumption::{ServerSessions, SessionCache};
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        struct Counting(Arc<TicketKeyRing>, AtomicUsize);
+        impl SharedResumption for Counting {
+            fn ticket_keys(&self) -> Arc<TicketKeyRing> {
+                self.0.clone()
+            }
+            fn save_session(&self, _: &[u8], _: &[u8], _: Duration) -> Result<(), Error> {
+                Ok(())
+            }
+            fn load_session(&self, _: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+                self.1.fetch_add(1, Ordering::Relaxed);
+                Ok(None)
+            }
+        }
+        let ring = Arc::new(TicketKeyRing::new(Duration::from_secs(3600)));
+        ring.keep_own_keys_current();
+        let store = Arc::new(Counting(ring.clone(), AtomicUsize::new(0)));
+        let sessions = ServerSessions::new(Some(&SessionCache::new(8)), Some(store.clone()));
+        for stranger in [vec![7; 32], vec![0; 32], vec![1; 3]] {
+            assert!(sessions.get(&stranger).is_none());
+        }
+        assert_eq!(
+            store.1.load(Ordering::Relaxed),
+            0,
+            "a stranger's ID was looked up"
+        );
+        let ours = sessions.new_session_id([9; 32]);
+        assert_eq!(ours.len(), 32);
+        assert_ne!(ours, vec![9; 32], "the ID carries a tag");
+        assert!(sessions.get(&ours).is_none());
+        assert_eq!(
+            store.1.load(Ordering::Relaxed),
+            1,
+            "the fleet's own ID was looked up"
+        );
+        // Another fleet's ID (other keys) is a stranger's too.
+        let other = TicketKeyRing::new(Duration::from_secs(3600));
+        other.keep_own_keys_current();
+        assert!(!ring.issued(&other.session_id([9; 16]).unwrap()));
+    }
+
     /// Sharing needs tickets and the session cache, on the SRP route as on the X.509 one: a
     /// configuration turning either off is refused, never half shared.
     #[test]

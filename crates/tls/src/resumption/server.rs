@@ -73,6 +73,16 @@ impl ServerSessions {
         self.local.put(session.id.clone(), session);
     }
 
+    /// A new session's ID: in a fleet, one its servers can tell from a stranger's (see
+    /// [`TicketKeyRing::session_id`]); otherwise 32 random bytes.
+    pub(crate) fn new_session_id(&self, random: [u8; 32]) -> Vec<u8> {
+        let vouched = self.shared.as_ref().and_then(|shared| {
+            let half: [u8; 16] = random[..16].try_into().ok()?;
+            shared.ticket_keys().session_id(half)
+        });
+        vouched.unwrap_or_else(|| random.to_vec())
+    }
+
     /// Whether this server issues RFC 5077 tickets: a fleet's servers do, under its keys.
     pub(crate) fn issues_tickets(&self) -> bool {
         self.shared.is_some()
@@ -115,6 +125,10 @@ impl ServerSessions {
             return Some(session);
         }
         let shared = self.shared.as_ref()?;
+        // An ID the fleet never issued (a random one from any ClientHello) is not looked up.
+        if !shared.ticket_keys().issued(id) {
+            return None;
+        }
         let sealed = match shared.load_session(id) {
             Ok(sealed) => sealed?,
             Err(e) => {

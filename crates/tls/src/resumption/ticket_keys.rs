@@ -52,6 +52,8 @@ pub(crate) enum Purpose {
     SessionRow,
     /// Our TLS 1.3 PSK resumption tickets.
     PskTicket,
+    /// The tag that makes a session ID one of the fleet's own.
+    SessionId,
 }
 
 impl Purpose {
@@ -61,6 +63,7 @@ impl Purpose {
             Self::SrpTicket => b"tlslite srp ticket",
             Self::SessionRow => b"tlslite srp session row",
             Self::PskTicket => b"tlslite tls13 psk ticket",
+            Self::SessionId => b"tlslite session id",
         }
     }
 
@@ -195,6 +198,44 @@ impl TicketKeyRing {
             .ok()?;
         Some(plain.to_vec())
     }
+}
+
+impl TicketKeyRing {
+    /// A session ID the fleet can tell from a stranger's without asking its database: 16
+    /// random bytes, then a 16-byte tag of them under the current key (AES-GCM over nothing,
+    /// the random bytes as additional data and, their first 12, as nonce). `None`: no key yet.
+    pub(crate) fn session_id(&self, random: [u8; 16]) -> Option<Vec<u8>> {
+        let now = self.period_of(SystemTime::now());
+        let keys = self.read();
+        let (_, key) = keys.iter().find(|(e, _)| *e == now)?;
+        let mut id = random.to_vec();
+        id.extend_from_slice(&session_id_tag(key, &random)?);
+        Some(id)
+    }
+
+    /// Whether `id` is a session ID this fleet issued under a key still in its grace: a random
+    /// one from a stranger's ClientHello costs no round trip to the database.
+    pub(crate) fn issued(&self, id: &[u8]) -> bool {
+        let Some((random, tag)) = id.split_first_chunk::<16>() else {
+            return false;
+        };
+        let now = self.period_of(SystemTime::now());
+        self.read()
+            .iter()
+            .filter(|(e, _)| e + 1 >= now && *e <= now + 1)
+            .filter_map(|(_, key)| session_id_tag(key, random))
+            .any(|expected| bool::from(subtle::ConstantTimeEq::ct_eq(&expected[..], tag)))
+    }
+}
+
+fn session_id_tag(key: &LessSafeKey, random: &[u8; 16]) -> Option<[u8; 16]> {
+    let nonce = Nonce::try_assume_unique_for_key(&random[..NONCE_LEN]).ok()?;
+    let mut aad = Purpose::SessionId.label().to_vec();
+    aad.extend_from_slice(random);
+    let tag = key
+        .seal_in_place_separate_tag(nonce, Aad::from(aad), &mut [])
+        .ok()?;
+    tag.as_ref().try_into().ok()
 }
 
 /// rustls's ticket producer over a shared ring.

@@ -22,6 +22,6 @@ pub use crate::store::PostgresVerifierDb;
 #[cfg(feature = "sqlite")]
 pub use crate::store::SqliteVerifierDb;
 pub use crate::store::{
-    create_database, is_postgres_url, open_database, readable_by_others, write_private,
-    UserDatabase,
+    create_database, is_postgres_url, location_from_argument, open_database, readable_by_others,
+    write_private, UserDatabase,
 };

@@ -115,6 +115,34 @@ pub(crate) fn psk_error(identity: &[u8], what: &str) -> Error {
     ))
 }
 
+/// A database location as given on a command line: `@PATH` reads it from that file (so a
+/// `postgres://` URL holding a password stays out of `ps` and shell history), which only its
+/// owner may be able to read; anything else is the location itself.
+///
+/// ```
+/// assert_eq!(tls::srp::location_from_argument("users.db")?, "users.db");
+/// # Ok::<(), tls::Error>(())
+/// ```
+pub fn location_from_argument(argument: &str) -> Result<String, Error> {
+    let Some(path) = argument.strip_prefix('@') else {
+        return Ok(argument.to_owned());
+    };
+    let failed = |e: std::io::Error| Error::Config(format!("{path}: {e}"));
+    if crate::private_file::readable_by_others(path.as_ref()).map_err(failed)? {
+        return Err(Error::Config(format!(
+            "{path} can be read by others than its owner, and may hold a password: chmod 600 it"
+        )));
+    }
+    let text = std::fs::read_to_string(path).map_err(failed)?;
+    let location = text.trim();
+    if location.is_empty() || location.contains('\n') {
+        return Err(Error::Config(format!(
+            "{path} must hold one database location on one line"
+        )));
+    }
+    Ok(location.to_owned())
+}
+
 /// Whether `location` names a PostgreSQL database (`postgres://` or `postgresql://`) rather
 /// than a file.
 ///

@@ -8,7 +8,9 @@ mod postgres;
 mod sqlite;
 
 pub use crate::private_file::{readable_by_others, write_private};
-pub use database::{create_database, is_postgres_url, open_database, UserDatabase};
+pub use database::{
+    create_database, is_postgres_url, location_from_argument, open_database, UserDatabase,
+};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresVerifierDb;
 #[cfg(feature = "sqlite")]

@@ -226,8 +226,9 @@ impl ServerHandshake {
             );
         };
         let (mut key_exchange, exchange) = srp.server_key_exchange(common, &username)?;
-        let mut session_id = vec![0u8; 32];
-        common.random(&mut session_id)?;
+        let mut random = [0u8; 32];
+        common.random(&mut random)?;
+        let session_id = self.params.sessions.new_session_id(random);
         self.keys.session_id = session_id.clone();
         // RFC 6066 §3: the name was used; a resumed session must not say so again.
         if self.keys.server_name.is_some() {

@@ -3,6 +3,7 @@
 //! shared sessions) is in `resumption.rs` and `session_writer.rs`.
 
 mod cache;
+mod password;
 mod pool;
 mod resumption;
 mod schema;
@@ -99,6 +100,24 @@ fn parse_url(url: &str) -> Result<(postgres::Config, String), Error> {
     };
     let port = config.get_ports().first().copied().unwrap_or(5432);
     let target = format!("{host}:{port}/{}", config.get_dbname().unwrap_or("-"));
+    if config.get_password().is_none() {
+        // As libpq: PGPASSWORD, then ~/.pgpass (or PGPASSFILE), so the URL need not hold it.
+        let user = config
+            .get_user()
+            .map(str::to_owned)
+            .or_else(|| std::env::var("USER").ok())
+            .unwrap_or_default();
+        let database = config.get_dbname().unwrap_or(&user).to_owned();
+        let match_host = match &config.get_hosts()[0] {
+            postgres::config::Host::Tcp(host) => host.as_str(),
+            postgres::config::Host::Unix(_) => "localhost",
+        };
+        let env = |name: &str| std::env::var(name).ok();
+        if let Some(password) = password::from_environment(&env, match_host, port, &database, &user)
+        {
+            config.password(zeroize::Zeroizing::new(password).as_bytes());
+        }
+    }
     Ok((config, target))
 }
 

@@ -1,14 +1,21 @@
 //! A small pool of blocking PostgreSQL connections, each with its prepared statements.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
 
 use postgres::{Client, NoTls, Statement};
 
 use crate::Error;
 
-/// Idle connections kept for reuse; more may be open while busy.
+/// Idle connections kept for reuse.
 const MAX_IDLE: usize = 16;
+/// Connections a server has open at once for handshakes and sessions (the watcher's and the
+/// session writer's own come on top): a burst of ClientHellos waits for one rather than opening
+/// hundreds against the database's `max_connections`.
+pub(super) const MAX_OPEN: usize = 32;
+/// How long a query waits for a connection before it fails.
+const WAIT_FOR_CONNECTION: Duration = Duration::from_secs(2);
 
 /// A connection and the statements prepared on it.
 pub(super) struct Conn {
@@ -33,6 +40,9 @@ pub(super) struct Pool {
     /// `host:port/database`, for messages (never the password).
     pub(super) target: String,
     idle: Mutex<Vec<Conn>>,
+    /// Connections handed out by `run` and not yet back, with the wait for one to come back.
+    busy: Mutex<usize>,
+    returned: Condvar,
 }
 
 impl Pool {
@@ -41,7 +51,26 @@ impl Pool {
             config,
             target,
             idle: Mutex::default(),
+            busy: Mutex::new(0),
+            returned: Condvar::new(),
         }
+    }
+
+    /// Takes one of the [`MAX_OPEN`] slots, waiting up to [`WAIT_FOR_CONNECTION`] for one.
+    fn take_slot(&self) -> Result<Slot<'_>, Error> {
+        let busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
+        let (mut busy, waited) = self
+            .returned
+            .wait_timeout_while(busy, WAIT_FOR_CONNECTION, |busy| *busy >= MAX_OPEN)
+            .unwrap_or_else(|p| p.into_inner());
+        if waited.timed_out() && *busy >= MAX_OPEN {
+            return Err(Error::Config(format!(
+                "verifier database {}: all {MAX_OPEN} connections stayed busy for {:?}",
+                self.target, WAIT_FOR_CONNECTION
+            )));
+        }
+        *busy += 1;
+        Ok(Slot(self))
     }
 
     pub(super) fn connect(&self) -> Result<Conn, Error> {
@@ -68,6 +97,7 @@ impl Pool {
         what: &str,
         mut work: impl FnMut(&mut Conn) -> Result<T, postgres::Error>,
     ) -> Result<T, Error> {
+        let _slot = self.take_slot()?;
         let pooled = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let (mut conn, from_pool) = match pooled {
             Some(conn) => (conn, true),
@@ -109,6 +139,16 @@ impl Pool {
             "verifier database {}: {what}: {detail}",
             self.target
         ))
+    }
+}
+
+/// One connection's worth of the pool's cap, given back when dropped.
+struct Slot<'a>(&'a Pool);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        *self.0.busy.lock().unwrap_or_else(|p| p.into_inner()) -= 1;
+        self.0.returned.notify_one();
     }
 }
 

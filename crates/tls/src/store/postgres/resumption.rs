@@ -177,16 +177,25 @@ mod tests {
             ServerSessions::new(Some(&SessionCache::new(8)), Some(shared))
         };
         let (a, b) = (server(), server());
-        let session = |id: u8| {
-            SavedSession::new(vec![id; 32], [id; 48], 0xc01d, true, "alice".into())
-                .with_verifier_digest([id; 32])
+        // IDs as the fleet issues them: random bytes tagged under its keys.
+        let keys = PostgresVerifierDb::open(&pg.url()).unwrap().ticket_keys();
+        let ids: Vec<Vec<u8>> = (1..=2).map(|n| keys.session_id([n; 16]).unwrap()).collect();
+        let session = |n: u8| {
+            SavedSession::new(
+                ids[usize::from(n) - 1].clone(),
+                [n; 48],
+                0xc01d,
+                true,
+                "alice".into(),
+            )
+            .with_verifier_digest([n; 32])
         };
         a.put(session(1), true);
         a.put(session(2), false);
         // Written by a thread of its own: give it a moment.
         let started = std::time::Instant::now();
         let found = loop {
-            if let Some(found) = b.get(&[1; 32]) {
+            if let Some(found) = b.get(&ids[0]) {
                 break found;
             }
             assert!(started.elapsed() < Duration::from_secs(2), "never shared");
@@ -194,10 +203,10 @@ mod tests {
         };
         assert_eq!((found.master, found.verifier_digest), ([1; 48], [1; 32]));
         assert!(
-            b.get(&[2; 32]).is_none(),
+            b.get(&ids[1]).is_none(),
             "a ticket holder's session was shared"
         );
-        assert!(a.get(&[2; 32]).is_some(), "kept by its own server");
+        assert!(a.get(&ids[1]).is_some(), "kept by its own server");
         // What the table holds is sealed: the master secret is not in it.
         let rows = pg.psql("SELECT encode(sealed, 'hex') FROM tlslite_srp_sessions");
         assert!(!rows.contains(&"01".repeat(48)), "{rows}");
@@ -277,5 +286,49 @@ mod tests {
             .ticket_keys()
             .seal(crate::resumption::Purpose::SrpTicket, b"s");
         assert!(sealed.is_some());
+    }
+
+    /// Issue 26, item 7: the pool capped only idle connections, so a burst of handshakes
+    /// opened as many connections as it had. One server now opens at most MAX_OPEN, however
+    /// many wait. (Strangers' session IDs: `resumption::fleet`'s test.)
+    #[test]
+    fn a_burst_opens_at_most_max_open_connections() {
+        use super::super::pool::MAX_OPEN;
+        let Some(pg) = tls_testkit::Postgres::start() else {
+            return;
+        };
+        PostgresVerifierDb::create(&pg.url(), 2048).unwrap();
+        let db = Arc::new(PostgresVerifierDb::open(&pg.url()).unwrap());
+        // A burst of slow queries from 100 threads opens at most MAX_OPEN connections.
+        let busiest = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..100 {
+                scope.spawn(|| {
+                    db.inner
+                        .pool
+                        .run("a slow query", |conn| {
+                            conn.client.execute("SELECT pg_sleep(0.05)", &[])
+                        })
+                        .unwrap();
+                });
+            }
+            scope.spawn(|| {
+                for _ in 0..20 {
+                    let open = pg.psql(
+                        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tlslite'",
+                    );
+                    let open: usize = open.trim().parse().unwrap();
+                    busiest.fetch_max(open, std::sync::atomic::Ordering::Relaxed);
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            });
+        });
+        let busiest = busiest.into_inner();
+        // The watcher's LISTEN connection comes on top of the pool's.
+        assert!(
+            busiest <= MAX_OPEN + 1,
+            "{busiest} connections open at once"
+        );
+        assert!(busiest >= 2, "no burst was seen ({busiest})");
     }
 }
