@@ -11,18 +11,21 @@ use zeroize::Zeroize;
 
 /// Ticket keys by period: the key of period `e` seals during `[e·P, (e+1)·P)` and opens until
 /// the end of period `e + 1` (one period of grace), so a ticket lives at least one period. A
-/// ticket sealed under a retired key opens no more: its client gets a full handshake.
+/// ticket sealed under a retired key opens no more: its client gets a full handshake. Every
+/// blob it seals names what it is (a rustls ticket, an SRP ticket, a session row, a TLS 1.3 PSK
+/// ticket) in its authenticated data, so none opens as another. A [`SharedResumption`] store
+/// keeps one current for a fleet.
 ///
 /// ```
 /// use std::time::Duration;
 /// let ring = tls::TicketKeyRing::new(Duration::from_secs(3600));
 /// let now = ring.period_of(std::time::SystemTime::now());
-/// ring.set_keys(vec![(now, [7; 32])]);
-/// let sealed = ring.seal(b"session").unwrap();
-/// assert_eq!(ring.open(&sealed).unwrap(), b"session");
-/// ring.set_keys(vec![]);
-/// assert!(ring.open(&sealed).is_none());
+/// ring.set_keys(vec![(now, [7; 32]), (now + 1, [8; 32])]);
+/// assert_eq!(ring.periods(), vec![now, now + 1]);
+/// assert_eq!(ring.period(), Duration::from_secs(3600));
 /// ```
+///
+/// [`SharedResumption`]: crate::SharedResumption
 pub struct TicketKeyRing {
     /// Seconds; a fleet's ring takes the database's period at every rotation.
     period: AtomicU64,
