@@ -2,7 +2,7 @@
 //! ticket keys and their SRP sessions, and ride out the database's outages.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -12,7 +12,7 @@ use tls::srp::{PostgresVerifierDb, UserDatabase};
 use tls::{ClientConfig, Error, ServerAuth, Session};
 use tls_testkit::{
     connect, gnutls_serv, rsa_identity, run, srp_client_hello, srp_first_flight, srptool_passwd,
-    succeeded, PeerProcess, Postgres,
+    succeeded, Partition, PeerProcess, Pki, Postgres,
 };
 
 const TLSDB: &str = env!("CARGO_BIN_EXE_tlsdb");
@@ -25,6 +25,8 @@ fn tlsdb(args: &[&str]) -> std::process::Output {
 /// What a test needs: the database, a certificate and a folder to serve.
 struct Fleet {
     pg: Postgres,
+    /// How the servers reach the database.
+    url: String,
     dir: tempfile::TempDir,
     cert: std::path::PathBuf,
     key: std::path::PathBuf,
@@ -35,13 +37,20 @@ impl Fleet {
     /// `None` when PostgreSQL or OpenSSL is missing (skipped loudly by the testkit).
     fn new() -> Option<Self> {
         let pg = Postgres::start()?;
+        let url = pg.url();
+        Self::on(pg, url)
+    }
+
+    /// A fleet on `pg` reached at `url`, its tables made there.
+    fn on(pg: Postgres, url: String) -> Option<Self> {
         let dir = tempfile::tempdir().unwrap();
         let (cert, key, pin) = rsa_identity(dir.path())?;
         std::fs::create_dir(dir.path().join("www")).unwrap();
         std::fs::write(dir.path().join("www/note.txt"), "served by the fleet\n").unwrap();
-        succeeded(&tlsdb(&["create", &pg.url()]));
+        succeeded(&tlsdb(&["create", &url]));
         Some(Self {
             pg,
+            url,
             dir,
             cert,
             key,
@@ -52,11 +61,16 @@ impl Fleet {
     /// A `tls server` on the shared database (one port: SRP, SRP-RSA and X.509), with more
     /// `args` (e.g. `--threaded`).
     fn server(&self, args: &[&str]) -> (PeerProcess, u16) {
+        self.server_at(&self.url, args)
+    }
+
+    /// As [`server`](Self::server), reaching the database at `url`.
+    fn server_at(&self, url: &str, args: &[&str]) -> (PeerProcess, u16) {
         let mut process = PeerProcess::spawn(
             Command::new(TLS)
                 .arg("server")
                 .args(args)
-                .args(["-v", &self.pg.url(), "-c"])
+                .args(["-v", url, "-c"])
                 .arg(&self.cert)
                 .arg("-k")
                 .arg(&self.key)
@@ -101,8 +115,12 @@ fn srp_client(user: &str, password: &str) -> ClientConfig {
 /// GETs the note from the server at `port`: the session, once the whole answer is read (so a
 /// TLS 1.3 ticket sent after the handshake has arrived).
 fn get(config: &ClientConfig, port: u16) -> Result<Session, Error> {
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let mut tls = config.connect("localhost", connect(addr))?;
+    get_over(config, connect(SocketAddr::from(([127, 0, 0, 1], port))))
+}
+
+/// [`get`] over a socket of the caller's (its timeouts, say).
+fn get_over(config: &ClientConfig, socket: TcpStream) -> Result<Session, Error> {
+    let mut tls = config.connect("localhost", socket)?;
     write!(
         tls,
         "GET /note.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
@@ -630,4 +648,128 @@ fn the_database_password_stays_off_the_command_line() {
         String::from_utf8_lossy(&said.stderr).contains("chmod 600"),
         "{said:?}"
     );
+}
+
+/// The link to the database is TLS, checked as `sslmode` says. Against a cluster that takes
+/// TLS only (`hostssl`): a server works over `verify-full` and the database sees its
+/// connections encrypted; plaintext, another CA and another name are refused; `verify-ca`
+/// checks the chain but not the name, `require` neither. A database off this machine needs
+/// `verify-full` (or an explicit `disable`).
+#[test]
+fn the_database_link_is_tls_checked_as_sslmode_says() {
+    let pki = Pki::new();
+    let Some(pg) = Postgres::start_with_tls(&pki) else {
+        return;
+    };
+    let port = pg.port;
+    let with = |host: &str, mode: &str, root: Option<&str>| {
+        let root = root
+            .map(|name| format!("&sslrootcert={}", pki.path(name).display()))
+            .unwrap_or_default();
+        format!("postgres://tlslite:tlslite@{host}:{port}/tlslite?sslmode={mode}{root}")
+    };
+    // This machine's ~/.postgresql/root.crt, if any, must not count.
+    let home = tempfile::tempdir().unwrap();
+    let list = |url: &str| {
+        run(
+            Command::new(TLSDB)
+                .args(["list", url])
+                .env("HOME", home.path()),
+            b"",
+        )
+    };
+    let refused = |url: &str| {
+        let out = list(url);
+        assert!(!out.status.success(), "{url} was accepted");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+
+    let full = with("127.0.0.1", "verify-full", Some("root.pem"));
+    let Some(fleet) = Fleet::on(pg, full.clone()) else {
+        return;
+    };
+    succeeded(&tlsdb(&["add", &full, "alice", "pw"]));
+    let (_server, server) = fleet.server(&[]);
+    get(&srp_client("alice", "pw"), server).unwrap();
+    // What the database saw: our connections (the server's pool and its listener), every one
+    // of them encrypted.
+    let seen = fleet.pg.psql(
+        "SELECT count(*) FILTER (WHERE s.ssl), count(*) FILTER (WHERE NOT s.ssl) \
+         FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) \
+         WHERE a.application_name = 'tlslite'",
+    );
+    let counts: Vec<u32> = seen.trim().split('|').map(|n| n.parse().unwrap()).collect();
+    assert!(counts[0] >= 2 && counts[1] == 0, "encrypted|clear: {seen}");
+
+    let said = refused(&with("127.0.0.1", "disable", None));
+    assert!(said.contains("no encryption"), "{said}");
+    let said = refused(&with("127.0.0.1", "verify-full", Some("client-ca.pem")));
+    assert!(said.contains("UnknownIssuer"), "{said}");
+    let said = refused(&with("127.0.0.1", "verify-ca", Some("client-ca.pem")));
+    assert!(said.contains("UnknownIssuer"), "{said}");
+    succeeded(&list(&with("localhost", "verify-full", Some("root.pem"))));
+
+    // A certificate of the right CA for another name.
+    fleet
+        .pg
+        .use_certificate(&pki.path("other-host.pem"), &pki.path("other-host.key"));
+    let said = refused(&full);
+    assert!(said.contains("not valid for name"), "{said}");
+    succeeded(&list(&with("127.0.0.1", "verify-ca", Some("root.pem"))));
+    succeeded(&list(&with("127.0.0.1", "require", None)));
+
+    // Off this machine, refused before anything is sent.
+    for url in [
+        "postgres://tlslite@db.example/tlslite".to_owned(),
+        "postgres://tlslite@192.0.2.1/tlslite?sslmode=require".to_owned(),
+    ] {
+        let said = refused(&url);
+        assert!(said.contains("sslmode=verify-full"), "{said}");
+    }
+}
+
+/// A link to the database that goes silent (a partition: no FIN, no RST, so TCP notices
+/// nothing) stops the verifier cache within about two seconds: a password changed meanwhile is
+/// not served from it. Once the link is back, the change reaches the server.
+#[test]
+fn a_silent_database_link_stops_the_cache_within_two_seconds() {
+    let Some(fleet) = Fleet::new() else { return };
+    let url = fleet.url.clone();
+    succeeded(&tlsdb(&["add", &url, "alice", "old"]));
+    let relay = Partition::to(SocketAddr::from(([127, 0, 0, 1], fleet.pg.port)));
+    let relayed = url.replace(
+        &format!(":{}/", fleet.pg.port),
+        &format!(":{}/", relay.addr.port()),
+    );
+    let (_server, port) = fleet.server_at(&relayed, &[]);
+    let login = |password: &str| {
+        let config = ClientConfig::builder()
+            .srp("alice", password)
+            .no_resumption()
+            .build()
+            .unwrap();
+        let socket = TcpStream::connect(SocketAddr::from(([127, 0, 0, 1], port))).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(3)))
+            .unwrap();
+        get_over(&config, socket)
+    };
+    login("old").unwrap();
+    login("old").unwrap();
+
+    relay.cut();
+    succeeded(&tlsdb(&["passwd", &url, "alice", "new"]));
+    std::thread::sleep(Duration::from_millis(2500));
+    let attempt = login("old");
+    assert!(
+        attempt.is_err(),
+        "the old password logged in from the cache over a silent link"
+    );
+
+    relay.heal();
+    let took = within(Duration::from_secs(10), "the new password served", || {
+        login("new").is_ok()
+    });
+    eprintln!("the new password served {took:?} after the link came back");
+    assert!(login("old").is_err());
 }

@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 
 const USAGE: &str = "\
 usage (DB is a SQLite file, or a postgres://USER:PASSWORD@HOST:PORT/DATABASE URL shared by a
-fleet of servers):
+fleet of servers; off this machine, with ?sslmode=verify-full&sslrootcert=CA.pem):
   tlsdb create DB [BITS]                 make an empty verifier database (a file: mode 0600;
                                          PostgreSQL: its tables) whose default group has BITS
                                          bits (2048 unless given); unknown users are shown

@@ -31,7 +31,8 @@ usage:
       -v DB serves TLS-SRP to the users of a `tlsdb` database; with -c/-k too,
       X.509 clients are served on the same port (and with an RSA key, SRP-RSA).
       With a postgres:// URL, every server given it shares the users, the ticket
-      keys and the SRP sessions: a fleet behind one name.
+      keys and the SRP sessions: a fleet behind one name. A database off this
+      machine needs ?sslmode=verify-full&sslrootcert=CA.pem (or sslmode=disable).
       --psk-db DB serves clients holding a pre-shared key of a `tlsdb` database
       (a SQLite file or postgres:// URL; it may be the -v one). Over TLS 1.3, a
       client offering a known identity gets the PSK handshake, any other is

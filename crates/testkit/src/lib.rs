@@ -14,6 +14,7 @@ mod mosquitto;
 mod mqtt;
 mod net;
 mod nginx;
+mod partition;
 mod peers;
 mod pki;
 mod postfix;
@@ -42,6 +43,7 @@ pub use net::{
     answer_http, answer_upper, connect, echo_lines, http_get, serve_once, ServerThread, TIMEOUT,
 };
 pub use nginx::{nginx, nginx_with};
+pub use partition::Partition;
 pub use peers::{block_on, peer, peers_required, run, runtime, succeeded, PeerProcess};
 pub use pki::{Identity, Pki};
 pub use postfix::{Postfix, MAIL_DOMAIN};

@@ -142,6 +142,8 @@ impl Pki {
             ("client-ca.pem", &self.client_ca_pem),
             ("server.pem", &self.server.chain_pem),
             ("server.key", &self.server.key_pem),
+            ("other-host.pem", &self.other_host.chain_pem),
+            ("other-host.key", &self.other_host.key_pem),
             ("self-signed.pem", &self.self_signed.chain_pem),
             ("self-signed.key", &self.self_signed.key_pem),
             ("client.pem", &self.client.chain_pem),
@@ -153,7 +155,7 @@ impl Pki {
     }
 
     /// The folder holding `root.pem`, `client-ca.pem`, `server.pem`/`.key`,
-    /// `self-signed.pem`/`.key` and `client.pem`/`.key`.
+    /// `other-host.pem`/`.key`, `self-signed.pem`/`.key` and `client.pem`/`.key`.
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }

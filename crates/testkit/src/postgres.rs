@@ -1,10 +1,11 @@
 //! PostgreSQL 15 as a real shared store: a private cluster (`initdb`) in a temp dir, listening on
-//! a free loopback port, started and stopped with `pg_ctl` (by its PID on drop).
+//! a free loopback port, started and stopped with `pg_ctl` (by its PID on drop); optionally
+//! taking TLS connections only, with a certificate from the test PKI.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::{free_port, peers_required, run, succeeded};
+use crate::{free_port, peers_required, run, succeeded, Pki};
 
 /// Where Debian's package puts the server programs.
 const BIN: &str = "/usr/lib/postgresql/15/bin";
@@ -16,6 +17,8 @@ pub struct Postgres {
     /// The loopback port it listens on.
     pub port: u16,
     dir: tempfile::TempDir,
+    /// Whether it runs with `ssl = on` (its certificate in `server.pem`/`server.key`).
+    tls: bool,
 }
 
 impl Postgres {
@@ -24,6 +27,17 @@ impl Postgres {
     /// PostgreSQL is not installed; panics under `TLS_PEERS_REQUIRED=1` then, and whenever it
     /// fails to start.
     pub fn start() -> Option<Self> {
+        Self::start_with(None)
+    }
+
+    /// As [`start`](Self::start), but the cluster takes TLS connections only (`hostssl`, the
+    /// superuser's included; a plaintext one is refused) and shows the PKI's `server`
+    /// certificate (for `localhost` and 127.0.0.1, under its root `root.pem`).
+    pub fn start_with_tls(pki: &Pki) -> Option<Self> {
+        Self::start_with(Some(pki))
+    }
+
+    fn start_with(pki: Option<&Pki>) -> Option<Self> {
         if !Path::new(BIN).join("initdb").is_file() {
             assert!(
                 !peers_required(),
@@ -45,14 +59,27 @@ impl Postgres {
             b"",
         ));
         // Password authentication over TCP for the application's user, as in production.
+        let tcp = match pki {
+            Some(_) => "hostssl",
+            None => "host",
+        };
         std::fs::write(
             data.join("pg_hba.conf"),
-            "local all postgres trust\n\
-             host all postgres 127.0.0.1/32 trust\n\
-             host all all 127.0.0.1/32 scram-sha-256\n",
+            format!(
+                "local all postgres trust\n\
+                 {tcp} all postgres 127.0.0.1/32 trust\n\
+                 {tcp} all all 127.0.0.1/32 scram-sha-256\n"
+            ),
         )
         .expect("pg_hba.conf");
-        let mut server = Postgres { port: 0, dir };
+        let mut server = Postgres {
+            port: 0,
+            dir,
+            tls: pki.is_some(),
+        };
+        if let Some(pki) = pki {
+            server.use_certificate(&pki.path("server.pem"), &pki.path("server.key"));
+        }
         for attempt in 1.. {
             // A free port can be taken before the server binds it: retry with another.
             server.port = free_port();
@@ -105,6 +132,29 @@ impl Postgres {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Makes the server show another certificate (chain and key PEM files) from the next
+    /// connection on, as an operator's reload does.
+    pub fn use_certificate(&self, chain: &Path, key: &Path) {
+        assert!(self.tls, "a cluster started without TLS");
+        for (from, to) in [(chain, "server.pem"), (key, "server.key")] {
+            let to = self.dir.path().join(to);
+            std::fs::copy(from, &to).expect("copy the certificate");
+            // The server reads its key only when the key is private to it.
+            succeeded(&run(Command::new("chmod").arg("600").arg(&to), b""));
+            succeeded(&run(Command::new("chown").arg(USER).arg(&to), b""));
+        }
+        if self.pid().is_some() {
+            succeeded(&run(
+                as_postgres("pg_ctl")
+                    .args(["reload", "-D"])
+                    .arg(self.data()),
+                b"",
+            ));
+            // The postmaster rereads its files when it gets to the signal.
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
+    }
+
     /// Stops the server (fast shutdown: sessions are cut), keeping its data.
     pub fn stop(&self) {
         succeeded(&run(
@@ -125,11 +175,16 @@ impl Postgres {
     }
 
     fn pg_ctl_start(&self) -> bool {
-        let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
+        let dir = self.dir.path().display();
+        let mut options = format!(
+            "-p {} -k {dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
             self.port,
-            self.dir.path().display()
         );
+        if self.tls {
+            options += &format!(
+                " -c ssl=on -c ssl_cert_file={dir}/server.pem -c ssl_key_file={dir}/server.key"
+            );
+        }
         run(
             as_postgres("pg_ctl")
                 .args(["-w", "-t", "30", "-o", &options, "-l"])

@@ -25,7 +25,7 @@ use crate::{
     CertificateChain, Checker, Connection, Error, Fingerprint, HandshakeSettings, PrivateKey,
     Session, TlsStream, TrustRoots,
 };
-use verify::{Accept, KeyHolderVerifier};
+pub(crate) use verify::{Accept, KeyHolderVerifier};
 
 /// Room for PSK identities and binders in a ClientHello's extensions (65,535 bytes in all;
 /// the other extensions take well under 1 KiB).
@@ -571,10 +571,7 @@ pub fn probe<S: Read + Write>(
         .with_protocol_versions(&settings.rustls_versions()?)
         .map_err(Error::from)?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(KeyHolderVerifier::new(
-            Accept::AnyForProbe,
-            provider,
-        )))
+        .with_custom_certificate_verifier(Arc::new(KeyHolderVerifier::new(Accept::Any, provider)))
         .with_no_client_auth();
     config.alpn_protocols = settings.alpn_protocols();
     config.enable_sni = settings.sni;

@@ -17,8 +17,9 @@ use crate::Fingerprint;
 pub(crate) enum Accept {
     /// Only a leaf with this fingerprint; the host name is not checked (the pin names the server).
     Pinned(Fingerprint),
-    /// Any leaf: only for the probe, which never sends application data.
-    AnyForProbe,
+    /// Any leaf: for the probe, which never sends application data, and for a database link on
+    /// this machine whose URL asks for encryption only (`sslmode=require` or `prefer`).
+    Any,
 }
 
 /// Skips CA validation as `Accept` says, but still demands that the server proves it holds the

@@ -197,7 +197,9 @@ impl ServerConfigBuilder {
     /// ```no_run
     /// # fn main() -> Result<(), tls::Error> {
     /// use std::sync::Arc;
-    /// let db = Arc::new(tls::srp::PostgresVerifierDb::open("postgres://tls@db.internal/tls")?);
+    /// let db = Arc::new(tls::srp::PostgresVerifierDb::open(
+    ///     "postgres://tls@db.internal/tls?sslmode=verify-full&sslrootcert=/etc/tlslite/db-ca.pem",
+    /// )?);
     /// let config = tls::ServerConfig::builder()
     ///     .shared_verifier_db(db.clone())
     ///     .shared_resumption(db)

@@ -15,10 +15,16 @@ use crate::Error;
 const TTL: Duration = Duration::from_secs(60);
 /// Entries kept at most (unknown names included); the cache starts over past it.
 const CAPACITY: usize = 100_000;
+/// How old the last answered heartbeat may be while the cache serves: a link that went silent
+/// (a partition: no FIN, no RST, nothing) may be holding change notices back.
+const HEARD_WITHIN: Duration = Duration::from_secs(2);
 
 struct State<K, V> {
     /// Whether a connection is LISTENing for changes: without one the cache is bypassed.
     listening: bool,
+    /// When the last heartbeat answered was sent: every notice the database sent before then
+    /// has been applied.
+    heard: Option<Instant>,
     /// Bumped by every change notice: a lookup that read the database before a notice must
     /// not cache what it read.
     generation: u64,
@@ -37,6 +43,7 @@ impl<K, V> Default for Cache<K, V> {
     fn default() -> Self {
         Self(Mutex::new(State {
             listening: false,
+            heard: None,
             generation: 0,
             entries: HashMap::new(),
         }))
@@ -54,7 +61,8 @@ impl<K: Hash + Eq, V: Clone> Cache<K, V> {
         K: Borrow<Q>,
     {
         let state = self.state();
-        if !state.listening {
+        let heard_lately = state.heard.is_some_and(|at| at.elapsed() < HEARD_WITHIN);
+        if !state.listening || !heard_lately {
             return None;
         }
         match state.entries.get(key) {
@@ -117,11 +125,19 @@ impl<K: Hash + Eq, V: Clone> Cache<K, V> {
         state.entries.clear();
     }
 
+    /// A heartbeat sent at `sent` was answered, and the notices that came before its answer
+    /// are applied.
+    pub(super) fn heard(&self, sent: Instant) {
+        let mut state = self.state();
+        state.heard = Some(state.heard.map_or(sent, |at| at.max(sent)));
+    }
+
     /// Whether change notices arrive; either way what is cached is dropped (changes made while
     /// nobody listened are unknown).
     pub(super) fn set_listening(&self, listening: bool) {
         let mut state = self.state();
         state.listening = listening;
+        state.heard = None;
         state.generation += 1;
         state.entries.clear();
     }
@@ -139,6 +155,7 @@ mod tests {
         cache.insert("alice".into(), Some(entry.clone()), read_at);
         assert!(cache.get("alice").is_none(), "cached while deaf to changes");
         cache.set_listening(true);
+        cache.heard(Instant::now());
         let read_at = cache.generation();
         cache.insert("alice".into(), Some(entry.clone()), read_at);
         assert_eq!(cache.get("alice"), Some(Some(entry.clone())));
@@ -157,5 +174,25 @@ mod tests {
         cache.insert("bob".into(), None, cache.generation());
         cache.set_listening(false);
         assert!(cache.get("bob").is_none());
+    }
+
+    #[test]
+    fn nothing_is_served_once_the_database_has_been_silent_for_a_while() {
+        let cache = VerifierCache::default();
+        cache.set_listening(true);
+        cache.insert("bob".into(), None, cache.generation());
+        assert!(cache.get("bob").is_none(), "served before any heartbeat");
+        let Some(long_ago) = Instant::now().checked_sub(HEARD_WITHIN) else {
+            return; // the clock started less than HEARD_WITHIN ago: nothing to compare
+        };
+        cache.heard(long_ago);
+        cache.insert("bob".into(), None, cache.generation());
+        assert!(cache.get("bob").is_none(), "served on a stale heartbeat");
+        cache.heard(Instant::now());
+        assert_eq!(
+            cache.get("bob"),
+            Some(None),
+            "kept while silent, served once heard"
+        );
     }
 }

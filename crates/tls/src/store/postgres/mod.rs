@@ -3,6 +3,7 @@
 //! shared sessions) is in `resumption.rs` and `session_writer.rs`.
 
 mod cache;
+mod link;
 mod password;
 mod pool;
 mod resumption;
@@ -23,7 +24,8 @@ use crate::store::database::{psk_error, psk_from_row};
 use crate::store::UserDatabase;
 use crate::Error;
 use cache::{PskCache, VerifierCache};
-use pool::{off_runtime, Conn, Pool};
+use link::LinkSecurity;
+use pool::{on_client_thread, Conn, Pool};
 use resumption::Maintenance;
 use schema::FORMAT;
 use session_writer::SessionQueue;
@@ -78,9 +80,12 @@ impl std::fmt::Debug for PostgresVerifierDb {
     }
 }
 
-/// The connection settings from `url`, with short timeouts unless the URL sets its own: a
-/// database that does not answer must fail a handshake well before its deadline.
-fn parse_url(url: &str) -> Result<(postgres::Config, String), Error> {
+/// A pool for the database at `url`: its link secured as `sslmode` says, with short timeouts
+/// unless the URL sets its own (a database that does not answer must fail a handshake well
+/// before its deadline).
+fn pool_for(url: &str) -> Result<Pool, Error> {
+    let env = |name: &str| std::env::var(name).ok();
+    let (url, link) = LinkSecurity::take_from_url(url, &env)?;
     let mut config: postgres::Config = url.parse().map_err(|e| {
         // The URL may hold a password: it is not repeated.
         Error::Config(format!("malformed PostgreSQL URL: {e}"))
@@ -88,6 +93,8 @@ fn parse_url(url: &str) -> Result<(postgres::Config, String), Error> {
     if config.get_hosts().is_empty() {
         return Err(Error::config("malformed PostgreSQL URL: no host"));
     }
+    link.check(config.get_hosts(), config.get_hostaddrs())?;
+    config.ssl_mode(link.wire_mode());
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(Duration::from_secs(2));
     }
@@ -112,28 +119,26 @@ fn parse_url(url: &str) -> Result<(postgres::Config, String), Error> {
             postgres::config::Host::Tcp(host) => host.as_str(),
             postgres::config::Host::Unix(_) => "localhost",
         };
-        let env = |name: &str| std::env::var(name).ok();
         if let Some(password) = password::from_environment(&env, match_host, port, &database, &user)
         {
             config.password(zeroize::Zeroizing::new(password).as_bytes());
         }
     }
-    Ok((config, target))
+    Ok(Pool::new(config, target, link.connector()?))
 }
 
 impl PostgresVerifierDb {
     /// Creates the tables in the database at `url` (all in one transaction) with a default
     /// group of `bits` bits, and opens it. Fails if the database already holds them.
     pub fn create(url: &str, bits: u32) -> Result<Self, Error> {
-        off_runtime(|| Self::create_here(url, bits))
+        on_client_thread(|| Self::create_here(url, bits))
     }
 
     fn create_here(url: &str, bits: u32) -> Result<Self, Error> {
         if SrpGroup::by_bits(bits).is_none() {
             return Err(Error::Config(format!("no RFC 5054 group of {bits} bits")));
         }
-        let (config, target) = parse_url(url)?;
-        let pool = Pool::new(config, target);
+        let pool = pool_for(url)?;
         let mut conn = pool.connect()?;
         let mut secret = [0u8; 32];
         random_bytes(&mut secret)?;
@@ -169,9 +174,8 @@ impl PostgresVerifierDb {
 
     /// Opens the database at `url`, made by [`create`](Self::create) (`tlsdb create`).
     pub fn open(url: &str) -> Result<Self, Error> {
-        off_runtime(|| {
-            let (config, target) = parse_url(url)?;
-            let pool = Pool::new(config, target);
+        on_client_thread(|| {
+            let pool = pool_for(url)?;
             let conn = pool.connect()?;
             Self::with_pool(pool, conn)
         })
@@ -245,7 +249,7 @@ impl PostgresVerifierDb {
     fn watch(&self) {
         self.inner.watcher.call_once(|| {
             let mut first = Maintenance::default();
-            let loaded = off_runtime(|| {
+            let loaded = on_client_thread(|| {
                 let mut conn = self.inner.pool.connect()?;
                 first.run_if_due(&self.inner, &mut conn, SystemTime::now())
             });

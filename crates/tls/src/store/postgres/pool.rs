@@ -4,7 +4,8 @@ use std::collections::HashMap;
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
-use postgres::{Client, NoTls, Statement};
+use postgres::{Client, Statement};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::Error;
 
@@ -39,6 +40,8 @@ pub(super) struct Pool {
     pub(super) config: postgres::Config,
     /// `host:port/database`, for messages (never the password).
     pub(super) target: String,
+    /// TLS as the URL's `sslmode` says (unused with `disable`).
+    tls: MakeRustlsConnect,
     idle: Mutex<Vec<Conn>>,
     /// Connections handed out by `run` and not yet back, with the wait for one to come back.
     busy: Mutex<usize>,
@@ -46,10 +49,11 @@ pub(super) struct Pool {
 }
 
 impl Pool {
-    pub(super) fn new(config: postgres::Config, target: String) -> Self {
+    pub(super) fn new(config: postgres::Config, target: String, tls: MakeRustlsConnect) -> Self {
         Self {
             config,
             target,
+            tls,
             idle: Mutex::default(),
             busy: Mutex::new(0),
             returned: Condvar::new(),
@@ -74,8 +78,8 @@ impl Pool {
     }
 
     pub(super) fn connect(&self) -> Result<Conn, Error> {
-        let client =
-            off_runtime(|| self.config.connect(NoTls)).map_err(|e| self.error("connecting", &e))?;
+        let client = on_client_thread(|| self.config.connect(self.tls.clone()))
+            .map_err(|e| self.error("connecting", &e))?;
         Ok(Conn {
             client,
             statements: HashMap::new(),
@@ -89,7 +93,7 @@ impl Pool {
         what: &str,
         work: impl FnMut(&mut Conn) -> Result<T, postgres::Error> + Send,
     ) -> Result<T, Error> {
-        off_runtime(|| self.run_here(what, work))
+        on_client_thread(|| self.run_here(what, work))
     }
 
     fn run_here<T>(
@@ -156,16 +160,25 @@ impl Drop for Pool {
     fn drop(&mut self) {
         // A blocking client owns a runtime of its own, which may not be dropped in async code.
         let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(|p| p.into_inner()));
-        off_runtime(move || drop(idle));
+        on_client_thread(move || drop(idle));
     }
 }
 
-/// Runs `work` where the blocking client may run: right here, or, when called from async code
-/// (whose threads it may not block; the client would panic), on a thread of its own.
-pub(super) fn off_runtime<T: Send>(work: impl FnOnce() -> T + Send) -> T {
-    if tokio::runtime::Handle::try_current().is_err() {
-        return work();
-    }
-    std::thread::scope(|scope| scope.spawn(work).join())
-        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+/// Stack for the threads that run the blocking client. In an unoptimized build its futures
+/// (the TLS stream among them) outgrow the small stacks of a thread-per-connection server.
+const CLIENT_STACK: usize = 1024 * 1024;
+
+/// Runs `work` where the blocking client may run: on a thread of its own, since async code's
+/// threads may not block (the client would panic) and a thread-per-connection server's stack
+/// may be too small for it. A thread costs microseconds; a query, a round trip.
+pub(super) fn on_client_thread<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("tlslite postgres".into())
+            .stack_size(CLIENT_STACK)
+            .spawn_scoped(scope, work)
+            .expect("spawning a thread for the database client")
+            .join()
+    })
+    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }

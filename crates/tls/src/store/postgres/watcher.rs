@@ -3,7 +3,7 @@
 //! rotated and loaded.
 
 use std::sync::Weak;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use postgres::fallible_iterator::FallibleIterator;
 
@@ -52,7 +52,13 @@ pub(super) fn watch(inner: &Weak<Inner>) {
             if let Err(e) = maintenance.run_if_due(&db, &mut conn, SystemTime::now()) {
                 log::warn!("{e}");
             }
-            let broken = {
+            // A heartbeat: PostgreSQL sends a listener its pending notices before the answer to
+            // a query, so once it is answered (and the notices read), every change committed
+            // before it was sent is known. The caches serve only while this is recent: a
+            // silent link (no FIN, no RST) would otherwise go unseen for as long as TCP takes.
+            let sent = Instant::now();
+            let answered = conn.client.batch_execute("SELECT 1").is_ok();
+            let broken = !answered || {
                 let mut notices = conn.client.notifications();
                 let mut iter = notices.timeout_iter(WAIT);
                 loop {
@@ -73,6 +79,8 @@ pub(super) fn watch(inner: &Weak<Inner>) {
                 db.pool.clear();
                 break;
             }
+            db.cache.heard(sent);
+            db.psk_cache.heard(sent);
         }
     }
 }
