@@ -301,6 +301,85 @@ print(hashlib.sha256(der).hexdigest())
     }
 }
 
+/// What browsers and tools rely on, seen by curl and Python: a `.gz` sibling decoded by curl
+/// `--compressed` (and never sent to a client that did not ask), ETags that Python's client
+/// gets 304 with, and a listing with sizes.
+#[test]
+fn curl_and_python_get_precompressed_files_etags_and_listings() {
+    let (Some(curl), Some(python)) = (peer("curl"), peer("python3")) else {
+        return;
+    };
+    let served = start(&[]);
+    let dir = served.dir.path();
+    std::fs::write(dir.join("app.js"), "let plain = 1;\n").unwrap();
+    // A real gzip stream, made by Python's gzip module, of different text than app.js.
+    let gzip = run(
+        Command::new(&python)
+            .args(["-c", "import gzip,sys; open(sys.argv[1],'wb').write(gzip.compress(b'let compressed = 2;\\n'))"])
+            .arg(dir.join("app.js.gz")),
+        b"",
+    );
+    succeeded(&gzip);
+    let base = format!("https://localhost:{}", served.port);
+    let curl_out = |args: &[&str]| {
+        let out = run(
+            Command::new(&curl)
+                .args([
+                    "--silent",
+                    "--show-error",
+                    "--insecure",
+                    "--http1.1",
+                    "--max-time",
+                    "10",
+                ])
+                .args(args),
+            b"",
+        );
+        succeeded(&out)
+    };
+    assert_eq!(
+        curl_out(&["--compressed", &format!("{base}/app.js")]),
+        "let compressed = 2;\n"
+    );
+    assert_eq!(curl_out(&[&format!("{base}/app.js")]), "let plain = 1;\n");
+    let head = curl_out(&["--compressed", "--head", &format!("{base}/app.js")]).to_lowercase();
+    assert!(
+        head.contains("content-encoding: gzip")
+            && head.contains("content-type: text/javascript")
+            && head.contains("vary: accept-encoding"),
+        "{head}"
+    );
+    let listing = curl_out(&[&format!("{base}/")]);
+    assert!(listing.contains("title=\"22 bytes\">22 B<"), "{listing}");
+
+    let script = r#"
+import http.client, ssl, sys
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+conn = http.client.HTTPSConnection("127.0.0.1", int(sys.argv[1]), context=ctx, timeout=10)
+conn.request("GET", "/hello.txt")
+r = conn.getresponse()
+r.read()
+etag = r.getheader("ETag")
+conn.request("GET", "/hello.txt", headers={"If-None-Match": etag})
+again = conn.getresponse()
+again.read()
+conn.request("GET", "/hello.txt", headers={"If-Match": '"not-this-one"'})
+failed = conn.getresponse()
+failed.read()
+print(r.status, again.status, again.getheader("ETag") == etag, failed.status)
+"#;
+    let out = run(
+        Command::new(&python)
+            .arg("-c")
+            .arg(script)
+            .arg(served.port.to_string()),
+        b"",
+    );
+    assert_eq!(succeeded(&out), "200 304 True 412\n");
+}
+
 #[test]
 fn reqcert_refuses_clients_without_a_certificate() {
     let pki = Pki::new();

@@ -16,8 +16,8 @@ use std::process::ExitCode;
 const USAGE: &str = "\
 usage:
   tls server [-c CERT -k KEY] [-v DB] [--psk-db DB] [--sni NAME:CERT:KEY]... [--strict-sni] [-d DIR]
-             [--hidden] [--reqcert --cafile PEM] [--alpn P]... [--cipher NAME]...
-             [--min-ver tls1.2|tls1.3] [--max-ver tls1.2|tls1.3]
+             [--hidden] [--no-index] [--no-precompressed] [--reqcert --cafile PEM]
+             [--alpn P]... [--cipher NAME]... [--min-ver tls1.2|tls1.3] [--max-ver tls1.2|tls1.3]
              [--accept-psk-without-forward-secrecy] [--max-connections N] [--max-connections-per-ip N] [--idle-timeout SECS]
              [--threaded] [--ephemeral] HOST:PORT
       Serve DIR (default: the current folder) over HTTPS. Without -c/-k, a
@@ -47,6 +47,9 @@ usage:
       default; --strict-sni refuses names with no certificate (unrecognized_name).
       The databases (with their -wal/-shm), CERT and KEY are never served, and
       names starting with a dot are hidden unless --hidden is given.
+      A folder shows its index.html, or a sortable listing (--no-index: always
+      the listing). NAME.br or NAME.gz beside NAME goes to clients that accept
+      it (--no-precompressed: never).
       --max-connections (default 4096) caps connections served at once, and
       --max-connections-per-ip (default 128) those from one address.
       --idle-timeout (default 20) is how long a connection may wait for its

@@ -37,6 +37,8 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
     // Secrets named on the command line: never served, whatever folder is shared.
     let mut secrets: Vec<PathBuf> = Vec::new();
     let mut hidden = false;
+    let mut index_html = true;
+    let mut precompressed = true;
     let mut sni = Vec::new();
     let mut strict_sni = false;
     let mut threaded = false;
@@ -80,6 +82,8 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
             Short('d') | Long("dir") => dir = args.value()?.into(),
             Long("reqcert") => reqcert = true,
             Long("hidden") => hidden = true,
+            Long("no-index") => index_html = false,
+            Long("no-precompressed") => precompressed = false,
             Short('v') | Long("verifier-db") => {
                 let location = tls::srp::location_from_argument(&args.value()?.string()?)?;
                 if tls::srp::is_postgres_url(&location) {
@@ -214,7 +218,11 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
     }
     let cannot_serve =
         |e: std::io::Error| CliError::Other(format!("cannot serve {}: {e}", dir.display()));
-    let mut files = StaticFiles::new(&dir).map_err(cannot_serve)?.hidden(hidden);
+    let mut files = StaticFiles::new(&dir)
+        .map_err(cannot_serve)?
+        .hidden(hidden)
+        .index_html(index_html)
+        .precompressed(precompressed);
     for secret in &secrets {
         files = files.exclude(secret).map_err(cannot_serve)?;
     }

@@ -27,6 +27,9 @@ on_both_drivers!(
     targets_are_read_as_rfc_9112_says,
     a_link_swapped_in_after_the_check_is_never_followed,
     removing_or_repointing_a_link_unpublishes_its_file,
+    etags_and_every_precondition_of_rfc_9110,
+    precompressed_siblings_go_to_clients_that_take_them,
+    listings_show_sizes_and_times_folders_first_and_sort,
 );
 
 struct Site {
@@ -597,4 +600,188 @@ fn cached_files_never_go_stale(driver: Driver) {
     fetch(&mut tls, "GET", "/cached.txt", "");
     let part = fetch(&mut tls, "GET", "/cached.txt", "Range: bytes=2-4\r\n");
     assert_eq!((part.status, part.text().as_str()), (206, "234"));
+}
+
+fn etags_and_every_precondition_of_rfc_9110(driver: Driver) {
+    let site = Site::new(driver);
+    let mut tls = site.connect();
+    let first = fetch(&mut tls, "GET", "/hello.txt", "");
+    let etag = first.header("etag").expect("an ETag").to_owned();
+    assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
+    let big_etag = fetch(&mut tls, "HEAD", "/big.bin", "");
+    assert_ne!(big_etag.header("etag"), Some(etag.as_str()));
+
+    let same = format!("If-None-Match: \"other\", {etag}\r\n");
+    let not_modified = fetch(&mut tls, "GET", "/hello.txt", &same);
+    assert_eq!(not_modified.status, 304);
+    assert_eq!(not_modified.header("etag"), Some(etag.as_str()));
+    let weak = format!("If-None-Match: W/{etag}\r\n");
+    assert_eq!(fetch(&mut tls, "GET", "/hello.txt", &weak).status, 304);
+    // If-None-Match outranks If-Modified-Since.
+    let stamp = first.header("last-modified").unwrap();
+    let both = format!("If-None-Match: \"other\"\r\nIf-Modified-Since: {stamp}\r\n");
+    assert_eq!(fetch(&mut tls, "GET", "/hello.txt", &both).status, 200);
+    let if_match = format!("If-Match: {etag}\r\n");
+    assert_eq!(fetch(&mut tls, "GET", "/hello.txt", &if_match).status, 200);
+    let stale = fetch(&mut tls, "GET", "/hello.txt", "If-Match: \"other\"\r\n");
+    assert_eq!(stale.status, 412);
+    let old = "If-Unmodified-Since: Thu, 01 Jan 1998 00:00:00 GMT\r\n";
+    assert_eq!(fetch(&mut tls, "GET", "/hello.txt", old).status, 412);
+
+    // If-Range: the range for the same version, the whole file for another.
+    let big = fetch(&mut tls, "HEAD", "/big.bin", "");
+    let big_tag = big.header("etag").unwrap().to_owned();
+    let current = format!("Range: bytes=0-9\r\nIf-Range: {big_tag}\r\n");
+    let part = fetch(&mut tls, "GET", "/big.bin", &current);
+    assert_eq!((part.status, part.body.len()), (206, 10));
+    let other = "Range: bytes=0-9\r\nIf-Range: \"other\"\r\n";
+    let whole = fetch(&mut tls, "GET", "/big.bin", other);
+    assert_eq!((whole.status, whole.body.len()), (200, 5_000_000));
+    let dated = format!(
+        "Range: bytes=0-9\r\nIf-Range: {}\r\n",
+        big.header("last-modified").unwrap()
+    );
+    assert_eq!(fetch(&mut tls, "GET", "/big.bin", &dated).status, 206);
+
+    // A new version gets a new tag, and the old tag no longer matches.
+    std::fs::write(
+        site.dir.path().join("www/hello.txt"),
+        "hello again, world\n",
+    )
+    .unwrap();
+    let changed = fetch(&mut tls, "GET", "/hello.txt", &same);
+    assert_eq!(
+        (changed.status, changed.text().as_str()),
+        (200, "hello again, world\n")
+    );
+    assert_ne!(changed.header("etag"), Some(etag.as_str()));
+}
+
+fn precompressed_siblings_go_to_clients_that_take_them(driver: Driver) {
+    let plant = |root: &std::path::Path| {
+        std::fs::write(root.join("app.js"), "let plain = 1;\n").unwrap();
+        std::fs::write(root.join("app.js.gz"), "GZIP BYTES").unwrap();
+        std::fs::write(root.join("app.js.br"), "BROTLI BYTES").unwrap();
+        std::fs::write(root.join("style.css"), "p{}").unwrap();
+        std::fs::write(root.join(".style.css.gz"), "hidden").unwrap();
+        std::fs::write(root.join("page.html"), "<p>page</p>").unwrap();
+        std::fs::write(root.join("page.html.br"), "EXCLUDED").unwrap();
+        std::fs::write(root.join("page.html.gz"), "PAGE GZIP").unwrap();
+        // A sibling that is a link out of the root is never followed.
+        std::fs::write(root.join("../outside.gz"), "OUTSIDE").unwrap();
+        std::fs::write(root.join("linked.txt"), "linked").unwrap();
+        std::os::unix::fs::symlink(root.join("../outside.gz"), root.join("linked.txt.gz")).unwrap();
+    };
+    let site = Site::with(driver, |files, root| {
+        plant(root);
+        files.exclude(root.join("page.html.br")).unwrap()
+    });
+    let mut tls = site.connect();
+    let get = |tls: &mut TlsStream<TcpStream>, path: &str, accept: &str| {
+        let header = match accept {
+            "" => String::new(),
+            accept => format!("Accept-Encoding: {accept}\r\n"),
+        };
+        fetch(tls, "GET", path, &header)
+    };
+    let br = get(&mut tls, "/app.js", "gzip, deflate, br");
+    assert_eq!(br.text(), "BROTLI BYTES");
+    assert_eq!(br.header("content-encoding"), Some("br"));
+    assert_eq!(
+        br.header("content-type"),
+        Some("text/javascript; charset=utf-8"),
+        "labelled as the file asked for"
+    );
+    assert_eq!(br.header("vary"), Some("Accept-Encoding"));
+    let gzip = get(&mut tls, "/app.js", "gzip");
+    assert_eq!(
+        (gzip.text().as_str(), gzip.header("content-encoding")),
+        ("GZIP BYTES", Some("gzip"))
+    );
+    assert_ne!(
+        gzip.header("etag"),
+        br.header("etag"),
+        "each coding has its own tag"
+    );
+    let plain = get(&mut tls, "/app.js", "");
+    assert_eq!(
+        (plain.text().as_str(), plain.header("content-encoding")),
+        ("let plain = 1;\n", None)
+    );
+    assert_eq!(plain.header("vary"), Some("Accept-Encoding"));
+    let refused = get(&mut tls, "/app.js", "br;q=0, gzip;q=0");
+    assert_eq!(refused.text(), "let plain = 1;\n");
+    // Ranges and preconditions apply to the coding sent.
+    let part = fetch(
+        &mut tls,
+        "GET",
+        "/app.js",
+        "Accept-Encoding: gzip\r\nRange: bytes=0-3\r\n",
+    );
+    assert_eq!((part.status, part.text().as_str()), (206, "GZIP"));
+    let tag = format!(
+        "Accept-Encoding: gzip\r\nIf-None-Match: {}\r\n",
+        gzip.header("etag").unwrap()
+    );
+    assert_eq!(fetch(&mut tls, "GET", "/app.js", &tag).status, 304);
+    // Hidden, excluded and out-of-root siblings are passed over.
+    assert_eq!(get(&mut tls, "/style.css", "gzip").text(), "p{}");
+    assert_eq!(get(&mut tls, "/page.html", "br, gzip").text(), "PAGE GZIP");
+    assert_eq!(get(&mut tls, "/page.html", "br").text(), "<p>page</p>");
+    assert_eq!(get(&mut tls, "/linked.txt", "gzip").text(), "linked");
+    // Twice, to go through the small-file cache too.
+    for _ in 0..2 {
+        assert_eq!(get(&mut tls, "/app.js", "br").text(), "BROTLI BYTES");
+    }
+
+    let off = Site::with(driver, |files, root| {
+        plant(root);
+        files.precompressed(false)
+    });
+    let plain = off.get("/app.js");
+    assert!(plain.header("vary").is_none());
+    let mut tls = off.connect();
+    assert_eq!(
+        get(&mut tls, "/app.js", "br, gzip").text(),
+        "let plain = 1;\n"
+    );
+}
+
+fn listings_show_sizes_and_times_folders_first_and_sort(driver: Driver) {
+    let site = Site::new(driver);
+    let html = site.get("/").text();
+    assert!(
+        html.contains("name=\"viewport\""),
+        "readable on a phone: {html}"
+    );
+    let position = |html: &str, name: &str| {
+        html.find(&format!(">{name}</a>"))
+            .unwrap_or_else(|| panic!("{name} not listed: {html}"))
+    };
+    // Folders first (docs/, up/), then files by name.
+    let order = |html: &str| {
+        let mut names = ["docs/", "up/", "big.bin", "hello.txt", "leak.txt"];
+        names.sort_by_key(|name| position(html, name));
+        names
+    };
+    assert_eq!(
+        order(&html),
+        ["docs/", "up/", "big.bin", "hello.txt", "leak.txt"]
+    );
+    assert!(html.contains("title=\"5000000 bytes\">4.8 MiB<"), "{html}");
+    assert!(html.contains("title=\"13 bytes\">13 B<"), "{html}");
+    assert!(html.contains(" UTC</time>"), "{html}");
+    let by_size = site.get("/?sort=size&order=desc").text();
+    assert_eq!(order(&by_size)[2..], ["big.bin", "leak.txt", "hello.txt"]);
+    // The column sorted by links to the other direction.
+    assert!(
+        by_size.contains("href=\"?sort=size&amp;order=asc\""),
+        "{by_size}"
+    );
+
+    // With index_html(false), a folder's index.html is listed, not served.
+    let listed = Site::with(driver, |files, _| files.index_html(false));
+    let docs = listed.get("/docs/").text();
+    assert!(docs.contains(">index.html</a>"), "{docs}");
+    assert_eq!(listed.get("/docs/index.html").text(), "<p>docs</p>");
 }

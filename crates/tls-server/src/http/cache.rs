@@ -14,6 +14,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
+use super::validators::Validators;
+
 /// How old a file's last change must be before its content may be cached.
 const SETTLE: Duration = Duration::from_secs(2);
 /// Largest file cached (and read whole rather than streamed).
@@ -68,7 +70,8 @@ pub(crate) struct CachedFile {
     /// `None` where the platform gives no inode: never cached.
     version: Option<Version>,
     pub(crate) content: Arc<[u8]>,
-    pub(crate) modified: Option<SystemTime>,
+    /// Its ETag and modification time, as read.
+    pub(crate) validators: Validators,
 }
 
 impl CachedFile {
@@ -80,7 +83,7 @@ impl CachedFile {
             through_link,
             version: Version::of(meta),
             content: content.into(),
-            modified: meta.modified().ok(),
+            validators: Validators::of(meta),
         }
     }
 
@@ -208,7 +211,7 @@ mod tests {
             through_link: false,
             version,
             content: Arc::from(&b"one"[..]),
-            modified: None,
+            validators: Validators::of(&meta),
         });
         cache
             .files
@@ -232,7 +235,7 @@ mod tests {
                 through_link: false,
                 version: Version::of(&meta),
                 content: Arc::from(&b"three"[..]),
-                modified: None,
+                validators: Validators::of(&meta),
             }),
         );
         let other = dir.path().join("b.txt");

@@ -4,14 +4,44 @@ use std::fs::{self, File};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use super::cache::{self, CachedFile, FileCache};
-use super::listing::{listing, percent_encode_path};
+use super::encoding::{accepts, CODINGS};
+use super::listing::{listing, percent_encode_path, SortOrder};
 use super::mime::content_type;
 use super::request::Request;
 use super::response::{Body, Response};
+use super::validators::{evaluate, Precondition, Validators};
 use super::visibility::Visibility;
+
+/// What a [`StaticFiles`](crate::StaticFiles) serves besides plain files.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Features {
+    /// A folder's `index.html` instead of its listing.
+    pub(crate) index_html: bool,
+    /// `NAME.br` or `NAME.gz` for `NAME`, to clients that take them.
+    pub(crate) precompressed: bool,
+}
+
+impl Default for Features {
+    fn default() -> Self {
+        Self {
+            index_html: true,
+            precompressed: true,
+        }
+    }
+}
+
+/// How a file's bytes are labelled.
+struct Representation {
+    /// The type of the file asked for (a precompressed sibling's is its original's).
+    content_type: &'static str,
+    /// `Content-Encoding`, for a precompressed sibling.
+    encoding: Option<&'static str>,
+    /// Whether the answer depends on `Accept-Encoding` (precompressed files are served).
+    vary: bool,
+}
 
 /// Answers a GET or HEAD for `request.target` under `root` (canonical), within what
 /// `visibility` allows.
@@ -19,6 +49,7 @@ pub(crate) fn respond(
     root: &Path,
     visibility: &Visibility,
     cache: &FileCache,
+    features: Features,
     request: &Request,
 ) -> Response {
     let url_path = match decode_target(request.target()) {
@@ -28,47 +59,103 @@ pub(crate) fn respond(
     if !visibility.allows_url(&url_path) {
         return Response::error(404, "no such file");
     }
+    let representation = |path: &Path| Representation {
+        content_type: content_type(path),
+        encoding: None,
+        vary: features.precompressed,
+    };
     // Only regular files that passed every check below are ever cached; one reached through a
     // symbolic link is served from memory only while the links still lead to it.
     let still_resolves = || resolve(root, &url_path).map(|r| r.path);
     if let Some(cached) = cache.get(&url_path, still_resolves) {
-        let path = cached.path().to_path_buf();
-        return answer(Content::Memory(cached), &path, request);
+        let representation = representation(cached.path());
+        if features.precompressed {
+            let site = (root, visibility, cache);
+            if let Some(sibling) = precompressed(site, &url_path, &representation, request) {
+                return sibling;
+            }
+        }
+        return answer(Content::Memory(cached), &representation, request);
     }
-    let Some(Resolved {
-        path,
-        meta,
-        through_link,
-    }) = resolve(root, &url_path)
-    else {
+    let Some(resolved) = resolve(root, &url_path) else {
         return Response::error(404, "no such file");
     };
-    if let Some(refused) = refuse(visibility, &path, &meta) {
+    if let Some(refused) = refuse(visibility, &resolved.path, &resolved.meta) {
         return refused;
     }
-    if meta.is_dir() {
+    if resolved.meta.is_dir() {
         if !url_path.ends_with('/') {
             let location = format!("{}/", percent_encode_path(&url_path));
             return Response::new(301, Body::Empty).header("Location", location);
         }
         let index_url = format!("{url_path}index.html");
         return match resolve(root, &index_url) {
-            Some(index) if index.meta.is_file() && visibility.allows(&index.path, &index.meta) => {
-                file(&index, &index_url, cache, request)
+            Some(index)
+                if features.index_html
+                    && index.meta.is_file()
+                    && visibility.allows(&index.path, &index.meta) =>
+            {
+                let representation = representation(&index.path);
+                file(&index, &index_url, cache, &representation, request)
             }
-            _ => match listing(&path, &url_path, visibility) {
-                Ok(html) => Response::new(200, Body::Bytes(html.into_bytes()))
-                    .header("Content-Type", "text/html; charset=utf-8"),
-                Err(_) => Response::error(403, "the folder cannot be listed"),
-            },
+            _ => {
+                let order = SortOrder::from_target(request.target());
+                match listing(&resolved.path, &url_path, visibility, order) {
+                    Ok(html) => Response::new(200, Body::Bytes(html.into_bytes()))
+                        .header("Content-Type", "text/html; charset=utf-8"),
+                    Err(_) => Response::error(403, "the folder cannot be listed"),
+                }
+            }
         };
     }
-    let resolved = Resolved {
-        path,
-        meta,
-        through_link,
-    };
-    file(&resolved, &url_path, cache, request)
+    let representation = representation(&resolved.path);
+    if features.precompressed {
+        let site = (root, visibility, cache);
+        if let Some(sibling) = precompressed(site, &url_path, &representation, request) {
+            return sibling;
+        }
+    }
+    file(&resolved, &url_path, cache, &representation, request)
+}
+
+/// The answer from a precompressed sibling of the file at `url_path` (`NAME.br`, `NAME.gz`)
+/// that the client accepts, if one is there and may be served; labelled as `original` with
+/// its coding.
+fn precompressed(
+    (root, visibility, cache): (&Path, &Visibility, &FileCache),
+    url_path: &str,
+    original: &Representation,
+    request: &Request,
+) -> Option<Response> {
+    let accepted = request.header("accept-encoding")?;
+    for (coding, extension) in CODINGS {
+        if !accepts(accepted, coding) {
+            continue;
+        }
+        let url = format!("{url_path}{extension}");
+        let representation = Representation {
+            content_type: original.content_type,
+            encoding: Some(coding),
+            vary: true,
+        };
+        if let Some(cached) = cache.get(&url, || resolve(root, &url).map(|r| r.path)) {
+            return Some(answer(Content::Memory(cached), &representation, request));
+        }
+        // One lstat settles the common case, no such file, before the checked walk.
+        if fs::symlink_metadata(root.join(url.trim_start_matches('/'))).is_err() {
+            continue;
+        }
+        let Some(sibling) = resolve(root, &url) else {
+            continue;
+        };
+        if sibling.meta.is_file()
+            && visibility.allows_url(&url)
+            && visibility.allows(&sibling.path, &sibling.meta)
+        {
+            return Some(file(&sibling, &url, cache, &representation, request));
+        }
+    }
+    None
 }
 
 /// The answer for a path that must not be served: excluded files look absent, and anything
@@ -216,8 +303,13 @@ enum Content {
 
 /// The answer for the regular file `checked`, served as `url_path`. Small files are read whole
 /// and offered to `cache`.
-fn file(checked: &Resolved, url_path: &str, cache: &FileCache, request: &Request) -> Response {
-    let path = checked.path.as_path();
+fn file(
+    checked: &Resolved,
+    url_path: &str,
+    cache: &FileCache,
+    representation: &Representation,
+    request: &Request,
+) -> Response {
     let Ok((file, meta)) = open_checked(checked) else {
         return Response::error(403, "the file cannot be read");
     };
@@ -226,30 +318,34 @@ fn file(checked: &Resolved, url_path: &str, cache: &FileCache, request: &Request
         if file.take(meta.len()).read_to_end(&mut content).is_err() {
             return Response::error(403, "the file cannot be read");
         }
+        let path = checked.path.as_path();
         let read = Arc::new(CachedFile::new(path, &meta, content, checked.through_link));
         let kept = cache.offer(url_path, read.clone());
-        return answer(Content::Memory(kept.unwrap_or(read)), path, request);
+        return answer(
+            Content::Memory(kept.unwrap_or(read)),
+            representation,
+            request,
+        );
     }
-    answer(Content::Disk(file, meta), path, request)
+    answer(Content::Disk(file, meta), representation, request)
 }
 
-/// A file's answer: whole, a range of it, or 304 when the client's copy is current.
-fn answer(content: Content, path: &Path, request: &Request) -> Response {
-    let (len, modified) = match &content {
-        Content::Memory(cached) => (cached.content.len() as u64, cached.modified),
-        Content::Disk(_, meta) => (meta.len(), meta.modified().ok()),
+/// A file's answer: whole, a range of it, 304 when the client's copy is current, or 412 when
+/// it wanted another version.
+fn answer(content: Content, representation: &Representation, request: &Request) -> Response {
+    let (len, validators) = match &content {
+        Content::Memory(cached) => (cached.content.len() as u64, cached.validators.clone()),
+        Content::Disk(_, meta) => (meta.len(), Validators::of(meta)),
     };
-    // HTTP dates have whole seconds; compare at that precision.
-    let modified = modified.map(whole_seconds);
-    let since = request
-        .header("if-modified-since")
-        .and_then(|v| httpdate::parse_http_date(v).ok());
-    if let (Some(modified), Some(since)) = (modified, since) {
-        if request.header("range").is_none() && modified <= since {
-            return last_modified(Response::new(304, Body::Empty), modified);
+    let range = match evaluate(request, &validators) {
+        Precondition::NotModified => {
+            let response = Response::new(304, Body::Empty);
+            return labelled(response, &validators, representation);
         }
-    }
-    let (status, start, count) = match request.header("range").map(|r| parse_range(r, len)) {
+        Precondition::Failed => return Response::error(412, "the file has changed"),
+        Precondition::Proceed { range } => range.then(|| request.header("range")).flatten(),
+    };
+    let (status, start, count) = match range.map(|r| parse_range(r, len)) {
         None | Some(RangeAnswer::Whole) => (200, 0, len),
         Some(RangeAnswer::Part(start, end)) => (206, start, end - start + 1),
         Some(RangeAnswer::Unsatisfiable) => {
@@ -268,25 +364,34 @@ fn answer(content: Content, path: &Path, request: &Request) -> Response {
         }
     };
     let mut response = Response::new(status, body)
-        .header("Content-Type", content_type(path))
+        .header("Content-Type", representation.content_type)
         .header("Accept-Ranges", "bytes");
+    if let Some(coding) = representation.encoding {
+        response = response.header("Content-Encoding", coding);
+    }
     if status == 206 {
         let end = start + count - 1;
         response = response.header("Content-Range", format!("bytes {start}-{end}/{len}"));
     }
-    match modified {
-        Some(modified) => last_modified(response, modified),
-        None => response,
+    labelled(response, &validators, representation)
+}
+
+/// The headers a 200, 206 and 304 share: validators, and what the answer varies with.
+fn labelled(
+    mut response: Response,
+    validators: &Validators,
+    representation: &Representation,
+) -> Response {
+    if let Some(etag) = &validators.etag {
+        response = response.header("ETag", etag.clone());
     }
-}
-
-fn last_modified(response: Response, modified: SystemTime) -> Response {
-    response.header("Last-Modified", httpdate::fmt_http_date(modified))
-}
-
-fn whole_seconds(t: SystemTime) -> SystemTime {
-    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    UNIX_EPOCH + Duration::from_secs(secs)
+    if let Some(modified) = validators.modified {
+        response = response.header("Last-Modified", httpdate::fmt_http_date(modified));
+    }
+    if representation.vary {
+        response = response.header("Vary", "Accept-Encoding");
+    }
+    response
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -325,21 +430,31 @@ pub(crate) fn parse_range(header: &str, len: u64) -> RangeAnswer {
     }
 }
 
-/// Lists what a folder holds that `visibility` lets through: (name, is a folder), sorted.
-pub(crate) fn entries(dir: &Path, visibility: &Visibility) -> std::io::Result<Vec<(String, bool)>> {
-    let mut names: Vec<(String, bool)> = fs::read_dir(dir)?
+/// One name in a folder, as the listing shows it.
+pub(crate) struct Entry {
+    pub(crate) name: String,
+    pub(crate) is_dir: bool,
+    pub(crate) len: u64,
+    pub(crate) modified: Option<SystemTime>,
+}
+
+/// What a folder holds that `visibility` lets through (links followed for what they lead to),
+/// in no particular order.
+pub(crate) fn entries(dir: &Path, visibility: &Visibility) -> std::io::Result<Vec<Entry>> {
+    Ok(fs::read_dir(dir)?
         .filter_map(Result::ok)
         .filter_map(|e| {
             let path = e.path();
             let meta = fs::metadata(&path).ok()?;
             let name = e.file_name().to_string_lossy().into_owned();
-            visibility
-                .allows_entry(&path, &name, &meta)
-                .then_some((name, meta.is_dir()))
+            visibility.allows_entry(&path, &name, &meta).then(|| Entry {
+                name,
+                is_dir: meta.is_dir(),
+                len: meta.len(),
+                modified: meta.modified().ok(),
+            })
         })
-        .collect();
-    names.sort();
-    Ok(names)
+        .collect())
 }
 
 #[cfg(test)]

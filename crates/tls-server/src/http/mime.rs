@@ -12,7 +12,9 @@ pub(crate) fn content_type(path: &Path) -> &'static str {
         "html" | "htm" => "text/html; charset=utf-8",
         "css" => "text/css; charset=utf-8",
         "js" | "mjs" => "text/javascript; charset=utf-8",
-        "json" => "application/json",
+        "json" | "map" => "application/json",
+        "webmanifest" => "application/manifest+json",
+        "jsonld" => "application/ld+json",
         "txt" | "text" | "log" => "text/plain; charset=utf-8",
         "md" => "text/markdown; charset=utf-8",
         "csv" => "text/csv; charset=utf-8",
@@ -20,6 +22,8 @@ pub(crate) fn content_type(path: &Path) -> &'static str {
         "svg" => "image/svg+xml",
         "png" => "image/png",
         "jpg" | "jpeg" => "image/jpeg",
+        "apng" => "image/apng",
+        "jxl" => "image/jxl",
         "gif" => "image/gif",
         "webp" => "image/webp",
         "avif" => "image/avif",
@@ -31,6 +35,9 @@ pub(crate) fn content_type(path: &Path) -> &'static str {
         "tar" => "application/x-tar",
         "mp4" => "video/mp4",
         "webm" => "video/webm",
+        "m4a" => "audio/mp4",
+        "flac" => "audio/flac",
+        "opus" => "audio/opus",
         "mp3" => "audio/mpeg",
         "ogg" => "audio/ogg",
         "wav" => "audio/wav",
@@ -54,6 +61,16 @@ mod tests {
             "text/html; charset=utf-8"
         );
         assert_eq!(content_type(Path::new("x.woff2")), "font/woff2");
+        for (name, wanted) in [
+            ("app.wasm", "application/wasm"),
+            ("mod.mjs", "text/javascript; charset=utf-8"),
+            ("logo.svg", "image/svg+xml"),
+            ("photo.webp", "image/webp"),
+            ("photo.AVIF", "image/avif"),
+            ("site.webmanifest", "application/manifest+json"),
+        ] {
+            assert_eq!(content_type(Path::new(name)), wanted, "{name}");
+        }
         assert_eq!(
             content_type(Path::new("Makefile")),
             "application/octet-stream"

@@ -1,7 +1,9 @@
 //! An HTTP/1.1 static-file handler (tlslite's `SimpleHTTPRequestHandler`): GET and HEAD,
-//! keep-alive, index.html or a directory listing, ranges, conditional requests.
+//! keep-alive, index.html or a directory listing, ranges, conditional requests, precompressed
+//! files.
 
 mod cache;
+mod encoding;
 mod files;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
@@ -9,6 +11,7 @@ mod listing;
 mod mime;
 mod request;
 mod response;
+mod validators;
 mod visibility;
 
 use std::io::{self, Read, Write};
@@ -21,6 +24,7 @@ use tokio::io::AsyncReadExt;
 
 use crate::{AsyncHandler, AsyncTlsStream, ConnectionInfo, Handler};
 use cache::FileCache;
+use files::Features;
 use request::{read_request, read_request_async, Body, Request, RequestError};
 use response::Response;
 use visibility::Visibility;
@@ -36,6 +40,13 @@ use visibility::Visibility;
 /// - only regular files and folders are opened: a FIFO or a device gets 403, never a hung
 ///   thread.
 ///
+/// What a browser expects: a folder's `index.html`, else a listing (names, sizes, times,
+/// folders first, sortable with `?sort=name|size|time&order=asc|desc`); `ETag` and
+/// `Last-Modified` with `If-None-Match`, `If-Modified-Since`, `If-Match`,
+/// `If-Unmodified-Since` and `If-Range` as RFC 9110 orders them; single byte ranges;
+/// `NAME.br` or `NAME.gz` sent for `NAME` to a client that accepts it (nginx's
+/// `gzip_static`), labelled as `NAME` with its `Content-Encoding`.
+///
 /// ```no_run
 /// let files = tls_server::StaticFiles::new(".")?
 ///     .exclude("users.db")?
@@ -49,6 +60,7 @@ pub struct StaticFiles {
     root: PathBuf,
     visibility: Visibility,
     cache: Arc<FileCache>,
+    features: Features,
 }
 
 /// Default room for small files kept in memory.
@@ -68,6 +80,7 @@ impl StaticFiles {
             root,
             visibility: Visibility::default(),
             cache: Arc::new(FileCache::new(CACHE_BUDGET)),
+            features: Features::default(),
         })
     }
 
@@ -83,6 +96,20 @@ impl StaticFiles {
     /// Serves and lists names starting with a dot too (default: they are hidden and 404).
     pub fn hidden(mut self, serve: bool) -> Self {
         self.visibility.hidden = serve;
+        self
+    }
+
+    /// Serves a folder's `index.html` in place of its listing (default: yes).
+    pub fn index_html(mut self, serve: bool) -> Self {
+        self.features.index_html = serve;
+        self
+    }
+
+    /// Sends `NAME.br` or `NAME.gz`, when present beside `NAME` and visible, to clients whose
+    /// `Accept-Encoding` takes it (default: yes; file answers then carry
+    /// `Vary: Accept-Encoding`). Without it, such files are served only under their own names.
+    pub fn precompressed(mut self, serve: bool) -> Self {
+        self.features.precompressed = serve;
         self
     }
 
@@ -107,7 +134,13 @@ impl StaticFiles {
             "GET" | "HEAD" if request.has_body() => {
                 Response::error(413, "request bodies are not accepted")
             }
-            "GET" | "HEAD" => files::respond(&self.root, &self.visibility, &self.cache, request),
+            "GET" | "HEAD" => files::respond(
+                &self.root,
+                &self.visibility,
+                &self.cache,
+                self.features,
+                request,
+            ),
             _ => Response::error(405, "only GET and HEAD are served").header("Allow", "GET, HEAD"),
         };
         let keep_alive = keep_alive && response.reusable();

@@ -108,6 +108,7 @@ impl TicketKeyRing {
 
     /// Replaces the period and the keys numbered by it, together: every server of a fleet
     /// numbers keys by the database's period, whatever it was when the server started.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub(crate) fn set_period_and_keys(&self, period: Duration, keys: Vec<(u64, [u8; 32])>) {
         let mut held = self.keys.write().unwrap_or_else(|p| p.into_inner());
         self.period
