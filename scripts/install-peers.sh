@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the real peers the tests talk to, when they are missing: OpenSSL, curl, Python 3,
+# Installs the real peers the tests talk to, when they are missing: OpenSSL, curl, h2load
+# (nghttp2, an HTTP/2 load generator), Python 3,
 # GnuTLS's tools (gnutls-serv, gnutls-cli, srptool), nginx, Dovecot (IMAP and POP3), Chromium
 # (headless, for the file server's pin test), PostgreSQL 15 (a fleet's shared store), Postfix
 # (the mail loop: our SMTP client through Postfix into Dovecot), mosquitto 2.0 with
@@ -13,6 +14,7 @@ set -euo pipefail
 missing=()
 command -v openssl >/dev/null || missing+=(openssl)
 command -v curl >/dev/null || missing+=(curl)
+command -v h2load >/dev/null || missing+=(nghttp2-client)
 command -v python3 >/dev/null || missing+=(python3)
 command -v gnutls-serv >/dev/null || missing+=(gnutls-bin)
 [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
@@ -46,4 +48,4 @@ if ! .peers/venv/bin/python -c 'import aiosmtpd; assert aiosmtpd.__version__ == 
   echo "install-peers: installing aiosmtpd 1.4.6 into .peers/venv"
   .peers/venv/bin/pip install --quiet aiosmtpd==1.4.6
 fi
-echo "install-peers: $(openssl version | head -1); $(curl --version | head -1 | cut -d' ' -f1-2); $(python3 --version); $(gnutls-cli --version | head -1); tlslite-ng $(.peers/venv/bin/python -c 'import tlslite; print(tlslite.__version__)'); $(/usr/sbin/nginx -v 2>&1); $(/usr/sbin/dovecot --version | cut -d' ' -f1); aiosmtpd $(.peers/venv/bin/python -c 'import aiosmtpd; print(aiosmtpd.__version__)'); $(chromium --version 2>/dev/null | cut -d' ' -f1-2); $(/usr/lib/postgresql/15/bin/postgres --version); postfix $(/usr/sbin/postconf -dh mail_version 2>/dev/null); $(/usr/sbin/mosquitto -h 2>/dev/null | head -1)"
+echo "install-peers: $(openssl version | head -1); $(curl --version | head -1 | cut -d' ' -f1-2); $(h2load --version | head -1); $(python3 --version); $(gnutls-cli --version | head -1); tlslite-ng $(.peers/venv/bin/python -c 'import tlslite; print(tlslite.__version__)'); $(/usr/sbin/nginx -v 2>&1); $(/usr/sbin/dovecot --version | cut -d' ' -f1); aiosmtpd $(.peers/venv/bin/python -c 'import aiosmtpd; print(aiosmtpd.__version__)'); $(chromium --version 2>/dev/null | cut -d' ' -f1-2); $(/usr/lib/postgresql/15/bin/postgres --version); postfix $(/usr/sbin/postconf -dh mail_version 2>/dev/null); $(/usr/sbin/mosquitto -h 2>/dev/null | head -1)"

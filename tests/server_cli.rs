@@ -380,6 +380,210 @@ print(r.status, again.status, again.getheader("ETag") == etag, failed.status)
     assert_eq!(succeeded(&out), "200 304 True 412\n");
 }
 
+/// curl over HTTP/2 (ALPN `h2`, which the event-driven server offers) and over HTTP/1.1 gets
+/// the same answers: files, HEAD, ranges, ETag preconditions, precompressed files, hidden
+/// files and bad paths refused.
+#[test]
+fn curl_gets_the_same_answers_over_http2_and_http1_1() {
+    let Some(curl) = peer("curl") else { return };
+    let served = start(&[]);
+    let dir = served.dir.path();
+    std::fs::write(dir.join(".env"), "PASSWORD=hunter2").unwrap();
+    std::fs::write(dir.join("app.css"), "p{}").unwrap();
+    std::fs::write(dir.join("app.css.br"), "BROTLI").unwrap();
+    let base = format!("https://localhost:{}", served.port);
+    for (flag, version) in [("--http2", "2"), ("--http1.1", "1.1")] {
+        let curl_out = |args: &[&str]| {
+            let out = run(
+                Command::new(&curl)
+                    .args([
+                        "--silent",
+                        "--show-error",
+                        "--insecure",
+                        "--max-time",
+                        "10",
+                        flag,
+                    ])
+                    .args(args),
+                b"",
+            );
+            succeeded(&out)
+        };
+        // `--write-out` for one URL: "version status size".
+        let status = |path: &str, extra: &[&str]| {
+            let url = format!("{base}{path}");
+            let mut args = vec!["--output", "/dev/null", "--write-out"];
+            args.push("%{http_version} %{http_code} %{size_download}");
+            args.extend_from_slice(extra);
+            args.push(&url);
+            curl_out(&args)
+        };
+        assert_eq!(
+            status("/hello.txt", &[]),
+            format!("{version} 200 22"),
+            "{flag}"
+        );
+        assert_eq!(
+            curl_out(&[&format!("{base}/hello.txt")]),
+            "hello from tls server\n"
+        );
+        let blob = run(
+            Command::new(&curl).args(["--silent", "--insecure", flag, &format!("{base}/blob.bin")]),
+            b"",
+        );
+        assert!(
+            blob.stdout == file(dir, "blob.bin"),
+            "{flag}: blob.bin differs"
+        );
+        let range = curl_out(&["--range", "6-9", &format!("{base}/hello.txt")]);
+        assert_eq!(range, "from", "{flag}");
+        let head = curl_out(&["--head", &format!("{base}/blob.bin")]).to_lowercase();
+        assert!(head.contains("content-length: 1500000"), "{flag}: {head}");
+        let etag = head
+            .lines()
+            .find_map(|l| l.strip_prefix("etag: "))
+            .expect("an etag")
+            .trim()
+            .to_owned();
+        let if_none = format!("If-None-Match: {etag}");
+        assert_eq!(
+            status("/blob.bin", &["--header", &if_none]),
+            format!("{version} 304 0"),
+            "{flag}"
+        );
+        let encoded = curl_out(&[
+            "--header",
+            "Accept-Encoding: br",
+            &format!("{base}/app.css"),
+        ]);
+        assert_eq!(encoded, "BROTLI", "{flag}");
+        assert_eq!(status("/.env", &[]), format!("{version} 404 28"), "{flag}");
+        assert!(
+            curl_out(&[&format!("{base}/")]).contains(">app.css</a>"),
+            "{flag}"
+        );
+        let escape = status("/../../etc/passwd", &["--path-as-is"]);
+        assert!(
+            escape.starts_with(&format!("{version} 400")),
+            "{flag}: {escape}"
+        );
+        let delete = status("/hello.txt", &["--request", "DELETE"]);
+        assert!(
+            delete.starts_with(&format!("{version} 405 ")),
+            "{flag}: {delete}"
+        );
+    }
+}
+
+/// h2load (nghttp2) runs thousands of requests over a few HTTP/2 connections, many streams at
+/// once on each: every one succeeds.
+#[test]
+fn h2load_gets_every_request_answered_over_http2() {
+    let Some(h2load) = peer("h2load") else { return };
+    let served = start(&[]);
+    let out = run(
+        Command::new(h2load).args([
+            "-n",
+            "4000",
+            "-c",
+            "4",
+            "-m",
+            "50",
+            &format!("https://127.0.0.1:{}/hello.txt", served.port),
+        ]),
+        b"",
+    );
+    let report = succeeded(&out);
+    assert!(report.contains("Application protocol: h2"), "{report}");
+    assert!(
+        report.contains("4000 total, 4000 started, 4000 done, 4000 succeeded, 0 failed"),
+        "{report}"
+    );
+    assert!(report.contains("status codes: 4000 2xx"), "{report}");
+}
+
+/// HTTP/2 is the event-driven server's: the threaded one offers only HTTP/1.1 by ALPN, and
+/// refuses to start when told to offer h2.
+#[test]
+fn the_threaded_server_offers_http1_1_only() {
+    let Some(curl) = peer("curl") else { return };
+    let served = start(&["--threaded"]);
+    let out = run(
+        Command::new(&curl).args([
+            "--silent",
+            "--insecure",
+            "--http2",
+            "--output",
+            "/dev/null",
+            "--write-out",
+            "%{http_version} %{http_code}",
+            &format!("https://localhost:{}/hello.txt", served.port),
+        ]),
+        b"",
+    );
+    assert_eq!(succeeded(&out), "1.1 200");
+    let refused = run(
+        Command::new(env!("CARGO_BIN_EXE_tls")).args([
+            "server",
+            "--threaded",
+            "--alpn",
+            "h2",
+            "--ephemeral",
+            "127.0.0.1:0",
+        ]),
+        b"",
+    );
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("event-driven"), "{said}");
+}
+
+/// An HTTP/2 connection with nothing in progress is closed (GOAWAY) after the idle timeout,
+/// as an idle HTTP/1.1 one is.
+#[test]
+fn an_idle_http2_connection_gets_goaway_after_the_idle_timeout() {
+    let Some(python) = peer("python3") else {
+        return;
+    };
+    let served = start(&["--idle-timeout", "1"]);
+    let script = r#"
+import socket, ssl, sys, time
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+ctx.set_alpn_protocols(["h2"])
+sock = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))), server_hostname="localhost")
+assert sock.selected_alpn_protocol() == "h2", sock.selected_alpn_protocol()
+sock.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+sock.settimeout(10)
+started = time.monotonic()
+frames = []
+data = b""
+while True:
+    chunk = sock.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+while len(data) >= 9:
+    length = int.from_bytes(data[:3], "big")
+    frames.append(data[3])
+    data = data[9 + length:]
+print("goaway" if 7 in frames else "no goaway", round(time.monotonic() - started))
+"#;
+    let out = run(
+        Command::new(python)
+            .arg("-c")
+            .arg(script)
+            .arg(served.port.to_string()),
+        b"",
+    );
+    let said = succeeded(&out);
+    let (goaway, seconds) = said.trim().split_once(' ').unwrap();
+    assert_eq!(goaway, "goaway", "{said}");
+    let seconds: u64 = seconds.parse().unwrap();
+    assert!(seconds <= 2, "closed after {seconds} s");
+}
+
 #[test]
 fn reqcert_refuses_clients_without_a_certificate() {
     let pki = Pki::new();
@@ -488,15 +692,24 @@ fn sni_certificates_by_name_and_strictly() {
     }
 }
 
-/// A real browser: headless Chromium loads the listing and a file from `tls server` trusting
-/// it only through the printed SPKI pin flag; without the flag it gets nothing.
+/// A real browser: headless Chromium loads the listing (over HTTP/2, as its net log says) and
+/// a page that fetches 50 small files (HTTP/2 for the page and every file, as the page itself
+/// reads from the Resource Timing API) from `tls server`, trusting it only through the printed
+/// SPKI pin flag; without the flag it gets nothing.
 #[test]
 fn chromium_loads_the_listing_and_a_file_with_only_the_printed_pin() {
     let Some(chromium) = peer("chromium") else {
         return;
     };
     let served = start(&[]);
+    let pages = served.dir.path().join("fifty");
+    std::fs::create_dir(&pages).unwrap();
+    for i in 0..50 {
+        std::fs::write(pages.join(format!("f{i}.txt")), format!("file {i}\n")).unwrap();
+    }
+    std::fs::write(pages.join("index.html"), FIFTY_FILES_PAGE).unwrap();
     let profile = tempfile::tempdir().unwrap();
+    let net_log = profile.path().join("net-log.json");
     // Headless as root, and no background traffic: this machine has no network beyond loopback.
     let dump = |url: &str, pin: bool| {
         let mut command = Command::new(&chromium);
@@ -510,7 +723,12 @@ fn chromium_loads_the_listing_and_a_file_with_only_the_printed_pin() {
             .args(["--no-first-run", "--disable-background-networking"])
             .args(["--disable-component-update", "--disable-sync"])
             .arg(format!("--user-data-dir={}", profile.path().display()))
-            .args(["--timeout=15000", "--dump-dom"]);
+            .arg(format!("--log-net-log={}", net_log.display()))
+            .args([
+                "--timeout=15000",
+                "--virtual-time-budget=10000",
+                "--dump-dom",
+            ]);
         if pin {
             command.arg(&served.chromium_flag);
         }
@@ -524,11 +742,35 @@ fn chromium_loads_the_listing_and_a_file_with_only_the_printed_pin() {
             && listing.contains("blob.bin"),
         "{listing}"
     );
+    let log = std::fs::read_to_string(&net_log).unwrap();
+    assert!(
+        log.contains(r#""negotiated_protocol":"h2""#),
+        "no h2 in Chromium's net log"
+    );
+    let fifty = dump(&format!("{base}/fifty/"), true);
+    assert!(
+        fifty.contains("loaded 50 of 50; page h2; files h2"),
+        "{fifty}"
+    );
     let file = dump(&format!("{base}/hello.txt"), true);
     assert!(file.contains("hello from tls server"), "{file}");
     let untrusted = dump(&format!("{base}/hello.txt"), false);
     assert!(!untrusted.contains("hello from tls server"), "{untrusted}");
 }
+
+/// Fetches f0.txt … f49.txt at once, checks each, and writes what it saw and over which
+/// protocols (the Resource Timing API's `nextHopProtocol`) into the page.
+const FIFTY_FILES_PAGE: &str = r#"<!DOCTYPE html>
+<html><body><p id="out">waiting</p><script>
+const wanted = Array.from({length: 50}, (_, i) => i);
+Promise.all(wanted.map(i => fetch(`f${i}.txt`).then(r => r.text()))).then(texts => {
+  const right = texts.filter((text, i) => text === `file ${i}\n`).length;
+  const page = performance.getEntriesByType("navigation")[0].nextHopProtocol;
+  const files = [...new Set(performance.getEntriesByType("resource").map(e => e.nextHopProtocol))];
+  document.getElementById("out").textContent = `loaded ${right} of 50; page ${page}; files ${files.join(",")}`;
+});
+</script></body></html>
+"#;
 
 /// How many idle connections the event-driven server must hold while serving others.
 const IDLE: usize = 10_000;

@@ -54,8 +54,9 @@ usage:
       --max-connections-per-ip (default 128) those from one address.
       --idle-timeout (default 20) is how long a connection may wait for its
       next request, and the longest a request head may take to arrive.
-      The server is event-driven (tokio, a worker per core); --threaded runs
-      the thread-per-connection server instead.
+      The server is event-driven (tokio, a worker per core) and offers HTTP/2
+      and HTTP/1.1 by ALPN; --threaded runs the thread-per-connection server
+      instead, HTTP/1.1 only.
   tls client [--fingerprint FP] [--cafile PEM] [-c CERT -k KEY] [-u USER -p PASSWORD]
              [--psk-identity ID --psk-key HEX | --psk-file FILE] [--psk-hash sha256|sha384]
              [--psk-without-forward-secrecy] [--alpn P]... [--cipher NAME]...

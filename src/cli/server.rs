@@ -126,7 +126,15 @@ pub fn run(mut args: lexopt::Parser) -> Result<(), CliError> {
         }
     };
     if settings.alpn.is_empty() {
+        // HTTP/2 is served by the event-driven server only.
+        if !threaded {
+            settings.alpn.push("h2".into());
+        }
         settings.alpn.push("http/1.1".into());
+    } else if threaded && settings.alpn.iter().any(|p| p == "h2") {
+        return Err(CliError::Usage(
+            "--alpn h2: HTTP/2 is served by the event-driven server only (drop --threaded)".into(),
+        ));
     }
     let mut out = std::io::stdout().lock();
     let versions = (settings.min_version, settings.max_version);

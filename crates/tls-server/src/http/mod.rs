@@ -1,4 +1,4 @@
-//! An HTTP/1.1 static-file handler (tlslite's `SimpleHTTPRequestHandler`): GET and HEAD,
+//! An HTTP/1.1 and HTTP/2 static-file handler (tlslite's `SimpleHTTPRequestHandler`): GET and HEAD,
 //! keep-alive, index.html or a directory listing, ranges, conditional requests, precompressed
 //! files.
 
@@ -7,6 +7,7 @@ mod encoding;
 mod files;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
+mod http2;
 mod listing;
 mod mime;
 mod request;
@@ -29,7 +30,9 @@ use request::{read_request, read_request_async, Body, Request, RequestError};
 use response::Response;
 use visibility::Visibility;
 
-/// Serves the files under one folder over HTTP/1.1. Nothing outside it can be reached: `..`
+/// Serves the files under one folder over HTTP/1.1, and over HTTP/2 on an
+/// [`AsyncTlsServer`](crate::AsyncTlsServer) whose clients negotiate `h2` by ALPN (offer it in
+/// the server's [`HandshakeSettings::alpn`](tls::HandshakeSettings::alpn)). Nothing outside it can be reached: `..`
 /// (plain or percent-encoded), NUL bytes and symbolic links leading outside are refused.
 ///
 /// Inside it, secure by default:
@@ -228,8 +231,19 @@ fn quiet_end(e: io::Error) -> io::Result<()> {
     }
 }
 
+/// The ALPN name of HTTP/2.
+const H2: &[u8] = b"h2";
+
 impl Handler for StaticFiles {
     fn handle(&self, tls: &mut TlsStream<crate::Socket>, conn: &ConnectionInfo) -> io::Result<()> {
+        if tls.session().alpn_protocol() == Some(H2) {
+            // Read as HTTP/1.1, its preface would get a 400: say what is wrong instead.
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "HTTP/2 was negotiated, but only the event-driven server serves it: \
+                 offer http/1.1 alone by ALPN on the threaded one",
+            ));
+        }
         let timeout = conn.request_head_timeout();
         self.serve_requests(
             tls,
@@ -243,6 +257,9 @@ impl AsyncHandler for StaticFiles {
     /// Serves requests like the blocking handler, each request head within the server's
     /// [`request_head_timeout`](crate::TlsServerBuilder::request_head_timeout).
     async fn handle(&self, tls: &mut AsyncTlsStream, conn: &ConnectionInfo) -> io::Result<()> {
+        if tls.session().alpn_protocol() == Some(H2) {
+            return http2::serve(self, tls, conn).await;
+        }
         let timeout = conn.request_head_timeout();
         // The socket's own deadline rather than a timer per request: one timer per connection.
         let set_deadline = |tls: &mut AsyncTlsStream, on: bool| {

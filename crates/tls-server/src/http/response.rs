@@ -74,6 +74,11 @@ impl Response {
         self
     }
 
+    /// Status, fields and body, for another framing (HTTP/2).
+    pub(crate) fn into_parts(self) -> (u16, Vec<(&'static str, Cow<'static, str>)>, Body) {
+        (self.status, self.headers, self.body)
+    }
+
     /// Whether the connection stays usable after this answer (errors in the head close it).
     pub(crate) fn reusable(&self) -> bool {
         !matches!(self.status, 400 | 413 | 414 | 431)

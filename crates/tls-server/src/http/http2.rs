@@ -1,0 +1,325 @@
+//! HTTP/2 for the file server (ALPN `h2`, event-driven server), through hyper: every request
+//! gets the answer HTTP/1.1 would give it (the same head parser, limits and rules), framed by
+//! hyper and h2.
+//!
+//! Limits: 100 streams at once per connection, 16 KiB of header fields per request, and h2's
+//! guards against floods of resets (CVE-2023-44487), CONTINUATION frames and pings. A
+//! connection with no response in progress for nine tenths of the request-head timeout gets
+//! GOAWAY (the socket's idle limit, the same setting, would cut it without one), as does every
+//! connection when the server shuts down; one that has not finished [`CLOSE_GRACE`] after its
+//! GOAWAY is dropped.
+
+use std::convert::Infallible;
+use std::fs::File;
+use std::io::{self, Read};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use hyper::body::{Body as HttpBody, Bytes, Frame, Incoming, SizeHint};
+use hyper::header::{HeaderName, HeaderValue, CONTENT_LENGTH, SERVER};
+use hyper::server::conn::http2;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::time::Instant;
+
+use super::cache::CachedFile;
+use super::request::read_request;
+use super::response::{Body, Response};
+use super::StaticFiles;
+use crate::{AsyncTlsStream, ConnectionInfo};
+
+/// Streams a client may have open at once on one connection.
+const MAX_STREAMS: u32 = 100;
+/// Header fields (names, values and h2's 32-byte overhead each) one request may carry.
+const MAX_HEADER_LIST: u32 = 16 * 1024;
+/// How long a connection asked to close may take to finish its responses.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
+/// How often the idle and shutdown conditions are looked at.
+const CHECK_EVERY: Duration = Duration::from_millis(250);
+/// Largest piece of a file read from disk at once.
+const FILE_CHUNK: usize = 64 * 1024;
+
+/// Serves one HTTP/2 connection until the client is done, it idles out, or the server shuts
+/// down.
+pub(crate) async fn serve(
+    files: &StaticFiles,
+    tls: &mut AsyncTlsStream,
+    conn: &ConnectionInfo,
+) -> io::Result<()> {
+    let activity = Arc::new(Activity::new());
+    let service = {
+        let (files, activity) = (files.clone(), activity.clone());
+        service_fn(move |request: hyper::Request<Incoming>| {
+            let response = files.answer_http2(&request, &activity);
+            async move { Ok::<_, Infallible>(response) }
+        })
+    };
+    let mut builder = http2::Builder::new(TokioExecutor::new());
+    builder
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(MAX_STREAMS)
+        .max_header_list_size(MAX_HEADER_LIST)
+        .max_pending_accept_reset_streams(Some(20))
+        .max_local_error_reset_streams(Some(1024))
+        .auto_date_header(true);
+    let connection = builder.serve_connection(TokioIo::new(&mut *tls), service);
+    tokio::pin!(connection);
+    // GOAWAY a little before the socket's own idle limit (the same setting) would cut the
+    // connection without one.
+    let idle_limit = conn.request_head_timeout().mul_f64(0.9);
+    let mut closing_since: Option<Instant> = None;
+    loop {
+        let check = Instant::now() + CHECK_EVERY;
+        let wake = match closing_since {
+            Some(since) => since + CLOSE_GRACE,
+            None => activity
+                .idle_deadline(idle_limit)
+                .map_or(check, |d| d.min(check)),
+        };
+        tokio::select! {
+            result = connection.as_mut() => {
+                if let Err(e) = result {
+                    // A client that breaks the protocol or goes away: its connection ends.
+                    log::debug!("{}: HTTP/2 connection ended: {e}", conn.peer_addr());
+                }
+                return Ok(());
+            }
+            () = tokio::time::sleep_until(wake) => {
+                match closing_since {
+                    Some(since) if since.elapsed() >= CLOSE_GRACE => return Ok(()),
+                    Some(_) => {}
+                    None if conn.is_shutting_down() || activity.idle_for() >= idle_limit => {
+                        connection.as_mut().graceful_shutdown();
+                        closing_since = Some(Instant::now());
+                    }
+                    None => {}
+                }
+            }
+        }
+    }
+}
+
+/// Responses in progress on a connection, and since when there has been none.
+struct Activity {
+    in_progress: AtomicUsize,
+    /// Since the connection opened, or the last response ended.
+    idle_since: Mutex<Instant>,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            in_progress: AtomicUsize::new(0),
+            idle_since: Mutex::new(Instant::now()),
+        }
+    }
+
+    fn started(self: &Arc<Self>) -> InProgress {
+        self.in_progress.fetch_add(1, Ordering::SeqCst);
+        InProgress(self.clone())
+    }
+
+    /// How long no response has been in progress (zero while one is).
+    fn idle_for(&self) -> Duration {
+        self.idle_deadline(Duration::ZERO)
+            .map_or(Duration::ZERO, |since| since.elapsed())
+    }
+
+    /// When the connection will have been idle for `limit`, if nothing is in progress.
+    fn idle_deadline(&self, limit: Duration) -> Option<Instant> {
+        if self.in_progress.load(Ordering::SeqCst) > 0 {
+            return None;
+        }
+        Some(*self.idle_since.lock().unwrap_or_else(|p| p.into_inner()) + limit)
+    }
+}
+
+/// One response in progress: counted until its body is sent or dropped.
+struct InProgress(Arc<Activity>);
+
+impl Drop for InProgress {
+    fn drop(&mut self) {
+        if self.0.in_progress.fetch_sub(1, Ordering::SeqCst) == 1 {
+            *self.0.idle_since.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+        }
+    }
+}
+
+impl StaticFiles {
+    /// The answer to one HTTP/2 request: its head is read by the HTTP/1.1 parser, with its
+    /// limits, from the fields hyper decoded, and answered as HTTP/1.1 answers it.
+    fn answer_http2(
+        &self,
+        request: &hyper::Request<Incoming>,
+        activity: &Arc<Activity>,
+    ) -> hyper::Response<ResponseBody> {
+        let in_progress = activity.started();
+        let target = request
+            .uri()
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_owned();
+        let mut head = format!("{} {target} HTTP/1.1\r\n", request.method());
+        if let Some(authority) = request.uri().authority() {
+            head.push_str(&format!("Host: {authority}\r\n"));
+        }
+        for (name, value) in request.headers() {
+            // h2 forbids CR, LF and NUL in values; anything else not text reads as absent.
+            if let Ok(value) = value.to_str() {
+                head.push_str(&format!("{name}: {value}\r\n"));
+            }
+        }
+        // A body on its way (no END_STREAM with the headers) is refused as over HTTP/1.1.
+        if !request.body().is_end_stream() && !request.headers().contains_key(CONTENT_LENGTH) {
+            head.push_str("Content-Length: 1\r\n");
+        }
+        head.push_str("\r\n");
+        let head_only = request.method() == hyper::Method::HEAD;
+        let response = match read_request(&mut head.as_bytes()) {
+            Ok(Some(parsed)) => self.answer(&parsed).0,
+            Ok(None) => Response::error(400, "empty request"),
+            Err(super::request::RequestError::Bad(status, why)) => Response::error(status, why),
+            Err(super::request::RequestError::Io(_)) => Response::error(400, "bad request"),
+        };
+        into_hyper(response, head_only, in_progress)
+    }
+}
+
+/// Our response as hyper's: the same status and fields (no `Connection`, which HTTP/2 has
+/// not), `Content-Length` kept for HEAD and left off a 304.
+fn into_hyper(
+    response: Response,
+    head_only: bool,
+    in_progress: InProgress,
+) -> hyper::Response<ResponseBody> {
+    let (status, headers, body) = response.into_parts();
+    let len = body_len(&body);
+    let body = match body {
+        _ if head_only || status == 304 => Content::Done,
+        Body::Empty => Content::Done,
+        Body::Bytes(bytes) => Content::Bytes(Bytes::from(bytes)),
+        Body::Shared(file, start, len) => {
+            Content::Bytes(Bytes::from_owner(CachedSlice { file, start, len }))
+        }
+        Body::File(file, len) => Content::File { file, left: len },
+    };
+    let mut out = hyper::Response::new(ResponseBody {
+        content: body,
+        _in_progress: in_progress,
+    });
+    *out.status_mut() =
+        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    let fields = out.headers_mut();
+    fields.insert(SERVER, HeaderValue::from_static("tlslite-rs"));
+    for (name, value) in headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            fields.append(name, value);
+        }
+    }
+    if status != 304 {
+        fields.insert(CONTENT_LENGTH, HeaderValue::from(len));
+    }
+    out
+}
+
+fn body_len(body: &Body) -> u64 {
+    match body {
+        Body::Empty => 0,
+        Body::Bytes(bytes) => bytes.len() as u64,
+        Body::File(_, len) => *len,
+        Body::Shared(_, _, len) => *len as u64,
+    }
+}
+
+/// A range of a cached file, shared with the cache rather than copied.
+struct CachedSlice {
+    file: Arc<CachedFile>,
+    start: usize,
+    len: usize,
+}
+
+impl AsRef<[u8]> for CachedSlice {
+    fn as_ref(&self) -> &[u8] {
+        &self.file.content[self.start..self.start + self.len]
+    }
+}
+
+/// A response body for hyper: bytes at hand, or a file read in steps.
+pub(crate) struct ResponseBody {
+    content: Content,
+    /// Keeps the connection from counting as idle until the body is sent or dropped.
+    _in_progress: InProgress,
+}
+
+enum Content {
+    Done,
+    Bytes(Bytes),
+    /// Read with blocking calls, as the HTTP/1.1 path reads (pages of a served folder are
+    /// normally in the page cache).
+    File {
+        file: File,
+        left: u64,
+    },
+}
+
+impl HttpBody for ResponseBody {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        let this = self.get_mut();
+        match &mut this.content {
+            Content::Done => Poll::Ready(None),
+            Content::Bytes(_) => match std::mem::replace(&mut this.content, Content::Done) {
+                Content::Bytes(bytes) => Poll::Ready(Some(Ok(Frame::data(bytes)))),
+                _ => Poll::Ready(None),
+            },
+            Content::File { file, left } => {
+                if *left == 0 {
+                    this.content = Content::Done;
+                    return Poll::Ready(None);
+                }
+                let mut chunk = vec![0; (*left).min(FILE_CHUNK as u64) as usize];
+                let n = loop {
+                    match file.read(&mut chunk) {
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => return Poll::Ready(Some(Err(e))),
+                        Ok(n) => break n,
+                    }
+                };
+                if n == 0 {
+                    // The file shrank after its length was promised: the stream is reset.
+                    return Poll::Ready(Some(Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "file changed while being sent",
+                    ))));
+                }
+                chunk.truncate(n);
+                *left -= n as u64;
+                Poll::Ready(Some(Ok(Frame::data(Bytes::from(chunk)))))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self.content, Content::Done)
+            || matches!(self.content, Content::File { left: 0, .. })
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.content {
+            Content::Done => SizeHint::with_exact(0),
+            Content::Bytes(bytes) => SizeHint::with_exact(bytes.len() as u64),
+            Content::File { left, .. } => SizeHint::with_exact(*left),
+        }
+    }
+}
