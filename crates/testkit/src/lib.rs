@@ -40,7 +40,8 @@ pub use mqtt::{
     read_mqtt,
 };
 pub use net::{
-    answer_http, answer_upper, connect, echo_lines, http_get, serve_once, ServerThread, TIMEOUT,
+    answer_http, answer_upper, connect, echo_lines, h2_hostile, http_get, serve_once, ServerThread,
+    TIMEOUT,
 };
 pub use nginx::{nginx, nginx_with};
 pub use partition::Partition;

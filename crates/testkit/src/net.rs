@@ -117,3 +117,18 @@ pub fn answer_http<S: std::io::Read + Write>(
     stream.close()?;
     Ok(head)
 }
+
+/// A hostile HTTP/2 client (`peers/h2_hostile.py`, frames written by hand) against the server
+/// on 127.0.0.1:`port`: one attack (`rapid-reset`, `continuation-flood`, `settings-flood`,
+/// `ping-flood`, `no-end-stream`, `hpack-bomb`) for at most `seconds`. Its stdout is one line:
+/// `cut after S s (GOAWAY code C)`, `cut after S s (no GOAWAY)` or `not cut in S s`. `None`
+/// (skipped loudly) without Python.
+pub fn h2_hostile(port: u16, mode: &str, seconds: u32) -> Option<std::process::Command> {
+    let python = crate::peer("python3")?;
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/h2_hostile.py");
+    let mut command = std::process::Command::new(python);
+    command
+        .arg(script)
+        .args([port.to_string(), mode.to_owned(), seconds.to_string()]);
+    Some(command)
+}

@@ -2,8 +2,9 @@
 //! gets the answer HTTP/1.1 would give it (the same head parser, limits and rules), framed by
 //! hyper and h2.
 //!
-//! Limits: 100 streams at once per connection, 16 KiB of header fields per request, and h2's
-//! guards against floods of resets (CVE-2023-44487), CONTINUATION frames and pings. A
+//! Limits: 100 streams at once per connection, 16 KiB of header fields per request, h2's
+//! guards against rapid resets (CVE-2023-44487) and CONTINUATION floods, and our
+//! [`FloodGuard`] against SETTINGS, PING, PRIORITY, reset and empty-frame floods. A
 //! connection with no response in progress for nine tenths of the request-head timeout gets
 //! GOAWAY (the socket's idle limit, the same setting, would cut it without one), as does every
 //! connection when the server shuts down; one that has not finished [`CLOSE_GRACE`] after its
@@ -26,6 +27,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::time::Instant;
 
 use super::cache::CachedFile;
+use super::flood_guard::FloodGuard;
 use super::request::read_request;
 use super::response::{Body, Response};
 use super::StaticFiles;
@@ -65,7 +67,8 @@ pub(crate) async fn serve(
         .max_pending_accept_reset_streams(Some(20))
         .max_local_error_reset_streams(Some(1024))
         .auto_date_header(true);
-    let connection = builder.serve_connection(TokioIo::new(&mut *tls), service);
+    let guarded = FloodGuard::new(&mut *tls);
+    let connection = builder.serve_connection(TokioIo::new(guarded), service);
     tokio::pin!(connection);
     // GOAWAY a little before the socket's own idle limit (the same setting) would cut the
     // connection without one.

@@ -5,6 +5,7 @@
 mod cache;
 mod encoding;
 mod files;
+mod flood_guard;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 mod http2;
@@ -258,7 +259,9 @@ impl AsyncHandler for StaticFiles {
     /// [`request_head_timeout`](crate::TlsServerBuilder::request_head_timeout).
     async fn handle(&self, tls: &mut AsyncTlsStream, conn: &ConnectionInfo) -> io::Result<()> {
         if tls.session().alpn_protocol() == Some(H2) {
-            return http2::serve(self, tls, conn).await;
+            // Boxed: hyper's connection state would otherwise sit in every connection's task,
+            // HTTP/1.1 ones included, idle or not.
+            return Box::pin(http2::serve(self, tls, conn)).await;
         }
         let timeout = conn.request_head_timeout();
         // The socket's own deadline rather than a timer per request: one timer per connection.
