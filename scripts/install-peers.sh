@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real peers the tests talk to, when they are missing: OpenSSL, curl, h2load
-# (nghttp2, an HTTP/2 load generator), Python 3,
+# (nghttp2, an HTTP/2 load generator), Tesseract (OCR of Chromium's screenshots), Python 3,
 # GnuTLS's tools (gnutls-serv, gnutls-cli, srptool), nginx, Dovecot (IMAP and POP3), Chromium
 # (headless, for the file server's pin test), PostgreSQL 15 (a fleet's shared store), Postfix
 # (the mail loop: our SMTP client through Postfix into Dovecot), mosquitto 2.0 with
@@ -20,6 +20,7 @@ command -v gnutls-serv >/dev/null || missing+=(gnutls-bin)
 [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 [ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd dovecot-pop3d)
 command -v chromium >/dev/null || missing+=(chromium)
+command -v tesseract >/dev/null || missing+=(tesseract-ocr)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
 [ -x /usr/sbin/postfix ] || missing+=(postfix)
 [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)

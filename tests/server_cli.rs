@@ -748,7 +748,8 @@ fn sni_certificates_by_name_and_strictly() {
     }
 }
 
-/// A real browser: headless Chromium loads the listing (over HTTP/2, as its net log says) and
+/// A real browser: headless Chromium loads the listing (over HTTP/2, as its net log says; drawn
+/// with its entries, as OCR of a screenshot reads them, on a desktop and a phone) and
 /// a page that fetches 50 small files (HTTP/2 for the page and every file, as the page itself
 /// reads from the Resource Timing API) from `tls server`, trusting it only through the printed
 /// SPKI pin flag; without the flag it gets nothing.
@@ -803,6 +804,73 @@ fn chromium_loads_the_listing_and_a_file_with_only_the_printed_pin() {
         log.contains(r#""negotiated_protocol":"h2""#),
         "no h2 in Chromium's net log"
     );
+    // What a person sees: the listing as Chromium draws it, read back by OCR, on a desktop
+    // window and on a phone-sized one (where the time column gives way to the names).
+    if let Some(tesseract) = peer("tesseract") {
+        let seen = |width: u32, height: u32| {
+            let png = profile.path().join(format!("listing-{width}.png"));
+            let mut command = Command::new(&chromium);
+            command
+                .args([
+                    "--headless=new",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-quic",
+                ])
+                .args(["--no-first-run", "--disable-background-networking"])
+                .args([
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--hide-scrollbars",
+                ])
+                .arg(format!("--user-data-dir={}", profile.path().display()))
+                .arg(format!("--window-size={width},{height}"))
+                .args(["--force-device-scale-factor=2", "--timeout=15000"])
+                .arg(format!("--screenshot={}", png.display()))
+                .arg(&served.chromium_flag)
+                .arg(format!("{base}/"));
+            run(&mut command, b"");
+            // One line per row (`--psm 6`); OCR's stray spaces are taken out.
+            let text = succeeded(&run(
+                Command::new(&tesseract).arg(&png).args(["-", "--psm", "6"]),
+                b"",
+            ));
+            text.lines()
+                .map(|line| line.replace(' ', ""))
+                .filter(|line| !line.is_empty())
+                .collect::<Vec<_>>()
+        };
+        let row = |rows: &[String], name: &str| {
+            rows.iter()
+                .position(|row| row.starts_with(name))
+                .unwrap_or_else(|| panic!("{name:?} not on the screen: {rows:#?}"))
+        };
+        let desktop = seen(1000, 700);
+        assert_eq!(desktop[0], "Indexof/", "{desktop:#?}");
+        assert!(
+            desktop[1].ends_with("SizeModified"),
+            "the header row: {desktop:#?}"
+        );
+        // The folder first, then the files by name, each with its size and time.
+        let rows = [
+            row(&desktop, "fifty/"),
+            row(&desktop, "blob.bin"),
+            row(&desktop, "hello.txt"),
+        ];
+        assert!(rows.is_sorted(), "{desktop:#?}");
+        let blob = &desktop[rows[1]];
+        assert!(blob.contains("1.4MiB") && blob.ends_with("UTC"), "{blob}");
+        let hello = &desktop[rows[2]];
+        assert!(hello.contains("22B") && hello.ends_with("UTC"), "{hello}");
+        let phone = seen(390, 844);
+        for name in ["fifty/", "blob.bin", "hello.txt"] {
+            row(&phone, name);
+        }
+        assert!(
+            !phone.iter().any(|row| row.contains("UTC")),
+            "the time column on a phone: {phone:#?}"
+        );
+    }
     let fifty = dump(&format!("{base}/fifty/"), true);
     assert!(
         fifty.contains("loaded 50 of 50; page h2; files h2"),
