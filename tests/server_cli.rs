@@ -768,7 +768,7 @@ fn chromium_loads_the_listing_and_a_file_with_only_the_printed_pin() {
     let profile = tempfile::tempdir().unwrap();
     let net_log = profile.path().join("net-log.json");
     // Headless as root, and no background traffic: this machine has no network beyond loopback.
-    let dump = |url: &str, pin: bool| {
+    let browser = || {
         let mut command = Command::new(&chromium);
         command
             .args([
@@ -779,7 +779,12 @@ fn chromium_loads_the_listing_and_a_file_with_only_the_printed_pin() {
             ])
             .args(["--no-first-run", "--disable-background-networking"])
             .args(["--disable-component-update", "--disable-sync"])
-            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg(format!("--user-data-dir={}", profile.path().display()));
+        command
+    };
+    let dump = |url: &str, pin: bool| {
+        let mut command = browser();
+        command
             .arg(format!("--log-net-log={}", net_log.display()))
             .args([
                 "--timeout=15000",
@@ -809,21 +814,9 @@ fn chromium_loads_the_listing_and_a_file_with_only_the_printed_pin() {
     if let Some(tesseract) = peer("tesseract") {
         let seen = |width: u32, height: u32| {
             let png = profile.path().join(format!("listing-{width}.png"));
-            let mut command = Command::new(&chromium);
+            let mut command = browser();
             command
-                .args([
-                    "--headless=new",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-quic",
-                ])
-                .args(["--no-first-run", "--disable-background-networking"])
-                .args([
-                    "--disable-component-update",
-                    "--disable-sync",
-                    "--hide-scrollbars",
-                ])
-                .arg(format!("--user-data-dir={}", profile.path().display()))
+                .arg("--hide-scrollbars")
                 .arg(format!("--window-size={width},{height}"))
                 .args(["--force-device-scale-factor=2", "--timeout=15000"])
                 .arg(format!("--screenshot={}", png.display()))
