@@ -124,7 +124,6 @@ start_h2o() { # key
 user: nobody
 num-threads: 2
 max-connections: $((IDLE + 2000))
-pid-file: $dir/h2o.pid
 error-log: $dir/error.log
 http1-request-timeout: 300
 http2-idle-timeout: 300
@@ -154,7 +153,6 @@ start_caddy() { # key
 {
   admin off
   auto_https off
-  persist_config off
 }
 https://127.0.0.1:${PORT[caddy]} {
   tls $work/$1.crt $work/$1.key {
