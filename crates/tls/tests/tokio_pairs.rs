@@ -447,3 +447,71 @@ async fn reads_into_uninitialised_and_initialised_buffers_lose_nothing() {
     assert!(got == data, "the bytes differ");
     task.await.unwrap();
 }
+
+/// Vectored writes of many small slices (a frame header, then its payload, as h2 writes them)
+/// arrive whole and in order, gathered into full records: a few dozen records for 400 slices,
+/// as a relay counting them on the wire sees.
+#[tokio::test]
+async fn vectored_writes_arrive_whole_in_few_records() {
+    use std::io::IoSlice;
+
+    let pki = Pki::new();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let relay = tls_testkit::RecordRelay::to(addr);
+    listener.set_nonblocking(true).unwrap();
+    let listener = TcpListener::from_std(listener).unwrap();
+    // 200 frames: a 9-byte header and a 1,000-byte payload each, every byte numbered.
+    let pieces: Vec<Vec<u8>> = (0..400u32)
+        .map(|i| {
+            let len = if i % 2 == 0 { 9 } else { 1000 };
+            (0..len).map(|j| ((i * 7 + j) % 251) as u8).collect()
+        })
+        .collect();
+    let wanted: Vec<u8> = pieces.concat();
+    let server = x509_server(&pki.server).build().unwrap();
+    let task = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut tls = tls::tokio::accept(&server, tcp).await.unwrap();
+        let (mut piece, mut offset) = (0, 0);
+        while piece < pieces.len() {
+            let slices: Vec<IoSlice<'_>> = std::iter::once(&pieces[piece][offset..])
+                .chain(pieces[piece + 1..].iter().map(Vec::as_slice))
+                .take(64)
+                .map(IoSlice::new)
+                .collect();
+            let mut n = tls.write_vectored(&slices).await.unwrap();
+            assert!(n > 0);
+            while n > 0 {
+                let left = pieces[piece].len() - offset;
+                if n >= left {
+                    n -= left;
+                    piece += 1;
+                    offset = 0;
+                } else {
+                    offset += n;
+                    n = 0;
+                }
+            }
+        }
+        tls.shutdown().await.unwrap();
+    });
+    let tcp = TcpStream::connect(relay.addr).await.unwrap();
+    let client = roots_client(&pki).build().unwrap();
+    let mut tls = tls::tokio::connect(&client, "localhost", tcp)
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    tls.read_to_end(&mut got).await.unwrap();
+    assert!(
+        got == wanted,
+        "the bytes differ ({} of {})",
+        got.len(),
+        wanted.len()
+    );
+    task.await.unwrap();
+    drop(tls);
+    let records = relay.join().server_to_client;
+    // 201,800 bytes fill 13 records; the handshake and close_notify add a handful.
+    assert!(records < 30, "{records} records for 400 slices");
+}

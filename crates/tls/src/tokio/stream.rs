@@ -18,7 +18,9 @@ use crate::{Connection, Error, Session};
 /// [`Error::AbruptClose`] when the transport ends without close_notify).
 ///
 /// Writing encrypts into the connection's bounded buffer and hands the transport what it takes
-/// at once; `poll_write` returns as soon as the data is accepted. Call `flush` to wait until
+/// at once; `poll_write` returns as soon as the data is accepted. Vectored writes gather small
+/// slices into shared records, so a writer that frames its data (h2) sends few, full records
+/// in one transport write. Call `flush` to wait until
 /// everything has reached the transport, and `shutdown` to send close_notify. Reads and writes
 /// are cancellation-safe: a `read` or `write` future dropped before it completes has taken or
 /// lost nothing.
@@ -176,27 +178,99 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> AsyncRead for TlsStream<IO> {
     }
 }
 
+impl<IO: AsyncRead + AsyncWrite + Unpin> TlsStream<IO> {
+    /// Gives the connection what `take` hands it, waiting for the transport only if the
+    /// connection's buffer is full, then hands the transport what it takes now; the rest waits
+    /// for the next write or flush.
+    fn poll_take(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut take: impl FnMut(&mut Connection) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        let mut taken = take(&mut self.conn)?;
+        if taken == 0 {
+            // The buffer is full: wait for the transport before taking anything, so a dropped
+            // write has taken nothing.
+            ready!(write_all_tls(&mut self.conn, &mut self.io, cx))?;
+            taken = take(&mut self.conn)?;
+        }
+        if let Poll::Ready(Err(e)) = write_all_tls(&mut self.conn, &mut self.io, cx) {
+            if taken == 0 {
+                return Poll::Ready(Err(e));
+            }
+        }
+        Poll::Ready(Ok(taken))
+    }
+}
+
+/// The most plaintext one record carries.
+const RECORD_PLAINTEXT: usize = 16 * 1024;
+
+/// Gives the connection the bytes of `bufs` in order, small slices gathered so they share a
+/// record (h2 writes a frame header and its payload as two slices; many responses' frames
+/// then go out as a few full records in one transport write, not two records each). A slice
+/// of a record or more met with nothing gathered goes in as it is. Returns how many bytes were
+/// taken: a prefix of `bufs`.
+fn take_gathered(conn: &mut Connection, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+    let mut gathered: Vec<u8> = Vec::new();
+    let mut taken = 0;
+    for buf in bufs {
+        let mut rest: &[u8] = buf;
+        while !rest.is_empty() {
+            if gathered.is_empty() && rest.len() >= RECORD_PLAINTEXT {
+                let n = conn.write_plaintext(rest)?;
+                taken += n;
+                if n < rest.len() {
+                    return Ok(taken);
+                }
+                break;
+            }
+            let n = (RECORD_PLAINTEXT - gathered.len()).min(rest.len());
+            gathered.extend_from_slice(&rest[..n]);
+            rest = &rest[n..];
+            if gathered.len() == RECORD_PLAINTEXT {
+                let n = conn.write_plaintext(&gathered)?;
+                taken += n;
+                if n < gathered.len() {
+                    return Ok(taken);
+                }
+                gathered.clear();
+            }
+        }
+    }
+    if !gathered.is_empty() {
+        taken += conn.write_plaintext(&gathered)?;
+    }
+    Ok(taken)
+}
+
 impl<IO: AsyncRead + AsyncWrite + Unpin> AsyncWrite for TlsStream<IO> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        let mut taken = this.conn.write_plaintext(buf)?;
-        if taken == 0 && !buf.is_empty() {
-            // The buffer is full: wait for the transport before taking anything, so a dropped
-            // write has taken nothing.
-            ready!(write_all_tls(&mut this.conn, &mut this.io, cx))?;
-            taken = this.conn.write_plaintext(buf)?;
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
         }
-        // Hand over what the transport takes now; the rest waits for the next write or flush.
-        if let Poll::Ready(Err(e)) = write_all_tls(&mut this.conn, &mut this.io, cx) {
-            if taken == 0 {
-                return Poll::Ready(Err(e));
-            }
+        self.get_mut()
+            .poll_take(cx, |conn| conn.write_plaintext(buf))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        if bufs.iter().all(|buf| buf.is_empty()) {
+            return Poll::Ready(Ok(0));
         }
-        Poll::Ready(Ok(taken))
+        self.get_mut()
+            .poll_take(cx, |conn| take_gathered(conn, bufs))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
