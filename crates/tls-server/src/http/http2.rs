@@ -199,7 +199,7 @@ fn into_hyper(
     in_progress: InProgress,
 ) -> hyper::Response<ResponseBody> {
     let (status, headers, body) = response.into_parts();
-    let len = body_len(&body);
+    let len = body.len();
     let body = match body {
         _ if head_only || status == 304 => Content::Done,
         Body::Empty => Content::Done,
@@ -229,15 +229,6 @@ fn into_hyper(
         fields.insert(CONTENT_LENGTH, HeaderValue::from(len));
     }
     out
-}
-
-fn body_len(body: &Body) -> u64 {
-    match body {
-        Body::Empty => 0,
-        Body::Bytes(bytes) => bytes.len() as u64,
-        Body::File(_, len) => *len,
-        Body::Shared(_, _, len) => *len as u64,
-    }
 }
 
 /// A range of a cached file, shared with the cache rather than copied.

@@ -24,6 +24,18 @@ pub(crate) enum Body {
     Shared(Arc<CachedFile>, usize, usize),
 }
 
+impl Body {
+    /// How many bytes it holds, the `Content-Length` of any framing.
+    pub(crate) fn len(&self) -> u64 {
+        match self {
+            Body::Empty => 0,
+            Body::Bytes(b) => b.len() as u64,
+            Body::File(_, len) => *len,
+            Body::Shared(_, _, len) => *len as u64,
+        }
+    }
+}
+
 pub(crate) struct Response {
     status: u16,
     headers: Vec<(&'static str, Cow<'static, str>)>,
@@ -84,20 +96,11 @@ impl Response {
         !matches!(self.status, 400 | 413 | 414 | 431)
     }
 
-    fn body_len(&self) -> u64 {
-        match &self.body {
-            Body::Empty => 0,
-            Body::Bytes(b) => b.len() as u64,
-            Body::File(_, len) => *len,
-            Body::Shared(_, _, len) => *len as u64,
-        }
-    }
-
     /// The response as bytes: the head with the body when it is small (one write, one TLS
     /// record for most answers), and the rest of a large file to stream after it.
     /// `head_only` for HEAD (and 304), keeping Content-Length.
     fn into_bytes(self, head_only: bool, keep_alive: bool) -> io::Result<Prepared> {
-        let len = self.body_len();
+        let len = self.body.len();
         let mut buf = Vec::with_capacity(
             256 + if head_only {
                 0
