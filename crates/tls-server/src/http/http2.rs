@@ -12,6 +12,7 @@
 
 use std::convert::Infallible;
 use std::fs::File;
+use std::future::Future;
 use std::io::{self, Read};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -30,6 +31,7 @@ use super::cache::CachedFile;
 use super::flood_guard::FloodGuard;
 use super::request::read_request;
 use super::response::{Body, Response};
+use super::write_batch::{self, Batched, Outbox};
 use super::StaticFiles;
 use crate::{AsyncTlsStream, ConnectionInfo};
 
@@ -67,7 +69,8 @@ pub(crate) async fn serve(
         .max_pending_accept_reset_streams(Some(20))
         .max_local_error_reset_streams(Some(1024))
         .auto_date_header(true);
-    let guarded = FloodGuard::new(&mut *tls);
+    let outbox = Outbox::new(tls);
+    let guarded = FloodGuard::new(Batched(&outbox));
     let connection = builder.serve_connection(TokioIo::new(guarded), service);
     tokio::pin!(connection);
     // GOAWAY a little before the socket's own idle limit (the same setting) would cut the
@@ -83,11 +86,14 @@ pub(crate) async fn serve(
                 .map_or(check, |d| d.min(check)),
         };
         tokio::select! {
-            result = connection.as_mut() => {
+            result = std::future::poll_fn(|cx| poll_drive(connection.as_mut(), &outbox, cx)) => {
                 if let Err(e) = result {
                     // A client that breaks the protocol or goes away: its connection ends.
                     log::debug!("{}: HTTP/2 connection ended: {e}", conn.peer_addr());
                 }
+                // What the connection wrote last (a GOAWAY, say) still goes out, if it can.
+                let send = std::future::poll_fn(|cx| write_batch::lock(&outbox).poll_send(cx));
+                let _ = tokio::time::timeout(CLOSE_GRACE, send).await;
                 return Ok(());
             }
             () = tokio::time::sleep_until(wake) => {
@@ -102,6 +108,21 @@ pub(crate) async fn serve(
                 }
             }
         }
+    }
+}
+
+/// Polls the connection, then sends what it wrote if it now waits: one batch per wake-up.
+fn poll_drive(
+    connection: Pin<&mut impl Future<Output = Result<(), hyper::Error>>>,
+    outbox: &Mutex<Outbox<'_>>,
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<()>> {
+    if let Poll::Ready(result) = connection.poll(cx) {
+        return Poll::Ready(result.map_err(io::Error::other));
+    }
+    match write_batch::lock(outbox).poll_send(cx) {
+        Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+        _ => Poll::Pending,
     }
 }
 

@@ -15,6 +15,7 @@ mod request;
 mod response;
 mod validators;
 mod visibility;
+mod write_batch;
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
