@@ -81,11 +81,20 @@ fn default_client(psk: ExternalPsk) -> ClientConfig {
 /// Our server knowing `keys`, TLS 1.3 and 1.2 (a client that offers only TLS 1.2 gets the TLS
 /// 1.2 PSK suites), plain PSK only when `allow_plain`.
 fn our_server_config(keys: &[ExternalPsk], allow_plain: bool) -> ServerConfig {
+    our_server_with(keys, allow_plain, HandshakeSettings::default())
+}
+
+/// The same, with `settings`.
+fn our_server_with(
+    keys: &[ExternalPsk],
+    allow_plain: bool,
+    settings: HandshakeSettings,
+) -> ServerConfig {
     let store = MemoryPskStore::new();
     for key in keys {
         store.insert(key.clone());
     }
-    let builder = ServerConfig::builder().psk_store(store);
+    let builder = ServerConfig::builder().psk_store(store).settings(settings);
     let builder = match allow_plain {
         true => tls::dangerous::accept_psk_without_forward_secrecy(builder),
         false => builder,
@@ -243,20 +252,30 @@ fn our_client_to_openssl(suite: &Psk12Suite) {
     assert_same_bytes(&server.stdout(), &up, "what s_server received");
 }
 
+/// `s_client` with [`IDENTITY`]'s key and `args` against `server`, sending `input`: what our
+/// server saw (the session, the bytes) and the finished client. `None` when OpenSSL is missing.
+fn openssl_client_served(
+    server: ServerThread<Seen>,
+    args: &[&str],
+    input: &[u8],
+) -> Option<(Session, Vec<u8>, tls_testkit::StdioPeer)> {
+    let mut client = openssl_psk_client(server.addr.port(), &psk(IDENTITY, &KEY), args, input)?;
+    client.wait(PEER_DEADLINE);
+    let (session, got) = server
+        .join()
+        .unwrap_or_else(|e| panic!("{e:?}\n{}", client.log()));
+    Some((session, got, client))
+}
+
 /// `openssl s_client -tls1_2 -cipher <suite> -quiet` against our server: it sends its stdin,
 /// we send ours back after reading it all, then close_notify ends s_client.
 fn openssl_client_to_us(suite: &Psk12Suite) {
     let (up, down) = (payload(BULK, 3), payload(BULK, 4));
     let server = serve_bulk(our_server_for(suite), down.clone());
     let args = ["-tls1_2", "-cipher", suite.openssl, "-quiet"];
-    let Some(mut client) = openssl_psk_client(server.addr.port(), &psk(IDENTITY, &KEY), &args, &up)
-    else {
+    let Some((session, got, client)) = openssl_client_served(server, &args, &up) else {
         return;
     };
-    client.wait(PEER_DEADLINE);
-    let (session, got) = server
-        .join()
-        .unwrap_or_else(|e| panic!("{e:?}\n{}", client.log()));
     assert_tls12(&session, suite);
     assert_same_bytes(&got, &up, "what s_client sent");
     assert_same_bytes(&client.stdout(), &down, "what s_client received");
@@ -420,6 +439,42 @@ fn openssl_client_refused(psk: ExternalPsk, suite: &Psk12Suite, expected: &[Aler
         said.contains(&format!("SSL alert number {}", sent.code())),
         "{sent:?} ({why}) not seen by s_client:\n{said}"
     );
+}
+
+/// `s_client` offering h2 and HTTP/1.1 over each suite to our server, which prefers h2: h2
+/// only over ECDHE_PSK with ChaCha20-Poly1305, HTTP/1.1 over the CBC and the plain PSK suites
+/// (RFC 9113 §9.2.2 rules out suites without both an AEAD and an ephemeral key exchange).
+#[test]
+fn h2_is_chosen_only_over_the_suite_rfc_9113_allows() {
+    for suite in &PSK12_SUITES {
+        let settings = HandshakeSettings {
+            alpn: vec!["h2".into(), "http/1.1".into()],
+            ..Default::default()
+        };
+        let config = our_server_with(&[psk(IDENTITY, &KEY)], !suite.forward_secret, settings);
+        let args = ["-tls1_2", "-cipher", suite.openssl, "-alpn", "h2,http/1.1"];
+        let Some((session, _, client)) =
+            openssl_client_served(serve_small(config), &args, b"hello\n")
+        else {
+            return;
+        };
+        let wanted = match suite.iana {
+            "TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256" => "h2",
+            _ => "http/1.1",
+        };
+        assert_eq!(
+            session.alpn_protocol(),
+            Some(wanted.as_bytes()),
+            "{}",
+            suite.iana
+        );
+        let said = client.said();
+        assert!(
+            said.contains(&format!("ALPN protocol: {wanted}")),
+            "{}: {said}",
+            suite.iana
+        );
+    }
 }
 
 #[test]

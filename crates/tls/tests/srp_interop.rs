@@ -267,6 +267,43 @@ fn tlslite_ng_client_against_our_server() {
     assert_eq!(sessions[0].as_ref().unwrap().srp_username(), Some(USER));
 }
 
+/// gnutls-cli offering h2 and HTTP/1.1 to our SRP server, which prefers h2: HTTP/1.1 is
+/// chosen, since RFC 9113 §9.2.2 rules HTTP/2 out over CBC suites (all of SRP's).
+/// (tlslite-ng's client sends no ALPN with SRP.)
+#[test]
+fn gnutls_cli_gets_http1_1_not_h2_over_srp() {
+    let Some(cli) = peer("gnutls-cli") else {
+        return;
+    };
+    let settings = HandshakeSettings {
+        alpn: vec!["h2".into(), "http/1.1".into()],
+        ..Default::default()
+    };
+    let (port, server) = our_server_with(1, settings);
+    let out = run(
+        Command::new(cli)
+            .args(["--port", &port.to_string(), "--srpusername", USER])
+            .args(["--srppasswd", PASSWORD, "--priority", GNUTLS_SRP])
+            .args([
+                "--alpn",
+                "h2",
+                "--alpn",
+                "http/1.1",
+                "--insecure",
+                "localhost",
+            ]),
+        b"",
+    );
+    let stdout = succeeded(&out);
+    assert!(
+        stdout.contains("Application protocol: http/1.1"),
+        "{stdout}"
+    );
+    let sessions = server.join().unwrap();
+    let session = sessions[0].as_ref().unwrap();
+    assert_eq!(session.alpn_protocol(), Some(&b"http/1.1"[..]));
+}
+
 #[test]
 fn gnutls_cli_against_our_server_with_resumption() {
     let Some(cli) = peer("gnutls-cli") else {

@@ -385,7 +385,8 @@ fn mac_then_encrypt_needs_an_explicit_opt_in() {
 }
 
 /// ALPN and SNI work over SRP as over X.509: the client sends the host name (never an address)
-/// and its protocols, the server picks its first in common, and a client setting that SRP
+/// and its protocols, the server picks its first in common that may run over SRP's suites (not
+/// h2: RFC 9113 rules CBC out), and a client setting that SRP
 /// cannot honour (a client certificate, an X.509 session store) is refused, not dropped.
 #[test]
 fn alpn_and_sni_over_srp_and_settings_srp_cannot_honour() {
@@ -421,29 +422,31 @@ fn alpn_and_sni_over_srp_and_settings_srp_cannot_honour() {
     let session = tls.session().clone();
     tls.close().unwrap();
     let served = thread.join().unwrap();
-    assert_eq!(
-        session.alpn_protocol(),
-        Some(&b"h2"[..]),
-        "the server's preference"
-    );
-    assert_eq!(served.alpn_protocol(), Some(&b"h2"[..]));
+    // The server's first choice, h2, is passed over: every SRP suite is CBC, which RFC 9113
+    // §9.2.2 rules out for HTTP/2.
+    assert_eq!(session.alpn_protocol(), Some(&b"http/1.1"[..]));
+    assert_eq!(served.alpn_protocol(), Some(&b"http/1.1"[..]));
     assert_eq!(served.server_name(), Some("localhost"));
     assert_eq!(session.server_name(), Some("localhost"));
 
-    // No protocol in common is fatal (RFC 7301); an IP address is never sent by SNI.
-    let (session, served) = pair(
-        &server,
-        &client(
-            "alice",
-            "correct horse battery staple",
-            with_alpn(&["smtp"]),
-        ),
-    );
-    assert_eq!(
-        served.unwrap_err().alert(),
-        Some(AlertDescription::NoApplicationProtocol)
-    );
-    assert!(session.is_err());
+    // No protocol in common is fatal (RFC 7301), h2 alone included; an IP address is never
+    // sent by SNI.
+    for offered in ["smtp", "h2"] {
+        let (session, served) = pair(
+            &server,
+            &client(
+                "alice",
+                "correct horse battery staple",
+                with_alpn(&[offered]),
+            ),
+        );
+        assert_eq!(
+            served.unwrap_err().alert(),
+            Some(AlertDescription::NoApplicationProtocol),
+            "{offered}"
+        );
+        assert!(session.is_err());
+    }
     let thread = serve_once(move |tcp| server.accept(tcp).map(|t| t.session().clone()));
     let by_address = alpn_client
         .connect("127.0.0.1", connect(thread.addr))

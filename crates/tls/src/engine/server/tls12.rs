@@ -93,14 +93,25 @@ impl ServerHandshake {
         }
     }
 
-    /// ALPN (RFC 7301): our first protocol the client offers; none in common is fatal. A server
-    /// without a list, or a client that offers none, negotiates nothing.
-    fn choose_protocol(&self, offered: Option<&[Vec<u8>]>) -> Result<Option<Vec<u8>>, Failure> {
+    /// ALPN (RFC 7301): our first protocol the client offers that may run over `suite` (h2
+    /// only over the suites RFC 9113 allows it); none is fatal. A server without a list, or a
+    /// client that offers none, negotiates nothing.
+    fn choose_protocol(
+        &self,
+        offered: Option<&[Vec<u8>]>,
+        suite: &Tls12Suite,
+    ) -> Result<Option<Vec<u8>>, Failure> {
         let (Some(offered), false) = (offered, self.params.alpn.is_empty()) else {
             return Ok(None);
         };
-        match self.params.alpn.iter().find(|p| offered.contains(p)) {
+        let is_h2 = |p: &Vec<u8>| p.as_slice() == b"h2";
+        let runs = |p: &&Vec<u8>| !is_h2(p) || suite.carries_h2();
+        match self.params.alpn.iter().filter(runs).find(|p| offered.contains(p)) {
             Some(protocol) => Ok(Some(protocol.clone())),
+            None if offered.iter().any(is_h2) && self.params.alpn.iter().any(is_h2) => fail(
+                AlertDescription::NoApplicationProtocol,
+                "h2 is the only ALPN protocol in common, and RFC 9113 forbids it over this cipher suite (CBC, or no ephemeral key exchange)",
+            ),
             None => fail(
                 AlertDescription::NoApplicationProtocol,
                 "no ALPN protocol in common",
@@ -145,7 +156,7 @@ impl ServerHandshake {
         }
         self.keys.ems = hello.extensions.has(&Extension::ExtendedMasterSecret);
         self.keys.server_name = hello.extensions.server_name().map(str::to_owned);
-        self.keys.alpn = self.choose_protocol(hello.extensions.alpn())?;
+        self.keys.alpn = self.choose_protocol(hello.extensions.alpn(), &suite)?;
         self.keys.client_random = hello.random;
         common.random(&mut self.keys.server_random)?;
         if let ServerKx12::Psk {

@@ -131,6 +131,13 @@ impl Tls12Suite {
         matches!(self.bulk, Bulk::CbcSha1 | Bulk::CbcSha256)
     }
 
+    /// Whether HTTP/2 may run over it. RFC 9113 §9.2.2 (its Appendix A) rules out every TLS 1.2
+    /// suite without both an ephemeral key exchange and an AEAD: of ours, that leaves
+    /// ECDHE_PSK with ChaCha20-Poly1305 (SRP suites are all CBC; plain PSK is not ephemeral).
+    pub(crate) fn carries_h2(&self) -> bool {
+        self.kx == Kx12::EcdhePsk && matches!(self.bulk, Bulk::Aead(_))
+    }
+
     /// (client write, server write) record protection from the master secret (RFC 5246 §6.3).
     pub(crate) fn keys(
         &self,
