@@ -14,6 +14,9 @@ use crate::{AlertDescription, Error};
 
 /// Room for two whole records, so a read never has to wait for one to be consumed.
 pub(super) const INCOMING_SIZE: usize = 2 * (5 + MAX_CIPHERTEXT);
+/// The first read of a connection that was waiting goes to the stack: a request or a few
+/// records, before a receive buffer is allocated for them.
+const FIRST_READ: usize = 4096;
 /// Room for a batch of records opened together, taken once reads keep filling the buffer (a
 /// bulk sender) and the records can be opened side by side.
 pub(super) const INCOMING_BULK: usize = MAX_BATCH * (5 + MAX_CIPHERTEXT);
@@ -69,7 +72,8 @@ pub(crate) struct CommonState {
     pub(crate) write: Option<Protection>,
     /// Running hash of every handshake message so far (for Finished and EMS).
     pub(crate) transcript: Sha256,
-    /// Received TLS bytes live in `incoming[in_start..in_end]`; the buffer is zeroed once.
+    /// Received TLS bytes live in `incoming[in_start..in_end]`; empty (unallocated) while the
+    /// connection waits with nothing received.
     pub(super) incoming: Vec<u8>,
     pub(super) in_start: usize,
     pub(super) in_end: usize,
@@ -96,7 +100,7 @@ impl CommonState {
             read: None,
             write: None,
             transcript: Sha256::new(),
-            incoming: vec![0; INCOMING_SIZE],
+            incoming: Vec::new(),
             in_start: 0,
             in_end: 0,
             joiner: HandshakeJoiner::default(),
@@ -207,9 +211,26 @@ impl CommonState {
 
     /// Takes TLS bytes from `rd` (the `Engine` call); `bulk`: the records can be opened in
     /// batches, so a buffer that keeps filling grows to hold one.
+    ///
+    /// A connection waiting for its peer holds no buffers: when `rd` has nothing (`WouldBlock`)
+    /// and nothing is left to process, the receive buffer (36 KiB, more in bulk) and the
+    /// emptied plaintext and record buffers are freed, and the next read looks first into a
+    /// small buffer on the stack, so a read that finds nothing allocates nothing.
     pub(super) fn read_tls(&mut self, rd: &mut dyn io::Read, bulk: bool) -> io::Result<usize> {
         if self.eof || self.peer_closed {
             return Ok(0);
+        }
+        if self.incoming.is_empty() {
+            let mut first = [0u8; FIRST_READ];
+            let n = rd.read(&mut first).map_err(|e| self.waiting(e))?;
+            if n == 0 {
+                self.eof = true;
+                return Ok(0);
+            }
+            self.incoming = vec![0; INCOMING_SIZE];
+            self.incoming[..n].copy_from_slice(&first[..n]);
+            (self.in_start, self.in_end) = (0, n);
+            return Ok(n);
         }
         if self.in_end == self.incoming.len() {
             // Full: slide the unprocessed tail to the front (at most one partial record).
@@ -220,7 +241,9 @@ impl CommonState {
             }
         }
         let room = self.incoming.len() - self.in_end;
-        let n = rd.read(&mut self.incoming[self.in_end..])?;
+        let n = rd
+            .read(&mut self.incoming[self.in_end..])
+            .map_err(|e| self.waiting(e))?;
         self.in_end += n;
         if n == room && bulk && self.incoming.len() < INCOMING_BULK {
             self.incoming.resize(INCOMING_BULK, 0);
@@ -229,6 +252,25 @@ impl CommonState {
             self.eof = true;
         }
         Ok(n)
+    }
+
+    /// `e` from a read; when it says the peer has sent nothing more (`WouldBlock`), the
+    /// buffers holding nothing are freed while the connection waits.
+    fn waiting(&mut self, e: io::Error) -> io::Error {
+        if e.kind() == io::ErrorKind::WouldBlock {
+            if self.in_start == self.in_end {
+                self.incoming = Vec::new();
+                (self.in_start, self.in_end) = (0, 0);
+            }
+            if self.plaintext_pos == self.plaintext.len() {
+                self.plaintext = Vec::new();
+                self.plaintext_pos = 0;
+            }
+            if self.outgoing.is_empty() {
+                self.outgoing = Vec::new();
+            }
+        }
+        e
     }
 
     pub(super) fn write_tls(&mut self, wr: &mut dyn io::Write) -> io::Result<usize> {
@@ -289,6 +331,74 @@ impl CommonState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Gives one chunk per read, then `WouldBlock`: a socket the peer has stopped writing to.
+    struct Trickle(Vec<&'static [u8]>);
+
+    impl io::Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0.is_empty() {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            let chunk = self.0.remove(0);
+            buf[..chunk.len()].copy_from_slice(chunk);
+            Ok(chunk.len())
+        }
+    }
+
+    /// Issue 27: a connection waiting for its peer held a 36 KiB receive buffer (more after
+    /// bulk reads) and its emptied plaintext and record buffers. Now it holds none of them,
+    /// keeps what a half-received record needs, and reads on as before once bytes come.
+    #[test]
+    fn a_connection_waiting_for_its_peer_holds_no_buffers() {
+        let mut common = CommonState::new();
+        assert_eq!(
+            common.incoming.capacity(),
+            0,
+            "nothing before the first read"
+        );
+        let wait = |common: &mut CommonState, rd: &mut Trickle| {
+            let e = common.read_tls(rd, false).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+        };
+        let mut rd = Trickle(vec![b"\x17\x03\x03\x00\x05he"]);
+        assert_eq!(common.read_tls(&mut rd, false).unwrap(), 7);
+        assert_eq!(common.incoming.len(), INCOMING_SIZE);
+        // Half a record waits for the rest: it is kept.
+        wait(&mut common, &mut rd);
+        assert_eq!(&common.incoming[..7], b"\x17\x03\x03\x00\x05he");
+        rd.0.push(b"llo");
+        assert_eq!(common.read_tls(&mut rd, false).unwrap(), 3);
+        assert_eq!(
+            &common.incoming[common.in_start..common.in_end],
+            b"\x17\x03\x03\x00\x05hello"
+        );
+        // Processed (as the engine does), the plaintext read, a record sent and written out.
+        (common.in_start, common.in_end) = (0, 0);
+        common.take_plaintext(b"hello");
+        let mut got = [0; 5];
+        assert_eq!(common.read_plaintext(&mut got).unwrap(), 5);
+        common.send(content::APPLICATION_DATA, b"bye");
+        common.write_tls(&mut Vec::new()).unwrap();
+        assert!(common.plaintext.capacity() > 0 && common.outgoing.capacity() > 0);
+        wait(&mut common, &mut rd);
+        assert_eq!(
+            (
+                common.incoming.capacity(),
+                common.plaintext.capacity(),
+                common.outgoing.capacity()
+            ),
+            (0, 0, 0),
+            "buffers held while waiting"
+        );
+        // The next bytes are read as before.
+        rd.0.push(b"\x17\x03\x03");
+        assert_eq!(common.read_tls(&mut rd, false).unwrap(), 3);
+        assert_eq!(
+            &common.incoming[common.in_start..common.in_end],
+            b"\x17\x03\x03"
+        );
+    }
 
     /// Issue 26: a failed generator used to leave the pool's old bytes, rotated, to be sent
     /// again as IVs; now nothing is handed out and the caller fails the connection.

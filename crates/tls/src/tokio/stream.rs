@@ -31,7 +31,8 @@ pub struct TlsStream<IO> {
     /// Where plaintext goes on its way into a caller's buffer that is not yet initialised
     /// (hyper's, say): copying what was decrypted costs less than zeroing the caller's whole
     /// spare capacity on every read, which is what filling it directly would take without
-    /// `unsafe`. Allocated on first need; never holds data between calls.
+    /// `unsafe`. Allocated on need, freed while the connection waits; never holds data
+    /// between calls.
     scratch: Vec<u8>,
 }
 
@@ -166,10 +167,15 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> AsyncRead for TlsStream<IO> {
                 Err(e) => return Poll::Ready(Err(e)),
             }
             // An end of the transport is the connection's to judge (close_notify or abrupt).
-            ready!(pending(this.conn.read_tls(&mut SyncIo {
+            let read = pending(this.conn.read_tls(&mut SyncIo {
                 io: &mut this.io,
-                cx
-            })))?;
+                cx,
+            }));
+            if read.is_pending() {
+                // Waiting for the peer: no buffer is kept meanwhile.
+                this.scratch = Vec::new();
+            }
+            ready!(read)?;
             if let Err(e) = this.conn.process_new_packets() {
                 let _ = write_all_tls(&mut this.conn, &mut this.io, cx);
                 return Poll::Ready(Err(e.into()));
