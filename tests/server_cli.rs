@@ -989,17 +989,17 @@ fn hold_idle(served: &Served, count: usize, psk: Option<(&str, &str)>) -> Idlers
     }
 }
 
+/// [`start`] with `args`, room for `count` connections from this address and a long idle
+/// timeout.
+fn start_for_idle(count: usize, args: &[&str]) -> Served {
+    let cap = (count + 100).to_string();
+    let limits = ["--max-connections", &cap, "--max-connections-per-ip", &cap];
+    start(&[args, &limits, &["--idle-timeout", "600"]].concat())
+}
+
 #[test]
 fn ten_thousand_idle_connections_do_not_slow_an_honest_client() {
-    let cap = (IDLE + 100).to_string();
-    let served = start(&[
-        "--max-connections",
-        &cap,
-        "--max-connections-per-ip",
-        &cap,
-        "--idle-timeout",
-        "600",
-    ]);
+    let served = start_for_idle(IDLE, &[]);
     let idlers = hold_idle(&served, IDLE, None);
     let config = tls::ClientConfig::builder()
         .server_auth(tls::ServerAuth::Fingerprint(served.sha256.parse().unwrap()))
@@ -1056,17 +1056,7 @@ fn idle_psk_connections_hold_no_receive_buffers() {
         .split_whitespace()
         .find(|w| w.len() == 64)
         .expect("the key in hex");
-    let cap = (COUNT + 100).to_string();
-    let served = start(&[
-        "--psk-db",
-        db,
-        "--max-connections",
-        &cap,
-        "--max-connections-per-ip",
-        &cap,
-        "--idle-timeout",
-        "600",
-    ]);
+    let served = start_for_idle(COUNT, &["--psk-db", db]);
     let idlers = hold_idle(&served, COUNT, Some(("meter-1", key)));
     assert!(
         idlers.per_connection <= IDLE_PSK_KIB_PER_CONNECTION,
