@@ -181,19 +181,21 @@ impl StaticFiles {
         activity: &Arc<Activity>,
     ) -> hyper::Response<ResponseBody> {
         let in_progress = activity.started();
-        let target = request
-            .uri()
-            .path_and_query()
-            .map_or("/", |p| p.as_str())
-            .to_owned();
-        let mut head = format!("{} {target} HTTP/1.1\r\n", request.method());
-        if let Some(authority) = request.uri().authority() {
-            head.push_str(&format!("Host: {authority}\r\n"));
+        let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
+        // Pieces pushed one by one: `format!` per field cost 4% of the server at 1 KiB.
+        let mut head = String::with_capacity(256);
+        for piece in [request.method().as_str(), " ", target, " HTTP/1.1\r\n"] {
+            head.push_str(piece);
         }
-        for (name, value) in request.headers() {
-            // h2 forbids CR, LF and NUL in values; anything else not text reads as absent.
-            if let Ok(value) = value.to_str() {
-                head.push_str(&format!("{name}: {value}\r\n"));
+        let authority = request.uri().authority().map(|a| ("Host", a.as_str()));
+        // h2 forbids CR, LF and NUL in values; anything else not text reads as absent.
+        let fields = request
+            .headers()
+            .iter()
+            .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)));
+        for (name, value) in authority.into_iter().chain(fields) {
+            for piece in [name, ": ", value, "\r\n"] {
+                head.push_str(piece);
             }
         }
         // A body on its way (no END_STREAM with the headers) is refused as over HTTP/1.1.
