@@ -11,7 +11,9 @@
 # Cases are FILE:CONNECTIONS:MODE, MODE one of keep (wrk, HTTP/1.1 keep-alive), close (wrk, a
 # full handshake per request) or h2 (h2load, HTTP/2, 100 streams per connection). Runs of the
 # servers alternate; each figure is the median of RUNS. One table: requests/s per server, and
-# the ratio of ours to the best of the others in that cell.
+# the ratio of ours to the best of the others in that cell; under each, the CPU time each
+# server spent per request (user + system, its child processes included), since on a small
+# machine the load generator competes with the server for the same cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -63,6 +65,15 @@ chmod -R a+rX "$work"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; exit 1; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+cpu_ticks() { # user + system clock ticks a process and its children (nginx's workers) have used
+  local total=0 pid
+  for pid in $1 $(pgrep -P "$1" || true); do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+HZ=$(getconf CLK_TCK)
+
 rss_tree() { # total resident KiB of a process and its children (nginx's workers)
   local total=0 pid
   for pid in $1 $(pgrep -P "$1" || true); do
@@ -239,13 +250,20 @@ for key in $KEYS; do
   fi
   for case in $CASES; do
     IFS=: read -r file conns mode <<<"$case"
-    declare -A runs=()
+    declare -A runs=() cpu=()
     for _ in $(seq "$RUNS"); do
       for server in $SERVERS; do
         if [ "$mode" = h2 ] && [ -n "$SERVER_FLAGS" ] && [ "$server" = tls ]; then
           runs[$server]+="0 "
+          cpu[$server]+="0 "
         else
-          runs[$server]+="$(rps "${PORT[$server]}" "$file" "$conns" "$mode") "
+          before=$(cpu_ticks "${PID[$server]}")
+          r=$(rps "${PORT[$server]}" "$file" "$conns" "$mode")
+          after=$(cpu_ticks "${PID[$server]}")
+          runs[$server]+="$r "
+          # The server's own CPU per request: on this machine the load generator and the
+          # server share the cores, so requests/s also rewards leaving the generator more.
+          cpu[$server]+="$(echo "($after - $before) * 1000000 / $HZ / ($r * $DURATION + 1)" | bc -l) "
         fi
       done
     done
@@ -259,7 +277,17 @@ for key in $KEYS; do
     done
     if [ "$(echo "$best > 0" | bc -l)" = 1 ]; then printf ' %9.3f' "$(echo "$ours / $best" | bc -l)"; fi
     printf '\n'
-    unset runs
+    printf '%-6s %-16s' "$key" "  CPU us/request"
+    best=""
+    for server in $SERVERS; do
+      m=$(printf '%s\n' ${cpu[$server]} | median)
+      printf ' %11.1f' "$m"
+      [ "$server" = tls ] && ours=$m && continue
+      if [ -z "$best" ] || [ "$(echo "$m < $best" | bc -l)" = 1 ]; then best=$m; fi
+    done
+    if [ "$(echo "$ours > 0" | bc -l)" = 1 ]; then printf ' %9.3f (lowest of the others / ours)' "$(echo "$best / $ours" | bc -l)"; fi
+    printf '\n'
+    unset runs cpu
   done
   stop_servers
 done
