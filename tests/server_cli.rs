@@ -872,7 +872,10 @@ fn chromium_loads_the_listing_and_a_file_with_only_the_printed_pin() {
         let blob = &desktop[rows[1]];
         assert!(blob.contains("1.4MiB") && blob.ends_with("UTC"), "{blob}");
         let hello = &desktop[rows[2]];
-        assert!(hello.contains("22B") && hello.ends_with("UTC"), "{hello}");
+        // OCR sometimes reads a stray dot or comma between number and unit ("22.B", seen once
+        // in CI): a size with a fraction is written only from KiB up, so none belongs here.
+        let loose: String = hello.chars().filter(|c| !matches!(c, '.' | ',')).collect();
+        assert!(loose.contains("22B") && hello.ends_with("UTC"), "{hello}");
         let phone = seen(390, 844);
         for name in ["fifty/", "blob.bin", "hello.txt"] {
             row(&phone, name);

@@ -195,6 +195,9 @@ impl ServerConfigBuilder {
     /// this server's cache. Tickets must be on ([`tickets`](Self::tickets)).
     ///
     /// ```no_run
+    /// # #[cfg(not(feature = "postgres"))]
+    /// # fn main() {} // PostgresVerifierDb needs the `postgres` feature.
+    /// # #[cfg(feature = "postgres")]
     /// # fn main() -> Result<(), tls::Error> {
     /// use std::sync::Arc;
     /// let db = Arc::new(tls::srp::PostgresVerifierDb::open(
