@@ -915,7 +915,7 @@ const IDLE: usize = 10_000;
 /// Resident memory an idle TLS connection may cost the server, in KiB: 9.9 measured in this
 /// (unoptimized) build, before HTTP/2 and after it.
 const IDLE_KIB_PER_CONNECTION: f64 = 10.5;
-/// The same for a PSK connection (our engine): 8.9 measured in this build; 24.2 while the
+/// The same for a PSK connection (our engine): 9.0 measured in this build; 20.1 while the
 /// engine kept its receive buffer.
 const IDLE_PSK_KIB_PER_CONNECTION: f64 = 10.5;
 

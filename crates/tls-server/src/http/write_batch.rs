@@ -94,16 +94,14 @@ impl AsyncWrite for Batched<'_, '_> {
         if outbox.staged.len() + len > STAGE_LIMIT {
             ready!(outbox.poll_seal(cx))?;
         }
-        // Staged whole (up to the limit) so records come out full whatever the slicing.
-        let room = STAGE_LIMIT.max(outbox.staged.len()) - outbox.staged.len();
+        // Staged whole (up to the limit, which staging never passes) so records come out full
+        // whatever the slicing.
+        let mut room = STAGE_LIMIT - outbox.staged.len();
         let mut taken = 0;
         for buf in bufs {
-            let n = buf.len().min(room - taken);
+            let n = buf.len().min(room);
             outbox.staged.extend_from_slice(&buf[..n]);
-            taken += n;
-            if taken == room {
-                break;
-            }
+            (taken, room) = (taken + n, room - n);
         }
         Poll::Ready(Ok(taken))
     }
