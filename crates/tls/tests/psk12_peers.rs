@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use tls::psk::{ExternalPsk, MemoryPskStore};
 use tls::AlertDescription::{
-    self, BadRecordMac, DecryptError, HandshakeFailure, UnknownPskIdentity,
+    self, BadRecordMac, DecryptError, HandshakeFailure, InsufficientSecurity, UnknownPskIdentity,
 };
 use tls::{
     ClientConfig, Error, HandshakeSettings, ProtocolVersion, ServerConfig, Session, TlsStream,
@@ -59,11 +59,17 @@ fn psk(identity: &str, key: &[u8]) -> ExternalPsk {
 
 /// Our client held to TLS 1.2 and `suite` alone; plain PSK through the `dangerous` opt-in.
 fn client12(psk: ExternalPsk, suite: &Psk12Suite) -> ClientConfig {
+    client12_offering(psk, suite, &[])
+}
+
+/// The same, offering the ALPN protocols `alpn`.
+fn client12_offering(psk: ExternalPsk, suite: &Psk12Suite, alpn: &[&str]) -> ClientConfig {
     let builder = ClientConfig::builder()
         .psk(psk)
         .settings(HandshakeSettings {
             max_version: ProtocolVersion::Tls12,
             cipher_names: vec![suite.iana.into()],
+            alpn: alpn.iter().map(|p| p.to_string()).collect(),
             ..Default::default()
         });
     let builder = match suite.forward_secret {
@@ -474,6 +480,30 @@ fn h2_is_chosen_only_over_the_suite_rfc_9113_allows() {
             "{}: {said}",
             suite.iana
         );
+    }
+}
+
+/// Our client offering h2 and HTTP/1.1 to `s_server -alpn h2`, which picks h2 over any suite:
+/// taken over ECDHE_PSK with ChaCha20-Poly1305, refused with insufficient_security over the
+/// CBC and the plain PSK suites (RFC 9113 §9.2.2).
+#[test]
+fn our_client_refuses_h2_over_a_suite_rfc_9113_forbids() {
+    for suite in &PSK12_SUITES {
+        let args = ["-tls1_2", "-cipher", suite.openssl, "-alpn", "h2", "-www"];
+        let Some(server) = openssl_psk_server(&psk(IDENTITY, &KEY), &args) else {
+            return;
+        };
+        let config = client12_offering(psk(IDENTITY, &KEY), suite, &["h2", "http/1.1"]);
+        if suite.iana == "TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256" {
+            let (session, _) = http_get(&config, server.port)
+                .unwrap_or_else(|e| panic!("{e:?}\n{}", server.log()));
+            assert_eq!(session.alpn_protocol(), Some(&b"h2"[..]));
+            continue;
+        }
+        let started = Instant::now();
+        let (_, why) =
+            assert_refused_by_us(dial(&config, server.port), started, &[InsufficientSecurity]);
+        assert!(why.contains("RFC 9113"), "{}: {why}", suite.iana);
     }
 }
 

@@ -212,7 +212,16 @@ impl ClientHandshake {
                     self.ticket_promised = true
                 }
                 Extension::Alpn(chosen) if !self.params.alpn.is_empty() => match &chosen[..] {
-                    [one] if self.params.alpn.contains(one) => self.keys.alpn = Some(one.clone()),
+                    // RFC 9113 §9.2.2: a client may refuse h2 over such a suite; ours does.
+                    [one] if self.params.alpn.contains(one) && (one != b"h2" || suite.carries_h2()) => {
+                        self.keys.alpn = Some(one.clone())
+                    }
+                    [h2] if h2 == b"h2" && self.params.alpn.contains(h2) => {
+                        return fail(
+                            AlertDescription::InsufficientSecurity,
+                            "the server chose h2 over a cipher suite RFC 9113 forbids it on (CBC, or no ephemeral key exchange)",
+                        )
+                    }
                     _ => {
                         return fail(
                             AlertDescription::IllegalParameter,
