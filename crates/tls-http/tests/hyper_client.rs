@@ -43,7 +43,7 @@ async fn get(client: &HttpsClient, url: &str) -> Result<(Version, Vec<u8>), Erro
 /// A folder with a 1 KiB file, served by our event-driven server on one port (certificate and
 /// verifier database), counting handshakes.
 struct Site {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     _server: RunningServer,
     origin: String,
     handshakes: Arc<AtomicUsize>,
@@ -68,7 +68,7 @@ fn site(config: ServerConfig) -> Site {
         .spawn(StaticFiles::new(dir.path()).unwrap());
     let origin = format!("https://localhost:{}", server.addr.port());
     Site {
-        _dir: dir,
+        dir,
         _server: server,
         origin,
         handshakes,
@@ -175,6 +175,50 @@ async fn client_certificates_and_plain_http_refused() {
     assert!(format!("{e:?}").contains("only https://"), "{e:?}");
     // One handshake completed: the client with its certificate (the one without was refused).
     assert_eq!(site.handshakes.load(Ordering::Relaxed), 1);
+}
+
+/// A cached file changed between two requests on one HTTP/2 connection: the second gets the
+/// new content. The server looks at a cached file once per read from its client (an HTTP/2
+/// client sends many requests in one read), so what it saw must not outlive that read.
+#[tokio::test]
+async fn a_file_changed_between_two_requests_on_one_http2_connection_is_served_new() {
+    let pki = Pki::new();
+    let site = site(
+        ServerConfig::builder()
+            .cert_chain(pki.server.chain(), pki.server.key())
+            .settings(tls::HandshakeSettings {
+                alpn: vec!["h2".into(), "http/1.1".into()],
+                ..Default::default()
+            })
+            .build()
+            .unwrap(),
+    );
+    // Files are cached once their last change is 2 s old.
+    std::thread::sleep(std::time::Duration::from_millis(2200));
+    let client = client(
+        config()
+            .server_auth(ServerAuth::Roots(pki.roots()))
+            .build()
+            .unwrap(),
+    );
+    let url = format!("{}/file.bin", site.origin);
+    // Read from disk and cached, then served from the cache.
+    for _ in 0..2 {
+        assert_eq!(
+            get(&client, &url).await.unwrap(),
+            (Version::HTTP_2, content())
+        );
+    }
+    // The same length, other bytes: only the times and the content tell.
+    let changed: Vec<u8> = content().iter().map(|b| !b).collect();
+    std::fs::write(site.dir.path().join("file.bin"), &changed).unwrap();
+    let (version, body) = get(&client, &url).await.unwrap();
+    assert_eq!(version, Version::HTTP_2);
+    assert!(
+        body == changed,
+        "the file as it was before the change was served"
+    );
+    assert_eq!(site.handshakes.load(Ordering::Relaxed), 1, "one connection");
 }
 
 #[tokio::test]

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
+use super::checked_files::CheckedFiles;
 use super::validators::Validators;
 
 /// How old a file's last change must be before its content may be cached.
@@ -112,22 +113,30 @@ impl FileCache {
     }
 
     /// The file cached for `url_path`, if it is still what is on disk there: for one reached
-    /// through a link, `resolve` (the URL path's real path now) must still lead to it.
+    /// through a link, `resolve` (the URL path's real path now) must still lead to it. A file
+    /// in `checked` was found so since the client's latest bytes, and is not looked at again.
     pub(crate) fn get(
         &self,
         url_path: &str,
         resolve: impl FnOnce() -> Option<PathBuf>,
+        checked: Option<&CheckedFiles>,
     ) -> Option<Arc<CachedFile>> {
         if self.budget == 0 {
             return None;
         }
         let file = self.files.read().ok()?.get(url_path).cloned()?;
+        if checked.is_some_and(|c| c.holds(&file)) {
+            return Some(file);
+        }
         // lstat: a link swapped in for the file is not the file.
         let now = std::fs::symlink_metadata(&file.path)
             .ok()
             .and_then(|m| Version::of(&m));
         let still_led_there = !file.through_link || resolve().as_deref() == Some(&file.path);
         if now.is_some() && now == file.version && still_led_there {
+            if let Some(checked) = checked {
+                checked.add(&file);
+            }
             return Some(file);
         }
         self.forget(url_path);
@@ -218,10 +227,10 @@ mod tests {
             .write()
             .unwrap()
             .insert("/a.txt".into(), settled);
-        assert!(cache.get("/a.txt", || None).is_some());
+        assert!(cache.get("/a.txt", || None, None).is_some());
         std::fs::write(&path, "three").unwrap();
         assert!(
-            cache.get("/a.txt", || None).is_none(),
+            cache.get("/a.txt", || None, None).is_none(),
             "served a rewritten file"
         );
         assert!(cache.files.read().unwrap().is_empty());
@@ -242,7 +251,7 @@ mod tests {
         std::fs::write(&other, "THREE").unwrap();
         std::fs::rename(&other, &path).unwrap();
         assert!(
-            cache.get("/a.txt", || None).is_none(),
+            cache.get("/a.txt", || None, None).is_none(),
             "served a replaced file"
         );
     }
@@ -258,7 +267,7 @@ mod tests {
         assert!(cache.offer("/p", read(&content)).is_some());
         assert!(cache.offer("/p2", read(&content)).is_none());
         assert_eq!(cache.used.load(Ordering::Relaxed), content.len());
-        assert!(cache.get("/p", || None).is_some());
+        assert!(cache.get("/p", || None, None).is_some());
         // Content that does not match the metadata's size (a file changed mid-read) is not kept.
         assert!(FileCache::new(1 << 20)
             .offer("/p", read(b"short"))

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::cache::{self, CachedFile, FileCache};
+use super::checked_files::CheckedFiles;
 use super::encoding::{accepts, CODINGS};
 use super::listing::{listing, percent_encode_path, SortOrder};
 use super::mime::content_type;
@@ -44,11 +45,11 @@ struct Representation {
 }
 
 /// Answers a GET or HEAD for `request.target` under `root` (canonical), within what
-/// `visibility` allows.
+/// `visibility` allows; cached files in `checked` are served without another look at the disk.
 pub(crate) fn respond(
     root: &Path,
     visibility: &Visibility,
-    cache: &FileCache,
+    (cache, checked): (&FileCache, Option<&CheckedFiles>),
     features: Features,
     request: &Request,
 ) -> Response {
@@ -67,10 +68,10 @@ pub(crate) fn respond(
     // Only regular files that passed every check below are ever cached; one reached through a
     // symbolic link is served from memory only while the links still lead to it.
     let still_resolves = || resolve(root, &url_path).map(|r| r.path);
-    if let Some(cached) = cache.get(&url_path, still_resolves) {
+    if let Some(cached) = cache.get(&url_path, still_resolves, checked) {
         let representation = representation(cached.path());
         if features.precompressed {
-            let site = (root, visibility, cache);
+            let site = (root, visibility, cache, checked);
             if let Some(sibling) = precompressed(site, &url_path, &representation, request) {
                 return sibling;
             }
@@ -110,7 +111,7 @@ pub(crate) fn respond(
     }
     let representation = representation(&resolved.path);
     if features.precompressed {
-        let site = (root, visibility, cache);
+        let site = (root, visibility, cache, checked);
         if let Some(sibling) = precompressed(site, &url_path, &representation, request) {
             return sibling;
         }
@@ -122,7 +123,7 @@ pub(crate) fn respond(
 /// that the client accepts, if one is there and may be served; labelled as `original` with
 /// its coding.
 fn precompressed(
-    (root, visibility, cache): (&Path, &Visibility, &FileCache),
+    (root, visibility, cache, checked): (&Path, &Visibility, &FileCache, Option<&CheckedFiles>),
     url_path: &str,
     original: &Representation,
     request: &Request,
@@ -138,7 +139,7 @@ fn precompressed(
             encoding: Some(coding),
             vary: true,
         };
-        if let Some(cached) = cache.get(&url, || resolve(root, &url).map(|r| r.path)) {
+        if let Some(cached) = cache.get(&url, || resolve(root, &url).map(|r| r.path), checked) {
             return Some(answer(Content::Memory(cached), &representation, request));
         }
         // One lstat settles the common case, no such file, before the checked walk.

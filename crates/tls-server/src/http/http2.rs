@@ -28,6 +28,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::time::Instant;
 
 use super::cache::CachedFile;
+use super::checked_files::CheckedFiles;
 use super::flood_guard::FloodGuard;
 use super::request::read_request;
 use super::response::{Body, Response};
@@ -54,10 +55,11 @@ pub(crate) async fn serve(
     conn: &ConnectionInfo,
 ) -> io::Result<()> {
     let activity = Arc::new(Activity::new());
+    let checked = Arc::new(CheckedFiles::default());
     let service = {
-        let (files, activity) = (files.clone(), activity.clone());
+        let (files, activity, checked) = (files.clone(), activity.clone(), checked.clone());
         service_fn(move |request: hyper::Request<Incoming>| {
-            let response = files.answer_http2(&request, &activity);
+            let response = files.answer_http2(&request, &activity, &checked);
             async move { Ok::<_, Infallible>(response) }
         })
     };
@@ -70,7 +72,10 @@ pub(crate) async fn serve(
         .max_local_error_reset_streams(Some(1024))
         .auto_date_header(true);
     let outbox = Outbox::new(tls);
-    let guarded = FloodGuard::new(Batched(&outbox));
+    let guarded = FloodGuard::new(Batched {
+        outbox: &outbox,
+        checked: &checked,
+    });
     let connection = builder.serve_connection(TokioIo::new(guarded), service);
     tokio::pin!(connection);
     // GOAWAY a little before the socket's own idle limit (the same setting) would cut the
@@ -179,6 +184,7 @@ impl StaticFiles {
         &self,
         request: &hyper::Request<Incoming>,
         activity: &Arc<Activity>,
+        checked: &CheckedFiles,
     ) -> hyper::Response<ResponseBody> {
         let in_progress = activity.started();
         let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
@@ -205,7 +211,7 @@ impl StaticFiles {
         head.push_str("\r\n");
         let head_only = request.method() == hyper::Method::HEAD;
         let response = match read_request(&mut head.as_bytes()) {
-            Ok(Some(parsed)) => self.answer(&parsed).0,
+            Ok(Some(parsed)) => self.answer(&parsed, Some(checked)).0,
             Ok(None) => Response::error(400, "empty request"),
             Err(super::request::RequestError::Bad(status, why)) => Response::error(status, why),
             Err(super::request::RequestError::Io(_)) => Response::error(400, "bad request"),

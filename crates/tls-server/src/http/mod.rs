@@ -3,6 +3,7 @@
 //! files.
 
 mod cache;
+mod checked_files;
 mod encoding;
 mod files;
 mod flood_guard;
@@ -27,6 +28,7 @@ use tokio::io::AsyncReadExt;
 
 use crate::{AsyncHandler, AsyncTlsStream, ConnectionInfo, Handler};
 use cache::FileCache;
+use checked_files::CheckedFiles;
 use files::Features;
 use request::{read_request, read_request_async, Body, Request, RequestError};
 use response::Response;
@@ -132,8 +134,8 @@ impl StaticFiles {
 
     /// The answer to one request, and whether the connection may carry another. Bodies are
     /// never read, so a request with one ends the connection: what follows its head must not
-    /// be taken for the next request.
-    fn answer(&self, request: &Request) -> (Response, bool) {
+    /// be taken for the next request. Cached files in `checked` are taken as current.
+    fn answer(&self, request: &Request, checked: Option<&CheckedFiles>) -> (Response, bool) {
         let keep_alive = request.keep_alive() && !request.has_body();
         let response = match request.method() {
             "GET" | "HEAD" if request.has_body() => {
@@ -142,7 +144,7 @@ impl StaticFiles {
             "GET" | "HEAD" => files::respond(
                 &self.root,
                 &self.visibility,
-                &self.cache,
+                (&self.cache, checked),
                 self.features,
                 request,
             ),
@@ -187,7 +189,7 @@ impl StaticFiles {
                     return Ok(());
                 }
             };
-            let (response, keep_alive) = self.answer(&request);
+            let (response, keep_alive) = self.answer(&request, None);
             response.send(tls, request.method() == "HEAD", keep_alive)?;
             let keep_alive = keep_alive && !shutting_down();
             if !keep_alive {
@@ -288,7 +290,7 @@ impl AsyncHandler for StaticFiles {
                     return Ok(());
                 }
             };
-            let (response, keep_alive) = self.answer(&request);
+            let (response, keep_alive) = self.answer(&request, None);
             response
                 .send_async(tls, request.method() == "HEAD", keep_alive)
                 .await?;

@@ -14,6 +14,7 @@ use std::task::{ready, Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use super::checked_files::CheckedFiles;
 use crate::AsyncTlsStream;
 
 /// Staged plaintext beyond which it is sealed and handed to the transport before more is
@@ -61,9 +62,12 @@ pub(crate) fn lock<'a, 't>(outbox: &'a Mutex<Outbox<'t>>) -> MutexGuard<'a, Outb
     outbox.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The TLS stream as hyper sees it: reads pass through, writes are staged, flushes are left
-/// to whoever calls [`Outbox::poll_send`].
-pub(crate) struct Batched<'a, 't>(pub(crate) &'a Mutex<Outbox<'t>>);
+/// The TLS stream as hyper sees it: reads pass through (each one that brings bytes told to
+/// `checked`), writes are staged, flushes are left to whoever calls [`Outbox::poll_send`].
+pub(crate) struct Batched<'a, 't> {
+    pub(crate) outbox: &'a Mutex<Outbox<'t>>,
+    pub(crate) checked: &'a CheckedFiles,
+}
 
 impl AsyncRead for Batched<'_, '_> {
     fn poll_read(
@@ -71,7 +75,12 @@ impl AsyncRead for Batched<'_, '_> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut *lock(self.0).tls).poll_read(cx, buf)
+        let before = buf.filled().len();
+        ready!(Pin::new(&mut *lock(self.outbox).tls).poll_read(cx, buf))?;
+        if buf.filled().len() > before {
+            self.checked.client_sent();
+        }
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -89,7 +98,7 @@ impl AsyncWrite for Batched<'_, '_> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let mut outbox = lock(self.0);
+        let mut outbox = lock(self.outbox);
         let len: usize = bufs.iter().map(|b| b.len()).sum();
         if outbox.staged.len() + len > STAGE_LIMIT {
             ready!(outbox.poll_seal(cx))?;
@@ -116,7 +125,7 @@ impl AsyncWrite for Batched<'_, '_> {
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let mut outbox = lock(self.0);
+        let mut outbox = lock(self.outbox);
         ready!(outbox.poll_seal(cx))?;
         Pin::new(&mut *outbox.tls).poll_shutdown(cx)
     }
