@@ -334,14 +334,22 @@ fn file(
 /// A file's answer: whole, a range of it, 304 when the client's copy is current, or 412 when
 /// it wanted another version.
 fn answer(content: Content, representation: &Representation, request: &Request) -> Response {
+    // Borrowed from the cached file (one more reference to it) rather than copied.
+    let (from_cache, from_disk);
     let (len, validators) = match &content {
-        Content::Memory(cached) => (cached.content.len() as u64, cached.validators.clone()),
-        Content::Disk(_, meta) => (meta.len(), Validators::of(meta)),
+        Content::Memory(cached) => {
+            from_cache = cached.clone();
+            (cached.content.len() as u64, &from_cache.validators)
+        }
+        Content::Disk(_, meta) => {
+            from_disk = Validators::of(meta);
+            (meta.len(), &from_disk)
+        }
     };
-    let range = match evaluate(request, &validators) {
+    let range = match evaluate(request, validators) {
         Precondition::NotModified => {
             let response = Response::new(304, Body::Empty);
-            return labelled(response, &validators, representation);
+            return labelled(response, validators, representation);
         }
         Precondition::Failed => return Response::error(412, "the file has changed"),
         Precondition::Proceed { range } => range.then(|| request.header("range")).flatten(),
@@ -374,7 +382,7 @@ fn answer(content: Content, representation: &Representation, request: &Request) 
         let end = start + count - 1;
         response = response.header("Content-Range", format!("bytes {start}-{end}/{len}"));
     }
-    labelled(response, &validators, representation)
+    labelled(response, validators, representation)
 }
 
 /// The headers a 200, 206 and 304 share: validators, and what the answer varies with.
@@ -386,8 +394,8 @@ fn labelled(
     if let Some(etag) = &validators.etag {
         response = response.header("ETag", etag.clone());
     }
-    if let Some(modified) = validators.modified {
-        response = response.header("Last-Modified", httpdate::fmt_http_date(modified));
+    if let Some(modified) = &validators.last_modified {
+        response = response.header("Last-Modified", modified.clone());
     }
     if representation.vary {
         response = response.header("Vary", "Accept-Encoding");

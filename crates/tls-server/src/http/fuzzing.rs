@@ -26,6 +26,7 @@ pub fn http_request(data: &[u8]) {
     let validators = Validators {
         etag: Some("\"1-2-3\"".into()),
         modified: Some(UNIX_EPOCH + Duration::from_secs(1_700_000_000)),
+        last_modified: None,
     };
     while let Ok(Some(request)) = read_request(&mut input) {
         let _ = (request.keep_alive(), request.has_body());

@@ -10,6 +10,7 @@
 //! connection when the server shuts down; one that has not finished [`CLOSE_GRACE`] after its
 //! GOAWAY is dropped.
 
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::fs::File;
 use std::future::Future;
@@ -21,7 +22,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use hyper::body::{Body as HttpBody, Bytes, Frame, Incoming, SizeHint};
-use hyper::header::{HeaderName, HeaderValue, CONTENT_LENGTH, SERVER};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, SERVER};
 use hyper::server::conn::http2;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -244,19 +245,24 @@ fn into_hyper(
     });
     *out.status_mut() =
         hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
-    let fields = out.headers_mut();
+    let mut fields = HeaderMap::with_capacity(headers.len() + 2);
     fields.insert(SERVER, HeaderValue::from_static("tlslite-rs"));
     for (name, value) in headers {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) {
+        // Taken as they are, not copied.
+        let value = match value {
+            Cow::Borrowed(text) => {
+                HeaderValue::from_maybe_shared(Bytes::from_static(text.as_bytes()))
+            }
+            Cow::Owned(text) => HeaderValue::try_from(text),
+        };
+        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), value) {
             fields.append(name, value);
         }
     }
     if status != 304 {
         fields.insert(CONTENT_LENGTH, HeaderValue::from(len));
     }
+    *out.headers_mut() = fields;
     out
 }
 

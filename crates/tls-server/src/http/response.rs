@@ -65,7 +65,8 @@ impl Response {
     pub(crate) fn new(status: u16, body: Body) -> Self {
         Self {
             status,
-            headers: Vec::new(),
+            // Room for the fields a file's answer carries, without growing.
+            headers: Vec::with_capacity(8),
             body,
         }
     }

@@ -13,14 +13,18 @@ pub(crate) struct Validators {
     pub(crate) etag: Option<String>,
     /// Modification time, whole seconds (HTTP dates have no finer precision).
     pub(crate) modified: Option<SystemTime>,
+    /// `modified` as `Last-Modified` gives it, formatted once for a cached file's answers.
+    pub(crate) last_modified: Option<String>,
 }
 
 impl Validators {
     /// The validators of a file whose metadata is `meta`.
     pub(crate) fn of(meta: &Metadata) -> Self {
+        let modified = meta.modified().ok().map(whole_seconds);
         Self {
             etag: etag(meta),
-            modified: meta.modified().ok().map(whole_seconds),
+            modified,
+            last_modified: modified.map(httpdate::fmt_http_date),
         }
     }
 }
@@ -141,6 +145,7 @@ mod tests {
         Validators {
             etag: Some("\"a-b-c\"".into()),
             modified: httpdate::parse_http_date("Wed, 02 Dec 2026 10:00:00 GMT").ok(),
+            last_modified: Some("Wed, 02 Dec 2026 10:00:00 GMT".into()),
         }
     }
 
