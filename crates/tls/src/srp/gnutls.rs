@@ -51,8 +51,17 @@ pub fn srp_base64_decode(text: &str) -> Option<Vec<u8>> {
         let value = bytes[..lead]
             .iter()
             .try_fold(0u32, |v, c| Some(v << 6 | digit(*c)?))?;
+        // As GnuTLS reads it: one or two characters give at least one byte, three give at
+        // least two; only zero bytes beyond those are dropped. (Dropping every leading zero
+        // lost the first byte of a 16-byte salt that starts with 0, written "0".)
         let be = value.to_be_bytes();
-        out.extend(be[1..].iter().skip_while(|b| **b == 0));
+        let kept = if lead == 3 { 2 } else { 1 };
+        let zeros = be[1..]
+            .iter()
+            .take_while(|b| **b == 0)
+            .count()
+            .min(3 - kept);
+        out.extend_from_slice(&be[1 + zeros..]);
     }
     for group in bytes[lead..].chunks(4) {
         let value = group
@@ -146,11 +155,13 @@ pub fn write_tpasswd(users: &[(String, VerifierEntry)]) -> Result<(String, Strin
     for (user, entry) in users {
         check_username(user)?;
         entry.validate()?;
-        // libsrp's base64 drops a leading zero byte of the first partial group, so such a
-        // salt would come back different; salts made here never start with zero.
-        if entry.salt.len() % 3 != 0 && entry.salt.first() == Some(&0) {
+        // libsrp's base64 writes a first partial group of two bytes as one number, so a salt
+        // of 3k + 2 bytes starting with 0 would be read back a byte short (GnuTLS reads it so
+        // too). One of 3k + 1 bytes keeps its zero: a lone "0".
+        if entry.salt.len() % 3 == 2 && entry.salt.first() == Some(&0) {
             return Err(Error::Config(format!(
-                "{user}: a salt starting with 0 cannot be written to tpasswd"
+                "{user}: a salt of {} bytes starting with 0 cannot be written to tpasswd",
+                entry.salt.len()
             )));
         }
         passwd.push_str(&format!(
@@ -192,9 +203,20 @@ mod tests {
             vec![0x80; 20],
             vec![1, 2],
             (1..=255).collect::<Vec<u8>>(),
+            // Leading zero bytes that GnuTLS keeps: a 16-byte salt (srptool's) starting with
+            // 0, and a first group of three.
+            [&[0u8][..], &[9; 15]].concat(),
+            vec![0, 0, 0, 5],
+            vec![0, 0, 0],
         ] {
             assert_eq!(srp_base64_decode(&srp_base64_encode(&data)).unwrap(), data);
         }
+        // GnuTLS's reading of the first group, by its length: "0" is one zero byte, "00" one
+        // too, "000" two.
+        assert_eq!(srp_base64_decode("0").unwrap(), [0]);
+        assert_eq!(srp_base64_decode("00").unwrap(), [0]);
+        assert_eq!(srp_base64_decode("000").unwrap(), [0, 0]);
+        assert_eq!(srp_base64_decode("10").unwrap(), [64]);
         assert!(srp_base64_decode("ab=c").is_none());
     }
 
@@ -208,9 +230,22 @@ mod tests {
         );
         assert_eq!(
             read_tpasswd(&passwd, &conf).unwrap(),
-            vec![("alice".to_owned(), entry)]
+            vec![("alice".to_owned(), entry.clone())]
         );
         assert!(read_tpasswd("bob:x:y:9\n", &conf).is_err());
+        // A 16-byte salt starting with 0 (srptool makes one in 256) goes out and back whole;
+        // one of 17 bytes starting with 0 would come back a byte short, so is not written.
+        let zero_led = VerifierEntry {
+            salt: [&[0u8][..], &[7; 15]].concat(),
+            ..entry.clone()
+        };
+        let (passwd, conf) = write_tpasswd(&[("carol".into(), zero_led.clone())]).unwrap();
+        assert_eq!(read_tpasswd(&passwd, &conf).unwrap()[0].1, zero_led);
+        let lossy = VerifierEntry {
+            salt: [&[0u8][..], &[7; 16]].concat(),
+            ..entry
+        };
+        assert!(write_tpasswd(&[("dave".into(), lossy)]).is_err());
     }
 
     /// Verifiers that would let anyone in (0, 1, N, N + 1) or that are not below N are

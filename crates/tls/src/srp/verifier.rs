@@ -43,10 +43,7 @@ pub fn make_verifier(username: &str, password: &str, bits: u32) -> Result<Verifi
         ))
     })?;
     let mut salt = vec![0u8; SALT_LEN];
-    // A first byte of zero would not survive GnuTLS's tpasswd encoding; draw again.
-    while salt[0] == 0 {
-        random_bytes(&mut salt)?;
-    }
+    random_bytes(&mut salt)?;
     Ok(VerifierEntry::with_salt(username, password, group, salt))
 }
 
