@@ -3,6 +3,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
@@ -54,11 +55,18 @@ fn content() -> Vec<u8> {
 }
 
 fn site(config: ServerConfig) -> Site {
+    site_with(config, Duration::from_secs(20))
+}
+
+/// The same, each request head due within `head_timeout` (an HTTP/2 connection idle for nine
+/// tenths of it gets GOAWAY).
+fn site_with(config: ServerConfig, head_timeout: Duration) -> Site {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("file.bin"), content()).unwrap();
     let handshakes = Arc::new(AtomicUsize::new(0));
     let counter = handshakes.clone();
     let server = AsyncTlsServer::builder(config)
+        .request_head_timeout(head_timeout)
         .handshake_hook(move |_, _| {
             counter.fetch_add(1, Ordering::Relaxed);
             true
@@ -73,6 +81,29 @@ fn site(config: ServerConfig) -> Site {
         origin,
         handshakes,
     }
+}
+
+/// A client trusting `pki`'s roots.
+fn roots_client(pki: &Pki) -> HttpsClient {
+    client(
+        config()
+            .server_auth(ServerAuth::Roots(pki.roots()))
+            .build()
+            .unwrap(),
+    )
+}
+
+/// Our server with `pki`'s certificate, offering h2 then HTTP/1.1.
+fn h2_site(pki: &Pki, head_timeout: Duration) -> Site {
+    let config = ServerConfig::builder()
+        .cert_chain(pki.server.chain(), pki.server.key())
+        .settings(tls::HandshakeSettings {
+            alpn: vec!["h2".into(), "http/1.1".into()],
+            ..Default::default()
+        })
+        .build()
+        .unwrap();
+    site_with(config, head_timeout)
 }
 
 fn one_port(pki: &Pki) -> tls::ServerConfigBuilder {
@@ -183,25 +214,10 @@ async fn client_certificates_and_plain_http_refused() {
 #[tokio::test]
 async fn a_file_changed_between_two_requests_on_one_http2_connection_is_served_new() {
     let pki = Pki::new();
-    let site = site(
-        ServerConfig::builder()
-            .cert_chain(pki.server.chain(), pki.server.key())
-            .settings(tls::HandshakeSettings {
-                alpn: vec!["h2".into(), "http/1.1".into()],
-                ..Default::default()
-            })
-            .build()
-            .unwrap(),
-    );
+    let site = h2_site(&pki, Duration::from_secs(20));
     // Files are cached once their last change is 2 s old.
-    std::thread::sleep(std::time::Duration::from_millis(2200));
-    let client = client(
-        config()
-            .server_auth(ServerAuth::Roots(pki.roots()))
-            .build()
-            .unwrap(),
-    );
-    let url = format!("{}/file.bin", site.origin);
+    std::thread::sleep(Duration::from_millis(2200));
+    let (client, url) = (roots_client(&pki), format!("{}/file.bin", site.origin));
     // Read from disk and cached, then served from the cache.
     for _ in 0..2 {
         assert_eq!(
@@ -219,6 +235,24 @@ async fn a_file_changed_between_two_requests_on_one_http2_connection_is_served_n
         "the file as it was before the change was served"
     );
     assert_eq!(site.handshakes.load(Ordering::Relaxed), 1, "one connection");
+}
+
+/// A connection kept busy is not closed as idle: a request every 150 ms for 2.4 s over one
+/// HTTP/2 connection, to a server that sends GOAWAY after 0.9 s without one.
+#[tokio::test]
+async fn a_busy_http2_connection_outlives_the_idle_limit() {
+    let pki = Pki::new();
+    let site = h2_site(&pki, Duration::from_secs(1));
+    let (client, url) = (roots_client(&pki), format!("{}/file.bin", site.origin));
+    for _ in 0..16 {
+        assert_eq!(get(&client, &url).await.unwrap().0, Version::HTTP_2);
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    assert_eq!(
+        site.handshakes.load(Ordering::Relaxed),
+        1,
+        "the connection was closed while in use"
+    );
 }
 
 #[tokio::test]

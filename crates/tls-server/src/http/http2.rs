@@ -1,6 +1,8 @@
-//! HTTP/2 for the file server (ALPN `h2`, event-driven server), through hyper: every request
-//! gets the answer HTTP/1.1 would give it (the same head parser, limits and rules), framed by
-//! hyper and h2.
+//! HTTP/2 for the file server (ALPN `h2`, event-driven server), through the h2 crate: every
+//! request gets the answer HTTP/1.1 would give it (the same head parser, limits and rules),
+//! framed by h2. Answers are made as the requests are accepted, in the connection's own task;
+//! only a file too large for the cache gets a task of its own, which reads it as the client's
+//! flow-control window opens.
 //!
 //! Limits: 100 streams at once per connection, 16 KiB of header fields per request, h2's
 //! guards against rapid resets (CVE-2023-44487) and CONTINUATION floods, and our
@@ -11,28 +13,26 @@
 //! GOAWAY is dropped.
 
 use std::borrow::Cow;
-use std::convert::Infallible;
 use std::fs::File;
 use std::future::Future;
 use std::io::{self, Read};
-use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use hyper::body::{Body as HttpBody, Bytes, Frame, Incoming, SizeHint};
-use hyper::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, SERVER};
-use hyper::server::conn::http2;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use bytes::Bytes;
+use h2::server::{Connection, SendResponse};
+use h2::{Reason, RecvStream, SendStream};
+use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, DATE, SERVER};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Instant;
 
 use super::cache::CachedFile;
 use super::checked_files::CheckedFiles;
 use super::flood_guard::FloodGuard;
 use super::request::read_request;
-use super::response::{Body, Response};
+use super::response::{with_date_now, Body, Response};
 use super::write_batch::{self, Batched, Outbox};
 use super::StaticFiles;
 use crate::{AsyncTlsStream, ConnectionInfo};
@@ -41,6 +41,10 @@ use crate::{AsyncTlsStream, ConnectionInfo};
 const MAX_STREAMS: u32 = 100;
 /// Header fields (names, values and h2's 32-byte overhead each) one request may carry.
 const MAX_HEADER_LIST: u32 = 16 * 1024;
+/// Streams a client may reset before they are accepted, at once (CVE-2023-44487).
+const MAX_PENDING_RESETS: usize = 20;
+/// Streams we may reset for a client's protocol errors before its connection is ended.
+const MAX_ERROR_RESETS: usize = 1024;
 /// How long a connection asked to close may take to finish its responses.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 /// How often the idle and shutdown conditions are looked at.
@@ -56,29 +60,33 @@ pub(crate) async fn serve(
     conn: &ConnectionInfo,
 ) -> io::Result<()> {
     let activity = Arc::new(Activity::new());
-    let checked = Arc::new(CheckedFiles::default());
-    let service = {
-        let (files, activity, checked) = (files.clone(), activity.clone(), checked.clone());
-        service_fn(move |request: hyper::Request<Incoming>| {
-            let response = files.answer_http2(&request, &activity, &checked);
-            async move { Ok::<_, Infallible>(response) }
-        })
-    };
-    let mut builder = http2::Builder::new(TokioExecutor::new());
-    builder
-        .timer(TokioTimer::new())
-        .max_concurrent_streams(MAX_STREAMS)
-        .max_header_list_size(MAX_HEADER_LIST)
-        .max_pending_accept_reset_streams(Some(20))
-        .max_local_error_reset_streams(Some(1024))
-        .auto_date_header(true);
+    let checked = CheckedFiles::default();
     let outbox = Outbox::new(tls);
     let guarded = FloodGuard::new(Batched {
         outbox: &outbox,
         checked: &checked,
     });
-    let connection = builder.serve_connection(TokioIo::new(guarded), service);
-    tokio::pin!(connection);
+    let mut builder = h2::server::Builder::new();
+    builder
+        .max_concurrent_streams(MAX_STREAMS)
+        .max_header_list_size(MAX_HEADER_LIST)
+        .max_pending_accept_reset_streams(MAX_PENDING_RESETS)
+        .max_local_error_reset_streams(Some(MAX_ERROR_RESETS));
+    // The prefaces, within the time a request head has.
+    let mut handshake = builder.handshake::<_, Bytes>(guarded);
+    let prefaces = std::future::poll_fn(|cx| {
+        let done = std::pin::Pin::new(&mut handshake).poll(cx);
+        send_when_waiting(done, &outbox, cx)
+    });
+    let mut connection = match tokio::time::timeout(conn.request_head_timeout(), prefaces).await {
+        Ok(Ok(connection)) => connection,
+        Ok(Err(e)) => {
+            log::debug!("{}: HTTP/2 handshake failed: {e}", conn.peer_addr());
+            return Ok(());
+        }
+        Err(_) => return Ok(()),
+    };
+    let answer = |request, respond| files.answer_http2(request, respond, &activity, &checked);
     // GOAWAY a little before the socket's own idle limit (the same setting) would cut the
     // connection without one.
     let idle_limit = conn.request_head_timeout().mul_f64(0.9);
@@ -92,7 +100,7 @@ pub(crate) async fn serve(
                 .map_or(check, |d| d.min(check)),
         };
         tokio::select! {
-            result = std::future::poll_fn(|cx| poll_drive(connection.as_mut(), &outbox, cx)) => {
+            result = std::future::poll_fn(|cx| poll_serve(&mut connection, &outbox, &answer, cx)) => {
                 if let Err(e) = result {
                     // A client that breaks the protocol or goes away: its connection ends.
                     log::debug!("{}: HTTP/2 connection ended: {e}", conn.peer_addr());
@@ -107,7 +115,7 @@ pub(crate) async fn serve(
                     Some(since) if since.elapsed() >= CLOSE_GRACE => return Ok(()),
                     Some(_) => {}
                     None if conn.is_shutting_down() || activity.idle_for() >= idle_limit => {
-                        connection.as_mut().graceful_shutdown();
+                        connection.graceful_shutdown();
                         closing_since = Some(Instant::now());
                     }
                     None => {}
@@ -117,19 +125,46 @@ pub(crate) async fn serve(
     }
 }
 
-/// Polls the connection, then sends what it wrote if it now waits: one batch per wake-up.
-fn poll_drive(
-    connection: Pin<&mut impl Future<Output = Result<(), hyper::Error>>>,
+/// `polled`, once the batch written so far is on its way if the connection now waits.
+fn send_when_waiting<T>(
+    polled: Poll<Result<T, h2::Error>>,
     outbox: &Mutex<Outbox<'_>>,
     cx: &mut Context<'_>,
-) -> Poll<io::Result<()>> {
-    if let Poll::Ready(result) = connection.poll(cx) {
-        return Poll::Ready(result.map_err(io::Error::other));
+) -> Poll<io::Result<T>> {
+    if let Poll::Ready(result) = polled {
+        return Poll::Ready(result.map_err(h2_error));
     }
     match write_batch::lock(outbox).poll_send(cx) {
         Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
         _ => Poll::Pending,
     }
+}
+
+/// Accepts and answers requests until the connection waits (then sends what it wrote: one
+/// batch per wake-up) or ends.
+fn poll_serve<T: AsyncRead + AsyncWrite + Unpin>(
+    connection: &mut Connection<T, Bytes>,
+    outbox: &Mutex<Outbox<'_>>,
+    answer: &impl Fn(http::Request<RecvStream>, SendResponse<Bytes>),
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<()>> {
+    loop {
+        let accepted = match connection.poll_accept(cx) {
+            Poll::Ready(Some(Ok(accepted))) => accepted,
+            Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(h2_error(e))),
+            Poll::Ready(None) => return Poll::Ready(Ok(())),
+            Poll::Pending => return send_when_waiting(Poll::<Result<(), _>>::Pending, outbox, cx),
+        };
+        answer(accepted.0, accepted.1);
+    }
+}
+
+/// h2's error as an I/O error: the one underneath when there is one.
+fn h2_error(e: h2::Error) -> io::Error {
+    if !e.is_io() {
+        return io::Error::other(e);
+    }
+    e.into_io().unwrap_or_else(|| io::ErrorKind::Other.into())
 }
 
 /// Responses in progress on a connection, and since when there has been none.
@@ -167,7 +202,7 @@ impl Activity {
     }
 }
 
-/// One response in progress: counted until its body is sent or dropped.
+/// One response in progress: counted until its body is handed to h2 or dropped.
 struct InProgress(Arc<Activity>);
 
 impl Drop for InProgress {
@@ -179,14 +214,16 @@ impl Drop for InProgress {
 }
 
 impl StaticFiles {
-    /// The answer to one HTTP/2 request: its head is read by the HTTP/1.1 parser, with its
-    /// limits, from the fields hyper decoded, and answered as HTTP/1.1 answers it.
+    /// Answers one HTTP/2 request: its head is read by the HTTP/1.1 parser, with its limits,
+    /// from the fields h2 decoded, and answered as HTTP/1.1 answers it.
     fn answer_http2(
         &self,
-        request: &hyper::Request<Incoming>,
+        request: http::Request<RecvStream>,
+        mut respond: SendResponse<Bytes>,
         activity: &Arc<Activity>,
         checked: &CheckedFiles,
-    ) -> hyper::Response<ResponseBody> {
+    ) {
+        // Counted until answered (a file: until sent), so a busy connection is never idle.
         let in_progress = activity.started();
         let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
         // Pieces pushed one by one: `format!` per field cost 4% of the server at 1 KiB.
@@ -210,60 +247,44 @@ impl StaticFiles {
             head.push_str("Content-Length: 1\r\n");
         }
         head.push_str("\r\n");
-        let head_only = request.method() == hyper::Method::HEAD;
+        let head_only = request.method() == http::Method::HEAD;
         let response = match read_request(&mut head.as_bytes()) {
             Ok(Some(parsed)) => self.answer(&parsed, Some(checked)).0,
             Ok(None) => Response::error(400, "empty request"),
             Err(super::request::RequestError::Bad(status, why)) => Response::error(status, why),
             Err(super::request::RequestError::Io(_)) => Response::error(400, "bad request"),
         };
-        into_hyper(response, head_only, in_progress)
-    }
-}
-
-/// Our response as hyper's: the same status and fields (no `Connection`, which HTTP/2 has
-/// not), `Content-Length` kept for HEAD and left off a 304.
-fn into_hyper(
-    response: Response,
-    head_only: bool,
-    in_progress: InProgress,
-) -> hyper::Response<ResponseBody> {
-    let (status, headers, body) = response.into_parts();
-    let len = body.len();
-    let body = match body {
-        _ if head_only || status == 304 => Content::Done,
-        Body::Empty => Content::Done,
-        Body::Bytes(bytes) => Content::Bytes(Bytes::from(bytes)),
-        Body::Shared(file, start, len) => {
-            Content::Bytes(Bytes::from_owner(CachedSlice { file, start, len }))
-        }
-        Body::File(file, len) => Content::File { file, left: len },
-    };
-    let mut out = hyper::Response::new(ResponseBody {
-        content: body,
-        _in_progress: in_progress,
-    });
-    *out.status_mut() =
-        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
-    let mut fields = HeaderMap::with_capacity(headers.len() + 2);
-    fields.insert(SERVER, HeaderValue::from_static("tlslite-rs"));
-    for (name, value) in headers {
-        // Taken as they are, not copied.
-        let value = match value {
-            Cow::Borrowed(text) => {
-                HeaderValue::from_maybe_shared(Bytes::from_static(text.as_bytes()))
+        let (status, fields, body) = response.into_parts();
+        let len = body.len();
+        let head = response_head(status, fields, len);
+        let body = match body {
+            _ if head_only || status == 304 => None,
+            Body::Empty => None,
+            Body::Bytes(bytes) => Some(Content::Bytes(Bytes::from(bytes))),
+            Body::Shared(file, start, len) => {
+                Some(Content::Bytes(Bytes::from_owner(CachedSlice {
+                    file,
+                    start,
+                    len,
+                })))
             }
-            Cow::Owned(text) => HeaderValue::try_from(text),
+            Body::File(file, len) => Some(Content::File(file, len)),
         };
-        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), value) {
-            fields.append(name, value);
+        // A client that reset the stream meanwhile gets nothing: nothing to do about it.
+        let Ok(mut stream) = respond.send_response(head, body.is_none()) else {
+            return;
+        };
+        match body {
+            None => {}
+            // h2 sends it as the client's window allows; the bytes are shared, not copied.
+            Some(Content::Bytes(bytes)) => {
+                let _ = stream.send_data(bytes, true);
+            }
+            Some(Content::File(file, len)) => {
+                tokio::spawn(send_file(stream, file, len, in_progress));
+            }
         }
     }
-    if status != 304 {
-        fields.insert(CONTENT_LENGTH, HeaderValue::from(len));
-    }
-    *out.headers_mut() = fields;
-    out
 }
 
 /// A range of a cached file, shared with the cache rather than copied.
@@ -279,76 +300,77 @@ impl AsRef<[u8]> for CachedSlice {
     }
 }
 
-/// A response body for hyper: bytes at hand, or a file read in steps.
-pub(crate) struct ResponseBody {
-    content: Content,
-    /// Keeps the connection from counting as idle until the body is sent or dropped.
-    _in_progress: InProgress,
-}
-
+/// A response body: bytes at hand, or a file to read in steps.
 enum Content {
-    Done,
     Bytes(Bytes),
-    /// Read with blocking calls, as the HTTP/1.1 path reads (pages of a served folder are
-    /// normally in the page cache).
-    File {
-        file: File,
-        left: u64,
-    },
+    File(File, u64),
 }
 
-impl HttpBody for ResponseBody {
-    type Data = Bytes;
-    type Error = io::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
-        let this = self.get_mut();
-        match &mut this.content {
-            Content::Done => Poll::Ready(None),
-            Content::Bytes(_) => match std::mem::replace(&mut this.content, Content::Done) {
-                Content::Bytes(bytes) => Poll::Ready(Some(Ok(Frame::data(bytes)))),
-                _ => Poll::Ready(None),
-            },
-            Content::File { file, left } => {
-                if *left == 0 {
-                    this.content = Content::Done;
-                    return Poll::Ready(None);
-                }
-                let mut chunk = vec![0; (*left).min(FILE_CHUNK as u64) as usize];
-                let n = loop {
-                    match file.read(&mut chunk) {
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) => return Poll::Ready(Some(Err(e))),
-                        Ok(n) => break n,
-                    }
-                };
-                if n == 0 {
-                    // The file shrank after its length was promised: the stream is reset.
-                    return Poll::Ready(Some(Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "file changed while being sent",
-                    ))));
-                }
-                chunk.truncate(n);
-                *left -= n as u64;
-                Poll::Ready(Some(Ok(Frame::data(Bytes::from(chunk)))))
+/// Our response's head as h2's: the same status and fields (no `Connection`, which HTTP/2 has
+/// not), `Content-Length` of `len` kept for HEAD and left off a 304.
+fn response_head(
+    status: u16,
+    fields: Vec<(&'static str, Cow<'static, str>)>,
+    len: u64,
+) -> http::Response<()> {
+    let mut head = http::Response::new(());
+    *head.status_mut() =
+        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    let mut out = HeaderMap::with_capacity(fields.len() + 3);
+    out.insert(SERVER, HeaderValue::from_static("tlslite-rs"));
+    if let Ok(date) = with_date_now(HeaderValue::from_str) {
+        out.insert(DATE, date);
+    }
+    for (name, value) in fields {
+        // Taken as they are, not copied.
+        let value = match value {
+            Cow::Borrowed(text) => {
+                HeaderValue::from_maybe_shared(Bytes::from_static(text.as_bytes()))
             }
+            Cow::Owned(text) => HeaderValue::try_from(text),
+        };
+        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), value) {
+            out.append(name, value);
         }
     }
-
-    fn is_end_stream(&self) -> bool {
-        matches!(self.content, Content::Done)
-            || matches!(self.content, Content::File { left: 0, .. })
+    if status != 304 {
+        out.insert(CONTENT_LENGTH, HeaderValue::from(len));
     }
+    *head.headers_mut() = out;
+    head
+}
 
-    fn size_hint(&self) -> SizeHint {
-        match &self.content {
-            Content::Done => SizeHint::with_exact(0),
-            Content::Bytes(bytes) => SizeHint::with_exact(bytes.len() as u64),
-            Content::File { left, .. } => SizeHint::with_exact(*left),
+/// Sends `len` bytes of `file` on `stream`, a piece each time the client's window has room
+/// and h2's send buffer is not full: a large file never sits in memory whole. Read with
+/// blocking calls, as the HTTP/1.1 path reads (pages of a served folder are normally in the
+/// page cache).
+async fn send_file(mut stream: SendStream<Bytes>, mut file: File, mut left: u64, _: InProgress) {
+    while left > 0 {
+        stream.reserve_capacity(1);
+        loop {
+            match std::future::poll_fn(|cx| stream.poll_capacity(cx)).await {
+                Some(Ok(0)) => {}
+                Some(Ok(_)) => break,
+                // Reset by the client, or the connection is gone.
+                Some(Err(_)) | None => return,
+            }
+        }
+        let mut chunk = vec![0; left.min(FILE_CHUNK as u64) as usize];
+        let n = loop {
+            match file.read(&mut chunk) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return stream.send_reset(Reason::INTERNAL_ERROR),
+                Ok(n) => break n,
+            }
+        };
+        if n == 0 {
+            // The file shrank after its length was promised: the stream is reset.
+            return stream.send_reset(Reason::INTERNAL_ERROR);
+        }
+        chunk.truncate(n);
+        left -= n as u64;
+        if stream.send_data(Bytes::from(chunk), left == 0).is_err() {
+            return;
         }
     }
 }

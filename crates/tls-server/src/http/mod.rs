@@ -262,7 +262,7 @@ impl AsyncHandler for StaticFiles {
     /// [`request_head_timeout`](crate::TlsServerBuilder::request_head_timeout).
     async fn handle(&self, tls: &mut AsyncTlsStream, conn: &ConnectionInfo) -> io::Result<()> {
         if tls.session().alpn_protocol() == Some(H2) {
-            // Boxed: hyper's connection state would otherwise sit in every connection's task,
+            // Boxed: h2's connection state would otherwise sit in every connection's task,
             // HTTP/1.1 ones included, idle or not.
             return Box::pin(http2::serve(self, tls, conn)).await;
         }

@@ -197,7 +197,7 @@ impl Response {
 }
 
 /// Calls `f` with the current HTTP date, formatted once a second per thread.
-fn with_date_now<T>(f: impl FnOnce(&str) -> T) -> T {
+pub(crate) fn with_date_now<T>(f: impl FnOnce(&str) -> T) -> T {
     thread_local! {
         static DATE: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
     }
