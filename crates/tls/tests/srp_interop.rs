@@ -355,7 +355,7 @@ fn users_imported_from_srptool_log_in_with_gnutls_cli() {
 fn a_srptool_salt_starting_with_a_zero_byte_survives_the_import() {
     let dir = tempfile::tempdir().unwrap();
     // Salts are random: users are made until one gets such a salt (each try 1 in 256; 5,000
-    // tries miss with odds of 1 in 300,000).
+    // tries all miss about once in 300 million runs).
     for _ in 0..5000 {
         let Some((passwd, conf)) = srptool_passwd(dir.path(), USER, PASSWORD, 3) else {
             return;

@@ -128,14 +128,15 @@ impl FileCache {
         if checked.is_some_and(|c| c.holds(&file)) {
             return Some(file);
         }
+        let reads_before = checked.map(CheckedFiles::reads);
         // lstat: a link swapped in for the file is not the file.
         let now = std::fs::symlink_metadata(&file.path)
             .ok()
             .and_then(|m| Version::of(&m));
         let still_led_there = !file.through_link || resolve().as_deref() == Some(&file.path);
         if now.is_some() && now == file.version && still_led_there {
-            if let Some(checked) = checked {
-                checked.add(&file);
+            if let (Some(checked), Some(at_read)) = (checked, reads_before) {
+                checked.add(&file, at_read);
             }
             return Some(file);
         }

@@ -48,9 +48,18 @@ impl CheckedFiles {
                 .any(|f| f.as_ptr() == Arc::as_ptr(file))
     }
 
-    /// `file` was just found current on disk.
-    pub(crate) fn add(&self, file: &Arc<CachedFile>) {
+    /// The reads so far: taken before a check, for [`add`](Self::add).
+    pub(crate) fn reads(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
+    }
+
+    /// `file` was found current on disk by a check that began when [`reads`](Self::reads)
+    /// was `at_read`; if bytes came in since, the check may predate them and is not kept.
+    pub(crate) fn add(&self, file: &Arc<CachedFile>, at_read: u64) {
         let now = self.reads.load(Ordering::Relaxed);
+        if at_read != now {
+            return;
+        }
         let mut checked = self.lock();
         if checked.at_read != now {
             checked.files.clear();
@@ -81,17 +90,21 @@ mod tests {
         let (a, b) = (file(b"one"), file(b"one"));
         let checks = CheckedFiles::default();
         assert!(!checks.holds(&a));
-        checks.add(&a);
+        checks.add(&a, checks.reads());
         assert!(checks.holds(&a));
         // Another cached copy (the file was read again) was not checked.
         assert!(!checks.holds(&b));
+        let before = checks.reads();
         checks.client_sent();
         assert!(!checks.holds(&a), "a check outlived the client's next read");
-        checks.add(&b);
+        // A check that began before bytes came in does not count for them.
+        checks.add(&a, before);
+        assert!(!checks.holds(&a));
+        checks.add(&b, checks.reads());
         assert!(checks.holds(&b) && !checks.holds(&a));
         // Beyond what is remembered, files are simply checked each time.
         let many: Vec<_> = (0..REMEMBERED + 1).map(|_| file(b"one")).collect();
-        many.iter().for_each(|f| checks.add(f));
+        many.iter().for_each(|f| checks.add(f, checks.reads()));
         assert!(checks.holds(&many[REMEMBERED - 2]) && !checks.holds(&many[REMEMBERED]));
     }
 }

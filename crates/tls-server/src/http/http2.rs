@@ -258,7 +258,8 @@ impl StaticFiles {
         let len = body.len();
         let head = response_head(status, fields, len);
         let body = match body {
-            _ if head_only || status == 304 => None,
+            // No DATA frame at all: END_STREAM goes with the headers.
+            _ if head_only || status == 304 || len == 0 => None,
             Body::Empty => None,
             Body::Bytes(bytes) => Some(Content::Bytes(Bytes::from(bytes))),
             Body::Shared(file, start, len) => {

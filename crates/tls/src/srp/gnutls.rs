@@ -157,7 +157,8 @@ pub fn write_tpasswd(users: &[(String, VerifierEntry)]) -> Result<(String, Strin
         entry.validate()?;
         // libsrp's base64 writes a first partial group of two bytes as one number, so a salt
         // of 3k + 2 bytes starting with 0 would be read back a byte short (GnuTLS reads it so
-        // too). One of 3k + 1 bytes keeps its zero: a lone "0".
+        // too). One of 3k + 1 bytes keeps its zero: a lone "0". (Salts made here never start
+        // with zero; imported ones may.)
         if entry.salt.len() % 3 == 2 && entry.salt.first() == Some(&0) {
             return Err(Error::Config(format!(
                 "{user}: a salt of {} bytes starting with 0 cannot be written to tpasswd",

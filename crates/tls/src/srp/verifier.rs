@@ -43,7 +43,12 @@ pub fn make_verifier(username: &str, password: &str, bits: u32) -> Result<Verifi
         ))
     })?;
     let mut salt = vec![0u8; SALT_LEN];
-    random_bytes(&mut salt)?;
+    // OpenSSL's SRP client reads the salt as a number and loses a first byte of zero (its x
+    // would be wrong): draw again. Unknown users' fake salts follow the same rule, so a zero
+    // does not tell them apart. Salts imported from srptool may start with zero; they are kept.
+    while salt[0] == 0 {
+        random_bytes(&mut salt)?;
+    }
     Ok(VerifierEntry::with_salt(username, password, group, salt))
 }
 
