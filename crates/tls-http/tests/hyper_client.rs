@@ -255,6 +255,43 @@ async fn a_busy_http2_connection_outlives_the_idle_limit() {
     );
 }
 
+/// A slow client downloading a 1 MiB file over HTTP/2 (a 64 KiB window, 16 KiB taken every
+/// 150 ms: about 9.6 s) from a server whose idle GOAWAY comes after 0.9 s, and
+/// which drops a connection 5 s after its GOAWAY: the file arrives whole. Handed to h2 in one
+/// piece, the response stopped counting as in progress at once and the download was cut.
+#[tokio::test]
+async fn a_slow_http2_download_is_not_cut_as_idle() {
+    let pki = Pki::new();
+    let site = h2_site(&pki, Duration::from_secs(1));
+    let big: Vec<u8> = (0..1u32 << 20).map(|i| (i % 251) as u8).collect();
+    std::fs::write(site.dir.path().join("big.bin"), &big).unwrap();
+    let config = config()
+        .server_auth(ServerAuth::Roots(pki.roots()))
+        .build()
+        .unwrap();
+    let slow: HttpsClient = Client::builder(TokioExecutor::new())
+        .http2_initial_stream_window_size(65_535)
+        .http2_initial_connection_window_size(65_535)
+        .build(HttpsConnector::new(config));
+    let url = format!("{}/big.bin", site.origin);
+    let response = slow.get(url.parse().unwrap()).await.unwrap();
+    assert_eq!(response.version(), Version::HTTP_2);
+    let mut body = response.into_body();
+    let (mut got, mut unpaced) = (Vec::new(), 0);
+    while let Some(frame) = body.frame().await {
+        let frame = frame.unwrap_or_else(|e| panic!("cut after {} bytes: {e:?}", got.len()));
+        if let Ok(data) = frame.into_data() {
+            got.extend_from_slice(&data);
+            unpaced += data.len();
+            while unpaced >= 16 * 1024 {
+                unpaced -= 16 * 1024;
+                tokio::time::sleep(Duration::from_millis(150)).await;
+            }
+        }
+    }
+    assert!(got == big, "{} bytes of {}", got.len(), big.len());
+}
+
 #[tokio::test]
 async fn nginx_over_http2_with_a_pin_and_with_roots() {
     let pki = Pki::new();

@@ -1,8 +1,8 @@
 //! HTTP/2 for the file server (ALPN `h2`, event-driven server), through the h2 crate: every
 //! request gets the answer HTTP/1.1 would give it (the same head parser, limits and rules),
 //! framed by h2. Answers are made as the requests are accepted, in the connection's own task;
-//! only a file too large for the cache gets a task of its own, which reads it as the client's
-//! flow-control window opens.
+//! only a body over 64 KiB gets a task of its own, which hands it to h2 (reading it from disk
+//! if it is not cached) as the client's flow-control window opens.
 //!
 //! Limits: 100 streams at once per connection, 16 KiB of header fields per request, h2's
 //! guards against rapid resets (CVE-2023-44487) and CONTINUATION floods, and our
@@ -49,8 +49,15 @@ const MAX_ERROR_RESETS: usize = 1024;
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 /// How often the idle and shutdown conditions are looked at.
 const CHECK_EVERY: Duration = Duration::from_millis(250);
-/// Largest piece of a file read from disk at once.
-const FILE_CHUNK: usize = 64 * 1024;
+/// Largest piece of a body handed to h2 at once. h2 takes pieces while it holds less than
+/// 400 KiB of the stream's body (its default send buffer: 64 KiB looked slower for 1 MiB
+/// files, 964-1,020 against 1,150-1,276 req/s in two runs), so a response stops counting as
+/// in progress with at most that much (and a piece) unsent.
+const PIECE: usize = 64 * 1024;
+/// Bodies up to this size are handed to h2 whole; larger ones in pieces as the client takes
+/// them, so that the response counts as in progress until its last piece: a slow client
+/// downloading a large file is not taken for idle and cut.
+const WHOLE_BODY: usize = 64 * 1024;
 
 /// Serves one HTTP/2 connection until the client is done, it idles out, or the server shuts
 /// down.
@@ -278,11 +285,11 @@ impl StaticFiles {
         match body {
             None => {}
             // h2 sends it as the client's window allows; the bytes are shared, not copied.
-            Some(Content::Bytes(bytes)) => {
+            Some(Content::Bytes(bytes)) if bytes.len() <= WHOLE_BODY => {
                 let _ = stream.send_data(bytes, true);
             }
-            Some(Content::File(file, len)) => {
-                tokio::spawn(send_file(stream, file, len, in_progress));
+            Some(content) => {
+                tokio::spawn(send_paced(stream, content, in_progress));
             }
         }
     }
@@ -341,12 +348,11 @@ fn response_head(
     head
 }
 
-/// Sends `len` bytes of `file` on `stream`, a piece each time the client's window has room
-/// and h2's send buffer is not full: a large file never sits in memory whole. Read with
-/// blocking calls, as the HTTP/1.1 path reads (pages of a served folder are normally in the
-/// page cache).
-async fn send_file(mut stream: SendStream<Bytes>, mut file: File, mut left: u64, _: InProgress) {
-    while left > 0 {
+/// Sends `content` on `stream` a piece at a time, each once the client's window has room and
+/// h2's send buffer is not full: a large file never sits in memory whole, and the response
+/// stays in progress until its last piece is handed over.
+async fn send_paced(mut stream: SendStream<Bytes>, mut content: Content, _: InProgress) {
+    loop {
         stream.reserve_capacity(1);
         loop {
             match std::future::poll_fn(|cx| stream.poll_capacity(cx)).await {
@@ -356,22 +362,37 @@ async fn send_file(mut stream: SendStream<Bytes>, mut file: File, mut left: u64,
                 Some(Err(_)) | None => return,
             }
         }
-        let mut chunk = vec![0; left.min(FILE_CHUNK as u64) as usize];
-        let n = loop {
-            match file.read(&mut chunk) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return stream.send_reset(Reason::INTERNAL_ERROR),
-                Ok(n) => break n,
-            }
-        };
-        if n == 0 {
-            // The file shrank after its length was promised: the stream is reset.
+        let Some((piece, last)) = next_piece(&mut content) else {
+            // The file could not be read, or shrank after its length was promised.
             return stream.send_reset(Reason::INTERNAL_ERROR);
-        }
-        chunk.truncate(n);
-        left -= n as u64;
-        if stream.send_data(Bytes::from(chunk), left == 0).is_err() {
+        };
+        if stream.send_data(piece, last).is_err() || last {
             return;
+        }
+    }
+}
+
+/// The next piece of `content` (at most [`PIECE`] bytes), and whether it is the last; `None`
+/// if the file fails or ends early. Files are read with blocking calls, as the HTTP/1.1 path
+/// reads them (pages of a served folder are normally in the page cache).
+fn next_piece(content: &mut Content) -> Option<(Bytes, bool)> {
+    match content {
+        Content::Bytes(bytes) => {
+            let piece = bytes.split_to(bytes.len().min(PIECE));
+            Some((piece, bytes.is_empty()))
+        }
+        Content::File(file, left) => {
+            let mut chunk = vec![0; (*left).min(PIECE as u64) as usize];
+            let n = loop {
+                match file.read(&mut chunk) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) | Ok(0) => return None,
+                    Ok(n) => break n,
+                }
+            };
+            chunk.truncate(n);
+            *left -= n as u64;
+            Some((Bytes::from(chunk), *left == 0))
         }
     }
 }
