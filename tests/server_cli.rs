@@ -924,12 +924,14 @@ Promise.all(wanted.map(i => fetch(`f${i}.txt`).then(r => r.text()))).then(texts 
 
 /// How many idle connections the event-driven server must hold while serving others.
 const IDLE: usize = 10_000;
-/// Resident memory an idle TLS connection may cost the server, in KiB: 9.9 measured in this
-/// (unoptimized) build, before HTTP/2 and after it.
-const IDLE_KIB_PER_CONNECTION: f64 = 10.5;
-/// The same for a PSK connection (our engine): 9.0 measured in this build; 20.1 while the
-/// engine kept its receive buffer.
-const IDLE_PSK_KIB_PER_CONNECTION: f64 = 10.5;
+/// Resident memory an idle TLS connection may cost the server, in KiB: 5.6 measured in this
+/// (unoptimized) build since rustls hands its keys to our records after the handshake; 9.9
+/// while rustls's own connection (and its 4 KiB receive buffer) carried the traffic.
+const IDLE_KIB_PER_CONNECTION: f64 = 6.5;
+/// The same for a PSK connection (our engine): 5.5 measured in this build; 9.0 while each
+/// connection carried room for TLS 1.2 record protection and CBC IVs it did not use, 20.1
+/// while the engine kept its receive buffer.
+const IDLE_PSK_KIB_PER_CONNECTION: f64 = 6.5;
 
 /// Idle clients held open on a server, with what they cost it.
 struct Idlers {

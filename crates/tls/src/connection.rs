@@ -1,6 +1,7 @@
 //! `Connection`: a TLS connection's policy without any I/O (sans-IO).
 //!
-//! It owns the engine (rustls for X.509, ours for TLS-SRP) and everything decided above the
+//! It owns the engine (rustls for X.509, whose server connections hand their records to ours
+//! after the handshake; ours for TLS-SRP and PSK) and everything decided above the
 //! records: the [`Checker`] run when the handshake completes, the name sent by SNI, the rule
 //! that a transport ending without close_notify is [`Error::AbruptClose`], and the
 //! [`Session`]. A driver only moves bytes: the blocking [`TlsStream`](crate::TlsStream), the
@@ -23,7 +24,7 @@ use crate::{AuthenticationError, Checker, ClientConfig, Error, ServerConfig, Ses
 /// errors belong to the driver.
 ///
 /// Take the plaintext out between reads of TLS bytes: an engine holds only so much decrypted
-/// data (rustls about 16 KiB) and refuses more TLS bytes until it is read.
+/// data (16 KiB) and refuses more TLS bytes until it is read.
 ///
 /// Two connections talking through in-memory buffers, over TLS-SRP:
 ///

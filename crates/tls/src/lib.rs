@@ -1,8 +1,9 @@
 //! TLS with the authentication modes tlslite users know: certificate fingerprint pinning,
 //! post-handshake [`Checker`]s, client certificates, TLS-SRP (RFC 5054) and TLS 1.3 pre-shared
-//! keys ([`psk`], RFC 8446 §4.2.11) in our own engine, with rustls for X.509. One sans-IO [`Connection`] holds the policy; the blocking
-//! [`TlsStream`] drives it over any `Read + Write`, and `tls::tokio` (feature
-//! `tokio`) over any `AsyncRead + AsyncWrite`.
+//! keys ([`psk`], RFC 8446 §4.2.11) in our own engine, with rustls for X.509 (a server's records
+//! after rustls's handshake are ours, under its keys). One sans-IO [`Connection`] holds the
+//! policy; the blocking [`TlsStream`] drives it over any `Read + Write`, and `tls::tokio`
+//! (feature `tokio`) over any `AsyncRead + AsyncWrite`.
 //!
 //! Secure by default: a client verifies the server against the Mozilla roots and the host name
 //! unless told to use other roots or a pinned fingerprint. There is no accept-anything mode.

@@ -178,6 +178,76 @@ fn openssl_s_client_against_our_server() {
     }
 }
 
+/// OpenSSL's client asks for KeyUpdates over TLS 1.3 (`K`: ours too, `k`: its own only), then
+/// sends a line: our server opens it under the client's new keys and echoes it under its own,
+/// both computed by rustls, which ran the handshake, for the records our engine carries.
+#[test]
+fn openssl_s_client_key_updates_reach_our_server() {
+    let Some(openssl) = peer("openssl") else {
+        return;
+    };
+    let pki = Pki::new();
+    let server = ServerConfig::builder()
+        .cert_chain(pki.server.chain(), pki.server.key())
+        .build()
+        .unwrap();
+    let thread = echo_once(server);
+    let mut client = Command::new(&openssl)
+        .args(["s_client", "-connect", &thread.addr.to_string(), "-tls1_3"])
+        .args([
+            "-servername",
+            "localhost",
+            "-verify_return_error",
+            "-CAfile",
+        ])
+        .arg(pki.path("root.pem"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = client.stdin.take().unwrap();
+    let (lines, seen) = std::sync::mpsc::channel();
+    let stdout = std::io::BufReader::new(client.stdout.take().unwrap());
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let wait_for = |what: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match seen.recv_timeout(left) {
+                Ok(line) if line.contains(what) => return true,
+                Ok(_) => {}
+                Err(_) => return false,
+            }
+        }
+    };
+    assert!(wait_for("Verify return code: 0 (ok)"), "no handshake");
+    let line = "hello after two key updates\n";
+    for command in ["K\n", "k\n", line] {
+        stdin.write_all(command.as_bytes()).unwrap();
+        stdin.flush().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let echoed = wait_for(line.trim_end());
+    drop(stdin);
+    let _ = client.kill();
+    let output = client.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr.matches("KEYUPDATE").count(),
+        2,
+        "s_client sent two KeyUpdates: {stderr}"
+    );
+    assert_eq!(thread.join().unwrap(), line, "{stderr}");
+    assert!(echoed, "the echo did not reach s_client: {stderr}");
+}
+
 #[test]
 fn curl_with_cacert_and_with_a_pinned_public_key() {
     let Some(curl) = peer("curl") else { return };

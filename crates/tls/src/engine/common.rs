@@ -21,6 +21,14 @@ const FIRST_READ: usize = 4096;
 /// bulk sender) and the records can be opened side by side.
 pub(super) const INCOMING_BULK: usize = MAX_BATCH * (5 + MAX_CIPHERTEXT);
 
+/// Received plaintext waiting to be read, from which no more TLS bytes are taken (rustls's
+/// default limit too): a caller that never reads cannot make the connection buffer without end.
+const PLAINTEXT_LIMIT: usize = 16 * 1024;
+/// The refusal of more TLS bytes while the plaintext waiting is over [`PLAINTEXT_LIMIT`], said
+/// with what to do.
+pub(super) const FULL_PLAINTEXT: &str = "received plaintext buffer full: read the plaintext \
+     waiting (read_plaintext until WouldBlock) before reading more TLS bytes";
+
 /// Plaintext queued for sending is accepted up to this many bytes of records not yet written.
 pub(super) const OUTGOING_LIMIT: usize = 128 * 1024;
 /// Warning alerts (or renegotiation attempts) tolerated in a row before the connection fails.
@@ -67,9 +75,13 @@ impl IvPool {
 /// State both sides share.
 pub(crate) struct CommonState {
     rng: SystemRandom,
-    ivs: IvPool,
-    pub(crate) read: Option<Protection>,
-    pub(crate) write: Option<Protection>,
+    /// For the CBC suites' explicit IVs only: boxed when first needed, so that a connection
+    /// under an AEAD does not carry it.
+    ivs: Option<Box<IvPool>>,
+    /// Each direction's record protection, boxed: a TLS 1.3 connection (whose keys live in
+    /// `Records13`) carries no room for them.
+    pub(crate) read: Option<Box<Protection>>,
+    pub(crate) write: Option<Box<Protection>>,
     /// Running hash of every handshake message so far (for Finished and EMS).
     pub(crate) transcript: Sha256,
     /// Received TLS bytes live in `incoming[in_start..in_end]`; empty (unallocated) while the
@@ -93,10 +105,7 @@ impl CommonState {
     pub(super) fn new() -> Self {
         Self {
             rng: SystemRandom::new(),
-            ivs: IvPool {
-                bytes: [0; 16 * POOL_IVS],
-                used: 16 * POOL_IVS,
-            },
+            ivs: None,
             read: None,
             write: None,
             transcript: Sha256::new(),
@@ -125,19 +134,28 @@ impl CommonState {
     /// Queues `data` as records of `content_type`, encrypted once keys are on.
     pub(crate) fn send(&mut self, content_type: u8, data: &[u8]) {
         if let Some(write) = self.write.as_mut() {
+            if let Protection::Aead(aead) = &mut **write {
+                aead.seal_all(content_type, data, &mut self.outgoing);
+                return;
+            }
+            let ivs = self.ivs.get_or_insert_with(|| {
+                Box::new(IvPool {
+                    bytes: [0; 16 * POOL_IVS],
+                    used: 16 * POOL_IVS,
+                })
+            });
             // At most a pool of IVs' worth of records at a time (one record for empty data).
             let spans = data.chunks(POOL_IVS * MAX_PLAINTEXT);
             for span in spans.chain(data.is_empty().then_some(data)) {
                 let records = span.len().div_ceil(MAX_PLAINTEXT).max(1);
                 let rng = &self.rng;
-                if !self.ivs.ready_for(records, |buf| rng.fill(buf).is_ok()) {
+                if !ivs.ready_for(records, |buf| rng.fill(buf).is_ok()) {
                     self.failure = Some(Failure::local(
                         AlertDescription::InternalError,
                         "the system's random generator failed: no IV for the next record",
                     ));
                     return;
                 }
-                let ivs = &mut self.ivs;
                 write.seal_all(content_type, span, &mut || ivs.next(), &mut self.outgoing);
             }
             return;
@@ -215,22 +233,33 @@ impl CommonState {
     /// A connection waiting for its peer holds no buffers: when `rd` has nothing (`WouldBlock`)
     /// and nothing is left to process, the receive buffer (36 KiB, more in bulk) and the
     /// emptied plaintext and record buffers are freed, and the next read looks first into a
-    /// small buffer on the stack, so a read that finds nothing allocates nothing.
+    /// small buffer on the stack and keeps only what came: a read that finds nothing allocates
+    /// nothing, and a short request takes no 36 KiB buffer.
     pub(super) fn read_tls(&mut self, rd: &mut dyn io::Read, bulk: bool) -> io::Result<usize> {
         if self.eof || self.peer_closed {
             return Ok(0);
         }
-        if self.incoming.is_empty() {
+        if self.plaintext.len() - self.plaintext_pos >= PLAINTEXT_LIMIT {
+            return Err(io::Error::other(FULL_PLAINTEXT));
+        }
+        if self.in_start == self.in_end && self.incoming.len() < INCOMING_SIZE {
+            // Nothing waits to be processed, and no receive buffer is taken yet.
             let mut first = [0u8; FIRST_READ];
             let n = rd.read(&mut first).map_err(|e| self.waiting(e))?;
             if n == 0 {
                 self.eof = true;
                 return Ok(0);
             }
-            self.incoming = vec![0; INCOMING_SIZE];
-            self.incoming[..n].copy_from_slice(&first[..n]);
+            // Just what came (a request, a few records): taking the whole receive buffer here
+            // cost an allocation and the zeroing of 36 KiB per request.
+            self.incoming.clear();
+            self.incoming.extend_from_slice(&first[..n]);
             (self.in_start, self.in_end) = (0, n);
             return Ok(n);
+        }
+        if self.in_end == self.incoming.len() && self.incoming.len() < INCOMING_SIZE {
+            // More than the first read: the whole receive buffer.
+            self.incoming.resize(INCOMING_SIZE, 0);
         }
         if self.in_end == self.incoming.len() {
             // Full: slide the unprocessed tail to the front (at most one partial record).
@@ -294,7 +323,10 @@ impl CommonState {
             self.plaintext_pos = 0;
         }
         self.plaintext.extend_from_slice(data);
-        self.warnings = 0;
+        // Empty records count as nothing: a peer may not earn more warnings with them.
+        if !data.is_empty() {
+            self.warnings = 0;
+        }
     }
 
     /// The `Engine` call: application data received, `Ok(0)` after close_notify.
@@ -363,7 +395,7 @@ mod tests {
         };
         let mut rd = Trickle(vec![b"\x17\x03\x03\x00\x05he"]);
         assert_eq!(common.read_tls(&mut rd, false).unwrap(), 7);
-        assert_eq!(common.incoming.len(), INCOMING_SIZE);
+        assert_eq!(common.incoming.len(), 7, "the first read takes what came");
         // Half a record waits for the rest: it is kept.
         wait(&mut common, &mut rd);
         assert_eq!(&common.incoming[..7], b"\x17\x03\x03\x00\x05he");
@@ -372,6 +404,11 @@ mod tests {
         assert_eq!(
             &common.incoming[common.in_start..common.in_end],
             b"\x17\x03\x03\x00\x05hello"
+        );
+        assert_eq!(
+            common.incoming.len(),
+            INCOMING_SIZE,
+            "then the receive buffer"
         );
         // Processed (as the engine does), the plaintext read, a record sent and written out.
         (common.in_start, common.in_end) = (0, 0);

@@ -59,7 +59,11 @@ impl<H: Handshake> Tls12Connection<H> {
         let (mut start, end) = (self.common.in_start, self.common.in_end);
         let result = loop {
             // Application data under keys: the whole records waiting are opened together.
-            let batch = self.common.read.as_ref().map_or(1, Protection::open_batch);
+            let batch = self
+                .common
+                .read
+                .as_deref()
+                .map_or(1, Protection::open_batch);
             if batch > 1 {
                 match self.open_application_data(&mut incoming[start..end], batch) {
                     Ok(0) => {}
@@ -266,6 +270,20 @@ impl<H: Handshake> Engine for Tls12Connection<H> {
         let take = self
             .common
             .plaintext_room(buf.len(), self.handshake.is_handshaking())?;
+        // The records this takes, and one for close_notify after them.
+        let records = take.div_ceil(MAX_PLAINTEXT) as u64 + 1;
+        if self
+            .common
+            .write
+            .as_ref()
+            .is_some_and(|w| w.records_left() < records)
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the connection has sent the most records AES-GCM allows under one key \
+                 (2^24), and TLS 1.2 cannot change keys: open a new connection",
+            ));
+        }
         if take > 0 {
             self.common.send(content::APPLICATION_DATA, &buf[..take]);
         }

@@ -12,7 +12,8 @@
 //! | `client/`, `server/` | each side's handshakes, `tls12.rs` and `tls13.rs` |
 //! | `kx/` | the key exchanges the handshakes call: SRP (TLS 1.2), PSK with ECDHE (TLS 1.3) |
 //! | `route.rs` | one port for both engines: the ClientHello picks |
-//! | `rustls_connection.rs` | rustls as an engine |
+//! | `rustls_connection.rs` | rustls as an engine (clients) |
+//! | `rustls_server/` | X.509 servers: rustls's handshake, then our records with its keys |
 //! | `testing.rs`, `tests.rs` | ready-made connections, and hostile peers message by message |
 //!
 //! Nothing here imports the configurations (`client`, `server`), the stores or the adapters:
@@ -30,6 +31,7 @@ pub(crate) mod msgs;
 pub(crate) mod record;
 pub(crate) mod route;
 mod rustls_connection;
+pub(crate) mod rustls_server;
 pub(crate) mod server;
 #[cfg(any(test, feature = "fuzzing"))]
 pub(crate) mod testing;

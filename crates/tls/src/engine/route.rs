@@ -10,6 +10,7 @@ use std::sync::Arc;
 use super::msgs::deframe::{FirstMessage, MAX_HANDSHAKE};
 use super::msgs::TLS13;
 use super::msgs::{handshake, ClientHello};
+use super::rustls_server::RustlsServer;
 use super::server::{Server13Params, ServerHandshake, ServerHandshake13, ServerParams};
 use super::tls12::SUITES;
 use super::tls13::Tls13Connection;
@@ -136,9 +137,8 @@ impl RoutingEngine {
                 Box::new(Tls12Connection::new(handshake).map_err(internal)?)
             }
             Route::X509(x509) => {
-                let conn =
-                    rustls::ServerConnection::new(x509.clone()).map_err(|e| internal(e.into()))?;
-                Box::new(rustls::Connection::Server(conn))
+                let server_name = hello.extensions.server_name().and_then(sni_name);
+                Box::new(RustlsServer::new(x509.clone(), server_name).map_err(internal)?)
             }
         };
         // A hello larger than an engine buffers unprocessed (rustls about 18 KB, ours two
@@ -240,6 +240,13 @@ impl RoutingEngine {
             .extend_from_slice(&[21, 3, 3, 0, 2, 2, description.code()]);
         self.failure = Some((description, message));
     }
+}
+
+/// The name a client asked for by SNI as rustls reports it: a DNS name, in lower case (an IP
+/// address or a malformed name counts as none).
+fn sni_name(asked: &str) -> Option<String> {
+    let name = rustls_pki_types::DnsName::try_from(asked).ok()?;
+    Some(name.to_lowercase_owned().as_ref().to_owned())
 }
 
 fn internal(e: Error) -> Failure {

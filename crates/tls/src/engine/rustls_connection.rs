@@ -47,42 +47,44 @@ impl Engine for rustls::Connection {
     }
 
     fn session(&self) -> Session {
-        let version = match self.protocol_version() {
-            Some(rustls::ProtocolVersion::TLSv1_3) => ProtocolVersion::Tls13,
-            _ => ProtocolVersion::Tls12,
-        };
         let server_name = match self {
             Self::Server(server) => server.server_name().map(str::to_owned),
             Self::Client(_) => None,
         };
-        Session {
-            version,
-            cipher_suite: self
-                .negotiated_cipher_suite()
-                .map(|s| cipher_suite_name(s.suite()))
-                .unwrap_or_default(),
-            peer_certificates: self
-                .peer_certificates()
-                .map(|certs| certs.to_vec())
-                .unwrap_or_default(),
-            resumed: self.handshake_kind() == Some(rustls::HandshakeKind::Resumed),
-            alpn: self.alpn_protocol().map(<[u8]>::to_vec),
-            server_name,
-            srp_username: None,
-            psk_identity: None,
-            encrypt_then_mac: None,
-            extended_master_secret: None,
-        }
+        session(self, server_name)
+    }
+}
+
+/// What a rustls handshake negotiated; `server_name`: the name the client asked for by SNI.
+pub(super) fn session(common: &rustls::CommonState, server_name: Option<String>) -> Session {
+    let version = match common.protocol_version() {
+        Some(rustls::ProtocolVersion::TLSv1_3) => ProtocolVersion::Tls13,
+        _ => ProtocolVersion::Tls12,
+    };
+    Session {
+        version,
+        cipher_suite: common
+            .negotiated_cipher_suite()
+            .map(|s| cipher_suite_name(s.suite()))
+            .unwrap_or_default(),
+        peer_certificates: common
+            .peer_certificates()
+            .map(|certs| certs.to_vec())
+            .unwrap_or_default(),
+        resumed: common.handshake_kind() == Some(rustls::HandshakeKind::Resumed),
+        alpn: common.alpn_protocol().map(<[u8]>::to_vec),
+        server_name,
+        srp_username: None,
+        psk_identity: None,
+        encrypt_then_mac: None,
+        extended_master_secret: None,
     }
 }
 
 /// rustls's refusal of more TLS bytes while its plaintext buffer is full, said with what to do.
 fn explain_full_buffer(e: io::Error) -> io::Error {
     match e.kind() == io::ErrorKind::Other && e.to_string() == "received plaintext buffer full" {
-        true => io::Error::other(
-            "received plaintext buffer full: read the plaintext waiting (read_plaintext until \
-             WouldBlock) before reading more TLS bytes",
-        ),
+        true => io::Error::other(super::common::FULL_PLAINTEXT),
         false => e,
     }
 }
@@ -94,7 +96,8 @@ mod tests {
         TrustRoots,
     };
 
-    /// A sans-IO user who reads TLS bytes without taking the plaintext out is told so.
+    /// A sans-IO user who reads TLS bytes without taking the plaintext out is told so, by
+    /// either engine (a server's records are ours).
     #[test]
     fn a_full_plaintext_buffer_says_what_to_do() {
         let pki = tls_testkit::Pki::new();
@@ -132,18 +135,26 @@ mod tests {
             pump(&mut client, &mut server).unwrap();
             pump(&mut server, &mut client).unwrap();
         }
+        // Both ways: into the server (our records after rustls's handshake) and into the
+        // client (rustls's own connection).
         let data = vec![1u8; 256 * 1024];
-        let mut sent = 0;
-        let refused = loop {
-            assert!(
-                sent < data.len(),
-                "256 KiB taken without reading any plaintext"
-            );
-            sent += client.write_plaintext(&data[sent..]).unwrap();
-            if let Err(e) = pump(&mut client, &mut server) {
-                break e;
-            }
-        };
-        assert!(refused.to_string().contains("read_plaintext"), "{refused}");
+        for client_sends in [true, false] {
+            let (from, to) = match client_sends {
+                true => (&mut client, &mut server),
+                false => (&mut server, &mut client),
+            };
+            let mut sent = 0;
+            let refused = loop {
+                assert!(
+                    sent < data.len(),
+                    "256 KiB taken without reading any plaintext"
+                );
+                sent += from.write_plaintext(&data[sent..]).unwrap();
+                if let Err(e) = pump(from, to) {
+                    break e;
+                }
+            };
+            assert!(refused.to_string().contains("read_plaintext"), "{refused}");
+        }
     }
 }

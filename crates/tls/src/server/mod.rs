@@ -394,7 +394,7 @@ impl ServerConfigBuilder {
                 checker: self.checker,
             });
         }
-        let config = Arc::new(self.rustls_config(None)?);
+        let config = self.served_rustls_config()?;
         let strict_names = match (self.strict_sni, &self.cert) {
             (true, Some((chain, _))) => {
                 Some(KnownNames::new(chain.0.first().cloned(), self.sni_names()))
@@ -409,7 +409,15 @@ impl ServerConfigBuilder {
                     tls12: None,
                 },
             ) => ServerEngine::Rustls {
-                config,
+                // The hello is read first here too, for the name the client asks by SNI
+                // (rustls's caller-buffered handshake does not report it).
+                routes: Arc::new(Routes {
+                    srp: None,
+                    psk: None,
+                    psk12: None,
+                    x509: Some(config),
+                    strict_names: None,
+                }),
                 source: Arc::new(self.clone()),
             },
             // Strict SNI reads the ClientHello first, to refuse unknown names by their alert;
@@ -452,6 +460,14 @@ impl ServerConfigBuilder {
             )));
         }
         Ok(())
+    }
+
+    /// The rustls configuration this server's own connections run: its handshake hands the
+    /// keys over to our records (`engine/rustls_server`), which rustls allows only when asked.
+    fn served_rustls_config(&self) -> Result<Arc<rustls::ServerConfig>, Error> {
+        let mut config = self.rustls_config(None)?;
+        config.enable_secret_extraction = true;
+        Ok(Arc::new(config))
     }
 
     /// The rustls configuration; with `pin`, the client-certificate verifier also demands that
@@ -601,7 +617,7 @@ impl ServerConfigBuilder {
             true => {
                 let mut x509 = self.clone();
                 x509.settings.cipher_names = x509_names;
-                Some(Arc::new(x509.rustls_config(None)?))
+                Some(x509.served_rustls_config()?)
             }
             false => None,
         };
@@ -663,8 +679,9 @@ struct PskParams {
 
 #[derive(Clone)]
 enum ServerEngine {
+    /// X.509 alone, through rustls's handshake.
     Rustls {
-        config: Arc<rustls::ServerConfig>,
+        routes: Arc<Routes>,
         /// What it was built from, to build the rustls export.
         source: Arc<ServerConfigBuilder>,
     },
@@ -746,10 +763,7 @@ impl ServerConfig {
     /// A sans-IO connection under this configuration ([`Connection::server`]).
     pub(crate) fn connection(&self) -> Result<Connection, Error> {
         let engine: Box<dyn Engine> = match &self.engine {
-            ServerEngine::Rustls { config, .. } => {
-                let conn = rustls::ServerConnection::new(config.clone())?;
-                Box::new(rustls::Connection::Server(conn))
-            }
+            ServerEngine::Rustls { routes, .. } => Box::new(RoutingEngine::new(routes.clone())),
             ServerEngine::Srp(params) => {
                 Box::new(Tls12Connection::new(ServerHandshake::new(params.clone()))?)
             }

@@ -1,7 +1,8 @@
 //! TLS 1.2 AEAD records: AES-GCM with an explicit nonce (RFC 5288 §3) and ChaCha20-Poly1305
 //! with the TLS 1.3-style nonce (RFC 7905 §2). Both nonces come out as the fixed IV XOR the
-//! sequence number: GCM's fixed part is a 4-byte salt followed by zeros, and its explicit part
-//! on the wire is that sequence number.
+//! sequence number: under our keys GCM's fixed part is a 4-byte salt followed by zeros, and its
+//! explicit part on the wire is that sequence number; under keys from rustls's handshake the
+//! zeros are rustls's 8 bytes, as rustls itself sends.
 
 use ring::aead;
 
@@ -15,6 +16,8 @@ const EXPLICIT_NONCE: usize = 8;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Aead12Kind {
     Aes128Gcm,
+    /// Not among our PSK suites: for traffic after rustls's TLS 1.2 handshakes.
+    Aes256Gcm,
     Chacha20Poly1305,
 }
 
@@ -22,6 +25,7 @@ impl Aead12Kind {
     fn algorithm(self) -> &'static aead::Algorithm {
         match self {
             Self::Aes128Gcm => &aead::AES_128_GCM,
+            Self::Aes256Gcm => &aead::AES_256_GCM,
             Self::Chacha20Poly1305 => &aead::CHACHA20_POLY1305,
         }
     }
@@ -29,14 +33,24 @@ impl Aead12Kind {
     /// The implicit IV drawn from the key block: GCM's salt, ChaCha's whole nonce.
     pub(crate) fn fixed_iv_len(self) -> usize {
         match self {
-            Self::Aes128Gcm => 4,
+            Self::Aes128Gcm | Self::Aes256Gcm => 4,
             Self::Chacha20Poly1305 => 12,
+        }
+    }
+
+    /// Most records sealed under one key: AES-GCM's confidentiality limit (RFC 9325 §4.4, and
+    /// rustls's figure, which our records inherit after its handshake); TLS 1.2 cannot change
+    /// keys, so the connection ends there.
+    fn max_records(self) -> u64 {
+        match self {
+            Self::Aes128Gcm | Self::Aes256Gcm => 1 << 24,
+            Self::Chacha20Poly1305 => u64::MAX,
         }
     }
 
     fn explicit_len(self) -> usize {
         match self {
-            Self::Aes128Gcm => EXPLICIT_NONCE,
+            Self::Aes128Gcm | Self::Aes256Gcm => EXPLICIT_NONCE,
             Self::Chacha20Poly1305 => 0,
         }
     }
@@ -48,6 +62,7 @@ pub(crate) struct Aead12 {
     iv: [u8; 12],
     explicit: usize,
     seq: u64,
+    max_records: u64,
 }
 
 /// What the AEAD authenticates beside the ciphertext (RFC 5246 §6.2.3.3).
@@ -63,16 +78,29 @@ fn additional_data(seq: u64, content_type: u8, len: usize) -> [u8; 13] {
 impl Aead12 {
     /// `key` and `fixed_iv` of the lengths `kind` names (the key block is cut to them).
     pub(crate) fn new(kind: Aead12Kind, key: &[u8], fixed_iv: &[u8]) -> Self {
-        let unbound = aead::UnboundKey::new(kind.algorithm(), key)
-            .unwrap_or_else(|_| unreachable!("a key of the AEAD's own length"));
         let mut iv = [0u8; 12];
         iv[..fixed_iv.len()].copy_from_slice(fixed_iv);
-        Self {
+        Self::from_key(kind, key, iv, 0)
+            .unwrap_or_else(|| unreachable!("a key of the AEAD's own length"))
+    }
+
+    /// Keys made elsewhere (rustls's handshake): the whole 12-byte IV (GCM's salt and the
+    /// start of its explicit nonces, RFC 5288 §3) and the number of the next record; `None`
+    /// when `key` is not of `kind`'s length.
+    pub(crate) fn from_key(kind: Aead12Kind, key: &[u8], iv: [u8; 12], seq: u64) -> Option<Self> {
+        let unbound = aead::UnboundKey::new(kind.algorithm(), key).ok()?;
+        Some(Self {
             key: aead::LessSafeKey::new(unbound),
             iv,
             explicit: kind.explicit_len(),
-            seq: 0,
-        }
+            seq,
+            max_records: kind.max_records(),
+        })
+    }
+
+    /// How many more records may be sealed under this key.
+    pub(crate) fn records_left(&self) -> u64 {
+        self.max_records.saturating_sub(self.seq)
     }
 
     /// The nonce of record `seq`: the fixed IV XOR the sequence number in its last 8 bytes.
@@ -87,6 +115,9 @@ impl Aead12 {
     /// Appends `data` to `out` as sealed records of `content_type`, up to 2^14 bytes each (one
     /// empty record for empty data).
     pub(crate) fn seal_all(&mut self, content_type: u8, data: &[u8], out: &mut Vec<u8>) {
+        // Room for every record at once, rather than growing (and copying) record by record.
+        let records = data.len().div_ceil(MAX_PLAINTEXT).max(1);
+        out.reserve(data.len() + records * (5 + self.explicit + aead::MAX_TAG_LEN));
         let chunks = data.chunks(MAX_PLAINTEXT);
         for chunk in chunks.chain(data.is_empty().then_some(data)) {
             // 2^64 records would reuse a nonce: stop sealing (opening refuses the same).
@@ -96,16 +127,17 @@ impl Aead12 {
             let seq = std::mem::replace(&mut self.seq, next);
             let tag_len = aead::MAX_TAG_LEN;
             let body_len = self.explicit + chunk.len() + tag_len;
-            out.reserve(5 + body_len);
             out.push(content_type);
             out.extend_from_slice(&TLS12.to_be_bytes());
             out.extend_from_slice(&(body_len as u16).to_be_bytes());
-            // GCM's explicit nonce is the sequence number: unique, and what OpenSSL sends.
-            out.extend_from_slice(&seq.to_be_bytes()[..self.explicit]);
+            // GCM's explicit nonce is the last 8 bytes of the nonce: the sequence number under
+            // our keys (what OpenSSL sends), XOR rustls's IV under keys from its handshake.
+            let nonce = self.nonce(seq);
+            out.extend_from_slice(&nonce[12 - self.explicit..]);
             let start = out.len();
             out.extend_from_slice(chunk);
             let aad = additional_data(seq, content_type, chunk.len());
-            let nonce = aead::Nonce::assume_unique_for_key(self.nonce(seq));
+            let nonce = aead::Nonce::assume_unique_for_key(nonce);
             match self.key.seal_in_place_separate_tag(
                 nonce,
                 aead::Aad::from(aad),

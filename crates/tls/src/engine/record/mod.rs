@@ -89,6 +89,14 @@ impl Protection {
         }
     }
 
+    /// How many more records may be sealed under this key (the CBC suites: no limit here).
+    pub(crate) fn records_left(&self) -> u64 {
+        match self {
+            Self::CbcSha1(_) | Self::CbcSha256(_) => u64::MAX,
+            Self::Aead(state) => state.records_left(),
+        }
+    }
+
     /// Checks and decrypts a record body in place; the plaintext's range in `body`.
     pub(crate) fn open(
         &mut self,

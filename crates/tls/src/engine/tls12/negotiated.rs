@@ -84,7 +84,7 @@ impl Negotiated {
     ) -> Result<(), Failure> {
         let keys = self.keys(we_are_client)?;
         common.send_change_cipher_spec();
-        common.write = Some(keys);
+        common.write = Some(Box::new(keys));
         let verify = verify_data(&self.master, we_are_client, &common.transcript_hash());
         common.send_handshake(handshake::FINISHED, &verify);
         Ok(())
@@ -96,7 +96,7 @@ impl Negotiated {
         common: &mut CommonState,
         we_are_client: bool,
     ) -> Result<(), Failure> {
-        common.read = Some(self.keys(!we_are_client)?);
+        common.read = Some(Box::new(self.keys(!we_are_client)?));
         Ok(())
     }
 

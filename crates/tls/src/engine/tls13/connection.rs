@@ -31,6 +31,22 @@ pub(crate) trait Handshake13: Send + Sync {
     ) -> Result<(), Failure>;
     fn is_handshaking(&self) -> bool;
     fn session(&self) -> Session;
+    /// The keys after a KeyUpdate of one direction (RFC 8446 §7.2): from the traffic secret
+    /// the current ones came from, unless the handshake keeps that secret itself.
+    fn next_keys(&mut self, current: &RecordKeys, _: Direction) -> Result<RecordKeys, Failure> {
+        current
+            .updated()
+            .ok_or_else(|| Failure::local(AlertDescription::InternalError, "no secret to rekey"))
+    }
+}
+
+/// Which keys a KeyUpdate moves on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    /// The peer's, after its KeyUpdate.
+    Read,
+    /// Ours, with the KeyUpdate we send.
+    Write,
 }
 
 /// The record state a TLS 1.3 handshake works on: the common state and the keys of each
@@ -86,6 +102,10 @@ pub(crate) struct Tls13Connection<H: Handshake13> {
     handshake: H,
     /// We sent a KeyUpdate asking the peer for one and have not yet seen its answer.
     update_requested: bool,
+    /// The peer asked for a KeyUpdate: ours goes before our next application data (RFC 8446
+    /// §4.6.3). One answers any number of requests, so a peer that keeps asking and never
+    /// reads queues nothing.
+    update_owed: bool,
 }
 
 impl<H: Handshake13> Tls13Connection<H> {
@@ -105,6 +125,7 @@ impl<H: Handshake13> Tls13Connection<H> {
             },
             handshake,
             update_requested: false,
+            update_owed: false,
         };
         if let Err(failure) = conn.handshake.start(&mut conn.records) {
             return Err(conn.records.fail(failure));
@@ -121,17 +142,21 @@ impl<H: Handshake13> Tls13Connection<H> {
                 "keys can be updated only on an open connection after the handshake",
             ));
         }
-        self.send_key_update(request);
-        Ok(())
+        self.send_key_update(request)
+            .map_err(|failure| self.records.fail(failure))
     }
 
-    fn send_key_update(&mut self, request: bool) {
+    fn send_key_update(&mut self, request: bool) -> Result<(), Failure> {
+        let Some(write) = &self.records.write else {
+            return Ok(());
+        };
+        let next = self.handshake.next_keys(write, Direction::Write)?;
         let message = handshake_message(handshake::KEY_UPDATE, &[u8::from(request)]);
         self.records.send(content::HANDSHAKE, &message);
-        if let Some(write) = &self.records.write {
-            self.records.write = Some(write.updated());
-        }
+        self.records.write = Some(next);
         self.update_requested |= request;
+        self.update_owed = false;
+        Ok(())
     }
 
     fn process_records(&mut self) -> Result<(), Failure> {
@@ -283,11 +308,11 @@ impl<H: Handshake13> Tls13Connection<H> {
         // A peer may not make us rekey without end: between two of our records it gets one.
         self.records.common.count_warning()?;
         if let Some(read) = &self.records.read {
-            let next = read.updated();
+            let next = self.handshake.next_keys(read, Direction::Read)?;
             self.records.set_read(next);
         }
-        if request && !self.update_requested && !self.records.common.sent_close {
-            self.send_key_update(false);
+        if request && !self.update_requested {
+            self.update_owed = true;
         }
         self.update_requested = false;
         Ok(())
@@ -335,13 +360,16 @@ impl<H: Handshake13> Engine for Tls13Connection<H> {
             .common
             .plaintext_room(buf.len(), self.handshake.is_handshaking())?;
         if take > 0 {
-            if self
+            let worn = self
                 .records
                 .write
                 .as_ref()
-                .is_some_and(RecordKeys::wants_update)
-            {
-                self.send_key_update(false);
+                .is_some_and(RecordKeys::wants_update);
+            if self.update_owed || worn {
+                if let Err(failure) = self.send_key_update(false) {
+                    let e = self.records.fail(failure);
+                    return Err(io::Error::other(e));
+                }
             }
             self.records.send(content::APPLICATION_DATA, &buf[..take]);
             self.records.common.warnings = 0;

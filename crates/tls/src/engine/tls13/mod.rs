@@ -14,7 +14,7 @@ pub(crate) mod suites;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use connection::{Handshake13, Records13, Tls13Connection};
+pub(crate) use connection::{Direction, Handshake13, Records13, Tls13Connection};
 pub(crate) use key_schedule::{HashAlg, KeySchedule, Secret, Transcript};
 pub(crate) use suites::Tls13Suite;
 

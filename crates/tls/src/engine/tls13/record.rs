@@ -13,13 +13,12 @@ use crate::engine::record::MAX_PLAINTEXT;
 pub(crate) const MAX_CIPHERTEXT13: usize = MAX_PLAINTEXT + 256;
 
 /// One direction's keys: the AEAD key, the IV, the record count, and the traffic secret they
-/// came from (for KeyUpdate).
+/// came from (for KeyUpdate; none when the handshake that made them keeps it, as rustls does).
 pub(crate) struct RecordKeys {
     key: aead::LessSafeKey,
     iv: [u8; 12],
     seq: u64,
-    secret: Secret,
-    hash: HashAlg,
+    secret: Option<(HashAlg, Secret)>,
     aead: &'static aead::Algorithm,
 }
 
@@ -35,25 +34,38 @@ impl RecordKeys {
         let mut iv_bytes = [0u8; 12];
         iv_bytes.copy_from_slice(&iv);
         // The key length is the algorithm's own: UnboundKey::new cannot refuse it.
-        let unbound = aead::UnboundKey::new(algorithm, &key)
-            .unwrap_or_else(|_| unreachable!("a key of the AEAD's own length"));
-        Self {
-            key: aead::LessSafeKey::new(unbound),
-            iv: iv_bytes,
-            seq: 0,
-            secret,
-            hash,
-            aead: algorithm,
-        }
+        let mut keys = Self::from_key(algorithm, &key, iv_bytes, 0)
+            .unwrap_or_else(|| unreachable!("a key of the AEAD's own length"));
+        keys.secret = Some((hash, secret));
+        keys
     }
 
-    /// The keys after a KeyUpdate (RFC 8446 §7.2).
-    pub(crate) fn updated(&self) -> Self {
-        Self::derive(
-            self.hash,
+    /// Keys made elsewhere (rustls's handshake), with the number of the next record; `None`
+    /// when `key` is not of `algorithm`'s length. Their KeyUpdate comes from whoever made them.
+    pub(crate) fn from_key(
+        algorithm: &'static aead::Algorithm,
+        key: &[u8],
+        iv: [u8; 12],
+        seq: u64,
+    ) -> Option<Self> {
+        let unbound = aead::UnboundKey::new(algorithm, key).ok()?;
+        Some(Self {
+            key: aead::LessSafeKey::new(unbound),
+            iv,
+            seq,
+            secret: None,
+            aead: algorithm,
+        })
+    }
+
+    /// The keys after a KeyUpdate (RFC 8446 §7.2); `None` for keys made without their secret.
+    pub(crate) fn updated(&self) -> Option<Self> {
+        let (hash, secret) = self.secret.as_ref()?;
+        Some(Self::derive(
+            *hash,
             self.aead,
-            next_traffic_secret(self.hash, &self.secret),
-        )
+            next_traffic_secret(*hash, secret),
+        ))
     }
 
     /// Takes back the record number of a record that was skipped (refused early data).
@@ -81,6 +93,10 @@ impl RecordKeys {
     /// Appends `data` to `out` as sealed records of `content_type`, up to 2^14 bytes each.
     pub(crate) fn seal_all(&mut self, content_type: u8, data: &[u8], out: &mut Vec<u8>) {
         let tag_len = self.aead.tag_len();
+        // Room for every record at once: growing as they come copied the records sealed so far
+        // and, for a large write, faulted in fresh pages each time.
+        let records = data.len().div_ceil(MAX_PLAINTEXT).max(1);
+        out.reserve(data.len() + records * (5 + 1 + tag_len));
         let chunks = data.chunks(MAX_PLAINTEXT);
         for chunk in chunks.chain(data.is_empty().then_some(data)) {
             let body_len = chunk.len() + 1 + tag_len;

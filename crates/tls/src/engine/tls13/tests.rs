@@ -60,6 +60,32 @@ fn key_updates_both_ways_keep_data_flowing() {
     }
 }
 
+/// A peer that keeps asking for KeyUpdates (with a byte of data between, so that no warning
+/// limit stops it) and never reads gets one answer, before our next data, not one queued per
+/// request.
+#[test]
+fn key_update_requests_get_one_answer_before_our_next_data() {
+    let (mut client, mut server) = (psk_client(&PSK_KEY), psk_server());
+    pump(&mut client, &mut server).unwrap();
+    for round in 0..20u8 {
+        client.update_keys(true).unwrap();
+        client.write_plaintext(&[round]).unwrap();
+        let bytes = take_output(&mut client);
+        feed(&mut server, &bytes).unwrap();
+        assert_eq!(read_data(&mut server), [round]);
+        assert!(
+            !server.wants_write(),
+            "round {round}: an answer queued unasked"
+        );
+    }
+    server.write_plaintext(b"reply").unwrap();
+    // One KeyUpdate record (5 + 5 + 1 + 16 bytes) and the data's (5 + 5 + 1 + 16).
+    let bytes = take_output(&mut server);
+    assert_eq!(bytes.len(), 27 + 27, "one KeyUpdate, then the data");
+    feed(&mut client, &bytes).unwrap();
+    assert_eq!(read_data(&mut client), b"reply");
+}
+
 #[test]
 fn records_after_close_notify_are_not_read() {
     let (mut client, mut server) = (psk_client(&PSK_KEY), psk_server());
